@@ -1,0 +1,152 @@
+"""Baselines b for tilted rejection (LCB spec T3 and "Learned (empirical) baselines").
+
+* ``chernoff_baseline``: ``b_δ = inf_{s>0} [Λ(1/λ + s) − Λ(1/λ) + log(1/δ)]/s`` for an exact log-MGF.
+  By the Chernoff bound under q, ``P_q(R > b) ≤ exp(Λ(1/λ+s) − Λ(1/λ) − s b)`` for every s > 0, so any s
+  gives a valid baseline; the infimum is found by bounded 1-D minimisation over log s, and the value
+  at the returned s (never below the true infimum) is what is used.
+* ``subgaussian_baseline``: ``b = E_q R + σ √(2 log(1/δ))`` for σ²-sub-Gaussian ``R − E_q R``.
+* ``empirical_chernoff_baseline``: from n base samples of a reward bounded in [lo, hi], upper and lower
+  empirical-Bernstein bounds on ``M_t = E e^{t(R − hi)}`` (in [0, 1]) at each s of a fixed grid, with a
+  union bound over the grid, give ``P(P_q(R > b̂) > δ) ≤ η`` over the training samples (T6). The
+  baseline is capped at ``hi``, where clipping vanishes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import math
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+from estimators.confidence import empirical_bernstein_radius
+from estimators.reward_law import RewardLaw
+from primitives._checks import check_positive, check_unit_interval
+
+__all__ = [
+    "ChernoffBaseline",
+    "chernoff_objective",
+    "chernoff_baseline",
+    "subgaussian_baseline",
+    "empirical_chernoff_baseline",
+    "plugin_chernoff_baseline",
+]
+
+
+@dataclass(frozen=True)
+class ChernoffBaseline:
+    """A baseline with the Chernoff parameter s that certifies it (s = inf: the essential sup)."""
+
+    value: float
+    s: float
+
+
+def chernoff_objective(log_mgf: Callable[[float], float], lam: float, delta: float, s: float) -> float:
+    """``[Λ(1/λ + s) − Λ(1/λ) + log(1/δ)]/s``: a valid baseline for every s > 0 (T3)."""
+    a = 1.0 / lam
+    return (log_mgf(a + s) - log_mgf(a) + math.log(1.0 / delta)) / s
+
+
+def chernoff_baseline(law: RewardLaw, lam: float, delta: float) -> ChernoffBaseline:
+    """``b_δ``: minimise the Chernoff objective over ``s = e^u``, ``u ∈ [−25, 25]`` (T3)."""
+    lam = check_positive("lam", lam)
+    delta = check_unit_interval("delta", delta)
+
+    def objective(u: float) -> float:
+        value = chernoff_objective(law.log_mgf, lam, delta, math.exp(u))
+        return value if math.isfinite(value) else math.inf
+
+    # Coarse scan first (the objective is unimodal in practice but may be flat), then Brent.
+    grid = np.linspace(-25.0, 25.0, 201)
+    values = np.array([objective(u) for u in grid])
+    best = int(np.argmin(values))
+    low, high = grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)]
+    result = minimize_scalar(objective, bounds=(low, high), method="bounded", options={"xatol": 1e-10})
+    u_star = float(result.x) if result.fun <= values[best] else float(grid[best])
+    value = objective(u_star)
+    if law.ess_sup < value:
+        return ChernoffBaseline(value=float(law.ess_sup), s=math.inf)
+    return ChernoffBaseline(value=float(value), s=math.exp(u_star))
+
+
+def subgaussian_baseline(mean_q: float, sigma: float, delta: float) -> float:
+    """``E_q R + σ √(2 log(1/δ))`` (T3, sub-Gaussian corollary)."""
+    sigma = check_positive("sigma", sigma)
+    delta = check_unit_interval("delta", delta)
+    return float(mean_q + sigma * math.sqrt(2.0 * math.log(1.0 / delta)))
+
+
+DEFAULT_S_GRID = tuple(float(s) for s in np.geomspace(0.05, 50.0, 16))
+
+
+def _check_rewards(rewards: np.ndarray, lower: float, upper: float) -> np.ndarray:
+    rewards = np.asarray(rewards, dtype=float).reshape(-1)
+    if rewards.size < 2:
+        raise ValueError("rewards must hold at least 2 base samples")
+    if not np.isfinite(rewards).all():
+        raise ValueError("rewards must be finite")
+    if not lower < upper:
+        raise ValueError(f"bounds must satisfy lower < upper, got ({lower}, {upper})")
+    if rewards.min() < lower or rewards.max() > upper:
+        raise ValueError(f"rewards fall outside the stated bounds [{lower}, {upper}]")
+    return rewards
+
+
+def empirical_chernoff_baseline(
+    rewards: np.ndarray,
+    lam: float,
+    delta: float,
+    eta: float,
+    bounds: tuple[float, float],
+    s_grid: tuple[float, ...] = DEFAULT_S_GRID,
+) -> ChernoffBaseline:
+    """Learned baseline ``b̂`` from base samples of a reward bounded in ``bounds`` (T6).
+
+    For each s on the grid, with ``t₀ = 1/λ`` and ``t₁ = 1/λ + s``,
+    ``Λ(t₁) − Λ(t₀) = s·hi + log M_{t₁} − log M_{t₀}``, ``M_t = E e^{t(R − hi)} ∈ [0, 1]``; an upper
+    empirical-Bernstein bound on ``M_{t₁}`` and a lower one on ``M_{t₀}``, each at ``η/(2|grid|)``,
+    bound the difference for all grid points at once w.p. ≥ 1 − η. Grid points whose lower bound on
+    ``M_{t₀}`` is not positive are skipped; if none remains, ``b̂ = hi`` (ideal rejection).
+    """
+    lam = check_positive("lam", lam)
+    delta = check_unit_interval("delta", delta)
+    eta = check_unit_interval("eta", eta)
+    lower, upper = float(bounds[0]), float(bounds[1])
+    rewards = _check_rewards(rewards, lower, upper)
+    share = eta / (2.0 * len(s_grid))
+    a = 1.0 / lam
+    base_values = np.exp(a * (rewards - upper))
+    base_lcb = base_values.mean() - empirical_bernstein_radius(base_values, share)
+    best = ChernoffBaseline(value=upper, s=math.inf)
+    if base_lcb <= 0.0:
+        return best
+    for s in s_grid:
+        tilted_values = np.exp((a + s) * (rewards - upper))
+        tilted_ucb = min(tilted_values.mean() + empirical_bernstein_radius(tilted_values, share), 1.0)
+        candidate = upper + (math.log(tilted_ucb) - math.log(base_lcb) + math.log(1.0 / delta)) / s
+        if candidate < best.value:
+            best = ChernoffBaseline(value=candidate, s=s)
+    return best
+
+
+def plugin_chernoff_baseline(
+    rewards: np.ndarray, lam: float, delta: float, s_grid: tuple[float, ...] = DEFAULT_S_GRID
+) -> ChernoffBaseline:
+    """The Chernoff baseline of the empirical law, with no confidence slack.
+
+    Not a valid learned baseline: kept as the deliberately wrong variant that the T6 check must reject.
+    """
+    rewards = np.asarray(rewards, dtype=float).reshape(-1)
+    a = 1.0 / check_positive("lam", lam)
+    top = float(rewards.max())
+
+    def empirical_log_mgf(t: float) -> float:
+        return t * top + math.log(np.mean(np.exp(t * (rewards - top))))
+
+    best = ChernoffBaseline(value=top, s=math.inf)
+    for s in s_grid:
+        candidate = (empirical_log_mgf(a + s) - empirical_log_mgf(a) + math.log(1.0 / delta)) / s
+        if candidate < best.value:
+            best = ChernoffBaseline(value=candidate, s=s)
+    return best

@@ -1,0 +1,121 @@
+"""The registered claims, the wrong variants, the budget and the CLI, as a user runs them."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from theorems.framework import Claim, Evidence, Hypothesis, run_claim
+from theorems.mutants import mutants
+from theorems.registry import all_claims, select_claims
+from theorems.suite import alpha_share, run_suite
+from tests.conftest import STAT_ALPHA
+
+import sympy
+
+CLAIMS = all_claims()
+
+
+def test_claims_are_registered_with_unique_ids_and_latex():
+    assert len(CLAIMS) >= 50
+    assert len({claim.id for claim in CLAIMS}) == len(CLAIMS)
+    assert {claim.theorem for claim in CLAIMS} >= {"T1", "T2", "T3", "T4", "T5", "T6"}
+    for claim in CLAIMS:
+        assert sympy.latex(claim.bound_expression)
+        assert claim.statement
+
+
+@pytest.mark.parametrize("mutant", mutants(), ids=lambda mutant: mutant.name)
+def test_every_wrong_variant_is_rejected(mutant):
+    """Power: the theorem's own check returns ``fail`` on a deliberately wrong sampler or bound."""
+    record = run_claim(mutant.claim, alpha=STAT_ALPHA)
+    assert record.verdict == "fail", record.message
+
+
+def test_each_theorem_has_two_wrong_variants():
+    counts: dict[str, int] = {}
+    for mutant in mutants():
+        counts[mutant.theorem] = counts.get(mutant.theorem, 0) + 1
+    assert all(counts.get(theorem, 0) >= 2 for theorem in ("T1", "T2", "T3", "T4", "T6")), counts
+    assert counts.get("T5", 0) >= 1
+
+
+FAST_CLAIMS = select_claims(CLAIMS, r"(gmm-step-d1|finite-k10)")
+
+
+@pytest.mark.parametrize("claim", FAST_CLAIMS, ids=lambda claim: claim.id)
+def test_registered_claims_pass_on_their_instances(claim):
+    """The claims hold at the test share of the budget (the full set runs in `tiltproof check` in CI)."""
+    record = run_claim(claim, alpha=STAT_ALPHA)
+    assert record.verdict == "pass", record.message
+
+
+def test_violated_hypothesis_is_an_error_not_a_pass():
+    claim = Claim(id="demo/violated", theorem="T1", module="demo", title="demo", statement="x",
+                  bound_expression=sympy.Integer(1), instance="none",
+                  hypotheses=(Hypothesis("b ≥ sup r", lambda: False),),
+                  check=lambda context: Evidence(holds=True, statistic="none"))
+    record = run_claim(claim, alpha=0.01)
+    assert record.verdict == "error" and "b ≥ sup r" in record.message
+
+
+def test_exception_is_an_error():
+    def broken(context):
+        raise RuntimeError("kernel exploded")
+
+    claim = Claim(id="demo/broken", theorem="T1", module="demo", title="demo", statement="x",
+                  bound_expression=sympy.Integer(1), instance="none", hypotheses=(), check=broken)
+    record = run_claim(claim, alpha=0.01)
+    assert record.verdict == "error" and "kernel exploded" in record.message
+
+
+def test_budget_is_split_over_registered_claims_and_records_are_selection_independent():
+    chosen = select_claims(CLAIMS, r"^t2\.tv_exact/finite")
+    alone = run_suite(chosen, registered=len(CLAIMS), seed=3)
+    again = run_suite(chosen, registered=len(CLAIMS), seed=3)
+    assert alone[0].alpha == alpha_share(1e-6, len(CLAIMS))
+    assert [r.to_json() | {"seconds": 0} for r in alone] == [r.to_json() | {"seconds": 0} for r in again]
+
+
+def test_bad_only_pattern():
+    with pytest.raises(ValueError, match="--only"):
+        select_claims(CLAIMS, "(")
+
+
+def _cli(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tiltproof.cli", *arguments], capture_output=True, text=True, timeout=600)
+
+
+def test_cli_check_writes_json_and_exits_zero(tmp_path):
+    output = tmp_path / "results.json"
+    completed = _cli("check", "--only", r"t1\.ideal_exact/finite|t2\.tv_exact/gmm", "--json", str(output), "--seed", "5")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    payload = json.loads(output.read_text())
+    assert {record["id"] for record in payload["claims"]} == {"t1.ideal_exact/finite-k10", "t2.tv_exact/gmm-step-d1/b=0.155",
+                                                            "t2.tv_exact/gmm-step-d1/b=3.31"}
+    for record in payload["claims"]:
+        assert {"id", "theorem", "verdict", "alpha", "bound", "empirical", "n"} <= set(record)
+    assert payload["meta"]["seed"] == 5 and "passed" in completed.stdout
+
+
+def test_cli_exit_codes_for_bad_arguments():
+    assert _cli("check", "--only", "no-such-claim").returncode == 2
+    assert _cli("check", "--alpha", "3").returncode == 2
+    assert _cli("check", "--device", "tpu", "--only", "t1").returncode == 2
+
+
+def test_cli_exits_nonzero_when_a_claim_fails(monkeypatch, tmp_path):
+    """Exit status is non-zero iff a claim is fail or error: inject one wrong variant into the registry."""
+    from tiltproof import cli
+
+    wrong = mutants()[0].claim
+    monkeypatch.setattr(cli, "all_claims", lambda: [wrong])
+    assert cli.main(["check", "--json", str(tmp_path / "r.json")]) == 1
+    assert json.loads((tmp_path / "r.json").read_text())["claims"][0]["verdict"] == "fail"
+
+
+def test_cli_list():
+    completed = _cli("list", "--only", "t5")
+    assert completed.returncode == 0 and "t5.tradeoff/finite-k10" in completed.stdout

@@ -1,0 +1,166 @@
+"""Claims, their evidence, verdicts and the false-alarm budget (claims spec).
+
+A ``Claim`` is one checkable inequality or identity of a theorem on one instance. Its ``check``
+receives a ``CheckContext`` (its share α of the suite's budget, a seed, a device) and returns
+``Evidence``: the symbolic bound evaluated, the exact value, the empirical statistic with its one-sided
+confidence bound at level α, the sample size, the smallest violation the test detects with
+probability ≥ 1 − β (its power), and whether the claim holds. ``run_claim`` turns that into a
+``Record`` with verdict ``pass``/``fail``; a violated hypothesis or an exception gives ``error``.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Literal
+
+import math
+import time
+import traceback
+import zlib
+
+import sympy
+import torch
+
+from primitives._checks import resolve_device
+
+__all__ = [
+    "Verdict", "Hypothesis", "Evidence", "CheckContext", "Claim", "Record",
+    "run_claim", "claim_seed", "DEFAULT_ALPHA_TOTAL", "DEFAULT_BETA", "NUMERIC_TOLERANCE",
+]
+
+Verdict = Literal["pass", "fail", "error"]
+
+DEFAULT_ALPHA_TOTAL = 1e-6
+DEFAULT_BETA = 1e-3
+NUMERIC_TOLERANCE = 1e-9
+"""Relative tolerance for exact-side comparisons: closed forms in float64 through log_ndtr/logsumexp
+carry errors far below it; quadrature routes state their own error estimate on top of it."""
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """A theorem hypothesis in words (LaTeX allowed) and a predicate checked on the instance."""
+
+    text: str
+    holds: Callable[[], bool]
+
+
+@dataclass
+class Evidence:
+    """What a check found. ``holds`` is the verdict before error handling."""
+
+    holds: bool
+    statistic: str
+    bound: float | None = None
+    exact: float | None = None
+    empirical: float | None = None
+    confidence_bound: float | None = None
+    n: int = 0
+    detectable_gap: float | None = None
+    margin: float | None = None
+    message: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    alpha: float
+    seed: int
+    device: torch.device
+    beta: float = DEFAULT_BETA
+
+    def generator(self, stream: int = 0) -> torch.Generator:
+        """A generator seeded from the claim's seed and a stream number (deterministic)."""
+        generator = torch.Generator(device=self.device)
+        generator.manual_seed((self.seed * 1_000_003 + stream) % (2**63 - 1))
+        return generator
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    theorem: str
+    module: str
+    title: str
+    statement: str
+    bound_expression: sympy.Expr
+    instance: str
+    hypotheses: tuple[Hypothesis, ...]
+    check: Callable[[CheckContext], Evidence]
+    parameters: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Record:
+    id: str
+    theorem: str
+    module: str
+    title: str
+    instance: str
+    verdict: Verdict
+    alpha: float
+    statistic: str
+    bound: float | None
+    exact: float | None
+    empirical: float | None
+    confidence_bound: float | None
+    margin: float | None
+    n: int
+    detectable_gap: float | None
+    seconds: float
+    seed: int
+    statement: str
+    bound_latex: str
+    hypotheses: list[str]
+    parameters: dict[str, float]
+    message: str
+    details: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        def clean(value: Any) -> Any:
+            if isinstance(value, float) and not math.isfinite(value):
+                return str(value)
+            if isinstance(value, dict):
+                return {key: clean(item) for key, item in value.items()}
+            if isinstance(value, (list, tuple)):
+                return [clean(item) for item in value]
+            return value
+
+        return clean(asdict(self))
+
+
+def claim_seed(seed: int, claim_id: str) -> int:
+    """A per-claim seed: stable across runs, selections (--only) and Python versions."""
+    return (int(seed) * 2654435761 + zlib.crc32(claim_id.encode())) % (2**31 - 1)
+
+
+def run_claim(claim: Claim, *, alpha: float, seed: int = 0, device: str | torch.device = "cpu",
+              beta: float = DEFAULT_BETA) -> Record:
+    """Check one claim at false-alarm level ``alpha``; never raises for a failing check."""
+    device_resolved = resolve_device(device)
+    context = CheckContext(alpha=alpha, seed=claim_seed(seed, claim.id), device=device_resolved, beta=beta)
+    start = time.perf_counter()
+    base = dict(
+        id=claim.id, theorem=claim.theorem, module=claim.module, title=claim.title, instance=claim.instance,
+        alpha=alpha, seed=context.seed, statement=claim.statement,
+        bound_latex=sympy.latex(claim.bound_expression),
+        hypotheses=[h.text for h in claim.hypotheses], parameters=dict(claim.parameters),
+    )
+    try:
+        violated = [h.text for h in claim.hypotheses if not h.holds()]
+        if violated:
+            return Record(**base, verdict="error", statistic="hypotheses", bound=None, exact=None, empirical=None,
+                          confidence_bound=None, margin=None, n=0, detectable_gap=None,
+                          seconds=time.perf_counter() - start,
+                          message="instance violates the hypotheses: " + "; ".join(violated), details={})
+        evidence = claim.check(context)
+    except Exception as error:  # an erroring claim is reported, never counted as a pass
+        return Record(**base, verdict="error", statistic="exception", bound=None, exact=None, empirical=None,
+                      confidence_bound=None, margin=None, n=0, detectable_gap=None,
+                      seconds=time.perf_counter() - start, message=f"{type(error).__name__}: {error}",
+                      details={"traceback": traceback.format_exc(limit=6)})
+    return Record(
+        **base, verdict="pass" if evidence.holds else "fail", statistic=evidence.statistic, bound=evidence.bound,
+        exact=evidence.exact, empirical=evidence.empirical, confidence_bound=evidence.confidence_bound,
+        margin=evidence.margin, n=evidence.n, detectable_gap=evidence.detectable_gap,
+        seconds=time.perf_counter() - start, message=evidence.message, details=evidence.details,
+    )

@@ -1,0 +1,108 @@
+"""Exactly computable single-step instances (LCB spec, "Exactly computable instances").
+
+* ``gaussian-linear-d1``: p = N(0, 1), r(x) = x, λ = 0.5 (under q, R ~ N(2, 1)).
+* ``gaussian-linear-d5``: p = N(μ, Σ) on ℝ⁵ (fixed, non-isotropic), r = ⟨θ, x⟩, λ = 1.
+* ``finite-k10``: a 10-point law with arbitrary (signed) rewards, λ = 0.7.
+* ``gmm-step-d1``: p = 0.95 N(5, 1) + 0.05 N(−5, 1), r = 5·1{x < −7}, λ = 1: the reward sits in the
+  tail of the rare mode, so ideal rejection (envelope 5) is costly and the baseline matters.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import math
+
+import numpy as np
+import torch
+
+from estimators import tilt_quantities as tq
+from estimators.exact import reward_law
+from estimators.reward_law import RewardLaw
+from primitives.laws import BaseLaw, Categorical, Gaussian, GaussianMixture
+from primitives.rejection import ideal_rejection_sample
+from primitives.rewards import LinearReward, Reward, StepReward, TableReward
+
+__all__ = ["Instance", "INSTANCES", "get_instance", "target_sampler"]
+
+
+@dataclass(frozen=True)
+class Instance:
+    name: str
+    description: str
+    lam: float
+    make_base: Callable[[torch.device | str], BaseLaw]
+    reward: Reward
+    reward_bounds: tuple[float, float] | None = None
+
+    def base(self, device: torch.device | str = "cpu") -> BaseLaw:
+        return self.make_base(device)
+
+    @property
+    def law(self) -> RewardLaw:
+        return reward_law(self.make_base("cpu"), self.reward)
+
+    @property
+    def soft_value(self) -> float:
+        return tq.soft_value(self.law, self.lam)
+
+    @property
+    def is_gaussian_linear(self) -> bool:
+        return isinstance(self.reward, LinearReward) and self.name.startswith("gaussian-linear")
+
+
+def _five_dimensional() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(20260208)
+    factor = rng.normal(size=(5, 5))
+    cov = factor @ factor.T / 5 + 0.5 * np.eye(5)
+    mean = rng.normal(size=5)
+    theta = np.array([0.6, -0.3, 0.2, 0.0, 0.4])
+    return mean, cov, theta
+
+
+_MEAN5, _COV5, _THETA5 = _five_dimensional()
+_FINITE_PROBS = np.array([0.22, 0.18, 0.14, 0.12, 0.1, 0.08, 0.07, 0.05, 0.03, 0.01])
+_FINITE_REWARDS = np.array([-1.0, 0.3, -0.4, 0.9, 1.6, 0.0, 2.2, 1.1, 2.9, 3.4])
+
+INSTANCES: dict[str, Instance] = {
+    instance.name: instance
+    for instance in [
+        Instance(
+            "gaussian-linear-d1", r"$p=\mathcal N(0,1)$, $r(x)=x$, $\lambda=0.5$", 0.5,
+            lambda device: Gaussian([0.0], [[1.0]], device=device), LinearReward([1.0]),
+        ),
+        Instance(
+            "gaussian-linear-d5", r"$p=\mathcal N(\mu,\Sigma)$ on $\mathbb R^5$, $r(x)=\langle\theta,x\rangle$, $\lambda=1$",
+            1.0, lambda device: Gaussian(_MEAN5, _COV5, device=device), LinearReward(_THETA5),
+        ),
+        Instance(
+            "finite-k10", r"10-point law, signed table reward, $\lambda=0.7$", 0.7,
+            lambda device: Categorical(_FINITE_PROBS, device=device), TableReward(_FINITE_REWARDS),
+            reward_bounds=(float(_FINITE_REWARDS.min()), float(_FINITE_REWARDS.max())),
+        ),
+        Instance(
+            "gmm-step-d1", r"$p=0.95\,\mathcal N(5,1)+0.05\,\mathcal N(-5,1)$, $r=5\cdot 1\{x<-7\}$, $\lambda=1$",
+            1.0, lambda device: GaussianMixture([0.95, 0.05], [[5.0], [-5.0]], [[[1.0]], [[1.0]]], device=device),
+            StepReward(5.0, [1.0], -7.0), reward_bounds=(0.0, 5.0),
+        ),
+    ]
+}
+
+
+def get_instance(name: str) -> Instance:
+    try:
+        return INSTANCES[name]
+    except KeyError:
+        raise ValueError(f"instance must be one of {sorted(INSTANCES)}, got {name!r}") from None
+
+
+def target_sampler(instance: Instance, device: torch.device | str = "cpu"):
+    """An exact sampler of the target q: ideal rejection if sup r is finite, else the linear tilt."""
+    base = instance.base(device)
+    reward = instance.reward
+    if math.isfinite(reward.sup):
+        return lambda n, generator: ideal_rejection_sample(base, reward, instance.lam, n, generator=generator).samples
+    if isinstance(reward, LinearReward) and isinstance(base, (Gaussian, GaussianMixture)):
+        tilted = base.tilt(reward.theta / instance.lam)
+        return lambda n, generator: tilted.sample(n, generator)
+    raise ValueError(f"no exact target sampler for instance {instance.name!r}")
