@@ -24,7 +24,7 @@ from primitives._checks import resolve_device
 
 __all__ = [
     "Verdict", "Hypothesis", "Evidence", "CheckContext", "Claim", "Record",
-    "run_claim", "claim_seed", "DEFAULT_ALPHA_TOTAL", "DEFAULT_BETA", "NUMERIC_TOLERANCE",
+    "Mutant", "run_claim", "claim_seed", "DEFAULT_ALPHA_TOTAL", "DEFAULT_BETA", "NUMERIC_TOLERANCE",
 ]
 
 Verdict = Literal["pass", "fail", "error"]
@@ -87,6 +87,16 @@ class Claim:
     hypotheses: tuple[Hypothesis, ...]
     check: Callable[[CheckContext], Evidence]
     parameters: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A deliberately wrong variant of a claim (wrong sampler or wrong bound) that its check must fail."""
+
+    name: str
+    theorem: str
+    what_is_wrong: str
+    claim: Claim
 
 
 @dataclass

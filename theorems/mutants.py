@@ -1,15 +1,16 @@
 """Deliberately wrong variants: each must be rejected by its theorem's check (claims spec, "Power").
 
-A mutant is a claim whose sampler or bound is wrong in a way a real implementation or paper could be:
+These are the single-step LCB ones (T1–T6); other theorem modules define their own ``mutants()``
+and ``theorems.registry.all_mutants`` collects them all. A mutant is a claim whose sampler or bound is
+wrong in a way a real implementation or paper could be:
 acceptance at the wrong temperature, an envelope below sup r, a baseline below what the theorem needs,
 a bound with a dropped factor, a miscounted proposal, a learned baseline without its confidence slack.
-``tests/test_mutants.py`` runs every one and requires the verdict ``fail``; ``tiltproof`` users can run
+``tests/test_claims.py`` runs every one and requires the verdict ``fail``; ``tiltproof`` users can run
 them too to see what a failing record looks like.
 """
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -21,19 +22,11 @@ from primitives.rejection import RejectionResult, rejection_sample
 from theorems import proposal_complexity as pc
 from theorems import symbols as sym
 from theorems import tv_guarantees as tv
-from theorems.framework import Claim
+from theorems.framework import Claim, Mutant
 from theorems.instances import INSTANCES, Instance
 from theorems.registry import all_claims
 
 __all__ = ["Mutant", "mutants"]
-
-
-@dataclass(frozen=True)
-class Mutant:
-    name: str
-    theorem: str
-    what_is_wrong: str
-    claim: Claim
 
 
 def wrong_temperature_factory(instance: Instance, baseline: float, device: torch.device):

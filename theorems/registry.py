@@ -1,6 +1,7 @@
 """Discovers theorem modules: every module of the ``theorems`` package with a ``claims()`` function.
 
-Adding a theorem is adding one module that defines ``claims() -> list[Claim]``; nothing here changes.
+Adding a theorem is adding one module that defines ``claims() -> list[Claim]`` (and, for its wrong
+variants, ``mutants() -> list[Mutant]``); nothing here changes.
 """
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import re
 from types import ModuleType
 
 import theorems
-from theorems.framework import Claim
+from theorems.framework import Claim, Mutant
 
-__all__ = ["theorem_modules", "all_claims", "select_claims"]
+__all__ = ["theorem_modules", "all_claims", "all_mutants", "select_claims"]
 
 _INFRASTRUCTURE = {"framework", "registry", "instances", "symbols", "suite", "mutants", "byos"}
 
@@ -49,3 +50,14 @@ def select_claims(claims: list[Claim], pattern: str | None) -> list[Claim]:
     except re.error as error:
         raise ValueError(f"--only must be a valid regular expression: {error}") from None
     return [claim for claim in claims if compiled.search(claim.id)]
+
+
+def all_mutants() -> list[Mutant]:
+    """Every deliberately wrong variant: ``theorems.mutants`` plus each theorem module's ``mutants()``."""
+    from theorems import mutants as single_step
+
+    found = list(single_step.mutants())
+    for module in theorem_modules():
+        if callable(getattr(module, "mutants", None)):
+            found.extend(module.mutants())
+    return found
