@@ -102,6 +102,8 @@ class Gaussian:
         n = _check_count(n)
         _check_generator(generator, self.device)
         noise = torch.randn(n, self.dim, generator=generator, device=self.device, dtype=self.dtype)
+        if self.dim == 1:
+            return noise.mul_(self.cholesky[0, 0]).add_(self.mean)
         return self.mean + noise @ self.cholesky.T
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
