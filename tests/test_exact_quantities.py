@@ -185,3 +185,48 @@ def test_large_lambda_is_untilted():
     law = normal_law(0.0, 1.0)
     assert tq.tv_to_target(law, 1e6, 0.0) < 1e-5
     assert math.isfinite(tq.log_partition(law, 1e6))
+
+
+@given(mixture_linear(max_dim=1, max_components=4), st.floats(0.3, 5.0), st.floats(-1.5, 3.0))
+def test_closed_forms_agree_with_one_dimensional_quadrature(instance, lam, offset):
+    """The normal-CDF closed forms against ``QuadratureTilt`` in x-space, within its stated error."""
+    from estimators.quadrature import QuadratureTilt
+
+    base, reward = instance
+    law = reward_law(base, reward)
+    baseline = tq.soft_value(law, lam) + offset * lam
+    kink = (baseline - reward.offset) / float(reward.theta[0])
+    quadrature = QuadratureTilt(base, reward, lam, width=14.0, kinks=[kink])
+    log_z = quadrature.log_partition()
+    assert abs(log_z.value - tq.log_partition(law, lam)) <= log_z.error + 1e-9
+    z_b = quadrature.clipped_partition(baseline)
+    assert abs(z_b.value - math.exp(tq.log_clipped_partition(law, lam, baseline))) <= z_b.error + 1e-9
+    clip = quadrature.clip_mass(baseline)
+    assert abs(clip.value - tq.clip_mass(law, lam, baseline)) <= clip.error + 1e-8
+    tv = quadrature.total_variation(baseline)
+    assert abs(tv.value - tq.tv_to_target(law, lam, baseline)) <= tv.error + 1e-8
+
+
+def test_quadrature_handles_a_non_monotone_reward():
+    """A quadratic reward on a 1-D mixture: T2's chain TV ≤ D/Z holds on the quadrature route."""
+    from estimators.quadrature import QuadratureTilt
+    from primitives import GaussianMixture
+
+    base = GaussianMixture([0.6, 0.4], [[-2.0], [3.0]], [[[1.0]], [[0.5]]])
+    reward = QuadraticReward([[1.0]], [0.5], 1.0)
+    quadrature = QuadratureTilt(base, reward, 0.7)
+    tv, clip = quadrature.total_variation(0.5), quadrature.clip_mass(0.5)
+    assert 0 < tv.value <= clip.value + tv.error + clip.error
+
+
+def test_tilted_law_cdfs_stay_finite_at_extreme_lambda():
+    """λ = 1e-3 and a mean in the thousands: q = N(3000 + 1000, 1); its CDF at the mean is ½."""
+    from primitives import LinearReward
+
+    base = Gaussian([3000.0], [[1.0]])
+    law = TiltedLaw(base, LinearReward([1.0]), 1e-3, None)
+    assert math.isclose(float(law.coordinate_cdf(0, [4000.0])[0]), 0.5, abs_tol=1e-9)
+    assert math.isclose(float(law.reward_cdf(np.array([4000.0]))[0]), 0.5, abs_tol=1e-9)
+    clipped = TiltedLaw(base, LinearReward([1.0]), 1e-3, 3990.0)
+    values = clipped.coordinate_cdf(0, np.array([3000.0, 3990.0, 5000.0]))
+    assert np.all(np.isfinite(values)) and values[-1] == 1.0
