@@ -20,7 +20,6 @@ Templates are jinja2 with LaTeX-safe delimiters: ``\VAR{…}`` for values, ``\BL
 from __future__ import annotations
 
 import json
-import math
 import re
 import shutil
 import subprocess
