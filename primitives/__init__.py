@@ -18,3 +18,6 @@ __all__ = [
     "CallableReward", "LinearReward", "QuadraticReward", "Reward", "StepReward", "TableReward",
     "as_reward", "resolve_device",
 ]
+from primitives.best_of_n import BestOfNResult, best_of_n_sample
+
+__all__ += ["BestOfNResult", "best_of_n_sample"]

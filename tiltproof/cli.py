@@ -1,8 +1,10 @@
-"""``tiltproof`` command line: ``check`` runs the claims, ``list`` shows them.
+"""``tiltproof`` command line: ``check`` runs the claims, ``list`` shows them, ``report`` typesets them.
 
 ``tiltproof check [--only REGEX] [--json FILE] [--seed N] [--alpha A] [--device cpu|cuda]`` prints one
 row per claim (id, empirical value, its confidence bound, the symbolic bound, margin, verdict, time)
 and exits 1 iff any claim is ``fail`` or ``error`` (2 for bad arguments).
+``tiltproof report --results FILE --out DIR [--no-compile]`` writes DIR/report.tex and compiles it to
+DIR/report.pdf when TeX is installed (exit 1 if compilation fails, 2 for a bad results file).
 """
 from __future__ import annotations
 
@@ -130,6 +132,22 @@ def command_list(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_report(arguments: argparse.Namespace) -> int:
+    """Results JSON → DIR/report.tex (+ style, sections, figures, verdicts.tex) → DIR/report.pdf."""
+    from reports import build_report
+
+    console = _console()
+    try:
+        result = build_report(arguments.results, arguments.out, compile=not arguments.no_compile)
+    except ValueError as error:
+        console.print(f"[red]error:[/] {error}")
+        return 2
+    console.print(result.message, markup=False, highlight=False)
+    if result.log_excerpt:
+        console.print(result.log_excerpt, markup=False, highlight=False)
+    return 1 if result.engine and result.pdf is None else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tiltproof", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -144,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", help="list the registered claims")
     listing.add_argument("--only", metavar="REGEX")
     listing.set_defaults(handler=command_list)
+    report = commands.add_parser("report", help="turn a results JSON into a LaTeX report and compile it to PDF")
+    report.add_argument("--results", required=True, metavar="FILE", help="a `tiltproof check --json` file")
+    report.add_argument("--out", required=True, metavar="DIR", help="directory for report.tex, report.pdf, figures")
+    report.add_argument("--no-compile", action="store_true", help="write the .tex files only")
+    report.set_defaults(handler=command_report)
     return parser
 
 

@@ -1,0 +1,302 @@
+r"""LaTeX-safe text, numbers and macro names for the reports (claims spec, "Outputs").
+
+Everything a report prints comes from a results file, so every string is escaped before it reaches
+TeX. Four kinds of string, four functions:
+
+* ``escape_text``: plain text (titles, messages, statistic names) for the roman font. The ten TeX
+  specials are escaped (``x^N``, ``x^{N−1}`` become superscripts); Greek letters and the mathematical symbols the theorem modules use (δ, λ, ≤,
+  −, √, Σ, ‖, p̂, …) become math commands; any other non-ASCII character is printed as ``[U+XXXX]``,
+  so no input can stop the compilation.
+* ``escape_tt``: identifiers (claim ids, instance names) in the typewriter font. Specials are typeset
+  as their own glyphs with ``\char`` (the OT1 typewriter font has every printable ASCII character at
+  its ASCII position), so ``pdftotext`` reads the id back exactly; ``breakable=True`` allows line
+  breaks after ``/`` (tables only).
+* ``sanitize_latex``: strings that are LaTeX by contract (claim statements, sympy bounds, hypotheses
+  "in words, LaTeX allowed"). Math segments keep their commands; text segments between ``$…$`` have
+  the specials that are errors outside math (``_ ^ # & % ~``) escaped; an unbalanced ``$`` makes the
+  whole string plain text.
+* ``format_number``: floats in 4 significant digits, ``a\times10^{k}`` outside [1e-3, 1e5), ``\infty``
+  for the "inf" strings of the JSON records, an em dash for a missing value.
+
+Macro names (``macro_code``) are letters only, deterministic per claim id and injective (a prefix-free
+code, checked by ``decode_macro_code``):
+
+* lowercase ASCII letters are kept as they are;
+* each digit is spelled with a capital: 0 → ``Zero``, 1 → ``One``, …, 9 → ``Nine``;
+* separators become capitalised two-letter words: ``.`` → ``Dot``, ``_`` → ``Us``, ``/`` → ``Sl``,
+  ``-`` → ``Hy``, ``=`` → ``Eq``, ``,`` → ``Cm``, ``#`` → ``Hs``, ``+`` → ``Pl``, ``:`` → ``Cl``,
+  space → ``Sp``;
+* an uppercase letter X becomes ``Q`` followed by x in lowercase (``B`` → ``Qb``);
+* any other character becomes ``X`` followed by its code point in six hex digits written with the
+  letters a–p (0 → a, …, 15 → p).
+
+So ``t2.sampler_law/finite-k10/b=0.5`` has the code
+``tTwoDotsamplerUslawSlfiniteHykOneZeroSlbEqZeroDotFive``, and the report defines, for every claim,
+``\tp<Field><code>`` with Field one of ``Verdict``, ``Empirical``, ``Confidence``, ``Bound``,
+``Exact``, ``Margin``, ``Samples``, ``Id`` (a prefix-free set, so the full names stay injective).
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from typing import Any
+
+__all__ = [
+    "Latex", "escape_text", "escape_tt", "sanitize_latex", "format_number", "format_count",
+    "macro_code", "decode_macro_code", "macro_name", "MACRO_FIELDS",
+]
+
+
+class Latex(str):
+    """A string that is already LaTeX: the templates print it as is (everything else is escaped)."""
+
+
+# ---------------------------------------------------------------- unicode
+_GREEK = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "varepsilon", "ζ": "zeta", "η": "eta",
+    "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi", "π": "pi",
+    "ρ": "rho", "σ": "sigma", "τ": "tau", "υ": "upsilon", "φ": "varphi", "χ": "chi", "ψ": "psi",
+    "ω": "omega", "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta", "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi",
+    "Σ": "Sigma", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega", "ϵ": "epsilon",
+}
+_MATH_SYMBOLS = {
+    "−": "-", "≤": r"\le", "≥": r"\ge", "≠": r"\ne", "≈": r"\approx", "±": r"\pm", "×": r"\times",
+    "·": r"\cdot", "√": r"\surd", "∑": r"\sum", "∫": r"\int", "∞": r"\infty", "∈": r"\in", "∉": r"\notin",
+    "→": r"\to", "←": r"\leftarrow", "⇒": r"\Rightarrow", "⇔": r"\Leftrightarrow", "↦": r"\mapsto",
+    "‖": r"\|", "⟨": r"\langle", "⟩": r"\rangle", "∂": r"\partial", "∇": r"\nabla", "∀": r"\forall",
+    "∃": r"\exists", "∪": r"\cup", "∩": r"\cap", "⊂": r"\subset", "⊆": r"\subseteq", "∘": r"\circ",
+    "ℓ": r"\ell", "ℝ": r"\mathbb{R}", "ℕ": r"\mathbb{N}", "ℤ": r"\mathbb{Z}", "½": r"\tfrac12",
+    "¼": r"\tfrac14", "¾": r"\tfrac34", "²": "^2", "³": "^3", "¹": "^1", "⁰": "^0", "⁻": "^-",
+    "ᵀ": "^T", "⁺": "^+", "₀": "_0", "₁": "_1", "₂": "_2", "₃": "_3", "ₙ": "_n", "ᵢ": "_i",
+    "⪰": r"\succeq", "⪯": r"\preceq", "≺": r"\prec", "≻": r"\succ", "∝": r"\propto", "∼": r"\sim",
+    "≡": r"\equiv", "⊗": r"\otimes", "⊕": r"\oplus", "⌈": r"\lceil", "⌉": r"\rceil", "⌊": r"\lfloor",
+    "⌋": r"\rfloor", "°": r"^\circ", "∅": r"\emptyset", "∖": r"\setminus", "∣": r"\mid",
+}
+_TEXT_SYMBOLS = {
+    "—": r"\textemdash{}", "–": r"\textendash{}", "…": r"\ldots{}", "‘": "`", "’": "'", "“": "``",
+    "”": "''", "\u00a0": r"\nobreakspace{}", "é": r"\'e", "è": r"\`e", "ü": r'\"u', "ö": r'\"o', "ä": r'\"a',
+}
+_COMBINING = {"\u0302": r"\hat", "\u0303": r"\tilde", "\u0304": r"\bar", "\u0307": r"\dot", "\u0308": r"\ddot"}
+
+
+def _math_for(character: str) -> str | None:
+    if character in _GREEK:
+        return "\\" + _GREEK[character]
+    return _MATH_SYMBOLS.get(character)
+
+
+def _unknown(character: str) -> str:
+    return f"[U+{ord(character):04X}]"
+
+
+# ---------------------------------------------------------------- plain text
+_TEXT_SPECIALS = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\ensuremath{\$}", "&": r"\&", "#": r"\#", "%": r"\%",
+    "_": r"\_", "^": r"\^{}", "~": r"\~{}", "<": r"\ensuremath{<}", ">": r"\ensuremath{>}",
+    "|": r"\ensuremath{|}", '"': "''", "-": "-{}",
+}
+
+
+_SUPERSCRIPT = re.compile(r"\^(\{[^{}]*\}|[A-Za-z0-9]+)")
+
+
+def escape_text(value: Any) -> Latex:
+    """Plain text → LaTeX for the roman font (see the module docstring). ``x^N`` and ``x^{N−1}`` are
+    set as superscripts (a caret is rare in identifiers, an underscore is not: ``_`` stays literal)."""
+    text = unicodedata.normalize("NFC", str(value))
+    parts = _SUPERSCRIPT.split(text)
+    if len(parts) > 1:
+        return Latex("".join(escape_text(part) if position % 2 == 0 else
+                             r"\textsuperscript{" + escape_text(part.strip("{}")) + "}"
+                             for position, part in enumerate(parts)))
+    out: list[str] = []
+    index = 0
+    while index < len(text):
+        character = text[index]
+        following = text[index + 1] if index + 1 < len(text) else ""
+        if following in _COMBINING:  # e.g. p̂ (p + U+0302) → \hat{p}
+            inner = _math_for(character) or (character if character.isascii() and character.isalnum() else None)
+            out.append(r"\ensuremath{" + _COMBINING[following] + "{" + (inner or _unknown(character)) + "}}")
+            index += 2
+            continue
+        if character in _TEXT_SPECIALS:
+            out.append(_TEXT_SPECIALS[character])
+        elif character in ("\n", "\r", "\t"):
+            out.append(" ")
+        elif character.isascii():
+            out.append(character if character.isprintable() else " ")
+        elif character in _TEXT_SYMBOLS:
+            out.append(_TEXT_SYMBOLS[character])
+        elif (math := _math_for(character)) is not None:
+            out.append(r"\ensuremath{" + math + "}")
+        else:
+            out.append(_unknown(character))
+        index += 1
+    return Latex("".join(out))
+
+
+# ---------------------------------------------------------------- identifiers in typewriter
+_TT_CHAR = {character: r"{\char" + str(ord(character)) + "}" for character in "\\{}$&#%_^~<>|\"'`"}
+
+
+def escape_tt(value: Any, *, breakable: bool = False) -> Latex:
+    r"""An identifier → ``\texttt{…}`` whose glyphs are the identifier's own characters."""
+    out: list[str] = []
+    for character in str(value):
+        if character in _TT_CHAR:
+            out.append(_TT_CHAR[character])
+        elif character == " ":
+            out.append(r"\ ")
+        elif character.isascii() and character.isprintable():
+            out.append(character)
+        elif (math := _math_for(character)) is not None:
+            out.append(r"\ensuremath{" + math + "}")
+        else:
+            out.append(_unknown(character))
+        if breakable and character == "/":
+            out.append(r"\allowbreak{}")
+    return Latex(r"\texttt{" + "".join(out) + "}")
+
+
+# ---------------------------------------------------------------- strings that are LaTeX by contract
+def _map_unicode_math(segment: str) -> str:
+    out = []
+    for character in unicodedata.normalize("NFC", segment):
+        if character.isascii():
+            out.append(character)
+        elif (math := _math_for(character)) is not None:
+            out.append((math + " ") if math[-1].isalpha() else math)
+        else:
+            out.append(r"\text{" + _unknown(character) + "}")
+    return "".join(out)
+
+
+_MATH_ESCAPES = re.compile(r"(?<!\\)([#%&])")
+_TEXT_ESCAPES = re.compile(r"(?<!\\)([_^#&%~])")
+
+
+def sanitize_latex(value: Any, *, math: bool = False) -> Latex:
+    """A LaTeX string from a theorem module, made safe to compile (see the module docstring).
+
+    ``math=True``: the string is a formula (a claim statement, a sympy bound) typeset in math mode.
+    Otherwise it is words with optional ``$…$`` math (hypotheses).
+    """
+    text = str(value)
+    if math:
+        return Latex(_MATH_ESCAPES.sub(r"\\\1", _map_unicode_math(text.replace("$", ""))))
+    pieces = re.split(r"(?<!\\)\$", text)
+    if len(pieces) % 2 == 0:  # unbalanced $: not LaTeX after all
+        return escape_text(text)
+    out = []
+    for position, piece in enumerate(pieces):
+        if position % 2:
+            out.append("$" + _MATH_ESCAPES.sub(r"\\\1", _map_unicode_math(piece)) + "$")
+        else:
+            escaped = _TEXT_ESCAPES.sub(lambda match: "\\" + match.group(1) + ("{}" if match.group(1) in "^~" else ""),
+                                        unicodedata.normalize("NFC", piece))
+            out.append("".join(
+                _TEXT_SYMBOLS.get(c) or (r"\ensuremath{" + m + "}" if (m := _math_for(c)) else None) or
+                (c if c.isascii() else _unknown(c)) for c in escaped))
+    return Latex("".join(out))
+
+
+# ---------------------------------------------------------------- numbers
+def _as_float(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return float(value)  # "inf", "-inf", "nan" from Record.to_json
+        except ValueError:
+            return None
+    return float(value)
+
+
+def format_number(value: Any, digits: int = 4) -> Latex:
+    r"""A float as LaTeX math: 4 significant digits; ``m\times10^{k}`` outside [1e-3, 1e5)."""
+    number = _as_float(value)
+    if number is None:
+        return Latex(r"\textemdash{}") if value is None else escape_text(value)
+    if math.isnan(number):
+        return Latex(r"NaN")
+    if math.isinf(number):
+        return Latex(r"\ensuremath{\infty}" if number > 0 else r"\ensuremath{-\infty}")
+    if number == 0:
+        return Latex(r"\ensuremath{0}")
+    magnitude = abs(number)
+    if 1e-3 <= magnitude < 1e5:
+        text = f"{number:.{digits}g}"
+        return Latex(r"\ensuremath{" + (f"{number:.0f}" if "e" in text else text) + "}")
+    mantissa, exponent = f"{number:.{digits - 1}e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return Latex(r"\ensuremath{" + f"{mantissa}\\times10^{{{int(exponent)}}}" + "}")
+
+
+def format_count(value: Any) -> Latex:
+    r"""An integer with thin spaces between thousands (``1\,348\,000``)."""
+    if value is None:
+        return Latex(r"\textemdash{}")
+    return Latex(f"{int(value):,}".replace(",", r"\,"))
+
+
+# ---------------------------------------------------------------- macro names
+_DIGITS = ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"]
+_SEPARATORS = {".": "Dot", "_": "Us", "/": "Sl", "-": "Hy", "=": "Eq", ",": "Cm", "#": "Hs", "+": "Pl",
+               ":": "Cl", " ": "Sp"}
+_HEX_LETTERS = "abcdefghijklmnop"
+MACRO_FIELDS = ("Verdict", "Empirical", "Confidence", "Bound", "Exact", "Margin", "Samples", "Id")
+
+
+def macro_code(claim_id: str) -> str:
+    """The letters-only code of a claim id (prefix-free, hence injective; see the module docstring)."""
+    out = []
+    for character in str(claim_id):
+        if "a" <= character <= "z":
+            out.append(character)
+        elif "0" <= character <= "9":
+            out.append(_DIGITS[ord(character) - ord("0")])
+        elif character in _SEPARATORS:
+            out.append(_SEPARATORS[character])
+        elif "A" <= character <= "Z":
+            out.append("Q" + character.lower())
+        else:
+            code = ord(character)
+            out.append("X" + "".join(_HEX_LETTERS[(code >> shift) & 15] for shift in range(20, -1, -4)))
+    return "".join(out)
+
+
+_TOKENS = {**{word: str(digit) for digit, word in enumerate(_DIGITS)}, **{w: c for c, w in _SEPARATORS.items()}}
+
+
+def decode_macro_code(code: str) -> str:
+    """Inverse of ``macro_code`` (raises ``ValueError`` on a string that is not a code)."""
+    out, index = [], 0
+    while index < len(code):
+        character = code[index]
+        if "a" <= character <= "z":
+            out.append(character)
+            index += 1
+        elif character == "Q" and index + 1 < len(code) and "a" <= code[index + 1] <= "z":
+            out.append(code[index + 1].upper())
+            index += 2
+        elif character == "X" and len(code) >= index + 7 and all(c in _HEX_LETTERS for c in code[index + 1:index + 7]):
+            value = 0
+            for letter in code[index + 1:index + 7]:
+                value = value * 16 + _HEX_LETTERS.index(letter)
+            out.append(chr(value))
+            index += 7
+        else:
+            matches = [word for word in _TOKENS if code.startswith(word, index)]
+            if len(matches) != 1:
+                raise ValueError(f"code: not a macro code at position {index}: {code!r}")
+            out.append(_TOKENS[matches[0]])
+            index += len(matches[0])
+    return "".join(out)
+
+
+def macro_name(field: str, claim_id: str) -> str:
+    r"""``tp<Field><code>``: the control-sequence name (without the backslash) of one claim value."""
+    if field not in MACRO_FIELDS:
+        raise ValueError(f"field must be one of {MACRO_FIELDS}, got {field!r}")
+    return "tp" + field + macro_code(claim_id)

@@ -1,0 +1,278 @@
+"""Reports (``tiltproof report``), their escaping and macro names, and the pytest plugin (``pytest --claims``).
+
+The compile test needs TeX Live and poppler-utils; without them it *fails* and says how to install
+them (the report is a deliverable: a missing TeX is not a reason to pass). The results file here is
+built from real ``run_claim`` records of small synthetic claims: one passing, one failing, one
+erroring, one with an awkward id, and records shaped like T5 and BoN ones, so every figure is drawn.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import sympy
+from hypothesis import given, strategies as st
+
+from reports import TEX_INSTALL_HINT, build_report, load_results
+from reports.build import compile_report
+from reports.latex import decode_macro_code, escape_text, escape_tt, macro_code, macro_name, sanitize_latex
+from theorems.framework import Claim, Evidence, Hypothesis, run_claim
+
+ROOT = Path(__file__).resolve().parents[1]
+AWKWARD_ID = r"demo.awk_ward/x=1,y=2/%&$^{}~\<>|#mut"
+FAIL_MESSAGE = r"TV 0.31 > δ = 0.1 & 50% of $x_i^2 {a} ~ \ <b>|c #1 — p̂_n ≥ ½"
+ERROR_TEXT = "kernel exploded: λ ≤ 0 in p̂_n #2 & 10%"
+
+
+def _claim(claim_id: str, theorem: str, check, hypotheses=()) -> Claim:
+    return Claim(id=claim_id, theorem=theorem, module="demo_module", title="demo: q_b ≤ δ · λ",
+                 statement=r"\mathrm{TV}(q_b, q) \le \delta", bound_expression=sympy.Symbol("delta") / 2,
+                 instance="inst-a", hypotheses=hypotheses, check=check)
+
+
+def _evidence(holds: bool, message: str = "", details: dict | None = None, **values) -> Evidence:
+    base = dict(bound=0.1, exact=0.05, empirical=0.07, confidence_bound=0.08, n=1234, detectable_gap=0.02,
+                margin=0.02)
+    base.update(values)
+    return Evidence(holds=holds, statistic="KS vs DKW ε(α) with p̂_n", message=message, details=details or {}, **base)
+
+
+def _raise(context):
+    raise RuntimeError(ERROR_TEXT)
+
+
+def _records() -> list[dict]:
+    tradeoff = {"deltas": [0.5, 0.2, 0.05], "baselines": [1.0, 1.5, 2.0], "expected_proposals": [3.0, 6.0, 12.0],
+                "clip_mass": [0.2, 0.1, 0.01], "measured": [[3.1, 2.9, 3.3], [5.9, 5.6, 6.3], [12.2, 11.5, 12.9]]}
+    law = {"N": 4, "grid": [-1.0, 0.0, 1.0, 2.0], "claimed_cdf": [0.0, 0.06, 0.5, 0.9],
+           "empirical_cdf": [0.0, 0.07, 0.49, 0.91], "band": 0.02}
+    claims = [
+        _claim("demo.pass_claim/inst-a/b=0.5", "T1", lambda c: _evidence(True), (Hypothesis(r"$\lambda > 0$", lambda: True),)),
+        _claim("demo.fail_claim/inst-a/x=1,y=2#wrong", "T1",
+               lambda c: _evidence(False, FAIL_MESSAGE, empirical=0.31, confidence_bound=0.29, margin=-0.19)),
+        _claim("demo.error_claim/inst-a", "T2", _raise),
+        _claim(AWKWARD_ID, "T2", lambda c: _evidence(True, empirical=float("inf"), exact=None)),
+        _claim("demo.violated/inst-a", "T2", lambda c: _evidence(True),
+               (Hypothesis("b ≥ sup r (q_b & 5%)", lambda: False),)),
+        _claim("t5.tradeoff/inst-a", "T5", lambda c: _evidence(True, details=tradeoff, bound=0.0, margin=0.4)),
+        _claim("bon.sampler_law/inst-a/N=4", "BoN", lambda c: _evidence(True, details=law)),
+        _claim("bon.kl_bound/inst-a/N=4", "BoN", lambda c: _evidence(True, details={"N": 4}, exact=0.6363, bound=0.6363)),
+    ]
+    return [run_claim(claim, alpha=1e-3, seed=7).to_json() for claim in claims]
+
+
+def _payload() -> dict:
+    return {"meta": {"commit": "abc1234", "date": "2026-01-02T03:04:05+00:00", "seed": 7, "alpha_total": 1e-6,
+                     "registered_claims": 8, "alpha_per_claim": 1.25e-7, "device": "cpu", "only": r"demo|t5_x#"},
+            "claims": _records()}
+
+
+@pytest.fixture(scope="module")
+def results_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("results") / "results.json"
+    path.write_text(json.dumps(_payload()))
+    return path
+
+
+def _require_tex() -> None:
+    missing = [tool for tool in ("pdflatex", "latexmk", "pdftotext") if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} not found: the report compile test needs TeX Live and poppler-utils — "
+                    f"{TEX_INSTALL_HINT}", pytrace=False)
+
+
+def _pdf_text(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+# ---------------------------------------------------------------- escaping and macro names
+@given(st.text(max_size=40))
+def test_macro_code_is_letters_only_and_decodes_back(text):
+    code = macro_code(text)
+    assert re.fullmatch(r"[A-Za-z]*", code)
+    assert decode_macro_code(code) == text  # injective: distinct ids never share a macro
+
+
+def test_macro_names_of_the_documented_example():
+    assert macro_code("t2.sampler_law/finite-k10/b=0.5") == "tTwoDotsamplerUslawSlfiniteHykOneZeroSlbEqZeroDotFive"
+    assert macro_name("Verdict", "B") == "tpVerdictQb"
+    with pytest.raises(ValueError, match="^field"):
+        macro_name("Colour", "x")
+
+
+def _tt_glyphs(latex: str) -> str:
+    """The characters an escape_tt result prints, read back from its markup (an independent decoder)."""
+    inner = latex[len(r"\texttt{"):-1].replace(r"\allowbreak{}", "").replace("\\ ", " ")
+    return re.sub(r"\{\\char(\d+)\}", lambda match: chr(int(match.group(1))), inner)
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40), st.booleans())
+def test_escape_tt_prints_exactly_the_identifier(identifier, breakable):
+    latex = escape_tt(identifier, breakable=breakable)
+    assert _tt_glyphs(latex) == identifier
+    bare = re.sub(r"\{\\char\d+\}|\\allowbreak\{\}|\\ ", "", latex[len(r"\texttt{"):-1])
+    assert not set(bare) & set("\\{}$&#%_^~")  # nothing left that TeX would interpret
+
+
+@given(st.text(max_size=60))
+def test_escape_text_leaves_no_bare_specials_and_balanced_braces(text):
+    latex = escape_text(text)
+    text_mode = re.sub(r"\\ensuremath\{(?:[^{}]|\{[^{}]*\})*\}", "", latex)  # math may use ^ and _
+    stripped = re.sub(r"\\[A-Za-z]+|\\[^A-Za-z]", "", text_mode)  # drop control sequences
+    assert not set(stripped) & set("#$%&_^~\\")
+    depth = 0
+    for character in stripped:
+        depth += {"{": 1, "}": -1}.get(character, 0)
+        assert depth >= 0
+    assert depth == 0
+
+
+def test_sanitize_latex_keeps_math_and_escapes_words():
+    assert sanitize_latex(r"$\lambda > 0$ and q_b & 5%") == r"$\lambda > 0$ and q\_b \& 5\%"
+    assert sanitize_latex("unbalanced $ sign_x") == escape_text("unbalanced $ sign_x")
+    assert " ".join(sanitize_latex(r"\delta ≤ ½", math=True).split()) == r"\delta \le \tfrac12"
+
+
+# ---------------------------------------------------------------- report generation
+def test_load_results_rejects_bad_files(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="^results"):
+        load_results(bad)
+    with pytest.raises(ValueError, match="^results"):
+        load_results(tmp_path / "missing.json")
+    with pytest.raises(ValueError, match="verdict"):
+        load_results({"claims": [{"id": "a", "theorem": "T1", "verdict": "maybe"}]})
+    with pytest.raises(ValueError, match="twice"):
+        load_results({"claims": [{"id": "a", "theorem": "T1", "verdict": "pass"}] * 2})
+
+
+def test_report_files_show_failing_and_erroring_claims(results_file, tmp_path):
+    result = build_report(results_file, tmp_path / "report", compile=False)
+    out = result.directory
+    assert result.pdf is None and (out / "report.tex").exists() and (out / "tiltproof-report.sty").exists()
+    assert {path.name for path in (out / "sections").iterdir()} == {"t1.tex", "t2.tex", "t5.tex", "bon.tex"}
+    assert {path.name for path in (out / "figures").iterdir()} >= {"t5-tradeoff.pdf", "bon-bon-law.pdf",
+                                                                   "bon-bon-kl.pdf", "t1-margins.pdf"}
+    payload = json.loads(results_file.read_text())
+    verdicts = {record["id"]: record["verdict"] for record in payload["claims"]}
+    assert set(verdicts.values()) == {"pass", "fail", "error"}
+    definitions = dict(re.findall(r"^\\def\\(tpVerdict[A-Za-z]+)\{([a-z]+)\}$", (out / "verdicts.tex").read_text(), re.M))
+    assert definitions == {macro_name("Verdict", claim_id): verdict for claim_id, verdict in verdicts.items()}
+    t1 = (out / "sections" / "t1.tex").read_text()
+    assert r"\tpshowverdict{fail}" in t1 and r"\subsection*{Not passing}" in t1 and escape_text(FAIL_MESSAGE) in t1
+    t2 = (out / "sections" / "t2.tex").read_text()
+    assert t2.count(r"\tpshowverdict{error}") >= 4  # two rows, two entries under "Not passing"
+    assert escape_text("RuntimeError: " + ERROR_TEXT) in t2 and escape_tt(AWKWARD_ID, breakable=True) in t2
+
+
+def test_report_without_tex_still_writes_the_tex(results_file, tmp_path, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    result = build_report(results_file, tmp_path / "report")
+    assert result.pdf is None and result.tex.exists() and "apt-get install" in result.message
+
+
+def test_report_compiles_and_every_claim_id_is_in_the_pdf(results_file, tmp_path):
+    """The CLI writes and compiles the report; pdftotext reads back every id, verdict and message."""
+    _require_tex()
+    out = tmp_path / "report"
+    completed = subprocess.run([sys.executable, "-m", "tiltproof.cli", "report", "--results", str(results_file),
+                                "--out", str(out)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    text = _pdf_text(out / "report.pdf")
+    payload = json.loads(results_file.read_text())
+    missing = [record["id"] for record in payload["claims"] if record["id"] not in text]
+    assert not missing, f"ids not found in the PDF text: {missing}"
+    flat = " ".join(text.split())
+    assert "FAIL" in text and "ERROR" in text and "abc1234" in text and "seed 7" in flat
+    assert "kernel exploded" in flat and "TV 0.31 >" in flat
+    # the verdict macros work in a paper: \input{verdicts} and print one verdict and one id
+    failing = "demo.fail_claim/inst-a/x=1,y=2#wrong"
+    paper = out / "paper.tex"
+    paper.write_text("\\documentclass{article}\n\\input{verdicts}\n\\begin{document}\n"
+                     f"Verdict: \\{macro_name('Verdict', failing)}. Claim: \\{macro_name('Id', failing)}. "
+                     f"Value: \\{macro_name('Empirical', failing)}. Commit \\tpCommit.\n\\end{{document}}\n")
+    pdf, engine, excerpt = compile_report(paper, engine="pdflatex")
+    assert pdf is not None, excerpt
+    # only scalable fonts: a Type 3 font means a glyph fell back to a bitmap (a missing encoding)
+    fonts = subprocess.run(["pdffonts", str(out / "report.pdf")], capture_output=True, text=True, check=True).stdout
+    assert "Type 3" not in fonts, fonts
+    assert f"Verdict: fail. Claim: {failing}. Value: 0.31. Commit abc1234." in " ".join(_pdf_text(pdf).split())
+
+
+def test_cli_report_exit_codes(tmp_path, results_file, capsys):
+    from tiltproof import cli
+
+    assert cli.main(["report", "--results", str(tmp_path / "missing.json"), "--out", str(tmp_path / "r")]) == 2
+    assert "no such file" in capsys.readouterr().out
+    assert cli.main(["report", "--results", str(results_file), "--out", str(tmp_path / "r"), "--no-compile"]) == 0
+    assert (tmp_path / "r" / "report.tex").exists() and not (tmp_path / "r" / "report.pdf").exists()
+
+
+# ---------------------------------------------------------------- the pytest plugin
+PLUGIN_CONFTEST = '''
+import sympy
+import theorems.registry as registry
+from theorems.framework import Claim, Evidence
+
+_registered = registry.all_claims
+
+
+def _violated(context):
+    return Evidence(holds=False, statistic="demo statistic", bound=0.1, empirical=0.5, confidence_bound=0.4,
+                    n=123, message="injected violation")
+
+
+def all_claims():
+    injected = Claim(id="demo.injected/x_y/b=0.5,c#1", theorem="DEMO", module="demo", title="demo", statement="x",
+                     bound_expression=sympy.Integer(1), instance="none", hypotheses=(), check=_violated)
+    return _registered() + [injected]
+
+
+registry.all_claims = all_claims
+pytest_plugins = ["tiltproof.pytest_plugin"]
+'''
+
+
+def _pytest(directory: Path, *arguments: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *arguments], cwd=directory,
+                          capture_output=True, text=True, timeout=300, env=environment)
+
+
+def test_pytest_claims_runs_each_selected_claim_as_an_item(tmp_path):
+    """A real cheap claim passes; an injected violated claim fails with its record in the report."""
+    (tmp_path / "conftest.py").write_text(PLUGIN_CONFTEST)
+    completed = _pytest(tmp_path, "--claims", "--claims-only", r"^bon\.kl_exact/normal-d1/N=4$|^demo\.injected", "-v")
+    output = completed.stdout
+    assert completed.returncode == 1, output + completed.stderr
+    assert re.search(r"^claims::bon\.kl_exact/normal-d1/N=4 PASSED", output, re.M), output
+    assert re.search(r"^claims::demo\.injected/x_y/b=0\.5,c#1 FAILED", output, re.M), output
+    for field in ("verdict: FAIL", "message: injected violation", "empirical: 0.5", "confidence bound: 0.4",
+                  "bound: 0.1", "n: 123"):
+        assert field in output, field
+    assert "1 failed, 1 passed" in output
+
+
+def test_without_claims_the_plugin_adds_nothing(tmp_path):
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["tiltproof.pytest_plugin"]\n')
+    completed = _pytest(tmp_path)
+    assert completed.returncode == 5 and "no tests ran" in completed.stdout  # exit 5: nothing collected
+    assert _pytest(tmp_path, "--claims-only", "x").returncode == 4  # usage error: --claims-only needs --claims
+
+
+def test_plugin_is_wired_for_checkouts_and_installs():
+    import tiltproof.pytest_plugin as plugin
+
+    conftest = (ROOT / "conftest.py").read_text()
+    assert 'pytest_plugins = ["tiltproof.pytest_plugin"]' in conftest
+    entry_points = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["pytest11"]
+    assert entry_points == {plugin.__name__: plugin.__name__}  # same name: registered once on both routes
