@@ -31,19 +31,17 @@ from estimators.confidence import clopper_pearson_lower
 from estimators.exact import reward_law
 from estimators.peer_laws import (best_of_n_reward_probabilities, reward_tv, rso_reward_probabilities,
                                   sir_reward_probabilities, target_reward_probabilities)
-from primitives import GaussianMixture, StepReward, rejection_sample
+from primitives import GaussianMixture, StepReward, best_of_n_sample, rejection_sample
 from primitives.peers import percentile_beta, quasi_rejection_sample, rso_sample, sir_sample
 
 HEIGHT, LAM = 7.0, 1.0
 
 
 def best_of_n(base, reward, n_candidates: int, n: int, generator: torch.Generator):
-    """Arg-max of N base draws (ties broken uniformly at random), one output per N queries."""
-    x = base.sample(n * n_candidates, generator)
-    rewards = reward(x).reshape(n, n_candidates)
-    jitter = torch.rand(rewards.shape, generator=generator, dtype=rewards.dtype) * 1e-9
-    index = (rewards + jitter).argmax(1) + n_candidates * torch.arange(n)
-    return x[index], n * n_candidates
+    """``primitives.best_of_n_sample``: arg-max of N base draws, one output per N queries. Ties go to the
+    first maximal draw; the draws are iid, so given its reward the output is still p(·|r)."""
+    result = best_of_n_sample(base, reward, n_candidates, n, generator=generator)
+    return result.samples, n * n_candidates
 
 
 def hit_rate_tv_upper(samples, reward, target_hit: float, alpha: float) -> tuple[float, float]:

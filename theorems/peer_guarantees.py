@@ -22,7 +22,6 @@ from functools import partial
 
 import numpy as np
 import sympy
-import torch
 
 from estimators import tilt_quantities as tq
 from estimators.baselines import chernoff_baseline
@@ -30,6 +29,7 @@ from estimators.confidence import multinomial_tv_radius, negative_binomial_rate_
 from estimators.exact import TiltedLaw
 from estimators.law_tests import fit_sample_size, tv_lower_confidence
 from estimators.peer_laws import reward_tv, sir_reward_probabilities, target_reward_probabilities
+from primitives.best_of_n import best_of_n_sample
 from primitives.peers import quasi_rejection_sample, sir_sample
 from primitives.rejection import RejectionResult
 from theorems import symbols as sym
@@ -189,16 +189,12 @@ def claims() -> list[Claim]:
 
 
 def _argmax_sampler(instance: Instance, particle_count: int, device):
-    """Best-of-M presented as SIR: returns the highest-weight candidate instead of resampling."""
+    """Best-of-M presented as SIR: ``best_of_n_sample`` returns the highest-reward candidate instead of resampling."""
     base = instance.base(device)
 
     def sampler(n, generator):
-
-        x = base.sample(n * particle_count, generator)
-        rewards = instance.reward(x).reshape(n, particle_count)
-        jitter = 1e-9 * torch.rand(rewards.shape, generator=generator, dtype=rewards.dtype)  # random tie-breaks
-        index = (rewards + jitter).argmax(1) + particle_count * torch.arange(n)
-        return RejectionResult(samples=x[index], proposals=n * particle_count)
+        result = best_of_n_sample(base, instance.reward, particle_count, n, generator=generator)
+        return RejectionResult(samples=result.samples, proposals=n * particle_count)
 
     return sampler
 
