@@ -22,6 +22,7 @@ from functools import partial
 
 import numpy as np
 import sympy
+import torch
 
 from estimators import tilt_quantities as tq
 from estimators.baselines import chernoff_baseline
