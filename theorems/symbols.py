@@ -24,6 +24,15 @@ log_mgf_gap = sympy.Symbol(r"Delta_Lambda", real=True)  # Λ_p(1/λ + s) − Λ_
 envelope = sympy.Symbol("B", real=True)
 tail_q = sympy.Symbol(r"P_q", nonnegative=True)         # P_q(r > b)
 
+tail_q_crossing = sympy.Symbol(r"P_q(r>b^*)", nonnegative=True)
+tail_p_crossing = sympy.Symbol(r"P_p(r>b^*)", nonnegative=True)
+acceptance = sympy.Symbol("a_b", nonnegative=True)
+base_density = sympy.Symbol("p", nonnegative=True)
+
+#: T2: the output law of rejection with baseline b
+CLIPPED_LAW = base_density * acceptance / clipped_partition
+#: T2: the exact TV, b* = λ log(Z/Z_b)
+TV_CLOSED_FORM = tail_q_crossing - tail_p_crossing / clipped_partition
 #: T2: TV(q_b, q) ≤ D/Z
 CLIP_MASS_BOUND = clipped_mass / partition
 #: T3: P_q(r > b) ≤ exp(Λ(1/λ+s) − Λ(1/λ) − s b)

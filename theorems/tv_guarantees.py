@@ -265,11 +265,11 @@ def claims() -> list[Claim]:
             out += [
                 Claim(id=f"t2.sampler_law/{instance.name}/b={label}", theorem="T2", title="rejection outputs q_b",
                       statement=r"x\sim p,\ \text{accept w.p. } \min(1,e^{(r(x)-b)/\lambda}) \ \Rightarrow\ x\sim q_b = p\,a_b/Z_b",
-                      bound_expression=sym.clipped_partition, hypotheses=(positive_lambda(instance),),
+                      bound_expression=sym.CLIPPED_LAW, hypotheses=(positive_lambda(instance),),
                       check=partial(check_sampler_law, instance, baseline), **common),
                 Claim(id=f"t2.tv_exact/{instance.name}/b={label}", theorem="T2", title="exact TV of clipping",
                       statement=r"\mathrm{TV}(q_b,q) = P_q(r>b^*) - P_p(r>b^*)/Z_b,\quad b^*=\lambda\log(Z/Z_b)",
-                      bound_expression=sym.tail_q, hypotheses=(positive_lambda(instance),),
+                      bound_expression=sym.TV_CLOSED_FORM, hypotheses=(positive_lambda(instance),),
                       check=partial(check_tv_exact, instance, baseline), **common),
                 Claim(id=f"t2.tv_le_clip_mass/{instance.name}/b={label}", theorem="T2", title="TV ≤ D/Z",
                       statement=r"\mathrm{TV}(q_b,q) \le D/Z = E_q[(1-e^{(b-r)/\lambda})_+]",
