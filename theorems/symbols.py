@@ -22,10 +22,10 @@ mean_q = sympy.Symbol(r"mu_q", real=True)
 chernoff_s = sympy.Symbol("s", positive=True)
 log_mgf_gap = sympy.Symbol(r"Delta_Lambda", real=True)  # Λ_p(1/λ + s) − Λ_p(1/λ)
 envelope = sympy.Symbol("B", real=True)
-tail_q = sympy.Symbol(r"P_q", nonnegative=True)         # P_q(r > b)
+tail_q = sympy.Symbol(r"{P_q(r>b)}", nonnegative=True)   # P_q(r > b)
 
-tail_q_crossing = sympy.Symbol(r"P_q(r>b^*)", nonnegative=True)
-tail_p_crossing = sympy.Symbol(r"P_p(r>b^*)", nonnegative=True)
+tail_q_crossing = sympy.Symbol(r"{P_q(r>b^*)}", nonnegative=True)  # braces: printed verbatim by sympy.latex
+tail_p_crossing = sympy.Symbol(r"{P_p(r>b^*)}", nonnegative=True)
 acceptance = sympy.Symbol("a_b", nonnegative=True)
 base_density = sympy.Symbol("p", nonnegative=True)
 
