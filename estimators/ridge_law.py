@@ -147,13 +147,13 @@ class RidgeTiltedLaw:
                 values.append(float(cdf.values[index[0]]))
         return values[1] - values[0], 2 * cdf.error
 
-    def expectation(self, function: Callable[[np.ndarray], np.ndarray]) -> tuple[float, float]:
-        """``E_q h(S)`` for a bounded h with values in [0, 1]; (value, error)."""
+    def expectation(self, function: Callable[[np.ndarray], np.ndarray], bound: float = 1.0) -> tuple[float, float]:
+        """``E_q h(S)`` for h with ``|h| ≤ bound``; (value, error)."""
         weights = self.main.weights[None] * np.exp(self.main.log_density - self.shift)
         check = self.check.weights[None] * np.exp(self.check.log_density - self.shift)
         value = float((weights * function(self.main.points)[None]).sum()) / self.normaliser
         value_check = float((check * function(self.check.points)[None]).sum()) / self.normaliser
-        return value, abs(value - value_check) + 2 * self.relative_error
+        return value, abs(value - value_check) + 2 * bound * self.relative_error
 
     def projection_cdf(self, u, points: int = 2000) -> GridCDF:
         """CDF of ``⟨u, X⟩`` under q on a grid of ``points`` values, with its error bound."""

@@ -22,6 +22,7 @@ and the 2N-step solutions of the same starting points (the 2N-step one is return
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -31,6 +32,21 @@ from primitives.laws import GaussianMixture, Gaussian
 from primitives.tilt_oracle import _thetas
 
 __all__ = ["ExactScoreMixtureDiffusion", "ScoreTiltOracle"]
+
+
+@contextmanager
+def _single_thread(device: torch.device):
+    """The flow is a long chain of small tensor operations; on CPU, intra-op threads cost more than they
+    gain (several times slower on a loaded machine), so it runs on one thread, restored afterwards."""
+    if device.type != "cpu":
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 class ExactScoreMixtureDiffusion:
@@ -51,6 +67,8 @@ class ExactScoreMixtureDiffusion:
         self.device = mixture.device
         self.dtype = mixture.dtype
         self._eye = torch.eye(self.dim, dtype=self.dtype, device=self.device)
+        self._log_weights = torch.log(self.mixture.weights)
+        self._cache: dict[float, tuple[torch.Tensor, torch.Tensor]] = {}
 
     # ------------------------------------------------------------------ schedule and marginals
     @staticmethod
@@ -70,16 +88,27 @@ class ExactScoreMixtureDiffusion:
 
     def score(self, y: torch.Tensor, t: float) -> torch.Tensor:
         """Exact ``∇ log p_t(y)`` for a batch ``y`` of shape ``(n, d)``."""
-        a, s2 = self.alpha(t), self.sigma2(t)
-        covs = a * a * self.mixture.covs + s2 * self._eye
-        factors = torch.linalg.cholesky(covs)                                   # (K, d, d)
-        centred = y[:, None, :] - a * self.mixture.means[None]                  # (n, K, d)
-        solved = torch.cholesky_solve(centred.permute(1, 2, 0), factors)        # (K, d, n)
-        solved = solved.permute(2, 0, 1)                                        # (n, K, d)
-        log_det = 2.0 * torch.log(torch.diagonal(factors, dim1=-2, dim2=-1)).sum(-1)
-        log_component = torch.log(self.mixture.weights) - 0.5 * (centred * solved).sum(-1) - 0.5 * log_det
+        precisions, log_dets = self._precisions(t)                              # (K, d, d), (K,)
+        centred = y[:, None, :] - self.alpha(t) * self.mixture.means[None]      # (n, K, d)
+        solved = torch.einsum("kij,nkj->nki", precisions, centred)              # C_k⁻¹(y − α_tμ_k)
+        log_component = self._log_weights - 0.5 * (centred * solved).sum(-1) - 0.5 * log_dets
         responsibilities = torch.softmax(log_component, dim=-1)                 # (n, K)
         return -(responsibilities[..., None] * solved).sum(1)
+
+    def _precisions(self, t: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """``C_k⁻¹`` and ``log|C_k|`` for ``C_k = α_t²Σ_k + σ_t²I`` (tiny d×d matrices, cached per t)."""
+        cached = self._cache.get(t)
+        if cached is None:
+            a, s2 = self.alpha(t), self.sigma2(t)
+            covs = a * a * self.mixture.covs + s2 * self._eye
+            factors = torch.linalg.cholesky(covs)
+            eye = self._eye.expand_as(covs)
+            precisions = torch.cholesky_solve(eye, factors)
+            log_dets = 2.0 * torch.log(torch.diagonal(factors, dim1=-2, dim2=-1)).sum(-1)
+            cached = (0.5 * (precisions + precisions.transpose(-1, -2)), log_dets)
+            if len(self._cache) < 4096:
+                self._cache[t] = cached
+        return cached
 
     def tilted_score(self, y: torch.Tensor, t: float, theta: torch.Tensor) -> torch.Tensor:
         """Score of the tilted model's marginal by the query-shift ``θ/α_t + s_t(y + σ_t²θ/α_t)``.
@@ -125,10 +154,11 @@ class ExactScoreMixtureDiffusion:
             if theta_t.shape[0] not in (1, n):
                 raise ValueError(f"theta must have shape ({self.dim},) or ({n}, {self.dim}), got {tuple(theta_t.shape)}")
         start = torch.randn(int(n), self.dim, generator=generator, dtype=self.dtype, device=self.device)
-        fine = self._flow(start, 2 * self.steps, theta_t)
-        if not return_error:
-            return fine
-        coarse = self._flow(start, self.steps, theta_t)
+        with _single_thread(self.device):
+            fine = self._flow(start, 2 * self.steps, theta_t)
+            if not return_error:
+                return fine
+            coarse = self._flow(start, self.steps, theta_t)
         displacement = float(torch.linalg.norm(fine - coarse, dim=-1).max()) if n > 0 else 0.0
         return fine, displacement
 
@@ -148,9 +178,8 @@ class ScoreTiltOracle:
     """Linear-tilt oracle of a diffusion model: draws of ``p_θ`` by the query-shifted score.
 
     One call = one sample (one ODE trajectory). There is no exact ``log_partition``: estimate it with
-    ``primitives.tilt_oracle.telescoping_log_partition(oracle, θ, sampler_tv=…, displacement=…)`` using
-    ``sampler_tv = diffusion.initial_tv_bound(θ')`` for the tilts involved and the step-doubling
-    displacement recorded in ``last_displacement``.
+    ``primitives.tilt_oracle.telescoping_log_partition(oracle, θ)``, which widens its interval by this
+    oracle's ``tv_bound(θ_j)`` (initial-law TV) and its step-doubling ``max_displacement``.
     """
 
     def __init__(self, diffusion: ExactScoreMixtureDiffusion) -> None:
@@ -163,6 +192,11 @@ class ScoreTiltOracle:
         self.calls = 0
         self.last_displacement = 0.0
         self.max_displacement = 0.0
+
+    def tv_bound(self, theta) -> float:
+        """Bound on TV(sampler law, p_θ) from the initial law (the RK4 error is reported separately)."""
+        theta_np = theta.detach().cpu().numpy() if isinstance(theta, torch.Tensor) else np.asarray(theta, dtype=float)
+        return self.diffusion.initial_tv_bound(theta_np.reshape(-1))
 
     def sample_rows(self, thetas, generator: torch.Generator | None = None) -> torch.Tensor:
         thetas = _thetas("thetas", thetas, self.dim, self.dtype, self.device)

@@ -166,6 +166,8 @@ class PartitionEstimate:
     calls: int
     steps: int
     factors: list[dict] = field(default_factory=list)
+    sampler_tv: float = 0.0
+    displacement: float = 0.0
 
     def contains(self, value: float) -> bool:
         return self.lower <= value <= self.upper
@@ -185,6 +187,7 @@ def telescoping_log_partition(oracle: LinearTiltOracle, theta, *, steps: int = 4
     Draws ``samples_per_step`` samples of each ``p_{θ_j}``, ``j = 0..m`` (``(m+1)·samples_per_step``
     oracle calls). ``sampler_tv`` bounds TV(sampler law, exact tilt) and ``displacement`` the distance of
     each sample from an exact draw (e.g. ODE solver error); both widen the interval (module docstring).
+    An oracle that reports ``tv_bound(θ)`` and ``max_displacement`` (``ScoreTiltOracle``) widens it itself.
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
@@ -197,6 +200,10 @@ def telescoping_log_partition(oracle: LinearTiltOracle, theta, *, steps: int = 4
     calls_before = oracle.calls
     grid = [theta_t * (j / steps) for j in range(steps + 1)]
     draws = [oracle.sample_rows(point.expand(samples_per_step, -1), generator) for point in grid]
+    # An inexact oracle may report its own error: a TV bound per tilt and the solver displacement.
+    if callable(getattr(oracle, "tv_bound", None)):
+        sampler_tv = max([sampler_tv] + [oracle.tv_bound(point) for point in grid])
+    displacement = max(displacement, float(getattr(oracle, "max_displacement", 0.0)))
     pilot = samples_per_step // 4
     delta_norm = float(torch.linalg.norm(theta_t)) / steps
     per_side = alpha / (4 * steps)  # 2m means, each bounded on both sides
@@ -220,4 +227,5 @@ def telescoping_log_partition(oracle: LinearTiltOracle, theta, *, steps: int = 4
         upper += factor_high
         factors.append({"j": j, "plain": plain, "lower": factor_low, "upper": factor_high, "log_c": log_c})
     return PartitionEstimate(estimate=estimate, lower=lower, upper=upper, alpha=alpha,
-                             calls=oracle.calls - calls_before, steps=steps, factors=factors)
+                             calls=oracle.calls - calls_before, steps=steps, factors=factors,
+                             sampler_tv=sampler_tv, displacement=displacement)
