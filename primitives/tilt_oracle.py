@@ -32,7 +32,6 @@ import math
 import numpy as np
 import torch
 
-from estimators.confidence import empirical_bernstein_radius
 from primitives._checks import check_positive, check_unit_interval
 from primitives.laws import Categorical, Gaussian, GaussianMixture
 
@@ -174,6 +173,8 @@ class PartitionEstimate:
 
 
 def _mean_interval(values: np.ndarray, alpha_per_side: float, widening: float) -> tuple[float, float]:
+    from estimators.confidence import empirical_bernstein_radius  # lazy: estimators import primitives
+
     radius = empirical_bernstein_radius(values, alpha_per_side) + widening
     mean = float(values.mean())
     return max(mean - radius, 0.0), min(mean + radius, 1.0)

@@ -51,7 +51,10 @@ def ridge_projections(law: RidgeTiltedLaw, coordinates: int) -> list[Projection]
     projections = [Projection("statistic", law.direction, law.statistic_cdf())]
     for j in range(coordinates):
         unit = np.eye(coordinates)[j]
-        projections.append(Projection(f"x{j}", unit, law.projection_cdf(unit, points=1500)))
+        try:
+            projections.append(Projection(f"x{j}", unit, law.projection_cdf(unit, points=1500)))
+        except ValueError:
+            continue   # X_j is a function of ⟨a, X⟩ (e.g. d = 1): the statistic already tests it
     return projections
 
 

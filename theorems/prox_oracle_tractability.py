@@ -324,7 +324,7 @@ def check_w1_unbounded(context: CheckContext, prox_fn=None) -> Evidence:
     outcomes = {name: _raises_unbounded(call) for name, call in routes.items()}
     failed = [f"{name}: {message}" for name, (ok, message) in outcomes.items() if not ok]
     return Evidence(holds=not failed, statistic="every route raises ValueError('unbounded …') for ‖b‖ = 1.5λ",
-                    bound=0.0, exact=float(len(failed)), n=len(routes), margin=-float(len(failed)),
+                    bound=0.0, exact=float(len(failed)), n=len(routes), margin=-float(len(failed)) if failed else 0.0,
                     message="; ".join(failed), details={name: message for name, (_, message) in outcomes.items()})
 
 
@@ -356,7 +356,7 @@ def check_nonconcave_refused(context: CheckContext) -> Evidence:
             if needle not in str(error):
                 failed.append(name)
     return Evidence(holds=not failed, statistic="each bad prox problem raises a ValueError saying why",
-                    bound=0.0, exact=float(len(failed)), n=len(cases), margin=-float(len(failed)),
+                    bound=0.0, exact=float(len(failed)), n=len(cases), margin=-float(len(failed)) if failed else 0.0,
                     message="; ".join(f"{name}: {messages[name]}" for name in failed), details=messages)
 
 
