@@ -13,8 +13,10 @@ used (one call = one sample of a tilt ``p_θ``). Routes:
   output density is ``∝ p·e^{f/λ}``: exactly ``q_KL`` when K = ℝ^k (L1a). Outside K the ratio is
   clipped at 1, which costs at most ``q_KL(Ax ∉ K)`` in TV: the output is ``q·w/E_q w`` with
   ``w = 1`` on K and ``w ∈ [0, 1]`` off K, so ``TV = E_q(1 − w/E_q w)_+ ≤ q(K^c)``. The expected calls
-  per sample are ``ΣW_i / E_p[min(S, e^{(f−ε)/λ})]``, between ``e^{ε/λ}ΣW_i/Z`` and
-  ``e^{ε/λ}ΣW_i/(Z·q(K)) ≤ e^{ε/λ}N/q(K)`` (each ``W_i ≤ Z`` as ``ℓ_i ≤ f``) — L1b.
+  per sample are ``ΣW_i / E_p[min(S, e^{(f−ε)/λ})]``: at least ``e^{ε/λ}ΣW_i/Z`` (as
+  ``min(S, e^{(f−ε)/λ}) ≤ e^{(f−ε)/λ}``), at most ``e^{ε/λ}ΣW_i/(Z·q(K))`` and at most
+  ``e^{ε/λ}ΣW_i/max_j W_j ≤ e^{ε/λ}N`` (as ``min(S, e^{(f−ε)/λ}) ≥ e^{(ℓ_j−ε)/λ}`` for every j, ``ℓ_j ≤ f``)
+  — L1b, whatever the region K.
 * **Laplace mixture** (``LogSumExpReward`` with ``τ/λ`` a positive integer): ``e^{f/λ}`` is a finite
   mixture of tilts, so draw the term t ∝ ``e^{log_coef_t}Z(Aᵀs_t)`` and ``x ~ p_{Aᵀs_t}``: exact, one
   call per sample.

@@ -15,11 +15,11 @@ Claims registered here (ids ``theorem.name/instance/params``):
   by a net on a ball K (``l1a.net_clipping``). Exact laws: 1-D quadrature along the ridge
   (``estimators.ridge_law``: S and every coordinate), a Gaussian mixture (log-sum-exp with ``τ/λ = 2``:
   ``e^{f/λ}`` expands into ``J(J+1)/2`` tilts), softmax enumeration (finite law).
-* **L1b — complexity**: ``e^{ε/λ}ΣW_i/Z ≤ E[calls per sample] ≤ e^{ε/λ}ΣW_i/(Z·q(K)) ≤ e^{ε/λ}N/q(K)``
-  and ``N ≤ (2√k·LR/ε + √k + 1)^k`` (the bound registered), for ``f = L(√(1+‖z‖²) − 1)`` over a grid
-  of (k, d); Z and q(K) by radial quadrature. The exact negative-binomial interval of the measured
-  calls must meet the two-sided bracket. Calls do not depend on d (Ax has the same law), the cost of one
-  call is O(d²): exponential in k, polynomial in d.
+* **L1b — complexity**: ``e^{ε/λ}ΣW_i/Z ≤ E[calls per sample] ≤ e^{ε/λ}ΣW_i·min(1/(Z q(K)), 1/max_i W_i)
+  ≤ e^{ε/λ}N ≤ e^{ε/λ}(2√k·LR/ε + √k + 1)^k`` (the last is the bound registered), for
+  ``f = L(√(1+‖z‖²) − 1)`` over a grid of (k, d); Z and q(K) by radial quadrature. The exact
+  negative-binomial interval of the measured calls must meet the two-sided bracket. Calls do not depend
+  on d (Ax has the same law), the cost of one call is O(d²): exponential in k, polynomial in d.
 * **L1c — necessity of convexity**: for the non-convex ``f(s) = L·||s| − 1|`` the planes reach only
   ``conv f = L·max(0, |s| − 1)``; a valid cover needs ``ε ≥ Δ = sup(f − conv f) = L`` and the
   acceptance then obeys ``acc ≤ e^{−Δ/λ}·Z/Z_conv`` (proof in the docstring of ``check_nonconvex``).
@@ -77,7 +77,7 @@ log_Z = sympy.Symbol(r"\log Z(\theta)", real=True)
 EXACT = sympy.Integer(0)                                           # TV(output, q_KL) = 0
 NET_CLIPPING = outside_mass                                        # TV ≤ q_KL(Ax ∉ K)
 NET_SIZE = (2 * sympy.sqrt(k_sym) * L_sym * R_sym / eps + sympy.sqrt(k_sym) + 1) ** k_sym
-CALLS_BOUND = sympy.exp(eps / lam) * NET_SIZE / q_K
+CALLS_BOUND = sympy.exp(eps / lam) * NET_SIZE
 ACCEPTANCE_CEILING = sympy.exp(-gap_sym / lam) * Z_sym / Z_conv
 PARTITION_TV = eta
 INITIAL_TV = tv_init
@@ -416,7 +416,10 @@ def check_complexity(k: int, d: int, context: CheckContext, sampler=None, lower_
     Z, inside, error = radial_quantities(k)
     total_weight = math.exp(logsumexp(log_w))
     lower = lower_factor * math.exp(COMPLEXITY_EPS / lam_value) * total_weight / Z * (1 - error)
-    upper = math.exp(COMPLEXITY_EPS / lam_value) * total_weight / (Z * inside) * (1 + error)
+    # Two upper ends: the accepted mass is ≥ e^{−ε/λ}∫_K p e^{f/λ} = e^{−ε/λ}Z q(K), and also ≥ e^{−ε/λ}W_j
+    # for every plane j (min(S, e^{(f−ε)/λ}) ≥ e^{(ℓ_j−ε)/λ} as ℓ_j ≤ f): calls ≤ e^{ε/λ}ΣW/max_j W_j ≤ e^{ε/λ}N.
+    upper = math.exp(COMPLEXITY_EPS / lam_value) * total_weight * min(
+        (1 + error) / (Z * inside), math.exp(-float(np.max(log_w))))
     values = {eps: COMPLEXITY_EPS, lam: lam_value, k_sym: k, L_sym: COMPLEXITY_L, R_sym: COMPLEXITY_R, q_K: inside}
     spec_bound = _evaluate(CALLS_BOUND, values)
     net_bound = _evaluate(NET_SIZE, values)
@@ -428,15 +431,15 @@ def check_complexity(k: int, d: int, context: CheckContext, sampler=None, lower_
     if cover.size > net_bound:
         reasons.append(f"net has {cover.size} planes > (2√k LR/ε + √k + 1)^k = {net_bound:.4g}")
     if upper > spec_bound * (1 + 1e-9):
-        reasons.append(f"bracket top {upper:.4g} exceeds e^(ε/λ)N/q(K) = {spec_bound:.4g}")
+        reasons.append(f"bracket top {upper:.4g} exceeds e^(ε/λ)N_bound = {spec_bound:.4g}")
     if high < lower:
         reasons.append(f"calls per sample ≤ {high:.4g} (upper confidence) below the floor e^(ε/λ)ΣW/Z = {lower:.4g}")
     if low > upper:
-        reasons.append(f"calls per sample ≥ {low:.4g} (lower confidence) above e^(ε/λ)ΣW/(Z q(K)) = {upper:.4g}")
+        reasons.append(f"calls per sample ≥ {low:.4g} (lower confidence) above the bracket top {upper:.4g}")
     return Evidence(
         holds=not reasons,
         statistic="exact negative-binomial interval for calls per accepted sample must meet "
-                  "[e^(ε/λ)ΣW/Z, e^(ε/λ)ΣW/(Z q(K))]; that bracket and N must respect the spec bound",
+                  "[e^(ε/λ)ΣW/Z, e^(ε/λ)ΣW·min(1/(Z q(K)), 1/max W)]; that bracket and N must respect the spec bound",
         bound=spec_bound, exact=upper, empirical=estimate, confidence_bound=low, n=result.oracle_calls,
         detectable_gap=relative_power(context.alpha, context.beta, accepted) * estimate,
         margin=min(spec_bound - low, high - lower, upper - low), message="; ".join(reasons),
@@ -645,7 +648,7 @@ def claims() -> list[Claim]:
 
     for k, d in COMPLEXITY_GRID:
         add(f"l1b.oracle_calls/smooth-norm/k={k},d={d}", "L1b", "oracle calls exponential in k, free of d",
-            r"\frac{e^{\varepsilon/\lambda}\sum_i W_i}{Z} \le \mathbb E[\text{calls}] \le \frac{e^{\varepsilon/\lambda}\sum_i W_i}{Z\,q_K} \le \frac{e^{\varepsilon/\lambda}}{q_K}\left(\frac{2\sqrt k LR}{\varepsilon}+\sqrt k+1\right)^k",
+            r"\frac{e^{\varepsilon/\lambda}\sum_i W_i}{Z} \le \mathbb E[\text{calls}] \le e^{\varepsilon/\lambda}\sum_i W_i \min\!\Big(\frac{1}{Z q_K}, \frac{1}{\max_i W_i}\Big) \le e^{\varepsilon/\lambda}\left(\frac{2\sqrt k LR}{\varepsilon}+\sqrt k+1\right)^k",
             CALLS_BOUND, rf"$p=\mathcal N(0,I_{{{d}}})$, $f(z)=\sqrt{{1+\|z\|^2}}-1$ on $\mathbb R^{{{k}}}$, "
                          rf"$\varepsilon=1$, $R=1.5$, $\lambda=1$",
             partial(check_complexity, k, d), {"k": k, "d": d, "epsilon": COMPLEXITY_EPS, "R": COMPLEXITY_R})
