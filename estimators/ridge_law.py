@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 import torch
-from scipy.special import log_ndtr, logsumexp, ndtr
+from scipy.special import log_ndtr, logsumexp
 
 from estimators.projection_fit import GridCDF
 from primitives.laws import Gaussian, GaussianMixture

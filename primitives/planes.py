@@ -24,7 +24,6 @@ all ``kl_align`` needs: the proposal ``∝ p·Σ_i e^{ℓ_i(Ax)/λ}`` is a mixtu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import product
 from typing import Callable
 
 import math

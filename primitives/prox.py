@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from primitives._checks import check_positive
-from primitives.planes import LowDimensionalReward, MaxOfPlanes, check_full_row_rank
+from primitives.planes import LowDimensionalReward, MaxOfPlanes
 from primitives.rewards import LinearReward, QuadraticReward, Reward
 
 __all__ = [

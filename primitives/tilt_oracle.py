@@ -32,7 +32,7 @@ import math
 import numpy as np
 import torch
 
-from primitives._checks import check_positive, check_unit_interval
+from primitives._checks import check_unit_interval
 from primitives.laws import Categorical, Gaussian, GaussianMixture
 
 __all__ = [

@@ -11,7 +11,6 @@ from scipy.special import logsumexp
 
 from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper
 from estimators.projection_fit import multinomial_fit, projection_fit_sample_size, projection_fit_test
-from estimators.ridge_law import RidgeTiltedLaw
 from primitives import (Categorical, ConvexLowRank, Gaussian, GaussianMixture, LogSumExpReward, MaxOfPlanes,
                         SquaredNormReward, kl_align, plane_cover)
 from tests.conftest import STAT_ALPHA

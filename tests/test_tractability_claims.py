@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings, strategies as st
 from scipy import integrate
 from scipy.stats import norm

@@ -38,10 +38,9 @@ import numpy as np
 import sympy
 import torch
 from scipy import integrate
-from scipy.special import gammaln, log_ndtr, logsumexp
+from scipy.special import gammaln, logsumexp
 
-from estimators.confidence import dkw_radius
-from estimators.projection_fit import Projection, multinomial_fit, projection_fit_sample_size, projection_fit_test
+from estimators.projection_fit import multinomial_fit, projection_fit_sample_size, projection_fit_test
 from estimators.ridge_law import RidgeTiltedLaw, mixture_components
 from primitives.kl_align import KLAlignResult, kl_align, plane_cover, plane_log_weights
 from primitives.laws import Categorical, Gaussian, GaussianMixture
