@@ -21,3 +21,24 @@ __all__ = [
 from primitives.best_of_n import BestOfNResult, best_of_n_sample
 
 __all__ += ["BestOfNResult", "best_of_n_sample"]
+
+
+# Tractability primitives (issue 4): the linear-tilt oracle and KL alignment by planes (L1), the proximal
+# transport oracle and Wasserstein alignment (W1).
+from primitives.tilt_oracle import (ExactTiltOracle, LinearTiltOracle, PartitionEstimate, as_tilt_oracle,
+                                    telescoping_log_partition)
+from primitives.score_tilt import ExactScoreMixtureDiffusion, ScoreTiltOracle
+from primitives.planes import (ConvexLowRank, LogSumExpReward, MaxOfPlanes, PlaneCover, SquaredNormReward,
+                               check_full_row_rank)
+from primitives.kl_align import KLAlignResult, kl_align, plane_cover
+from primitives.prox import (ConcaveExpressionReward, ConcaveQuadratic, LowRankReward, ProxResult,
+                             WassersteinAlignResult, prox, solve_prox, wasserstein_align)
+
+__all__ += [
+    "ExactTiltOracle", "LinearTiltOracle", "PartitionEstimate", "as_tilt_oracle", "telescoping_log_partition",
+    "ExactScoreMixtureDiffusion", "ScoreTiltOracle",
+    "ConvexLowRank", "LogSumExpReward", "MaxOfPlanes", "PlaneCover", "SquaredNormReward", "check_full_row_rank",
+    "KLAlignResult", "kl_align", "plane_cover",
+    "ConcaveExpressionReward", "ConcaveQuadratic", "LowRankReward", "ProxResult", "WassersteinAlignResult",
+    "prox", "solve_prox", "wasserstein_align",
+]
