@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 from scipy.stats import multivariate_normal
 
 from estimators.exact import TiltedLaw, reward_law
@@ -46,6 +46,7 @@ def test_linear_tilt_is_the_target(instance, lam):
     assert not fit_test(tilted.sample(n, _generator(1)), claimed, STAT_ALPHA).rejected
 
 
+@settings(max_examples=12)  # each example is a full goodness-of-fit run; the exact tests cover more instances
 @given(any_instance, st.floats(0.3, 5.0), st.floats(-1.0, 2.0))
 def test_rejection_sampler_outputs_q_b(instance, lam, offset):
     """The batched sampler's output has law q_b (T2), on drawn instances, at STAT_ALPHA."""

@@ -66,8 +66,12 @@ def _console() -> Console:
 
 def command_check(arguments: argparse.Namespace) -> int:
     console = _console()
-    registered = all_claims()
-    try:
+    try:  # cheap argument checks first, before the registry is built
+        from primitives._checks import check_unit_interval, resolve_device
+
+        check_unit_interval("--alpha", arguments.alpha)
+        resolve_device(arguments.device)
+        registered = all_claims()
         chosen = select_claims(registered, arguments.only)
         share = alpha_share(arguments.alpha, len(registered))
     except ValueError as error:
@@ -78,13 +82,6 @@ def command_check(arguments: argparse.Namespace) -> int:
                       "(see `tiltproof list`)")
         return 2
     started = time.perf_counter()
-    try:
-        from primitives._checks import resolve_device
-
-        resolve_device(arguments.device)
-    except ValueError as error:
-        console.print(f"[red]error:[/] {error}")
-        return 2
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task("checking claims", total=len(chosen))
