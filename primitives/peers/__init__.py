@@ -6,5 +6,6 @@ the exact number of base queries it used (``RejectionResult``), so methods are c
 from primitives.peers.quasi_rejection import percentile_beta, quasi_rejection_sample
 from primitives.peers.resampling import sir_sample
 from primitives.peers.rso import rso_sample
+from primitives.peers.smc import SMCResult, fk_steering_sample
 
-__all__ = ["quasi_rejection_sample", "percentile_beta", "sir_sample", "rso_sample"]
+__all__ = ["quasi_rejection_sample", "percentile_beta", "sir_sample", "rso_sample", "SMCResult", "fk_steering_sample"]
