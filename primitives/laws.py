@@ -97,13 +97,16 @@ class Gaussian:
         self.cov = cov_t
         self.dim = d
         self.cholesky = _cholesky("cov", cov_t)
+        self._scalar_mean = float(mean_t[0])
+        self._scalar_std = float(self.cholesky[0, 0])
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         n = _check_count(n)
         _check_generator(generator, self.device)
+        if self.dim == 1:  # one fused pass: fill N(mean, std²) in place
+            return torch.empty(n, 1, device=self.device, dtype=self.dtype).normal_(
+                self._scalar_mean, self._scalar_std, generator=generator)
         noise = torch.randn(n, self.dim, generator=generator, device=self.device, dtype=self.dtype)
-        if self.dim == 1:
-            return noise.mul_(self.cholesky[0, 0]).add_(self.mean)
         return self.mean + noise @ self.cholesky.T
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """Tilted rejection sampling with a baseline (LCB spec, "Rejection with a baseline b").
 
 Propose ``x ~ p`` and accept with ``a_b(x) = min(1, exp((r(x) − b)/λ))``, compared in log space
-(``log U < min(0, (r − b)/λ)``), so no weight is ever exponentiated. Accepted samples have law
+(``log U < min(0, (r − b)/λ)``, evaluated as ``r > b + λ log U``), so no weight is ever exponentiated. Accepted samples have law
 ``q_b = p·a_b / Z_b``; the proposals needed per accepted sample are geometric with mean
 ``N(b) = 1/Z_b``. With ``b ≥ ess sup r`` this is ideal rejection and ``q_b = q ∝ p·e^{r/λ}`` (T1).
 
@@ -77,9 +77,10 @@ def rejection_sample(
                 f"(acceptance rate ≈ {rate:.3g}); raise the baseline or max_proposals"
             )
         x = base.sample(batch, generator=generator)
-        log_a = log_acceptance(reward(x), lam, baseline)
-        uniforms = torch.rand(batch, generator=generator, device=log_a.device, dtype=log_a.dtype)
-        accept = torch.log(uniforms) < log_a
+        rewards = reward(x)
+        # log U < min(0, (r − b)/λ)  ⟺  r > b + λ log U, since log U ≤ 0: one fused threshold, no clamp.
+        threshold = torch.rand(batch, generator=generator, device=rewards.device, dtype=rewards.dtype)
+        accept = rewards > threshold.log_().mul_(lam).add_(baseline)
         hits = int(accept.sum())
         if hits >= remaining:
             last = int(torch.nonzero(accept)[remaining - 1])
