@@ -34,6 +34,7 @@ from primitives.rewards import Reward, as_reward
 __all__ = [
     "SoftValues", "ExactSoftValues", "ChainBaseline", "EnvelopeBaseline", "OffsetBaseline",
     "ChainResult", "unaligned_sample", "trajectory_rejection_sample", "per_step_rejection_sample",
+    "step_rejection_sample",
 ]
 
 
@@ -294,3 +295,28 @@ def per_step_rejection_sample(kernel: ChainKernel, values: SoftValues, baseline:
     return ChainResult(samples=x, queries=sum(step_queries), kernel_draws=counting.draws - start,
                        step_queries=step_queries, states=states if record_states else None,
                        proposals=proposals if record_states else None)
+
+
+def step_rejection_sample(kernel: ChainKernel, parents: torch.Tensor | None, t: int, values: SoftValues,
+                          baselines: torch.Tensor, *, n: int | None = None, generator: torch.Generator | None = None,
+                          max_batch: int = 1 << 19, max_proposals: int = 10**8) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of per-step rejection for given parents (``parents=None``, t = T: n prior draws):
+    returns one accepted child per parent and the proposals each used (i.i.d. geometric given y)."""
+    lam = check_positive("lam", values.lam)
+    counting = _counting(kernel)
+    template = counting.sample_prior(0, generator)
+    baselines = torch.as_tensor(baselines, dtype=torch.float64).reshape(-1)
+    if parents is None:
+        if n is None:
+            raise ValueError("n is required for the prior step")
+        baselines = baselines.expand(n).contiguous()
+        return _rejection_step(
+            lambda chunk, c: counting.sample_prior(chunk.shape[0] * c, generator).reshape(chunk.shape[0], c, *counting.state_shape),
+            lambda children: values(children, counting.steps), baselines, lam, template, generator, max_batch, max_proposals)
+    if baselines.shape[0] == 1:
+        baselines = baselines.expand(parents.shape[0]).contiguous()
+    if baselines.shape[0] != parents.shape[0]:
+        raise ValueError(f"baselines must have one value per parent, got {baselines.shape[0]} for {parents.shape[0]}")
+    return _rejection_step(lambda chunk, c: counting.sample_children(parents[chunk], t, c, generator),
+                           lambda children: values(children, t), baselines.to(parents.device), lam, template,
+                           generator, max_batch, max_proposals)

@@ -88,6 +88,9 @@ class MaskedDiffusion:
         self.probs = torch.as_tensor(probs / probs.sum(), dtype=self.dtype, device=self.device)
         self.log_probs = torch.log(self.probs)
         self._one_hot = torch.nn.functional.one_hot(self.sequences, self.vocabulary_size).to(self.dtype)  # (N, L, V)
+        self._code_weights = (self.mask + 1) ** torch.arange(length - 1, -1, -1, device=self.device)
+        self._value_tables: dict[tuple[int, float], torch.Tensor] = {}
+        self._reward_keepalive: dict[int, Reward] = {}
 
     # ------------------------------------------------------------------ helpers
     def _check_states(self, name: str, states: torch.Tensor, masks: int | None = None) -> torch.Tensor:
@@ -112,6 +115,23 @@ class MaskedDiffusion:
         agree = (states[:, None, :] == self.mask) | (states[:, None, :] == self.sequences[None])
         return agree.all(-1)
 
+    def state_codes(self, states: torch.Tensor) -> torch.Tensor:
+        """Integer code of each state (base V + 1 digits), a bijection onto [0, (V+1)^L)."""
+        return (states.to(torch.long) * self._code_weights).sum(-1)
+
+    def _value_table(self, reward: Reward, lam: float) -> torch.Tensor:
+        """Dense table of ``V(y)`` over all state codes (NaN where no data sequence is consistent)."""
+        key = (id(reward), float(lam))
+        if key not in self._value_tables:
+            reachable = torch.unique(torch.cat([self.level_states(t)[0] for t in range(self.steps + 1)]), dim=0)
+            tilt = self.data_rewards(reward) / lam
+            table = torch.full(((self.mask + 1) ** self.length,), math.nan, dtype=self.dtype, device=self.device)
+            for block in torch.split(reachable, 4096):
+                table[self.state_codes(block)] = lam * (self._log_data_mass(block, tilt) - self._log_data_mass(block))
+            self._value_tables[key] = table
+            self._reward_keepalive[id(reward)] = reward
+        return self._value_tables[key]
+
     def _log_data_mass(self, states: torch.Tensor, log_tilt: torch.Tensor | None = None) -> torch.Tensor:
         scores = self.log_probs if log_tilt is None else self.log_probs + log_tilt
         return torch.where(self.consistent(states), scores[None], torch.full_like(scores[None], -math.inf)) \
@@ -122,13 +142,14 @@ class MaskedDiffusion:
         """``p_t(child | y)`` as an ``(m, L, V)`` table over (position, token), zero on unmasked positions."""
         t = check_step(t, self.steps)
         parents = self._check_states("parents", parents, masks=t + 1)
-        weights = self.consistent(parents).to(self.dtype) * self.probs[None]                 # (m, N)
+        unique, inverse = torch.unique(parents, dim=0, return_inverse=True)
+        weights = self.consistent(unique).to(self.dtype) * self.probs[None]                  # (u, N)
         masses = torch.einsum("mn,nlv->mlv", weights, self._one_hot)
-        masked = (parents == self.mask).to(self.dtype)[..., None]
+        masked = (unique == self.mask).to(self.dtype)[..., None]
         totals = weights.sum(-1)
         if bool((totals <= 0).any()):
             raise ValueError("parents include a state with no consistent data sequence (probability zero)")
-        return masses * masked / (totals[:, None, None] * (t + 1))
+        return (masses * masked / (totals[:, None, None] * (t + 1)))[inverse]
 
     def sample_prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
@@ -161,8 +182,7 @@ class MaskedDiffusion:
         states = self._check_states("states", states)
         if t == 0:
             return as_reward(reward)(states).to(self.dtype)
-        tilt = self.data_rewards(reward) / lam
-        return lam * (self._log_data_mass(states, tilt) - self._log_data_mass(states))
+        return self._value_table(as_reward(reward), lam)[self.state_codes(states)]
 
     def log_partition(self, reward: Reward, lam: float) -> float:
         lam = check_positive("lam", lam)
