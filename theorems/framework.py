@@ -9,6 +9,7 @@ probability ≥ 1 − β (its power), and whether the claim holds. ``run_claim``
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Literal
 
@@ -24,7 +25,7 @@ from primitives._checks import resolve_device
 
 __all__ = [
     "Verdict", "Hypothesis", "Evidence", "CheckContext", "Claim", "Record",
-    "Mutant", "run_claim", "claim_seed", "DEFAULT_ALPHA_TOTAL", "DEFAULT_BETA", "NUMERIC_TOLERANCE",
+    "Mutant", "wrong_variant", "run_claim", "claim_seed", "DEFAULT_ALPHA_TOTAL", "DEFAULT_BETA", "NUMERIC_TOLERANCE",
 ]
 
 Verdict = Literal["pass", "fail", "error"]
@@ -97,6 +98,18 @@ class Mutant:
     theorem: str
     what_is_wrong: str
     claim: Claim
+
+
+def wrong_variant(claims: list[Claim], claim_id: str, check: Callable[[CheckContext], Evidence], suffix: str,
+                  bound_expression: sympy.Expr | None = None) -> Claim:
+    """The registered claim ``claim_id`` with a wrong ``check`` (and, for a wrong bound, its expression),
+    under the id ``claim_id#suffix``: the building block of every module's ``mutants()``."""
+    for claim in claims:
+        if claim.id == claim_id:
+            return dataclasses.replace(claim, id=f"{claim.id}#{suffix}", check=check,
+                                       bound_expression=claim.bound_expression if bound_expression is None
+                                       else bound_expression)
+    raise KeyError(f"no registered claim {claim_id!r} to build a wrong variant from")
 
 
 @dataclass

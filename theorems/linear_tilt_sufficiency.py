@@ -51,7 +51,7 @@ from primitives.tilt_oracle import ExactTiltOracle, telescoping_log_partition
 from theorems._evidence import interval_evidence, upper_bound_evidence
 from theorems._tractability import (fit_evidence, mixture_projections, proposal_interval, relative_power,
                                     ridge_projections, spd_matrix)
-from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant
+from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
 
 MODULE = "linear_tilt_sufficiency"
 FIT_GAP = 0.04            # KS gap every exactness check detects with probability ≥ 1 − β
@@ -681,17 +681,18 @@ def _hubbard_exists() -> bool:
 
 
 # ================================================================ wrong variants
-def _claim(claim_id: str) -> Claim:
-    for claim in claims():
-        if claim.id == claim_id:
-            return claim
-    raise KeyError(claim_id)
-
-
 def _variant(claim_id: str, check, suffix: str, expression=None) -> Claim:
-    claim = _claim(claim_id)
-    return dataclasses.replace(claim, id=f"{claim.id}#{suffix}", check=check,
-                               bound_expression=expression if expression is not None else claim.bound_expression)
+    return wrong_variant(_registered(), claim_id, check, suffix, expression)
+
+
+_REGISTERED: list[Claim] = []
+
+
+def _registered() -> list[Claim]:
+    """This module's claims, built once per process for its wrong variants."""
+    if not _REGISTERED:
+        _REGISTERED.extend(claims())
+    return _REGISTERED
 
 
 def _dropped_plane_sampler(base, reward, lam_value):

@@ -10,7 +10,6 @@ them too to see what a failing record looks like.
 """
 from __future__ import annotations
 
-import dataclasses
 from functools import partial
 
 import numpy as np
@@ -22,7 +21,7 @@ from primitives.rejection import RejectionResult, rejection_sample
 from theorems import proposal_complexity as pc
 from theorems import symbols as sym
 from theorems import tv_guarantees as tv
-from theorems.framework import Claim, Mutant
+from theorems.framework import Claim, Mutant, wrong_variant
 from theorems.instances import INSTANCES, Instance
 
 __all__ = ["Mutant", "mutants"]
@@ -75,9 +74,7 @@ def _claim(claim_id: str) -> Claim:
 
 
 def _variant(claim_id: str, check, suffix: str, bound_expression=None) -> Claim:
-    claim = _claim(claim_id)
-    return dataclasses.replace(claim, id=f"{claim.id}#{suffix}", check=check,
-                               bound_expression=bound_expression or claim.bound_expression)
+    return wrong_variant([_claim(claim_id)], claim_id, check, suffix, bound_expression)
 
 
 def mutants() -> list[Mutant]:

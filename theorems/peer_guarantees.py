@@ -16,7 +16,6 @@
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from functools import partial
 
@@ -35,7 +34,7 @@ from primitives.peers import quasi_rejection_sample, sir_sample
 from primitives.rejection import RejectionResult
 from theorems import symbols as sym
 from theorems._evidence import interval_evidence, upper_bound_evidence
-from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant
+from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
 from theorems.instances import INSTANCES, Instance
 
 MODULE = "peer_guarantees"
@@ -201,14 +200,12 @@ def _argmax_sampler(instance: Instance, particle_count: int, device):
 
 
 def mutants() -> list[Mutant]:
-    by_id = {claim.id: claim for claim in claims()}
+    registered = claims()
     finite, gmm, d1 = INSTANCES["finite-k10"], INSTANCES["gmm-step-d1"], INSTANCES["gaussian-linear-d1"]
     beta_d1, beta_gmm = _qrs_beta(d1), _qrs_beta(gmm)
 
     def variant(claim_id: str, check, suffix: str, expression=None) -> Claim:
-        claim = by_id[claim_id]
-        return dataclasses.replace(claim, id=f"{claim_id}#{suffix}", check=check,
-                                   bound_expression=expression if expression is not None else claim.bound_expression)
+        return wrong_variant(registered, claim_id, check, suffix, expression)
 
     wrong_rate = second_moment / particles**2
     return [

@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from functools import partial
 
-import numpy as np
 
 from estimators import tilt_quantities as tq
 from estimators.baselines import chernoff_baseline

@@ -25,7 +25,6 @@ Claims registered here:
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from functools import lru_cache, partial
 
@@ -44,7 +43,7 @@ from primitives.prox import (ConcaveExpressionReward, ConcaveQuadratic, LowRankR
 from primitives.rewards import LinearReward, QuadraticReward
 from theorems._evidence import interval_evidence, upper_bound_evidence
 from theorems._tractability import fit_evidence, mixture_projections, spd_matrix
-from theorems.framework import CheckContext, Claim, Evidence, Mutant
+from theorems.framework import CheckContext, Claim, Evidence, Mutant, wrong_variant
 
 MODULE = "prox_oracle_tractability"
 FIT_GAP = 0.04
@@ -499,17 +498,18 @@ def claims() -> list[Claim]:
 
 
 # ================================================================ wrong variants
-def _claim(claim_id: str) -> Claim:
-    for claim in claims():
-        if claim.id == claim_id:
-            return claim
-    raise KeyError(claim_id)
-
-
 def _variant(claim_id: str, check, suffix: str, expression=None) -> Claim:
-    claim = _claim(claim_id)
-    return dataclasses.replace(claim, id=f"{claim.id}#{suffix}", check=check,
-                               bound_expression=expression if expression is not None else claim.bound_expression)
+    return wrong_variant(_registered(), claim_id, check, suffix, expression)
+
+
+_REGISTERED: list[Claim] = []
+
+
+def _registered() -> list[Claim]:
+    """This module's claims, built once per process for its wrong variants."""
+    if not _REGISTERED:
+        _REGISTERED.extend(claims())
+    return _REGISTERED
 
 
 def _wrong_lambda_sampler():

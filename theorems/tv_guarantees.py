@@ -22,7 +22,7 @@ from scipy import integrate
 from scipy.stats import norm
 
 from estimators import tilt_quantities as tq
-from estimators.baselines import chernoff_baseline, chernoff_objective, empirical_chernoff_baseline
+from estimators.baselines import chernoff_baseline, empirical_chernoff_baseline
 from estimators.confidence import binomial_detectable_rate, clopper_pearson_lower
 from estimators.exact import TiltedLaw
 from estimators.law_tests import fit_sample_size, fit_test, tv_lower_confidence
