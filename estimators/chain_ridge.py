@@ -28,7 +28,7 @@ from estimators.chain_laws import kernel_value_laws
 from primitives.diffusion import GaussianMixtureDiffusion
 from primitives.rewards import StepReward
 
-__all__ = ["RidgeSamplerLaw", "ridge_sampler_law", "UnsupportedRidge"]
+__all__ = ["RidgeSamplerLaw", "ridge_sampler_law", "UnsupportedRidge", "ridge_tail_q"]
 
 
 class UnsupportedRidge(ValueError):
@@ -176,3 +176,47 @@ def ridge_sampler_law(diffusion: GaussianMixtureDiffusion, values, baseline, *, 
     grid, x0, target, terms, tv, nodes, cdf = fine
     return RidgeSamplerLaw(direction=u.cpu().numpy(), grid=grid, x0_density=x0, target_density=target,
                            step_terms=terms, tv_x0=tv, quadrature_error=error, cdf_nodes=nodes, cdf_values=cdf)
+
+
+def ridge_tail_q(diffusion: GaussianMixtureDiffusion, values, t: int, parents: torch.Tensor, baselines: torch.Tensor,
+                 *, nodes: int = 4001, width: float = 12.0) -> torch.Tensor:
+    """``P_{q_t(·|y)}(V_t(X) > b(y))`` per parent, for exact values of a step reward ``B·1{⟨u,x⟩ < κ}``, B > 0.
+
+    ``V_t`` is then non-increasing along û (the Gaussian noise has a monotone likelihood ratio, so
+    ``P(⟨u,x_0⟩ < κ | x_t)`` falls as ``⟨û, x_t⟩`` grows), hence ``{V_t > b} = {s < s*}`` with ``s*`` found by
+    bisection, and ``P_q(s < s*) = Σ_k w_k ∫_{−∞}^{s*} N(s; m_k, v_k) e^{(V_t(s) − V_{t+1}(y))/λ} ds`` is a
+    trapezoid sum of a smooth integrand ending exactly at s* (error O(h²), h = 2·width/nodes std units).
+    """
+    reward = getattr(values, "reward", None)
+    if not getattr(values, "exact", False) or not isinstance(reward, StepReward) or reward.height <= 0 or t < 1:
+        raise UnsupportedRidge("ridge_tail_q needs exact values of a step reward with B > 0, and t ≥ 1")
+    u = diffusion.ridge_direction(reward)
+    if u is None:
+        raise UnsupportedRidge("the diffusion does not factorise along the reward's direction")
+    lam = values.lam
+    perpendicular = diffusion.means[0] - (diffusion.means[0] @ u) * u
+    b = torch.as_tensor(baselines, dtype=diffusion.dtype).reshape(-1)
+    m = parents.shape[0]
+    low = torch.full((m,), -60.0, dtype=diffusion.dtype)
+    high = torch.full((m,), 60.0, dtype=diffusion.dtype)
+    for _ in range(44):                               # V_t(low) ≥ b > V_t(high) is kept (width 120·2^−44)
+        middle = 0.5 * (low + high)
+        above = values(_ridge_points(middle, u, perpendicular), t) > b
+        low, high = torch.where(above, middle, low), torch.where(above, high, middle)
+    crossing = low
+    log_w, means, covs = diffusion.reverse_kernel(t, parents)
+    weights = torch.softmax(log_w, -1)
+    centres, stds = means @ u, torch.sqrt(torch.einsum("i,kij,j->k", u, covs, u))
+    parent_values = values(parents, t + 1)
+    total = torch.zeros(m, dtype=diffusion.dtype)
+    fraction = torch.linspace(0.0, 1.0, nodes, dtype=diffusion.dtype)
+    for k in range(diffusion.components):
+        top = torch.clamp((crossing - centres[:, k]) / stds[k], min=-width, max=width)      # (m,)
+        z = -width + (top + width)[:, None] * fraction[None, :]                                 # (m, nodes)
+        s = centres[:, k, None] + stds[k] * z
+        v = values(_ridge_points(s.reshape(-1), u, perpendicular), t).reshape(m, nodes)
+        integrand = torch.exp(-0.5 * z * z + (v - parent_values[:, None]) / lam) / math.sqrt(2 * math.pi)
+        step = (top + width) / (nodes - 1)
+        total = total + weights[:, k] * step * (integrand.sum(-1) - 0.5 * (integrand[:, 0] + integrand[:, -1]))
+    never = b >= values.envelope(t)
+    return torch.where(never, torch.zeros_like(total), torch.clamp(total, 0.0, 1.0))
