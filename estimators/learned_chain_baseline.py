@@ -1,26 +1,30 @@
 """Learned Chernoff baselines for per-step tilted rejection (LCB spec, "Learned baselines" and T6 on chains).
 
 The baseline is ``b_t(y) = V̂_{t+1}(y) + λ γ_t(y) + c_t``: a small torch network ``γ_t`` on features of
-``(y, t)`` (one head per step, bounded in ``[0, cap]``) plus a calibrated offset ``c_t``. Training uses
+``(y, t)`` (one head per step, bounded in ``[−2, cap]``) plus a calibrated offset ``c_t``. Training uses
 only the black-box kernel and runs from the top of the chain down, so each step sees parents from the
 sampler it will serve:
 
 1. Parents ``y ~ q̂_{t+1}`` are fresh runs of the chain with the baselines already fixed for steps > t
    (``per_step_rejection_sample(..., stop_at=t+1)``), split into a training and a held-out set.
 2. **Fit** ``γ_t`` on training parents with k black-box children each, minimising the log of the expected
-   proposal count subject to the δ-tail constraint (augmented Lagrangian, dual ascent on μ):
+   proposal count subject to the δ-constraint (augmented Lagrangian, dual ascent on μ):
    ``log mean_i 1/Ẑ_b(y_i) + μ (τ̂/δ_train − 1)``, where ``Ẑ_b(y_i) = mean_j min(1, e^{u_ij − γ_i})``,
-   ``u_ij = (V̂_t(x_ij) − V̂_{t+1}(y_i))/λ``, and ``τ̂`` estimates the tilted tail ``E_y P_{q_t(·|y)}(V_t > b(y))``
-   with a smoothed indicator on a few children of the tilted kernel per training parent (drawn like the
-   calibration children below). Untilted children alone see the tilted tail only through importance
+   ``u_ij = (V̂_t(x_ij) − V̂_{t+1}(y_i))/λ``, and ``τ̂`` estimates the clipped mass ``E_y D/Z(y)`` (or the
+   tilted tail) on a few children of the tilted kernel per training parent (drawn like the calibration
+   children below). Untilted children alone see the tilted tail only through importance
    weights, which fail exactly where the tilt is strong (near the reward's boundary).
 3. **Calibrate** ``c_t`` on the held-out parents, each with one child of the *tilted* kernel ``q_t(·|y)``
-   (drawn by envelope rejection from the black box: exact, costly, counted as training queries): with
-   residuals ``R_i = V̂_t(x_i) − V̂_{t+1}(y_i) − λγ_t(y_i)``, ``c_t`` is the order statistic ``R_(n−j*)``
-   with ``j* = max{j : P(Bin(n, δ) ≤ j) ≤ η}``. Then ``P(P_pairs(R > c_t) > δ) ≤ η`` for any law of R
-   (distribution-free binomial slack), i.e. with probability ≥ 1 − η over the held-out pairs,
-   ``E_{y~q̂_{t+1}} P_{q_t(·|y)}(V_t > b_t(y)) ≤ δ``; by T2 per state this bounds T7's step term, and
-   the path TV is ≤ (T + 1)δ with probability ≥ 1 − (T + 1)η (T6 on chains).
+   (drawn by envelope rejection from the black box: exact, costly, counted as training queries), with
+   residuals ``R_i = V̂_t(x_i) − V̂_{t+1}(y_i) − λγ_t(y_i)``. Default (``calibration="tail"``): ``c_t`` is the
+   order statistic ``R_(n−j*)``, ``j* = max{j : P(Bin(n, δ) ≤ j) ≤ η}``, which bounds the tail
+   ``P_q(V_t > b) ≥ D/Z`` distribution-free. Alternative (``calibration="clip"``, spec T6's clipping mass
+   directly): ``W_i(c) = (1 − e^{−(R_i − c)/λ})_+ ∈ [0, 1]`` has mean ``E_y D/Z(y)`` at ``b = b_θ + c``, and
+   ``c_t`` comes from a fixed-sequence test over a fixed grid of offsets with a KL/Bernstein upper
+   confidence bound at level η (``calibrate_clip_offset``). Either way, with probability ≥ 1 − η over the
+   held-out pairs,
+   ``E_{y~q̂_{t+1}} D/Z(y) ≤ δ``; by T2 per state this bounds T7's step term, and the path TV is
+   ≤ (T + 1)δ with probability ≥ 1 − (T + 1)η (T6 on chains).
 
 With exact soft values the calibration statement is exact. With learned values V̂ the kernel that the
 sampler targets is ``∝ p e^{V̂/λ}``; T8 adds ``tanh(ε/2λ)`` per step for ``|V̂ − V| ≤ ε``.
@@ -41,7 +45,7 @@ from primitives._checks import check_positive, check_unit_interval
 from primitives.chain_samplers import EnvelopeBaseline, per_step_rejection_sample, step_rejection_sample
 from primitives.diffusion import CountingKernel
 
-__all__ = ["calibration_rank", "calibrate_offset", "LearnedChernoffBaseline", "TrainingReport",
+__all__ = ["calibration_rank", "calibrate_offset", "calibrate_clip_offset", "clip_values", "CLIP_GRID", "LearnedChernoffBaseline", "TrainingReport", "LearnedSoftValues", "fit_soft_values",
            "train_learned_baseline", "StepFeatures", "fit_step_network"]
 
 
@@ -72,6 +76,44 @@ def calibrate_offset(residuals, delta: float, eta: float) -> float:
     return float(residuals[residuals.size - 1 - rank])
 
 
+CLIP_GRID = tuple(float(c) for c in np.round(np.arange(-3.0, 8.0 + 1e-9, 0.05), 10))   # offsets, units of λ
+
+
+def clip_values(residuals: np.ndarray, offset: float, lam: float) -> np.ndarray:
+    """``W = (1 − e^{−(R − c)/λ})_+ ∈ [0, 1]``: under tilted pairs its mean is ``E_y D/Z(y)`` at ``b = b_θ + c``."""
+    return -np.expm1(-np.maximum(np.asarray(residuals, dtype=float) - offset, 0.0) / lam)
+
+
+def calibrate_clip_offset(residuals, lam: float, delta: float, eta: float,
+                          grid: tuple[float, ...] = CLIP_GRID) -> float:
+    """Offset c from a fixed grid (units of λ) with ``P(E_y D/Z(y) > δ at b_θ + c) ≤ η``, by fixed-sequence
+    testing: offsets are tested from the largest down, each null ``E W(c) > δ`` rejected when the upper
+    confidence bound (level η) on the mean clipped mass ``E (1 − e^{−(R − c)/λ})_+`` is ≤ δ; the last rejected
+    offset is returned (``+inf`` if the largest is not). Since ``E W(c)`` decreases in c, the true nulls form
+    a lower set; certifying a wrong c requires rejecting the first true null met in the sequence, a single
+    level-η test, so the family-wise error is ≤ η with no union bound over the grid.
+
+    The residuals ``R_i = V̂_t(x_i) − b_θ(y_i)`` must come from tilted pairs ``y ~ q̂_{t+1}``, ``x ~ q_t(·|y)``;
+    W is a [0, 1] variable, so ``bounded_mean_upper_confidence`` (KL–Hoeffding and empirical Bernstein)
+    applies with no range or variance assumption.
+    """
+    from estimators.bounded_means import bounded_mean_upper_confidence
+
+    lam = check_positive("lam", lam)
+    delta = check_unit_interval("delta", delta)
+    eta = check_unit_interval("eta", eta)
+    residuals = np.asarray(residuals, dtype=float).reshape(-1)
+    if residuals.size < 2 or not np.isfinite(residuals).all():
+        raise ValueError("residuals must hold at least 2 finite values")
+    chosen = math.inf
+    for offset in sorted(grid, reverse=True):
+        values = clip_values(residuals, lam * offset, lam)
+        if values.mean() > delta or bounded_mean_upper_confidence(values, eta) > delta:
+            break
+        chosen = lam * offset
+    return chosen
+
+
 class StepFeatures:
     """Features of a parent y at one step: the state (standardised; one-hot for token states) and
     ``V̂_{t+1}(y)/λ``, standardised with statistics frozen at training time."""
@@ -99,30 +141,59 @@ def _network(inputs: int, hidden: int) -> torch.nn.Module:
     return network
 
 
+GAMMA_FLOOR = -2.0   # γ ∈ [GAMMA_FLOOR, cap] (units of λ): the baseline may sit below V̂_{t+1}(y)
+
+
+def gamma_of(network: torch.nn.Module, features: torch.Tensor, cap: float) -> torch.Tensor:
+    """``γ = floor + (cap − floor)·sigmoid(net(features))``."""
+    return GAMMA_FLOOR + (cap - GAMMA_FLOOR) * torch.sigmoid(network(features)[:, 0])
+
+
 def fit_step_network(features: torch.Tensor, log_ratios: torch.Tensor, *, delta_train: float, cap: float,
                      tilted_log_ratios: torch.Tensor | None = None, hidden: int = 32, iterations: int = 150,
-                     learning_rate: float = 0.02, smoothing: float = 0.1, seed: int = 0,
+                     learning_rate: float = 0.02, smoothing: float = 0.1, seed: int = 0, warmup: float = 0.5,
+                     fine_tune: float = 1.0, constraint: str = "tail",
                      initial: torch.nn.Module | None = None) -> tuple[torch.nn.Module, dict]:
-    """Fit ``γ = cap·sigmoid(net(features))`` (in units of λ) on children's log-ratios
-    ``u_ij = (V̂_t(x_ij) − V̂_{t+1}(y_i))/λ`` (shape (m, k)): minimise ``log mean_i 1/Ẑ_b(y_i)`` subject to
-    the smoothed tilted tail ``τ̂ ≤ δ_train`` (dual ascent on the multiplier). ``τ̂`` averages
-    ``sigmoid((u' − γ)/smoothing)`` over children ``x' ~ q_t(·|y)`` when ``tilted_log_ratios`` (m, k') are
-    given (unbiased up to the smoothing), else it reweights the untilted children (self-normalised)."""
+    """Fit ``γ`` (units of λ, see ``gamma_of``) on children's log-ratios ``u_ij = (V̂_t(x_ij) − V̂_{t+1}(y_i))/λ``
+    (shape (m, k)): minimise the log of the expected proposal count ``log mean_i 1/Ẑ_b(y_i)`` subject to
+    ``τ̂ ≤ δ_train`` (dual ascent on the multiplier). With ``constraint="tail"`` (default) ``τ̂`` is the
+    smoothed tail ``sigmoid((u' − γ)/smoothing)`` averaged over children ``x' ~ q_t(·|y)``
+    (``tilted_log_ratios``, (m, k')); with ``constraint="clip"`` it is the clipped mass
+    ``(1 − e^{−(u' − γ)})_+`` (unbiased for ``E_y D/Z(y)``, but driven by one or two large tilted excesses at
+    these δ, which made training erratic in our runs). Without tilted children the untilted ones are
+    reweighted (self-normalised).
+
+    For the first ``warmup`` fraction of iterations the objective is ``mean_i log(1/Ẑ_b(y_i))`` instead (then
+    the stated objective, at ``fine_tune`` times the learning rate): the gradient of the log-mean is
+    dominated by the few parents whose count is large whatever the baseline (their tilted mass sits on rare
+    children), and the shared network then barely moves on, or undoes its fit of, the many cheap parents;
+    the per-parent logs weigh every parent equally and learn the shape first."""
     torch.manual_seed(seed)
     network = initial if initial is not None else _network(features.shape[1], hidden)
     if initial is None:
         with torch.no_grad():
-            network[-1].bias.fill_(math.log(1.0 / (cap - 1.0)) if cap > 1.0 else 0.0)  # γ ≈ 1 at start
+            network[-1].bias.fill_(math.log((1.0 - GAMMA_FLOOR) / (cap - 1.0)))     # γ = 1 at start
     optimiser = torch.optim.Adam(network.parameters(), lr=learning_rate)
     weights = torch.softmax(log_ratios, -1)                     # self-normalised tilt per parent
     multiplier = 1.0
     history = {}
-    for _ in range(iterations):
-        gamma = cap * torch.sigmoid(network(features)[:, 0])
+    for iteration in range(iterations):
+        gamma = gamma_of(network, features, cap)
         log_accept = torch.clamp(log_ratios - gamma[:, None], max=0.0)
         log_zb = torch.logsumexp(log_accept, -1) - math.log(log_ratios.shape[1])
-        log_proposals = torch.logsumexp(-log_zb, 0) - math.log(log_ratios.shape[0])
-        if tilted_log_ratios is not None:
+        if iteration < warmup * iterations:
+            log_proposals = (-log_zb).mean()
+        else:
+            if iteration == math.ceil(warmup * iterations) and fine_tune != 1.0:
+                for group in optimiser.param_groups:
+                    group["lr"] = fine_tune * learning_rate
+            log_proposals = torch.logsumexp(-log_zb, 0) - math.log(log_ratios.shape[0])
+        if constraint == "clip":
+            # E_y D/Z(y) = E over tilted pairs of (1 − e^{−(u' − γ)})_+ (self-normalised without tilted children).
+            excess = (tilted_log_ratios if tilted_log_ratios is not None else log_ratios) - gamma[:, None]
+            clipped = -torch.expm1(-torch.clamp(excess, min=0.0))
+            tail = clipped.mean() if tilted_log_ratios is not None else (weights * clipped).sum(-1).mean()
+        elif tilted_log_ratios is not None:
             tail = torch.sigmoid((tilted_log_ratios - gamma[:, None]) / smoothing).mean()
         else:
             tail = (weights * torch.sigmoid((log_ratios - gamma[:, None]) / smoothing)).sum(-1).mean()
@@ -168,7 +239,7 @@ class LearnedChernoffBaseline:
         if parent_values is None:
             parent_values = self.values(parents, t + 1)
         with torch.no_grad():
-            return self.cap * torch.sigmoid(self.networks[t](self.features[t](parents, parent_values))[:, 0])
+            return gamma_of(self.networks[t], self.features[t](parents, parent_values), self.cap)
 
     def __call__(self, parents: torch.Tensor | None, t: int) -> torch.Tensor:
         lam = self.values.lam
@@ -190,7 +261,9 @@ def _tilted_children(kernel, parents, t, values, generator):
 
 def train_learned_baseline(kernel, values, *, delta: float, eta: float, train_parents: int = 2048,
                            children: int = 32, tilted_children: int = 2, calibration_pairs: int = 4000, cap: float = 6.0,
-                           hidden: int = 32, iterations: int = 300, train_fraction: float = 0.4,
+                           hidden: int = 32, iterations: int = 300, learning_rate: float = 0.02,
+                           smoothing: float = 0.1, train_fraction: float = 0.4, calibration: str = "tail",
+                           training_constraint: str = "tail",
                            vocabulary: int | None = None, generator: torch.Generator | None = None,
                            log=None) -> tuple[LearnedChernoffBaseline, TrainingReport]:
     """Train and calibrate a ``LearnedChernoffBaseline`` step by step from the prior down (module docstring).
@@ -210,8 +283,16 @@ def train_learned_baseline(kernel, values, *, delta: float, eta: float, train_pa
     # Prior step: b_T = V̂_root + c_T.
     prior_children, _ = step_rejection_sample(counting, None, steps, values, torch.tensor([values.envelope(steps)]),
                                               n=calibration_pairs, generator=generator)
+    if calibration not in ("clip", "tail"):
+        raise ValueError(f"calibration must be 'clip' or 'tail', got {calibration!r}")
+
+    def calibrate(residuals: np.ndarray) -> float:
+        if calibration == "tail":
+            return calibrate_offset(residuals, delta, eta)
+        return calibrate_clip_offset(residuals, lam, delta, eta)
+
     residuals = (values(prior_children, steps) - values.root()).cpu().numpy()
-    baseline.offsets[steps] = calibrate_offset(residuals, delta, eta)
+    baseline.offsets[steps] = calibrate(residuals)
     report.offsets[steps], report.ranks[steps] = baseline.offsets[steps], calibration_rank(calibration_pairs, delta, eta)
     previous = None
     for t in reversed(range(steps)):
@@ -231,14 +312,15 @@ def train_learned_baseline(kernel, values, *, delta: float, eta: float, train_pa
         features = StepFeatures(training, parent_values, lam, vocabulary)
         network, history = fit_step_network(
             features(training, parent_values), log_ratios, delta_train=train_fraction * delta, cap=cap, hidden=hidden,
-            tilted_log_ratios=tilted_log_ratios, iterations=iterations, seed=t,
+            tilted_log_ratios=tilted_log_ratios, iterations=iterations, learning_rate=learning_rate,
+            smoothing=smoothing, constraint=training_constraint, seed=t,
             initial=None if previous is None else _copy(previous))
         baseline.networks[t], baseline.features[t] = network, features
         # Calibration on held-out parents with one tilted child each.
         tilted = _tilted_children(counting, held_out, t, values, generator)
         held_values = values(held_out, t + 1)
         residuals = (values(tilted, t) - held_values - lam * baseline.gamma(held_out, t, held_values)).cpu().numpy()
-        baseline.offsets[t] = calibrate_offset(residuals, delta, eta)
+        baseline.offsets[t] = calibrate(residuals)
         report.offsets[t], report.ranks[t], report.history[t] = baseline.offsets[t], calibration_rank(
             calibration_pairs, delta, eta), history
         previous = network
@@ -254,3 +336,78 @@ def _copy(network: torch.nn.Module) -> torch.nn.Module:
     clone = _network(network[0].in_features, network[0].out_features)
     clone.load_state_dict(network.state_dict())
     return clone
+
+
+class LearnedSoftValues:
+    """``V̂_t``: one small network per step t ≥ 1 (``V̂_0 = r`` is known), clamped to ``[inf r, sup r]``
+    (the true V_t lies there, so clamping only shrinks the error); ``root`` is ``λ log`` of the Monte Carlo
+    mean of ``e^{V̂_T/λ}`` over prior draws. ``exact`` is False: a sampler using these targets
+    ``∝ p e^{V̂/λ}``, within ``tanh(ε/2λ)`` of the exact kernel per step when ``|V̂ − V| ≤ ε`` (T8)."""
+
+    exact = False
+
+    def __init__(self, reward, lam: float, low: float, high: float, vocabulary: int | None) -> None:
+        self.reward, self.lam, self.low, self.high, self.vocabulary = reward, lam, low, high, vocabulary
+        self.networks: dict[int, torch.nn.Module] = {}
+        self.means: dict[int, torch.Tensor] = {}
+        self.scales: dict[int, torch.Tensor] = {}
+        self._root = 0.0
+
+    def _encode(self, states: torch.Tensor) -> torch.Tensor:
+        if self.vocabulary is not None:
+            return torch.nn.functional.one_hot(states.long(), self.vocabulary).reshape(states.shape[0], -1).double()
+        return states.double().reshape(states.shape[0], -1)
+
+    def __call__(self, states: torch.Tensor, t: int) -> torch.Tensor:
+        if t == 0:
+            return self.reward(states).double()
+        with torch.no_grad():
+            raw = self.networks[t]((self._encode(states) - self.means[t]) / self.scales[t])[:, 0]
+        return torch.clamp(raw, self.low, self.high)
+
+    def root(self) -> float:
+        return self._root
+
+    def envelope(self, t: int) -> float:
+        return self.high
+
+
+def fit_soft_values(kernel, reward, lam: float, *, parents: int = 2048, children: int = 32, iterations: int = 400,
+                    hidden: int = 64, learning_rate: float = 0.01, vocabulary: int | None = None,
+                    generator: torch.Generator | None = None) -> tuple[LearnedSoftValues, int]:
+    """Fit ``V̂_t`` for t = 1..T by soft Bellman regression on black-box draws, bottom-up:
+    parents ``y`` from the base chain's marginal at step t, targets ``λ log mean_j e^{V̂_{t−1}(x_j)/λ}``
+    over k children ``x_j ~ p_{t−1}(·|y)`` (a consistent estimate of ``V_t(y)``), least squares.
+    Returns the values and the kernel draws spent. Coverage follows the base chain: where the base
+    chain rarely goes (the reward's rare region) the fit is loose, which T8 accounts for."""
+    from primitives.chain_samplers import unaligned_sample
+
+    lam = check_positive("lam", lam)
+    counting = kernel if isinstance(kernel, CountingKernel) else CountingKernel(kernel)
+    start = counting.draws
+    if not (math.isfinite(reward.sup)):
+        raise ValueError("fit_soft_values needs a reward with a finite supremum (to bound V̂)")
+    states = unaligned_sample(counting, parents, generator=generator, record_states=True).states
+    low = float(torch.min(reward(states[0]))) if not hasattr(reward, "height") else min(0.0, float(reward.height))
+    values = LearnedSoftValues(reward, lam, low, float(reward.sup), vocabulary)
+    for t in range(1, counting.steps + 1):
+        y = states[t]
+        kids = counting.sample_children(y, t - 1, children, generator)
+        kid_values = values(kids.reshape(-1, *kids.shape[2:]), t - 1).reshape(parents, children)
+        targets = lam * (torch.logsumexp(kid_values / lam, -1) - math.log(children))
+        encoded = values._encode(y)
+        values.means[t], values.scales[t] = encoded.mean(0), encoded.std(0).clamp(min=1e-6)
+        inputs = (encoded - values.means[t]) / values.scales[t]
+        torch.manual_seed(t)
+        network = torch.nn.Sequential(torch.nn.Linear(inputs.shape[1], hidden), torch.nn.SiLU(),
+                                      torch.nn.Linear(hidden, hidden), torch.nn.SiLU(), torch.nn.Linear(hidden, 1)).double()
+        optimiser = torch.optim.Adam(network.parameters(), lr=learning_rate)
+        for _ in range(iterations):
+            loss = ((network(inputs)[:, 0] - targets) ** 2).mean()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        values.networks[t] = network
+    prior = counting.sample_prior(parents * children, generator)
+    values._root = lam * (float(torch.logsumexp(values(prior, counting.steps) / lam, 0)) - math.log(prior.shape[0]))
+    return values, counting.draws - start

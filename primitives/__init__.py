@@ -42,3 +42,18 @@ __all__ += [
     "ConcaveExpressionReward", "ConcaveQuadratic", "LowRankReward", "ProxResult", "WassersteinAlignResult",
     "prox", "solve_prox", "wasserstein_align",
 ]
+
+# Diffusion chains (issue 3): one black-box kernel interface, exact instances, samplers.
+from primitives.chain_samplers import (  # noqa: E402
+    ChainResult, EnvelopeBaseline, ExactSoftValues, OffsetBaseline, per_step_rejection_sample,
+    step_rejection_sample, trajectory_rejection_sample, unaligned_sample,
+)
+from primitives.diffusion import ChainKernel, CountingKernel, GaussianMixtureDiffusion, reference_schedule  # noqa: E402
+from primitives.masked_diffusion import MaskedDiffusion, SequenceSetReward, reference_masked_diffusion  # noqa: E402
+
+__all__ += [
+    "ChainKernel", "CountingKernel", "GaussianMixtureDiffusion", "reference_schedule",
+    "MaskedDiffusion", "SequenceSetReward", "reference_masked_diffusion",
+    "ChainResult", "EnvelopeBaseline", "ExactSoftValues", "OffsetBaseline", "per_step_rejection_sample",
+    "step_rejection_sample", "trajectory_rejection_sample", "unaligned_sample",
+]

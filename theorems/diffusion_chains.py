@@ -52,7 +52,8 @@ from estimators.chain_ridge import ridge_sampler_law, ridge_tail_q
 from estimators.confidence import (binomial_detectable_rate, clopper_pearson_lower, clopper_pearson_upper,
                                    dkw_radius, ks_distance, multinomial_tv_radius, negative_binomial_rate_interval)
 from estimators.exact import TiltedLaw
-from estimators.learned_chain_baseline import StepFeatures, calibrate_offset, calibration_rank, fit_step_network
+from estimators.learned_chain_baseline import (StepFeatures, calibrate_offset, calibration_rank, fit_step_network,
+                                               gamma_of)
 from estimators.law_tests import fit_sample_size, fit_test, tv_lower_confidence
 from primitives.chain_samplers import (EnvelopeBaseline, ExactSoftValues, OffsetBaseline, per_step_rejection_sample,
                                        step_rejection_sample, trajectory_rejection_sample)
@@ -628,7 +629,7 @@ def _fit_cheap_network(chain, values, states, state_values, train_rows, t, child
                                   cap=6.0, tilted_log_ratios=tilted_log_ratios, iterations=iterations, hidden=16,
                                   seed=int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
     with torch.no_grad():
-        return 6.0 * torch.sigmoid(network(features(states, state_values))[:, 0])
+        return gamma_of(network, features(states, state_values), 6.0)
 
 
 def check_learned_chain_baseline(instance: ChainInstance, t: int, delta: float, eta: float, context: CheckContext, *,
