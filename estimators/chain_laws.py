@@ -159,7 +159,6 @@ def kernel_value_laws(chain, t: int, parents: torch.Tensor | None, values, *, sp
 
     ``target``: the exact soft values when ``values`` is learned (defaults to ``values``).
     """
-    steps = chain.steps
     target = values if target is None else target
     if isinstance(chain, GaussianMixtureDiffusion):
         step_reward = _exact_step_reward(values)

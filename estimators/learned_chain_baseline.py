@@ -42,7 +42,7 @@ import torch
 from scipy.stats import binom
 
 from primitives._checks import check_positive, check_unit_interval
-from primitives.chain_samplers import EnvelopeBaseline, per_step_rejection_sample, step_rejection_sample
+from primitives.chain_samplers import per_step_rejection_sample, step_rejection_sample
 from primitives.diffusion import CountingKernel
 
 __all__ = ["calibration_rank", "calibrate_offset", "calibrate_clip_offset", "clip_values", "CLIP_GRID", "LearnedChernoffBaseline", "TrainingReport", "LearnedSoftValues", "fit_soft_values",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Callable
 
 import numpy as np
 import torch
