@@ -46,7 +46,8 @@ from primitives.chain_samplers import per_step_rejection_sample, step_rejection_
 from primitives.diffusion import CountingKernel
 
 __all__ = ["calibration_rank", "calibrate_offset", "calibrate_clip_offset", "clip_values", "CLIP_GRID", "LearnedChernoffBaseline", "TrainingReport", "LearnedSoftValues", "fit_soft_values",
-           "train_learned_baseline", "StepFeatures", "fit_step_network"]
+           "train_learned_baseline", "StepFeatures", "fit_step_network", "ConstantNetwork", "point_offset",
+           "validation_log_cost"]
 
 
 def calibration_rank(n: int, delta: float, eta: float) -> int:
@@ -74,6 +75,21 @@ def calibrate_offset(residuals, delta: float, eta: float) -> float:
     if rank < 0:
         return math.inf
     return float(residuals[residuals.size - 1 - rank])
+
+
+def point_offset(residuals, lam: float, delta: float, calibration: str = "tail") -> float:
+    """Offset estimate without confidence slack, used only to rank candidate networks: the empirical
+    (1 − δ)-quantile of the residuals (``"tail"``), or the largest-to-smallest scan of ``CLIP_GRID`` stopping
+    before the empirical mean clipped mass exceeds δ (``"clip"``)."""
+    residuals = np.asarray(residuals, dtype=float).reshape(-1)
+    if calibration == "tail":
+        return float(np.quantile(residuals, 1.0 - delta))
+    chosen = math.inf
+    for offset in sorted(CLIP_GRID, reverse=True):
+        if clip_values(residuals, lam * offset, lam).mean() > delta:
+            break
+        chosen = lam * offset
+    return chosen
 
 
 CLIP_GRID = tuple(float(c) for c in np.round(np.arange(-3.0, 8.0 + 1e-9, 0.05), 10))   # offsets, units of λ
@@ -252,6 +268,23 @@ class LearnedChernoffBaseline:
         return torch.clamp(b, max=envelope)
 
 
+class ConstantNetwork(torch.nn.Module):
+    """The γ ≡ constant candidate (``b_t(y) = V̂_{t+1}(y) + c_t``): the offset alone carries the baseline."""
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(features.shape[0], 1, dtype=features.dtype, device=features.device)
+
+
+def validation_log_cost(gamma: torch.Tensor, offset: float, log_ratios: torch.Tensor, lam: float) -> float:
+    """``log mean_i 1/Ẑ_b(y_i)`` at ``b = V̂_{t+1} + λγ + c``: the estimated log expected proposal count of a
+    candidate on validation parents, ``Ẑ_b(y_i) = mean_j min(1, e^{u_ij − γ_i − c/λ})`` over base children."""
+    if not math.isfinite(offset):
+        return math.inf
+    log_accept = torch.clamp(log_ratios - gamma[:, None] - offset / lam, max=0.0)
+    log_zb = torch.logsumexp(log_accept, -1) - math.log(log_ratios.shape[1])
+    return float(torch.logsumexp(-log_zb, 0) - math.log(log_ratios.shape[0]))
+
+
 def _tilted_children(kernel, parents, t, values, generator):
     """One child of ``q_t(·|y)`` per parent (or n prior draws of q_T): envelope rejection, exact."""
     envelope = torch.tensor([values.envelope(t)], dtype=torch.float64)
@@ -263,17 +296,30 @@ def train_learned_baseline(kernel, values, *, delta: float, eta: float, train_pa
                            children: int = 32, tilted_children: int = 2, calibration_pairs: int = 4000, cap: float = 6.0,
                            hidden: int = 32, iterations: int = 300, learning_rate: float = 0.02,
                            smoothing: float = 0.1, train_fraction: float = 0.4, calibration: str = "tail",
-                           training_constraint: str = "tail",
+                           training_constraint: str = "tail", selection_pairs: int = 0, fresh_candidates: int = 1,
                            vocabulary: int | None = None, generator: torch.Generator | None = None,
                            log=None) -> tuple[LearnedChernoffBaseline, TrainingReport]:
     """Train and calibrate a ``LearnedChernoffBaseline`` step by step from the prior down (module docstring).
 
     ``delta``, ``eta``: per-step tail budget and failure probability (the path TV is then ≤ (T+1)δ with
     probability ≥ 1 − (T+1)η). ``vocabulary``: one-hot size for token states (masked chains).
+
+    **Model selection** (``selection_pairs > 0``): one fit of the shared network can land badly on the few
+    parents that dominate the expected count, and a single step's bad fit then dominates the chain's cost.
+    Each step then fits several candidates — the network warm-started from the step above, ``fresh_candidates``
+    freshly initialised networks (other seeds), and γ ≡ constant (``b = V̂_{t+1} + c``) — and keeps the one
+    with the smallest estimated count ``validation_log_cost`` on ``selection_pairs`` further parents, each
+    candidate with its own offset estimated on those parents' tilted children by the same rule without
+    confidence slack (``point_offset``: a ranking criterion; the guarantee comes only from calibration). The
+    selection parents are drawn independently of the calibration parents, so the chosen network is a
+    function of data independent of the calibration pairs and the calibration guarantee holds for it
+    unchanged (no union bound over candidates is needed). Every draw is counted in ``training_queries``.
     """
     delta = check_unit_interval("delta", delta)
     eta = check_unit_interval("eta", eta)
     cap = check_positive("cap", cap)
+    if isinstance(selection_pairs, bool) or not isinstance(selection_pairs, int) or selection_pairs < 0:
+        raise ValueError(f"selection_pairs must be a non-negative integer, got {selection_pairs!r}")
     lam = values.lam
     counting = kernel if isinstance(kernel, CountingKernel) else CountingKernel(kernel)
     start, clock = counting.draws, time.perf_counter()
@@ -291,14 +337,20 @@ def train_learned_baseline(kernel, values, *, delta: float, eta: float, train_pa
             return calibrate_offset(residuals, delta, eta)
         return calibrate_clip_offset(residuals, lam, delta, eta)
 
+    def estimate_offset(residuals: np.ndarray) -> float:
+        """The same rule without confidence slack (for ranking candidates only, never for the guarantee)."""
+        return point_offset(residuals, lam, delta, calibration)
+
     residuals = (values(prior_children, steps) - values.root()).cpu().numpy()
     baseline.offsets[steps] = calibrate(residuals)
     report.offsets[steps], report.ranks[steps] = baseline.offsets[steps], calibration_rank(calibration_pairs, delta, eta)
     previous = None
     for t in reversed(range(steps)):
-        fresh = per_step_rejection_sample(counting, values, baseline, train_parents + calibration_pairs,
+        fresh = per_step_rejection_sample(counting, values, baseline, train_parents + calibration_pairs + selection_pairs,
                                           generator=generator, stop_at=t + 1).samples
-        training, held_out = fresh[:train_parents], fresh[train_parents:]
+        training = fresh[:train_parents]
+        held_out = fresh[train_parents:train_parents + calibration_pairs]
+        selection = fresh[train_parents + calibration_pairs:]
         parent_values = values(training, t + 1)
         kids = counting.sample_children(training, t, children, generator)
         kid_values = values(kids.reshape(-1, *kids.shape[2:]), t).reshape(train_parents, children)
@@ -310,12 +362,23 @@ def train_learned_baseline(kernel, values, *, delta: float, eta: float, train_pa
             tilted_log_ratios = ((values(tilted, t) - parent_values.repeat_interleave(tilted_children)) / lam
                                  ).reshape(train_parents, tilted_children)
         features = StepFeatures(training, parent_values, lam, vocabulary)
-        network, history = fit_step_network(
-            features(training, parent_values), log_ratios, delta_train=train_fraction * delta, cap=cap, hidden=hidden,
-            tilted_log_ratios=tilted_log_ratios, iterations=iterations, learning_rate=learning_rate,
-            smoothing=smoothing, constraint=training_constraint, seed=t,
-            initial=None if previous is None else _copy(previous))
-        baseline.networks[t], baseline.features[t] = network, features
+
+        def fit(seed: int, initial):
+            return fit_step_network(
+                features(training, parent_values), log_ratios, delta_train=train_fraction * delta, cap=cap,
+                hidden=hidden, tilted_log_ratios=tilted_log_ratios, iterations=iterations,
+                learning_rate=learning_rate, smoothing=smoothing, constraint=training_constraint, seed=seed,
+                initial=initial)
+
+        network, history = fit(t, None if previous is None else _copy(previous))
+        baseline.features[t] = features
+        if selection_pairs > 0:
+            candidates = [(network, history)]
+            candidates += [fit(t + 1000 * (k + 1), None) for k in range(fresh_candidates)]
+            candidates.append((ConstantNetwork(), {"constant": True}))
+            network, history = _select(candidates, baseline, counting, values, selection, t, children,
+                                       estimate_offset, generator)
+        baseline.networks[t] = network
         # Calibration on held-out parents with one tilted child each.
         tilted = _tilted_children(counting, held_out, t, values, generator)
         held_values = values(held_out, t + 1)
@@ -323,13 +386,35 @@ def train_learned_baseline(kernel, values, *, delta: float, eta: float, train_pa
         baseline.offsets[t] = calibrate(residuals)
         report.offsets[t], report.ranks[t], report.history[t] = baseline.offsets[t], calibration_rank(
             calibration_pairs, delta, eta), history
-        previous = network
+        if not isinstance(network, ConstantNetwork):
+            previous = network
         if log is not None:
-            log(f"step {t}: offset {baseline.offsets[t]:.3f}, tail {history['tail']:.4f}, "
-                f"log N {history['log_proposals']:.3f}, training queries so far {counting.draws - start}")
+            log(f"step {t}: offset {baseline.offsets[t]:.3f}, tail {history.get('tail', math.nan):.4f}, "
+                f"log N {history.get('log_proposals', math.nan):.3f}, selected {history.get('selected', 0)}, "
+                f"training queries so far {counting.draws - start}")
     report.training_queries = counting.draws - start
     report.seconds = time.perf_counter() - clock
     return baseline, report
+
+
+def _select(candidates, baseline, kernel, values, selection, t, children, estimate_offset, generator):
+    """The candidate network with the smallest ``validation_log_cost`` on the selection parents (each with its
+    own offset from ``estimate_offset`` on one tilted child per selection parent); its history gains the scores."""
+    lam = values.lam
+    parent_values = values(selection, t + 1)
+    kids = kernel.sample_children(selection, t, children, generator)
+    kid_values = values(kids.reshape(-1, *kids.shape[2:]), t).reshape(selection.shape[0], children)
+    log_ratios = (kid_values - parent_values[:, None]) / lam
+    tilted_values = values(_tilted_children(kernel, selection, t, values, generator), t)
+    scores = []
+    for network, _ in candidates:
+        baseline.networks[t] = network
+        gamma = baseline.gamma(selection, t, parent_values)
+        offset = estimate_offset((tilted_values - parent_values - lam * gamma).cpu().numpy())
+        scores.append(validation_log_cost(gamma, offset, log_ratios, lam))
+    best = int(np.argmin(scores))
+    network, history = candidates[best]
+    return network, {**history, "selection_scores": scores, "selected": best}
 
 
 def _copy(network: torch.nn.Module) -> torch.nn.Module:

@@ -13,8 +13,9 @@ from scipy.stats import binom
 from estimators.chain_exact import finite_sampler_law
 from estimators.chain_laws import kernel_value_laws
 from estimators.confidence import clopper_pearson_lower
-from estimators.learned_chain_baseline import (calibrate_clip_offset, calibrate_offset, calibration_rank,
-                                               fit_soft_values, train_learned_baseline)
+from estimators.learned_chain_baseline import (ConstantNetwork, calibrate_clip_offset, calibrate_offset,
+                                               calibration_rank, fit_soft_values, train_learned_baseline,
+                                               validation_log_cost)
 from primitives.chain_samplers import EnvelopeBaseline, ExactSoftValues, per_step_rejection_sample
 from primitives.masked_diffusion import MaskedDiffusion, SequenceSetReward
 from tests.conftest import STAT_ALPHA
@@ -101,6 +102,40 @@ def test_trained_baseline_keeps_every_step_within_delta_exactly():
     assert result.n == 500
 
 
+def test_model_selection_keeps_the_guarantee_and_picks_the_smallest_validation_cost():
+    """With candidates chosen on selection parents drawn apart from the calibration parents, every step's
+    exact average tilted tail is still ≤ δ (fails with probability ≤ T·η = STAT_ALPHA), and each step's
+    network is the candidate with the smallest validation score."""
+    chain, reward = _small_masked()
+    values = ExactSoftValues(chain, reward, 1.0)
+    delta, eta = 0.05, STAT_ALPHA / chain.steps
+    baseline, report = train_learned_baseline(chain, values, delta=delta, eta=eta, train_parents=256, children=8,
+                                              calibration_pairs=600, selection_pairs=300, iterations=60,
+                                              vocabulary=chain.mask + 1, generator=torch.Generator().manual_seed(3))
+    law = finite_sampler_law(chain, values, baseline)
+    for t in range(chain.steps):
+        scores = report.history[t]["selection_scores"]
+        assert len(scores) == 3 and report.history[t]["selected"] == int(np.argmin(scores))
+        if report.history[t]["selected"] == 2:
+            assert isinstance(baseline.networks[t], ConstantNetwork)
+        states, probs = law.marginals[t + 1]
+        laws = kernel_value_laws(chain, t, states, values)
+        assert float((probs * laws.tail_q(1.0, baseline(states, t))).sum()) <= delta
+    assert law.path_bound <= (chain.steps + 1) * delta
+
+
+def test_validation_log_cost_is_the_log_mean_inverse_acceptance():
+    """Against a direct numpy evaluation of log mean_i 1/mean_j min(1, e^{u_ij − γ_i − c/λ})."""
+    rng = np.random.default_rng(0)
+    log_ratios = rng.normal(size=(50, 7)) * 3
+    gamma = rng.normal(size=50)
+    for offset, lam in ((0.3, 1.0), (-1.0, 2.5)):
+        accept = np.minimum(1.0, np.exp(log_ratios - gamma[:, None] - offset / lam)).mean(1)
+        direct = math.log(np.mean(1.0 / accept))
+        assert validation_log_cost(torch.tensor(gamma), offset, torch.tensor(log_ratios), lam) == pytest.approx(direct, rel=1e-12)
+    assert validation_log_cost(torch.tensor(gamma), math.inf, torch.tensor(log_ratios), 1.0) == math.inf
+
+
 def test_learned_soft_values_obey_t8_per_state():
     """With ε_t = max |V̂_t − V_t| over the reachable states (exact), ideal per-step rejection on V̂ is
     within tanh(ε_t/2λ) of the exact kernel at every state (T8, exact by enumeration)."""
@@ -126,6 +161,7 @@ def test_learned_baseline_bad_input():
     chain, reward = _small_masked()
     values = ExactSoftValues(chain, reward, 1.0)
     for name, kwargs in (("delta", dict(delta=0.0, eta=0.1)), ("eta", dict(delta=0.1, eta=1.5)),
-                         ("cap", dict(delta=0.1, eta=0.1, cap=-1.0))):
+                         ("cap", dict(delta=0.1, eta=0.1, cap=-1.0)),
+                         ("selection_pairs", dict(delta=0.1, eta=0.1, selection_pairs=-1))):
         with pytest.raises(ValueError, match=name):
             train_learned_baseline(chain, values, **kwargs)
