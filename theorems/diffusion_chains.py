@@ -34,7 +34,6 @@ q(A) gives ``q(A) = 1/(e^a+1)`` and the value ``(e^a−1)/(e^a+1) = tanh(a/2)``,
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -62,7 +61,7 @@ from primitives.masked_diffusion import MaskedDiffusion, SequenceSetReward, refe
 from primitives.rewards import StepReward, TableReward
 from theorems import symbols as sym
 from theorems._evidence import interval_evidence, upper_bound_evidence
-from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant
+from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
 
 MODULE = "diffusion_chains"
 FIT_GAP = 0.05            # smallest KS / projection gap each chain-level law check detects w.p. ≥ 1 − β
@@ -785,17 +784,9 @@ def claims() -> list[Claim]:
     return out
 
 
-def _claim(claim_id: str) -> Claim:
-    for claim in claims():
-        if claim.id == claim_id:
-            return claim
-    raise KeyError(claim_id)
-
-
 def _variant(claim_id: str, check, suffix: str, bound_expression=None) -> Claim:
-    claim = _claim(claim_id)
-    return dataclasses.replace(claim, id=f"{claim.id}#{suffix}", check=single_threaded(check),
-                               bound_expression=bound_expression or claim.bound_expression)
+    """``framework.wrong_variant`` with the check run single-threaded (as every chain claim is)."""
+    return wrong_variant(claims(), claim_id, single_threaded(check), suffix, bound_expression)
 
 
 def mutants() -> list[Mutant]:
