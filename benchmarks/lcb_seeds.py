@@ -33,12 +33,17 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--json", type=Path, required=True)
+    parser.add_argument("--selection-pairs", type=int, default=None,
+                        help="override the per-step model-selection parents (0: no selection)")
+    parser.add_argument("--calibration", choices=("tail", "clip"), default="tail")
     arguments = parser.parse_args(argv)
     torch.set_num_threads(1)
     instance = dc.chain_instance("gmm", arguments.height)
     steps = instance.chain.steps
     delta, eta = PATH_TV_BUDGET / (steps + 1), PATH_FAILURE / (steps + 1)
-    settings = SETTINGS[("gmm", False)]
+    settings = dict(SETTINGS[("gmm", False)])
+    if arguments.selection_pairs is not None:
+        settings["selection_pairs"] = arguments.selection_pairs
     oracle = per_step_rejection_sample(instance.chain, instance.values,
                                        OracleChernoffBaseline(instance.chain, instance.values, delta), arguments.n,
                                        generator=torch.Generator().manual_seed(0)).queries_per_sample
@@ -49,14 +54,17 @@ def main(argv=None) -> int:
         baseline, report = train_learned_baseline(
             instance.chain, instance.values, delta=delta, eta=eta, train_parents=settings["train_parents"],
             children=settings["children"], calibration_pairs=settings["calibration_pairs"],
-            iterations=settings["iterations"], learning_rate=settings["learning_rate"], generator=generator)
+            iterations=settings["iterations"], learning_rate=settings["learning_rate"],
+            selection_pairs=settings.get("selection_pairs", 0), calibration=arguments.calibration, generator=generator)
         cost = per_step_rejection_sample(instance.chain, instance.values, baseline, arguments.n,
                                          generator=generator).queries_per_sample
         rows.append({"seed": seed, "lcb_queries_per_sample": cost, "oracle_queries_per_sample": oracle,
                      "ratio_to_oracle": cost / oracle, "training_queries": report.training_queries,
                      "seconds": time.perf_counter() - clock})
         print(json.dumps(rows[-1]), flush=True)
-    arguments.json.write_text(json.dumps({"height": arguments.height, "n": arguments.n, "rows": rows}, indent=2))
+    arguments.json.write_text(json.dumps({"height": arguments.height, "n": arguments.n,
+                                          "selection_pairs": settings.get("selection_pairs", 0),
+                                          "calibration": arguments.calibration, "rows": rows}, indent=2))
     return 0
 
 

@@ -45,8 +45,9 @@ from primitives._checks import check_positive, check_unit_interval
 from primitives.chain_samplers import per_step_rejection_sample, step_rejection_sample
 from primitives.diffusion import CountingKernel
 
-__all__ = ["calibration_rank", "calibrate_offset", "calibrate_clip_offset", "clip_values", "CLIP_GRID", "LearnedChernoffBaseline", "TrainingReport", "LearnedSoftValues", "fit_soft_values",
+__all__ = ["CHERNOFF_S_GRID", "calibration_rank", "calibrate_offset", "calibrate_clip_offset", "clip_values", "CLIP_GRID", "LearnedChernoffBaseline", "TrainingReport", "LearnedSoftValues", "fit_soft_values",
            "train_learned_baseline", "StepFeatures", "fit_step_network", "ConstantNetwork", "point_offset",
+           "empirical_chernoff_gamma", "fit_gamma_regression",
            "validation_log_cost"]
 
 
@@ -275,6 +276,40 @@ class ConstantNetwork(torch.nn.Module):
         return torch.zeros(features.shape[0], 1, dtype=features.dtype, device=features.device)
 
 
+CHERNOFF_S_GRID = tuple(float(s) for s in np.geomspace(0.05, 20.0, 40))
+
+
+def empirical_chernoff_gamma(log_ratios: torch.Tensor, delta: float,
+                             s_grid: tuple[float, ...] = CHERNOFF_S_GRID) -> torch.Tensor:
+    """Per-parent Chernoff offsets (units of λ) of the tilted tail from base children alone (T3 per state):
+    with ``U_ij = (V̂_t(x_ij) − V̂_{t+1}(y_i))/λ`` and ``Λ̂_i(a) = log mean_j e^{a U_ij}``, the tilted empirical
+    law has ``log E_q̂ e^{sU} = Λ̂_i(1 + s) − Λ̂_i(1)``, so ``P_q̂(U > g) ≤ δ`` at
+    ``g_i = min_s [Λ̂_i(1 + s) − Λ̂_i(1) + log(1/δ)]/s``. A noisy per-parent regression target: the network
+    fitted to it learns the *shape* of the oracle's per-state Chernoff offset from black-box draws only; its
+    level is then set by calibration."""
+    delta = check_unit_interval("delta", delta)
+    grid = torch.tensor(s_grid, dtype=log_ratios.dtype, device=log_ratios.device)
+    count = math.log(log_ratios.shape[1])
+    base = torch.logsumexp(log_ratios, -1) - count                                        # Λ̂(1)
+    shifted = torch.logsumexp((1.0 + grid)[None, :, None] * log_ratios[:, None, :], -1) - count   # (m, S)
+    return ((shifted - base[:, None] + math.log(1.0 / delta)) / grid[None, :]).min(-1).values
+
+
+def fit_gamma_regression(features: torch.Tensor, targets: torch.Tensor, *, cap: float, hidden: int = 32,
+                         iterations: int = 300, learning_rate: float = 0.02, seed: int = 0) -> torch.nn.Module:
+    """Least squares of ``γ(y)`` (``gamma_of``) onto per-parent targets clamped to ``[GAMMA_FLOOR, cap]``."""
+    torch.manual_seed(seed)
+    network = _network(features.shape[1], hidden)
+    targets = torch.clamp(targets, GAMMA_FLOOR, cap)
+    optimiser = torch.optim.Adam(network.parameters(), lr=learning_rate)
+    for _ in range(iterations):
+        loss = ((gamma_of(network, features, cap) - targets) ** 2).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return network
+
+
 def validation_log_cost(gamma: torch.Tensor, offset: float, log_ratios: torch.Tensor, lam: float) -> float:
     """``log mean_i 1/Ẑ_b(y_i)`` at ``b = V̂_{t+1} + λγ + c``: the estimated log expected proposal count of a
     candidate on validation parents, ``Ẑ_b(y_i) = mean_j min(1, e^{u_ij − γ_i − c/λ})`` over base children."""
@@ -296,7 +331,7 @@ def train_learned_baseline(kernel, values, *, delta: float, eta: float, train_pa
                            children: int = 32, tilted_children: int = 2, calibration_pairs: int = 4000, cap: float = 6.0,
                            hidden: int = 32, iterations: int = 300, learning_rate: float = 0.02,
                            smoothing: float = 0.1, train_fraction: float = 0.4, calibration: str = "tail",
-                           training_constraint: str = "tail", selection_pairs: int = 0, fresh_candidates: int = 1,
+                           training_constraint: str = "tail", selection_pairs: int = 0, fresh_candidates: int = 0,
                            vocabulary: int | None = None, generator: torch.Generator | None = None,
                            log=None) -> tuple[LearnedChernoffBaseline, TrainingReport]:
     """Train and calibrate a ``LearnedChernoffBaseline`` step by step from the prior down (module docstring).
@@ -307,7 +342,10 @@ def train_learned_baseline(kernel, values, *, delta: float, eta: float, train_pa
     **Model selection** (``selection_pairs > 0``): one fit of the shared network can land badly on the few
     parents that dominate the expected count, and a single step's bad fit then dominates the chain's cost.
     Each step then fits several candidates — the network warm-started from the step above, ``fresh_candidates``
-    freshly initialised networks (other seeds), and γ ≡ constant (``b = V̂_{t+1} + c``) — and keeps the one
+    freshly initialised networks (other seeds; none by default: without the warm start's curriculum they fit
+    worse in our runs), γ ≡ constant (``b = V̂_{t+1} + c``), a network regressed on per-parent empirical
+    Chernoff offsets (``empirical_chernoff_gamma``), and the stated objective fitted from that regression —
+    and keeps the one
     with the smallest estimated count ``validation_log_cost`` on ``selection_pairs`` further parents, each
     candidate with its own offset estimated on those parents' tilted children by the same rule without
     confidence slack (``point_offset``: a ranking criterion; the guarantee comes only from calibration). The
@@ -373,9 +411,14 @@ def train_learned_baseline(kernel, values, *, delta: float, eta: float, train_pa
         network, history = fit(t, None if previous is None else _copy(previous))
         baseline.features[t] = features
         if selection_pairs > 0:
-            candidates = [(network, history)]
-            candidates += [fit(t + 1000 * (k + 1), None) for k in range(fresh_candidates)]
-            candidates.append((ConstantNetwork(), {"constant": True}))
+            candidates = [("warm_start", network, history)]
+            candidates += [(f"fresh_{k}", *fit(t + 1000 * (k + 1), None)) for k in range(fresh_candidates)]
+            candidates.append(("constant", ConstantNetwork(), {}))
+            chernoff_targets = empirical_chernoff_gamma(log_ratios, delta)
+            regression = fit_gamma_regression(features(training, parent_values), chernoff_targets, cap=cap,
+                                              hidden=hidden, iterations=iterations, learning_rate=learning_rate, seed=t)
+            candidates.append(("chernoff_regression", regression, {}))
+            candidates.append(("chernoff_regression_refit", *fit(t, _copy(regression))))
             network, history = _select(candidates, baseline, counting, values, selection, t, children,
                                        estimate_offset, generator)
         baseline.networks[t] = network
@@ -390,7 +433,7 @@ def train_learned_baseline(kernel, values, *, delta: float, eta: float, train_pa
             previous = network
         if log is not None:
             log(f"step {t}: offset {baseline.offsets[t]:.3f}, tail {history.get('tail', math.nan):.4f}, "
-                f"log N {history.get('log_proposals', math.nan):.3f}, selected {history.get('selected', 0)}, "
+                f"log N {history.get('log_proposals', math.nan):.3f}, selected {history.get('selected', 'warm_start')}, "
                 f"training queries so far {counting.draws - start}")
     report.training_queries = counting.draws - start
     report.seconds = time.perf_counter() - clock
@@ -407,14 +450,15 @@ def _select(candidates, baseline, kernel, values, selection, t, children, estima
     log_ratios = (kid_values - parent_values[:, None]) / lam
     tilted_values = values(_tilted_children(kernel, selection, t, values, generator), t)
     scores = []
-    for network, _ in candidates:
+    for _, network, _ in candidates:
         baseline.networks[t] = network
         gamma = baseline.gamma(selection, t, parent_values)
         offset = estimate_offset((tilted_values - parent_values - lam * gamma).cpu().numpy())
         scores.append(validation_log_cost(gamma, offset, log_ratios, lam))
     best = int(np.argmin(scores))
-    network, history = candidates[best]
-    return network, {**history, "selection_scores": scores, "selected": best}
+    name, network, history = candidates[best]
+    return network, {**history, "selection_scores": dict(zip((c[0] for c in candidates), scores)),
+                     "selected": name}
 
 
 def _copy(network: torch.nn.Module) -> torch.nn.Module:

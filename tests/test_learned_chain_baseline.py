@@ -8,14 +8,16 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import binom
 
 from estimators.chain_exact import finite_sampler_law
 from estimators.chain_laws import kernel_value_laws
 from estimators.confidence import clopper_pearson_lower
-from estimators.learned_chain_baseline import (ConstantNetwork, calibrate_clip_offset, calibrate_offset,
-                                               calibration_rank, fit_soft_values, train_learned_baseline,
-                                               validation_log_cost)
+from estimators.learned_chain_baseline import (CHERNOFF_S_GRID, ConstantNetwork, calibrate_clip_offset,
+                                               calibrate_offset, calibration_rank, empirical_chernoff_gamma,
+                                               fit_soft_values, train_learned_baseline, validation_log_cost)
 from primitives.chain_samplers import EnvelopeBaseline, ExactSoftValues, per_step_rejection_sample
 from primitives.masked_diffusion import MaskedDiffusion, SequenceSetReward
 from tests.conftest import STAT_ALPHA
@@ -115,13 +117,33 @@ def test_model_selection_keeps_the_guarantee_and_picks_the_smallest_validation_c
     law = finite_sampler_law(chain, values, baseline)
     for t in range(chain.steps):
         scores = report.history[t]["selection_scores"]
-        assert len(scores) == 3 and report.history[t]["selected"] == int(np.argmin(scores))
-        if report.history[t]["selected"] == 2:
-            assert isinstance(baseline.networks[t], ConstantNetwork)
+        assert set(scores) == {"warm_start", "constant", "chernoff_regression", "chernoff_regression_refit"}
+        assert report.history[t]["selected"] == min(scores, key=scores.get)
+        assert isinstance(baseline.networks[t], ConstantNetwork) == (report.history[t]["selected"] == "constant")
         states, probs = law.marginals[t + 1]
         laws = kernel_value_laws(chain, t, states, values)
         assert float((probs * laws.tail_q(1.0, baseline(states, t))).sum()) <= delta
     assert law.path_bound <= (chain.steps + 1) * delta
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 40), st.floats(1e-4, 0.5), st.integers(0, 2**31 - 1))
+def test_empirical_chernoff_gamma_bounds_the_empirical_tilted_tail(children, delta, seed):
+    """Chernoff's inequality on the empirical tilted law of each parent's children:
+    ``Σ_j e^{U_j} 1{U_j > g} / Σ_j e^{U_j} ≤ δ`` at ``g = empirical_chernoff_gamma``."""
+    rng = np.random.default_rng(seed)
+    log_ratios = torch.tensor(rng.normal(size=(6, children)) * rng.uniform(0.1, 5.0, size=(6, 1)))
+    gamma = empirical_chernoff_gamma(log_ratios, delta)
+    weights = torch.softmax(log_ratios, -1)
+    tail = (weights * (log_ratios > gamma[:, None])).sum(-1)
+    assert bool((tail <= delta + 1e-12).all()) and bool(torch.isfinite(gamma).all())
+
+
+def test_empirical_chernoff_gamma_of_identical_children_is_the_value_plus_the_largest_s_term():
+    log_ratios = torch.full((3, 5), 0.7, dtype=torch.float64)
+    delta = 0.01
+    expected = 0.7 + math.log(1 / delta) / max(CHERNOFF_S_GRID)
+    assert torch.allclose(empirical_chernoff_gamma(log_ratios, delta), torch.full((3,), expected, dtype=torch.float64))
 
 
 def test_validation_log_cost_is_the_log_mean_inverse_acceptance():
