@@ -100,7 +100,7 @@ import alignment  # noqa: E402  (benchmarks/alignment.py: lcb training settings 
 from estimators.bounded_means import bounded_mean_upper_confidence  # noqa: E402
 from estimators.chain_baselines import OracleChernoffBaseline  # noqa: E402
 from estimators.confidence import clopper_pearson_lower  # noqa: E402
-from estimators.learned_chain_baseline import train_learned_baseline  # noqa: E402
+from estimators.learned_chain_baseline import calibration_rank, train_learned_baseline  # noqa: E402
 from estimators.peer_laws import (best_of_n_reward_probabilities, reward_tv, rso_reward_probabilities,  # noqa: E402
                                   sir_reward_probabilities, target_reward_probabilities)
 from estimators.reward_law import DiscreteLaw  # noqa: E402
@@ -140,7 +140,7 @@ class DiffusionSettings:
 
 QUICK = DiffusionSettings(peer_samples=2000, sizes=(16, 64, 256, 1024), qrs_baselines=(5.0, 6.0, 6.5, 6.9),
                           qrs_rates=(0.01, 0.002), pilot=20_000, smc_samples=2000, smc_particles=(4, 16, 64, 256),
-                          chain_samples=2000, lcb_samples=6000, lcb_budgets=(0.02, 0.05), sir=False,
+                          chain_samples=2000, lcb_samples=6000, lcb_budgets=(0.05, 0.1), sir=False,
                           training=alignment.SETTINGS[("gmm", True)])
 FULL = DiffusionSettings(peer_samples=10_000, sizes=(16, 64, 256, 1024), qrs_baselines=(5.0, 6.0, 6.5, 6.9),
                          qrs_rates=(0.01, 0.002), pilot=20_000, smc_samples=10_000,
@@ -300,6 +300,11 @@ def _chain_runs(instance, settings: DiffusionSettings, generator) -> list[_Run]:
     training = settings.training
     for budget in settings.lcb_budgets:
         delta, eta = budget / (steps + 1), alignment.PATH_FAILURE / (steps + 1)
+        if calibration_rank(training["calibration_pairs"], delta, eta) < 0:
+            # Too few held-out pairs for any offset at (δ, η): the offsets would be +∞, i.e. the baseline
+            # would silently become the envelope (ideal per-step rejection at training time too).
+            raise ValueError(f"lcb_budgets: path budget {budget:g} (δ = {delta:.3g}, η = {eta:.3g}) needs more than "
+                             f"{training['calibration_pairs']} calibration pairs")
 
         def lcb(delta=delta, eta=eta):
             clock = time.perf_counter()

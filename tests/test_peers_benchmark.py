@@ -95,3 +95,11 @@ def test_summary_picks_the_cheapest_row_under_the_target(rows):
     assert summary["biased_peer_tv_floors"]["best_of_n"]["smallest_on_grid"] == min(
         row["tv_exact"] for row in rows if row["method"] == "best_of_n")
     assert pd.instance_summary(rows, tv_target=-1.0)["cheapest_method_reaching_target"] is None
+
+
+def test_an_lcb_budget_too_small_for_the_calibration_set_is_refused():
+    """Path budget 0.02 needs ≈ 6 350 held-out pairs at η = 0.05/21; 4 000 would give infinite offsets."""
+    settings = pd.DiffusionSettings(**{**TINY.__dict__, "lcb_budgets": (0.02,), "lcb_samples": 10,
+                                       "training": {**pd.QUICK.training, "calibration_pairs": 4000}})
+    with pytest.raises(ValueError, match="lcb_budgets"):
+        pd.diffusion_rows(settings, generator=torch.Generator().manual_seed(0))
