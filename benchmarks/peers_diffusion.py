@@ -28,7 +28,8 @@ summary.
   is an independent random permutation (independent priorities); QRS accepts each proposal with an
   independent uniform against ``min(1, e^{r/λ}/β)`` and returns the first accepted (β fixed, or set by a
   pilot sample drawn before and independently of the proposals used); SIR resamples one index
-  multinomially from weights ``e^{r/λ}``. The proposals are iid ``p_0`` (independent chain runs), so given
+  multinomially from weights ``e^{r/λ}``. The proposals are iid ``p_0`` (independent chain runs of exact
+  reverse kernels from the exact prior p_T, so each x_0 has law p_0 — ``tests/test_diffusion.py``), so given
   the reward vector they are independent with laws ``p_0(·|r(x) = v_i)``, and the returned one, given its
   reward v, has law ``p_0(·|r = v)`` — exactly the conditional of q_0, since ``q_0 ∝ p_0 e^{r/λ}`` is
   constant on ``{r = v}``. The two conditionals live on the disjoint sets A and Aᶜ, hence
@@ -74,6 +75,11 @@ summary.
   bounds the path-space distance, so it can be loose; Z is exact here (closed-form root value).
   (Side fact, not used: x_2 is an independent stationary N(0, 1) chain that neither the reward nor the
   potentials see, so TV(π, q_0) equals the TV of the x_1-marginals.)
+
+Sizes (``QUICK`` / ``FULL``): outputs per row 2 000 / 10 000 (lcb 6 000 / 20 000), N ∈ {16, 64, 256, 1024},
+M ∈ {4, …, 256} / {4, …, 1024}, lcb and oracle at path budgets {0.05, 0.1} / {0.02, 0.05, 0.1} with
+alignment's quick / full training settings; the ``sir`` rows only in the full run (they repeat the
+single-step SIR law at 21× the cost).
 
 ``tv_lower`` (every row): a sample-based lower confidence bound on the same TV (``diffusion_chains.x0_tv_lower``:
 exact projection KS distances minus DKW radii and the rare-event Clopper–Pearson gap) at ``tv_lower_alpha``.
