@@ -1,4 +1,4 @@
-"""LCB against its peers on an exact instance: queries per sample vs TV to the aligned law.
+"""LCB against its peers on two exact instances: queries per sample vs TV to the aligned law.
 
 Single-step instance (the 1-D analogue of the reference diffusion configuration): p = 0.95 N(5, 1) +
 0.05 N(−5, 1), r = 7·1{x < −7}, λ = 1. Every method sees p only through ``sample`` and is charged
@@ -23,7 +23,9 @@ path bound) and the ``oracle`` reference.
 Rows: ``{"method", "instance", "budget", "queries_per_sample", "tv", "n", ...}`` with ``tv`` an upper
 confidence bound (or exact), ``tv_exact`` where enumerable, ``tv_lower`` a sampled lower confidence bound.
 The summary gives, per instance, the cheapest method whose ``tv`` reaches 0.05 and the biased peers' TV
-floors (their exact TV at each budget). Each instance's sampled bounds hold simultaneously at ``--alpha``.
+floors (their exact TV at each budget). Each instance's Clopper–Pearson / normalising-constant upper
+bounds hold simultaneously at ``--alpha`` (Bonferroni over its rows; each row's level is its ``alpha``);
+the diffusion ``lcb`` rows' path bounds are at ``alignment.CONFIDENCE`` = 1e-3 each, as in alignment.py.
 
 Usage: ``python benchmarks/peers.py [--quick] [--instances single-step diffusion] --json FILE [--plot FILE.pdf]``.
 """
@@ -45,13 +47,13 @@ for _entry in (ROOT, ROOT / "benchmarks"):
         sys.path.insert(0, str(_entry))
 
 import peers_diffusion  # noqa: E402
-from estimators.baselines import chernoff_baseline
-from estimators.confidence import clopper_pearson_lower
-from estimators.exact import reward_law
-from estimators.peer_laws import (best_of_n_reward_probabilities, reward_tv, rso_reward_probabilities,
+from estimators.baselines import chernoff_baseline  # noqa: E402
+from estimators.confidence import clopper_pearson_lower  # noqa: E402
+from estimators.exact import reward_law  # noqa: E402
+from estimators.peer_laws import (best_of_n_reward_probabilities, reward_tv, rso_reward_probabilities,  # noqa: E402
                                   sir_reward_probabilities, target_reward_probabilities)
-from primitives import GaussianMixture, StepReward, best_of_n_sample, rejection_sample
-from primitives.peers import percentile_beta, quasi_rejection_sample, rso_sample, sir_sample
+from primitives import GaussianMixture, StepReward, best_of_n_sample, rejection_sample  # noqa: E402
+from primitives.peers import percentile_beta, quasi_rejection_sample, rso_sample, sir_sample  # noqa: E402
 
 HEIGHT, LAM = 7.0, 1.0
 

@@ -107,7 +107,7 @@ from estimators.bounded_means import bounded_mean_upper_confidence  # noqa: E402
 from estimators.chain_baselines import OracleChernoffBaseline  # noqa: E402
 from estimators.confidence import clopper_pearson_lower  # noqa: E402
 from estimators.learned_chain_baseline import calibration_rank, train_learned_baseline  # noqa: E402
-from estimators.peer_laws import (best_of_n_reward_probabilities, reward_tv, rso_reward_probabilities,  # noqa: E402
+from estimators.peer_laws import (best_of_n_reward_probabilities, rso_reward_probabilities,  # noqa: E402
                                   sir_reward_probabilities, target_reward_probabilities)
 from estimators.reward_law import DiscreteLaw  # noqa: E402
 from primitives import best_of_n_sample  # noqa: E402
