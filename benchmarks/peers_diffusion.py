@@ -78,8 +78,8 @@ summary.
 
 Sizes (``QUICK`` / ``FULL``): outputs per row 2 000 / 10 000 (lcb 6 000 / 20 000), N ∈ {16, 64, 256, 1024},
 M ∈ {4, …, 256} / {4, …, 1024}, lcb and oracle at path budgets {0.05, 0.1} / {0.02, 0.05, 0.1} with
-alignment's quick / full training settings; the ``sir`` rows only in the full run (they repeat the
-single-step SIR law at 21× the cost).
+alignment's quick / full training settings. The trajectory-level ``sir`` rows repeat the single-step SIR
+law at 21× the cost; they are kept as the no-resampling counterpart of ``smc`` at equal queries.
 
 ``tv_lower`` (every row): a sample-based lower confidence bound on the same TV (``diffusion_chains.x0_tv_lower``:
 exact projection KS distances minus DKW radii and the rare-event Clopper–Pearson gap) at ``tv_lower_alpha``.
@@ -146,7 +146,7 @@ class DiffusionSettings:
 
 QUICK = DiffusionSettings(peer_samples=2000, sizes=(16, 64, 256, 1024), qrs_baselines=(5.0, 6.0, 6.5, 6.9),
                           qrs_rates=(0.01, 0.002), pilot=20_000, smc_samples=2000, smc_particles=(4, 16, 64, 256),
-                          chain_samples=2000, lcb_samples=6000, lcb_budgets=(0.05, 0.1), sir=False,
+                          chain_samples=2000, lcb_samples=6000, lcb_budgets=(0.05, 0.1), sir=True,
                           training=alignment.SETTINGS[("gmm", True)])
 FULL = DiffusionSettings(peer_samples=10_000, sizes=(16, 64, 256, 1024), qrs_baselines=(5.0, 6.0, 6.5, 6.9),
                          qrs_rates=(0.01, 0.002), pilot=20_000, smc_samples=10_000,
