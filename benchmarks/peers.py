@@ -1,4 +1,4 @@
-"""LCB against its peers on an exact instance: queries per sample vs TV to the aligned law.
+"""LCB against its peers on two exact instances: queries per sample vs TV to the aligned law.
 
 Single-step instance (the 1-D analogue of the reference diffusion configuration): p = 0.95 N(5, 1) +
 0.05 N(−5, 1), r = 7·1{x < −7}, λ = 1. Every method sees p only through ``sample`` and is charged
@@ -11,28 +11,49 @@ enumeration (``estimators.peer_laws``), where the method's law is enumerable.
 Methods and budgets: ``lcb`` (Chernoff baseline b_δ over a δ grid), ``ideal_rejection`` (envelope 7),
 ``quasi_rejection`` (fixed β = e^{b} and β by percentile for a minimum acceptance rate, pilot charged),
 ``best_of_n``, ``smc`` (sampling-importance-resampling with M particles), ``rso`` (envelope = max reward of
-N candidates). The diffusion instance of the same issue needs the diffusion chains and is not run here.
+N candidates).
 
-Usage: ``python benchmarks/peers.py [--quick] --json FILE [--plot FILE.pdf]``.
+Diffusion instance (``diffusion-gmm-B7``: the reference GMM diffusion, T = 20, r = 7·1{x_1 < −7}, λ = 1):
+``benchmarks/peers_diffusion.py`` builds its rows and states each row's TV route — the trajectory-level
+peers (whole unaligned chains, 21 queries each, selected by the terminal reward: the same reward-only
+reduction and exact two-atom laws as here), per-step FK steering for ``smc`` (upper bound through its
+unbiased normalising constant), ideal per-step and trajectory rejection, ``lcb`` (learned baseline, T7
+path bound) and the ``oracle`` reference.
+
+Rows: ``{"method", "instance", "budget", "queries_per_sample", "tv", "n", ...}`` with ``tv`` an upper
+confidence bound (or exact), ``tv_exact`` where enumerable, ``tv_lower`` a sampled lower confidence bound.
+The summary gives, per instance, the cheapest method whose ``tv`` reaches 0.05 and the biased peers' TV
+floors (their exact TV at each budget). Each instance's Clopper–Pearson / normalising-constant upper
+bounds hold simultaneously at ``--alpha`` (Bonferroni over its rows; each row's level is its ``alpha``);
+the diffusion ``lcb`` rows' path bounds are at ``alignment.CONFIDENCE`` = 1e-3 each, as in alignment.py.
+
+Usage: ``python benchmarks/peers.py [--quick] [--instances single-step diffusion] --json FILE [--plot FILE.pdf]``.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from estimators import tilt_quantities as tq
-from estimators.baselines import chernoff_baseline
-from estimators.confidence import clopper_pearson_lower
-from estimators.exact import reward_law
-from estimators.peer_laws import (best_of_n_reward_probabilities, reward_tv, rso_reward_probabilities,
+ROOT = Path(__file__).resolve().parents[1]
+for _entry in (ROOT, ROOT / "benchmarks"):
+    if str(_entry) not in sys.path:
+        sys.path.insert(0, str(_entry))
+
+import peers_diffusion  # noqa: E402
+from estimators.baselines import chernoff_baseline  # noqa: E402
+from estimators.confidence import clopper_pearson_lower  # noqa: E402
+from estimators.exact import reward_law  # noqa: E402
+from estimators.peer_laws import (best_of_n_reward_probabilities, reward_tv, rso_reward_probabilities,  # noqa: E402
                                   sir_reward_probabilities, target_reward_probabilities)
-from primitives import GaussianMixture, StepReward, best_of_n_sample, rejection_sample
-from primitives.peers import percentile_beta, quasi_rejection_sample, rso_sample, sir_sample
+from primitives import GaussianMixture, StepReward, best_of_n_sample, rejection_sample  # noqa: E402
+from primitives.peers import percentile_beta, quasi_rejection_sample, rso_sample, sir_sample  # noqa: E402
 
 HEIGHT, LAM = 7.0, 1.0
 
@@ -52,20 +73,14 @@ def hit_rate_tv_upper(samples, reward, target_hit: float, alpha: float) -> tuple
     return hits / n, max(high - target_hit, target_hit - low, 0.0)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer samples and budgets (under 10 minutes on 2 cores)")
-    parser.add_argument("--json", required=True)
-    parser.add_argument("--plot", help="Pareto plot (queries vs TV), PDF or PNG")
-    parser.add_argument("--alpha", type=float, default=0.01, help="total level of the TV upper bounds")
-    parser.add_argument("--seed", type=int, default=0)
-    arguments = parser.parse_args()
-    n = 20_000 if arguments.quick else 100_000
+def single_step_rows(quick: bool, alpha: float, seed: int) -> list[dict]:
+    """The single-step instance's rows (module docstring); sampled bounds at level ``alpha`` in all."""
+    n = 20_000 if quick else 100_000
     base = GaussianMixture([0.95, 0.05], [[5.0], [-5.0]], [[[1.0]], [[1.0]]])
     reward = StepReward(HEIGHT, [1.0], -7.0)
     law = reward_law(base, reward)
     _, target = target_reward_probabilities(law, LAM)
-    generator = torch.Generator().manual_seed(arguments.seed)
+    generator = torch.Generator().manual_seed(seed)
 
     runs = []  # (method, budget label, sampler thunk -> (samples, queries), exact reward law or None)
     for delta in (0.3, 0.1, 0.03):
@@ -80,7 +95,7 @@ def main() -> None:
     for rate in (0.01, 0.002):
         runs.append(("quasi_rejection", f"min_acceptance={rate:g}",
                      lambda rate=rate: _qrs_percentile(base, reward, rate, n, generator), None))
-    sizes = (4, 16, 64, 256, 1024) if arguments.quick else (4, 16, 64, 256, 1024, 4096)
+    sizes = (4, 16, 64, 256, 1024) if quick else (4, 16, 64, 256, 1024, 4096)
     for size in sizes:
         runs.append(("best_of_n", f"N={size}", lambda size=size: best_of_n(base, reward, size, n, generator),
                      best_of_n_reward_probabilities(law, size)[1]))
@@ -88,28 +103,65 @@ def main() -> None:
                      sir_reward_probabilities(law, LAM, size)[1]))
         runs.append(("rso", f"N={size}", lambda size=size: _rso(base, reward, size, n, generator),
                      rso_reward_probabilities(law, LAM, size)[1]))
-    share = arguments.alpha / len(runs)
+    share = alpha / len(runs)
     rows = []
     for method, budget, run, exact in runs:
         start = time.perf_counter()
         samples, queries = run()
         seconds = time.perf_counter() - start
         hit_rate, tv_upper = hit_rate_tv_upper(samples, reward, float(target[1]), share)
-        rows.append({"method": method, "instance": "gmm-step-single-step-B7", "budget": budget,
+        low, high = peers_diffusion.hit_interval(int((reward(samples) > 0).sum()), samples.shape[0], share)
+        rows.append({"method": method, "instance": "single-step", "budget": budget,
                      "queries_per_sample": queries / samples.shape[0], "tv": tv_upper,
+                     "tv_lower": max(low - float(target[1]), float(target[1]) - high, 0.0),
                      "tv_exact": None if exact is None else _clean(reward_tv(exact, target)), "n": int(samples.shape[0]),
                      "hit_rate": hit_rate, "seconds": seconds, "alpha": share})
         print(f"{method:16s} {budget:22s} queries/sample {queries / samples.shape[0]:10.1f}  TV ≤ {tv_upper:.4f}"
               f"  (exact {rows[-1]['tv_exact'] if exact is not None else '—'})  {seconds:.1f}s", flush=True)
-    reaching = [row for row in rows if row["tv"] <= 0.05]
-    best = min(reaching, key=lambda row: row["queries_per_sample"]) if reaching else None
-    summary = {"tv_target": 0.05, "cheapest_method_reaching_target": best and best["method"],
-               "cheapest_queries_per_sample": best and best["queries_per_sample"]}
-    print("cheapest method with TV ≤ 0.05 (upper confidence bound):", summary)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer samples and budgets (under 10 minutes on 2 cores)")
+    parser.add_argument("--json", required=True)
+    parser.add_argument("--plot", help="Pareto plot (queries vs TV), PDF or PNG")
+    parser.add_argument("--alpha", type=float, default=0.01, help="total level of each instance's sampled TV bounds")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--instances", nargs="+", choices=("single-step", "diffusion"), default=["single-step", "diffusion"])
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch intra-op threads (1 is fastest for these small tensors on a loaded machine)")
+    arguments = parser.parse_args(argv)
+    torch.set_num_threads(arguments.threads)
+    started = time.perf_counter()
+    rows, summary = [], {}
+    if "single-step" in arguments.instances:
+        print("single-step instance", flush=True)
+        single = single_step_rows(arguments.quick, arguments.alpha, arguments.seed)
+        rows += single
+        summary["single-step"] = peers_diffusion.instance_summary(single)
+    if "diffusion" in arguments.instances:
+        print(f"diffusion instance ({peers_diffusion.INSTANCE})", flush=True)
+        settings = peers_diffusion.QUICK if arguments.quick else peers_diffusion.FULL
+        diffusion = peers_diffusion.diffusion_rows(settings, alpha=arguments.alpha,
+                                                   generator=torch.Generator().manual_seed(arguments.seed + 1),
+                                                   log=lambda line: print(line, flush=True))
+        rows += diffusion
+        summary[peers_diffusion.INSTANCE] = {**peers_diffusion.instance_summary(diffusion),
+                                             "best_of_n_two_atom_crossing": peers_diffusion.best_of_n_crossing()}
+    seconds = time.perf_counter() - started
+    for instance, block in summary.items():
+        print(f"{instance}: cheapest with TV ≤ 0.05 (upper bound): {block['cheapest_method_reaching_target']} "
+              f"({block['cheapest_budget']}, {block['cheapest_queries_per_sample']} queries/sample); "
+              f"lcb cheapest: {block['lcb_is_cheapest']}")
+    meta = {"quick": arguments.quick, "seed": arguments.seed, "alpha_per_instance": arguments.alpha,
+            "threads": arguments.threads, "seconds": seconds, "lambda": LAM, "height": HEIGHT}
     with open(arguments.json, "w") as handle:
-        json.dump({"rows": rows, "summary": summary, "note": "diffusion instance not included"}, handle, indent=2)
+        json.dump({"meta": meta, "rows": rows, "summary": summary}, handle, indent=2)
     if arguments.plot:
         _plot(rows, arguments.plot)
+    print(f"wrote {arguments.json} ({seconds:.0f}s)")
+    return 0
 
 
 def _clean(value: float) -> float:
@@ -150,26 +202,53 @@ def _rso(base, reward, candidates, n, generator):
     return result.samples, result.proposals
 
 
+TITLES = {"single-step": "single step: p = 0.95 N(5,1) + 0.05 N(−5,1), r = 7·1{x < −7}",
+          peers_diffusion.INSTANCE: "GMM diffusion (T = 20): r = 7·1{x_1 < −7}"}
+FLOOR = 1e-3   # TV values below this (exact zeros) are drawn on the axis floor
+
+
 def _plot(rows, path: str) -> None:
+    """One panel per instance: queries per sample vs the TV upper bound (filled, joined), the exact TV
+    where known (crosses) and the sampled lower bound (open triangles)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(6, 4))
-    for method in dict.fromkeys(row["method"] for row in rows):
-        points = sorted((row["queries_per_sample"], max(row["tv"], 1e-4)) for row in rows if row["method"] == method)
-        axis.plot(*zip(*points), marker="o", label=method)
-    axis.axhline(0.05, color="grey", linestyle="--", linewidth=0.8)
-    axis.set_xscale("log")
-    axis.set_yscale("log")
-    axis.set_xlabel("base queries per sample")
-    axis.set_ylabel("TV to q (upper confidence bound)")
-    axis.set_title("single-step GMM, r = 7·1{x < −7}, λ = 1")
-    axis.legend(fontsize=8)
-    figure.tight_layout()
+    instances = list(dict.fromkeys(row["instance"] for row in rows))
+    figure, axes = plt.subplots(1, len(instances), figsize=(6.5 * len(instances), 4.8), squeeze=False)
+    methods = list(dict.fromkeys(row["method"] for row in rows))
+    colours = {method: plt.get_cmap("tab10")(index % 10) for index, method in enumerate(methods)}
+    for axis, instance in zip(axes[0], instances):
+        chosen = [row for row in rows if row["instance"] == instance]
+        for method in dict.fromkeys(row["method"] for row in chosen):
+            mine = sorted((row for row in chosen if row["method"] == method), key=lambda row: row["queries_per_sample"])
+            colour = colours[method]
+            upper = [(row["queries_per_sample"], max(row["tv"], FLOOR)) for row in mine if row["tv"] is not None]
+            if upper:
+                axis.plot(*zip(*upper), marker="o", color=colour, label=method)
+            exact = [(row["queries_per_sample"], max(row["tv_exact"], FLOOR)) for row in mine
+                     if row.get("tv_exact") is not None]
+            if exact:
+                axis.scatter(*zip(*exact), marker="x", color=colour, s=30)
+            lower = [(row["queries_per_sample"], row["tv_lower"]) for row in mine
+                     if row.get("tv_lower") is not None and row["tv_lower"] >= FLOOR]
+            if lower:
+                axis.scatter(*zip(*lower), marker="^", facecolors="none", edgecolors=colour, s=30)
+        axis.axhline(0.05, color="grey", linestyle="--", linewidth=0.8)
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_ylim(FLOOR * 0.8, 1.0)
+        axis.set_xlabel("queries per sample (base draws; chain: kernel draws)")
+        axis.set_ylabel("TV to the aligned law")
+        axis.set_title(TITLES.get(instance, instance), fontsize=9)
+        axis.legend(fontsize=7, loc="lower left")
+    figure.text(0.5, 0.005, "● upper confidence bound (or exact)   × exact   △ sampled lower bound   "
+                f"(values < {FLOOR:g} drawn at {FLOOR:g})", ha="center", fontsize=7)
+    figure.tight_layout(rect=(0, 0.03, 1, 1))
     figure.savefig(path)
+    plt.close(figure)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

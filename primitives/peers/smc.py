@@ -11,9 +11,17 @@ weights reset to equal. The output of a system is one particle drawn by its fina
 
 With ``ess_threshold = 0`` no system ever resamples and the method is SIR over whole trajectories
 (``primitives.peers.resampling``) with weights ``e^{r(x_0)/λ}``. Queries: ``K·(T + 1)`` per output.
+
+Each system also returns its normalising-constant estimate ``log_normalizer = log Ẑ``, the product over
+its resampling times of the mean weight (``(1/K) Σ_i w_i`` just before resampling) and of the final mean
+weight. Because the potentials telescope to ``e^{r(x_0)/λ}``, ``E[Ẑ f(X)] = E_p[e^{r(x_0)/λ} f(x_{0:T})]``
+for the system's output X and every bounded f (the standard unbiasedness of the SMC estimate of the
+unnormalised Feynman–Kac measure, also with ESS-triggered resampling; proof in
+``benchmarks/peers_diffusion.py``); in particular ``E Ẑ = Z = E_p e^{r/λ}`` whatever potentials V̂ are used.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -32,6 +40,7 @@ class SMCResult:
     resamplings: int               # number of (system, step) resampling events
     final_log_weights: torch.Tensor  # (n, K) log-weights at t = 0 before the output draw (unnormalised)
     final_states: torch.Tensor       # (n, K, *state_shape): the particles those weights belong to
+    log_normalizer: torch.Tensor | None = None  # (n,) log Ẑ per system (module docstring)
 
     @property
     def queries_per_sample(self) -> float:
@@ -71,10 +80,15 @@ def fk_steering_sample(kernel, values: Callable[[torch.Tensor, int], torch.Tenso
     log_weights = (values(flat, steps) / lam).reshape(n, particles).to(torch.float64)
     states = flat.reshape(n, particles, *shape)
     resamplings = 0
+    log_particles = math.log(particles)
+    log_normalizer = torch.zeros(n, dtype=torch.float64, device=log_weights.device)
     for t in range(steps - 1, -1, -1):
         weights = torch.softmax(log_weights, dim=1)
         ess = 1.0 / (weights**2).sum(dim=1)
-        states, log_weights, count = _resample(states, log_weights, ess < ess_threshold * particles, generator)
+        rows = ess < ess_threshold * particles
+        log_normalizer = log_normalizer + torch.where(
+            rows, torch.logsumexp(log_weights, dim=1) - log_particles, torch.zeros_like(log_normalizer))
+        states, log_weights, count = _resample(states, log_weights, rows, generator)
         resamplings += count
         parents = states.reshape(n * particles, *shape)
         children = kernel.sample_children(parents, t, 1, generator).reshape(n * particles, *shape)
@@ -84,5 +98,6 @@ def fk_steering_sample(kernel, values: Callable[[torch.Tensor, int], torch.Tenso
         states = children.reshape(n, particles, *shape)
     choice = torch.multinomial(torch.softmax(log_weights, dim=1), 1, generator=generator).reshape(n)
     samples = states[torch.arange(n, device=choice.device), choice]
+    log_normalizer = log_normalizer + torch.logsumexp(log_weights, dim=1) - log_particles
     return SMCResult(samples=samples, queries=n * particles * (steps + 1), resamplings=resamplings,
-                     final_log_weights=log_weights, final_states=states)
+                     final_log_weights=log_weights, final_states=states, log_normalizer=log_normalizer)
