@@ -55,13 +55,13 @@ CONFIDENCE = 1e-3          # level of the sampled confidence bounds (tv for lcb 
 
 SETTINGS = {
     ("gmm", False): dict(n=20_000, train_parents=2048, children=32, calibration_pairs=8000, iterations=300,
-                         learning_rate=0.02),
+                         learning_rate=0.02, selection_pairs=2000),
     ("gmm", True): dict(n=2_000, train_parents=1024, children=16, calibration_pairs=4000, iterations=300,
-                        learning_rate=0.02),
+                        learning_rate=0.02, selection_pairs=1000),
     ("masked", False): dict(n=20_000, train_parents=2048, children=32, calibration_pairs=4000, iterations=600,
-                            learning_rate=0.05),
+                            learning_rate=0.05, selection_pairs=1000),
     ("masked", True): dict(n=2_000, train_parents=512, children=16, calibration_pairs=1500, iterations=600,
-                           learning_rate=0.05),
+                           learning_rate=0.05, selection_pairs=500),
 }
 
 
@@ -149,7 +149,7 @@ def run_height(instance_kind: str, height: float, quick: bool, generator: torch.
     baseline, report = train_learned_baseline(
         instance.chain, values, delta=delta, eta=eta, train_parents=settings["train_parents"],
         children=settings["children"], calibration_pairs=settings["calibration_pairs"], iterations=settings["iterations"],
-        learning_rate=settings["learning_rate"],
+        learning_rate=settings["learning_rate"], selection_pairs=settings["selection_pairs"],
         vocabulary=None if instance.kind == "gmm" else instance.chain.mask + 1, generator=generator)
     trained = time.perf_counter()
     result = per_step_rejection_sample(instance.chain, values, baseline, n, generator=generator,

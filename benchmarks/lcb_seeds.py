@@ -22,7 +22,7 @@ for path in (ROOT, ROOT / "benchmarks"):
 
 from alignment import PATH_FAILURE, PATH_TV_BUDGET, SETTINGS  # noqa: E402
 from estimators.chain_baselines import OracleChernoffBaseline  # noqa: E402
-from estimators.learned_chain_baseline import train_learned_baseline  # noqa: E402
+from estimators.learned_chain_baseline import train_selected_baseline  # noqa: E402
 from primitives.chain_samplers import per_step_rejection_sample  # noqa: E402
 from theorems import diffusion_chains as dc  # noqa: E402
 
@@ -36,6 +36,8 @@ def main(argv=None) -> int:
     parser.add_argument("--selection-pairs", type=int, default=None,
                         help="override the per-step model-selection parents (0: no selection)")
     parser.add_argument("--calibration", choices=("tail", "clip"), default="tail")
+    parser.add_argument("--trainings", type=int, default=None,
+                        help="trainings per baseline, the cheapest on validation runs kept (train_selected_baseline)")
     arguments = parser.parse_args(argv)
     torch.set_num_threads(1)
     instance = dc.chain_instance("gmm", arguments.height)
@@ -44,6 +46,8 @@ def main(argv=None) -> int:
     settings = dict(SETTINGS[("gmm", False)])
     if arguments.selection_pairs is not None:
         settings["selection_pairs"] = arguments.selection_pairs
+    if arguments.trainings is not None:
+        settings["trainings"] = arguments.trainings
     oracle = per_step_rejection_sample(instance.chain, instance.values,
                                        OracleChernoffBaseline(instance.chain, instance.values, delta), arguments.n,
                                        generator=torch.Generator().manual_seed(0)).queries_per_sample
@@ -51,19 +55,21 @@ def main(argv=None) -> int:
     for seed in arguments.seeds:
         generator = torch.Generator().manual_seed(seed)
         clock = time.perf_counter()
-        baseline, report = train_learned_baseline(
-            instance.chain, instance.values, delta=delta, eta=eta, train_parents=settings["train_parents"],
+        baseline, report = train_selected_baseline(
+            instance.chain, instance.values, delta=delta, eta=eta, trainings=settings.get("trainings", 1),
+            train_parents=settings["train_parents"],
             children=settings["children"], calibration_pairs=settings["calibration_pairs"],
             iterations=settings["iterations"], learning_rate=settings["learning_rate"],
             selection_pairs=settings.get("selection_pairs", 0), calibration=arguments.calibration, generator=generator)
         cost = per_step_rejection_sample(instance.chain, instance.values, baseline, arguments.n,
                                          generator=generator).queries_per_sample
-        rows.append({"seed": seed, "lcb_queries_per_sample": cost, "oracle_queries_per_sample": oracle,
+        rows.append({"seed": seed, "validation_costs": report.validation_costs, "lcb_queries_per_sample": cost, "oracle_queries_per_sample": oracle,
                      "ratio_to_oracle": cost / oracle, "training_queries": report.training_queries,
                      "seconds": time.perf_counter() - clock})
         print(json.dumps(rows[-1]), flush=True)
     arguments.json.write_text(json.dumps({"height": arguments.height, "n": arguments.n,
                                           "selection_pairs": settings.get("selection_pairs", 0),
+                                          "trainings": settings.get("trainings", 1),
                                           "calibration": arguments.calibration, "rows": rows}, indent=2))
     return 0
 

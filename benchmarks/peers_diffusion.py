@@ -317,7 +317,8 @@ def _chain_runs(instance, settings: DiffusionSettings, generator) -> list[_Run]:
             baseline, report = train_learned_baseline(
                 instance.chain, values, delta=delta, eta=eta, train_parents=training["train_parents"],
                 children=training["children"], calibration_pairs=training["calibration_pairs"],
-                iterations=training["iterations"], learning_rate=training["learning_rate"], generator=generator)
+                iterations=training["iterations"], learning_rate=training["learning_rate"],
+                selection_pairs=training.get("selection_pairs", 0), generator=generator)
             trained = time.perf_counter()
             result = per_step_rejection_sample(instance.chain, values, baseline, settings.lcb_samples,
                                                generator=generator, record_states=True)

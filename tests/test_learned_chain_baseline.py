@@ -17,8 +17,10 @@ from estimators.chain_laws import kernel_value_laws
 from estimators.confidence import clopper_pearson_lower
 from estimators.learned_chain_baseline import (CHERNOFF_S_GRID, ConstantNetwork, calibrate_clip_offset,
                                                calibrate_offset, calibration_rank, empirical_chernoff_gamma,
-                                               fit_soft_values, train_learned_baseline, validation_log_cost)
+                                               fit_soft_values, train_learned_baseline, train_selected_baseline,
+                                               validation_log_cost)
 from primitives.chain_samplers import EnvelopeBaseline, ExactSoftValues, per_step_rejection_sample
+from primitives.diffusion import CountingKernel
 from primitives.masked_diffusion import MaskedDiffusion, SequenceSetReward
 from tests.conftest import STAT_ALPHA
 
@@ -144,6 +146,29 @@ def test_empirical_chernoff_gamma_of_identical_children_is_the_value_plus_the_la
     delta = 0.01
     expected = 0.7 + math.log(1 / delta) / max(CHERNOFF_S_GRID)
     assert torch.allclose(empirical_chernoff_gamma(log_ratios, delta), torch.full((3,), expected, dtype=torch.float64))
+
+
+def test_selected_baseline_keeps_the_guarantee_and_is_the_cheapest_validated_training():
+    """Two trainings at η/2 each, the cheaper on validation runs kept: every step's exact average tilted tail
+    is ≤ δ (fails with probability ≤ T·η = STAT_ALPHA), the chosen training's validation cost is the smallest,
+    and the reported training queries include both trainings and the validation runs."""
+    chain, reward = _small_masked()
+    values = ExactSoftValues(chain, reward, 1.0)
+    delta, eta = 0.05, STAT_ALPHA / chain.steps
+    counting = CountingKernel(chain)
+    baseline, report = train_selected_baseline(counting, values, delta=delta, eta=eta, trainings=2,
+                                               validation_samples=300, train_parents=256, children=8,
+                                               calibration_pairs=600, iterations=60, vocabulary=chain.mask + 1,
+                                               generator=torch.Generator().manual_seed(3))
+    assert len(report.validation_costs) == 2 and report.training_queries == counting.draws
+    assert report.validation_costs[report.selected_training] == min(report.validation_costs)
+    law = finite_sampler_law(chain, values, baseline)
+    for t in range(chain.steps):
+        states, probs = law.marginals[t + 1]
+        laws = kernel_value_laws(chain, t, states, values)
+        assert float((probs * laws.tail_q(1.0, baseline(states, t))).sum()) <= delta
+    with pytest.raises(ValueError, match="trainings"):
+        train_selected_baseline(chain, values, delta=delta, eta=eta, trainings=0)
 
 
 def test_validation_log_cost_is_the_log_mean_inverse_acceptance():
