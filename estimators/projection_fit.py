@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from estimators.confidence import dkw_radius, ks_distance
+from estimators.law_tests import FitResult
 
 __all__ = ["GridCDF", "ks_lower_bound", "Projection", "ProjectionFit", "projection_fit_test",
            "projection_fit_sample_size", "multinomial_fit"]
@@ -82,15 +83,8 @@ class Projection:
     cdf: CDF
 
 
-@dataclass(frozen=True)
-class ProjectionFit:
-    statistic: float
-    threshold: float
-    n: int
-    detectable_gap: float
-    rejected: bool
-    name: str
-    per_projection: dict
+class ProjectionFit(FitResult):
+    """``law_tests.FitResult`` of a projection test, with its TV lower confidence bound."""
 
     @property
     def tv_lower(self) -> float:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 
+import pytest
+import torch
+
 from hypothesis import HealthCheck, settings
 
 TEST_ALPHA_TOTAL = 1e-6
@@ -20,3 +23,12 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "tiltproof"))
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run a test with one torch thread (the chain samplers' small tensors are fastest so on a shared CPU)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -27,12 +27,7 @@ from tests.conftest import STAT_ALPHA
 from theorems import diffusion_chains as dc
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _generator(seed: int = 0) -> torch.Generator:

@@ -25,12 +25,7 @@ from primitives.masked_diffusion import MaskedDiffusion, SequenceSetReward
 from tests.conftest import STAT_ALPHA
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _small_masked():

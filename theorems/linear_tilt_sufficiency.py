@@ -30,6 +30,7 @@ Every stochastic check uses the claim's α (Bonferroni over its projections) and
 """
 from __future__ import annotations
 
+
 import dataclasses
 import math
 from functools import lru_cache, partial
@@ -685,14 +686,10 @@ def _variant(claim_id: str, check, suffix: str, expression=None) -> Claim:
     return wrong_variant(_registered(), claim_id, check, suffix, expression)
 
 
-_REGISTERED: list[Claim] = []
-
-
+@lru_cache(maxsize=None)
 def _registered() -> list[Claim]:
     """This module's claims, built once per process for its wrong variants."""
-    if not _REGISTERED:
-        _REGISTERED.extend(claims())
-    return _REGISTERED
+    return claims()
 
 
 def _dropped_plane_sampler(base, reward, lam_value):

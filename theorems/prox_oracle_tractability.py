@@ -25,6 +25,7 @@ Claims registered here:
 """
 from __future__ import annotations
 
+
 import math
 from functools import lru_cache, partial
 
@@ -502,14 +503,10 @@ def _variant(claim_id: str, check, suffix: str, expression=None) -> Claim:
     return wrong_variant(_registered(), claim_id, check, suffix, expression)
 
 
-_REGISTERED: list[Claim] = []
-
-
+@lru_cache(maxsize=None)
 def _registered() -> list[Claim]:
     """This module's claims, built once per process for its wrong variants."""
-    if not _REGISTERED:
-        _REGISTERED.extend(claims())
-    return _REGISTERED
+    return claims()
 
 
 def _wrong_lambda_sampler():
