@@ -15,7 +15,7 @@ from theorems.framework import Claim, Mutant
 
 __all__ = ["theorem_modules", "all_claims", "all_mutants", "select_claims"]
 
-_INFRASTRUCTURE = {"framework", "registry", "instances", "symbols", "suite", "mutants", "byos"}
+_INFRASTRUCTURE = {"framework", "registry", "instances", "symbols", "suite", "mutants", "byos", "verification"}
 
 
 def theorem_modules() -> list[ModuleType]:
