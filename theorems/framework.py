@@ -60,6 +60,8 @@ class Evidence:
     margin: float | None = None
     message: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    detectable_gap_units: str | None = None
+    """The units of ``detectable_gap`` (e.g. "TV", "KS on r(X)", "relative error of E[N]", "KL")."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,7 @@ class Record:
     parameters: dict[str, float]
     message: str
     details: dict[str, Any]
+    detectable_gap_units: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         def clean(value: Any) -> Any:
@@ -186,4 +189,5 @@ def run_claim(claim: Claim, *, alpha: float, seed: int = 0, device: str | torch.
         exact=evidence.exact, empirical=evidence.empirical, confidence_bound=evidence.confidence_bound,
         margin=evidence.margin, n=evidence.n, detectable_gap=evidence.detectable_gap,
         seconds=time.perf_counter() - start, message=evidence.message, details=evidence.details,
+        detectable_gap_units=evidence.detectable_gap_units,
     )
