@@ -42,6 +42,7 @@ __all__ = [
     "MAX_DESIGN_SAMPLES",
     "binomial_rate_test",
     "binomial_rate_power",
+    "binomial_rejection_counts",
     "min_num_samples_for_binomial_rate_test",
     "min_discrepancy_of_binomial_rates_detectable",
     "min_num_samples_for_binomial_upper_test",
@@ -100,7 +101,7 @@ def binomial_rate_test(successes: int, trials: int, rate: float, *, alpha: float
     return not (low <= rate <= high), (low, high)
 
 
-def _critical_counts(trials: int, rate: float, alpha: float) -> tuple[int, int]:
+def binomial_rejection_counts(trials: int, rate: float, alpha: float) -> tuple[int, int]:
     """(k_low, k_high): the test rejects iff count ≤ k_low or count ≥ k_high (exact CP inversion).
 
     CP's lower bound exceeds p₀ iff P_{p₀}(K ≥ k) ≤ α/2, and its upper bound falls below p₀ iff
@@ -123,7 +124,7 @@ def binomial_rate_power(trials: int, rate: float, true_rate: float, *, alpha: fl
     """Exact probability that ``binomial_rate_test`` at level α rejects when the true rate is ``true_rate``."""
     rate = _check_rate("rate", rate)
     true_rate = float(true_rate)
-    k_low, k_high = _critical_counts(int(trials), rate, check_unit_interval("alpha", alpha))
+    k_low, k_high = binomial_rejection_counts(int(trials), rate, check_unit_interval("alpha", alpha))
     below = float(binom.cdf(k_low, trials, true_rate)) if k_low >= 0 else 0.0
     above = float(binom.sf(k_high - 1, trials, true_rate)) if k_high <= trials else 0.0
     return below + above

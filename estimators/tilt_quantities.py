@@ -43,6 +43,15 @@ def _difference(log_larger: float, log_smaller: float) -> float:
     return max(0.0, float(math.exp(log_larger) * -math.expm1(min(log_smaller - log_larger, 0.0))))
 
 
+def _differences(log_larger: np.ndarray, log_smaller: float) -> np.ndarray:
+    """``_difference`` elementwise over an array of ``log_larger`` (one vectorised pass, no Python loop)."""
+    log_larger = np.asarray(log_larger, dtype=float)
+    with np.errstate(invalid="ignore", over="ignore"):
+        gap = np.minimum(log_smaller - log_larger, 0.0)
+        values = np.exp(log_larger) * -np.expm1(gap)
+    return np.where(np.isneginf(log_larger), 0.0, np.maximum(values, 0.0))
+
+
 def log_partition(law: RewardLaw, lam: float) -> float:
     """``log Z = Λ_p(1/λ) = log E_p e^{R/λ}``."""
     lam = check_positive("lam", lam)
@@ -125,10 +134,8 @@ def reward_cdf(law: RewardLaw, lam: float, baseline: float | None, y, *, strict:
     b = check_finite_scalar("baseline", baseline)
     log_zb = log_clipped_partition(law, lam, b)
     clipped_region = -a * b + law.log_mass_below(a, np.minimum(y, b))
-    above_b = np.array(
-        [_difference(float(law.log_mass_below(0.0, yi)), float(law.log_mass_below(0.0, b))) if yi > b else 0.0
-         for yi in np.atleast_1d(y)]
-    ).reshape(y.shape)
+    above_b = np.where(y > b, _differences(law.log_mass_below(0.0, np.maximum(y, b)), float(law.log_mass_below(0.0, b))),
+                       0.0).reshape(y.shape)
     return np.clip(np.exp(clipped_region - log_zb) + above_b / math.exp(log_zb), 0.0, 1.0)
 
 
@@ -142,8 +149,6 @@ def _upper_cdf(law: RewardLaw, lam: float, baseline: float | None, y: np.ndarray
     log_zb = log_clipped_partition(law, lam, b)
     # ≥ y splits into the part at or below b (weight e^{a(R−b)}) and the part above b (weight 1).
     upper_part = np.exp(law.log_mass_above(0.0, np.maximum(below_left, b)) - log_zb)
-    lower = np.array(
-        [_difference(float(law.log_mass_above(a, yi)), float(law.log_mass_above(a, b))) if yi < b else 0.0
-         for yi in np.atleast_1d(below_left)]
-    ).reshape(y.shape)
+    lower = np.where(below_left < b, _differences(law.log_mass_above(a, np.minimum(below_left, b)),
+                                                  float(law.log_mass_above(a, b))), 0.0).reshape(y.shape)
     return np.clip(upper_part + lower * math.exp(-a * b - log_zb), 0.0, 1.0)

@@ -16,11 +16,81 @@ def _rejection(base, reward, lam, baseline):
     return lambda n, generator: rejection_sample(base, reward, lam, baseline, n, generator=generator).samples
 
 
-def test_correct_lcb_sampler_passes_with_default_power():
-    base, reward = GaussianMixture([0.95, 0.05], [[5.0], [-5.0]], [[[1.0]], [[1.0]]]), StepReward(5.0, [1.0], -7.0)
-    record = check_sampler(_rejection(base, reward, 1.0, 3.0), base=base, reward=reward, lam=1.0, baseline=3.0,
-                           alpha=STAT_ALPHA)
-    assert record.verdict == "pass" and record.detectable_gap <= 0.03 + 1e-12
+README_BASE = GaussianMixture([0.95, 0.05], [[5.0], [-5.0]], [[[1.0]], [[1.0]]])
+README_REWARD = StepReward(5.0, [1.0], -7.0)
+
+
+def test_correct_lcb_sampler_passes_with_designed_power():
+    record = check_sampler(_rejection(README_BASE, README_REWARD, 1.0, 3.0), base=README_BASE, reward=README_REWARD,
+                           lam=1.0, baseline=3.0, alpha=STAT_ALPHA)
+    assert record.verdict == "pass", str(record)
+    # the designed errors (5 % in λ, 0.25λ in b) are within what the record says it detects
+    assert record.power["lambda_relative_error"] <= 0.05 * (1 + 1e-2)
+    assert record.power["baseline_too_low"] <= 0.25 and record.power["baseline_too_high"] <= 0.25
+    assert record.tests[0].statistic.startswith("frequency of r(X) = 5")  # the sufficient statistic, not KS
+
+
+def _drop_tail(fraction):
+    """A sampler that loses ``fraction`` of its rare-mode samples (a filtering bug), refilled from the bulk."""
+    def sampler(n, generator):
+        draws = rejection_sample(README_BASE, README_REWARD, 1.0, 3.0, 2 * n, generator=generator).samples
+        tail = draws[:, 0] < -7.0
+        keep = ~tail | (torch.rand(draws.shape[0], generator=generator, dtype=draws.dtype) >= fraction)
+        return draws[keep][:n]
+    return sampler
+
+
+@pytest.mark.parametrize("wrong", ["lambda+10%", "lambda-10%", "baseline-0.5", "baseline-1.0", "untilted",
+                                   "drop-20%-tail"])
+def test_readme_example_default_design_fails_realistic_bugs(wrong):
+    sampler = {
+        "lambda+10%": _rejection(README_BASE, README_REWARD, 1.1, 3.0),
+        "lambda-10%": _rejection(README_BASE, README_REWARD, 0.9, 3.0),
+        "baseline-0.5": _rejection(README_BASE, README_REWARD, 1.0, 2.5),
+        "baseline-1.0": _rejection(README_BASE, README_REWARD, 1.0, 2.0),
+        "untilted": lambda n, g: README_BASE.sample(n, g),
+        "drop-20%-tail": _drop_tail(0.2),
+    }[wrong]
+    record = check_sampler(sampler, base=README_BASE, reward=README_REWARD, lam=1.0, baseline=3.0, alpha=STAT_ALPHA)
+    assert record.verdict == "fail", str(record)
+
+
+def test_requested_gap_above_the_alignment_effect_is_flagged():
+    record = check_sampler(_rejection(README_BASE, README_REWARD, 1.0, 3.0), base=README_BASE, reward=README_REWARD,
+                           lam=1.0, baseline=3.0, gap=0.03, alpha=STAT_ALPHA)
+    assert any("alignment effect" in warning for warning in record.warnings)
+
+
+def test_sampler_ignoring_its_generator_is_an_error_not_a_fail():
+    def careless(n, generator):  # draws from torch's global RNG, and from the wrong law
+        return README_BASE.sample(n)
+
+    record = check_sampler(careless, base=README_BASE, reward=README_REWARD, lam=1.0, baseline=3.0, alpha=STAT_ALPHA)
+    assert record.verdict == "error" and "generator" in record.message
+
+
+BASELINES = {"gaussian-linear-d1": 3.0, "gaussian-linear-d5": 2.0, "finite-k10": 2.0, "gmm-step-d1": 3.0}
+
+
+def _registered_cases():
+    for name in sorted(BASELINES):
+        marks = [pytest.mark.slow] if name == "gaussian-linear-d5" else []  # 5 bivariate-normal coordinate CDFs
+        yield pytest.param(name, marks=marks, id=name)
+
+
+@pytest.mark.parametrize("name", _registered_cases())
+def test_registered_instances_default_design(name):
+    from theorems.instances import get_instance
+
+    instance = get_instance(name)
+    base, lam, b = instance.base("cpu"), instance.lam, BASELINES[name]
+    good = check_sampler(_rejection(base, instance.reward, lam, b), instance=name, baseline=b, alpha=STAT_ALPHA)
+    assert good.verdict == "pass", str(good)
+    for label, (wrong_lam, wrong_b) in {"λ·1.1": (1.1 * lam, b), "λ·0.9": (0.9 * lam, b),
+                                        "b − 0.5λ": (lam, b - 0.5 * lam)}.items():
+        record = check_sampler(_rejection(base, instance.reward, wrong_lam, wrong_b), instance=name, baseline=b,
+                               alpha=STAT_ALPHA)
+        assert record.verdict == "fail", f"{label}: {record}"
 
 
 def test_numpy_sampler_of_the_target_passes():
@@ -67,3 +137,10 @@ def test_wrong_shape_and_count_raise():
         check_sampler(lambda n, g: torch.zeros(n - 1, 2, dtype=torch.float64), base=base, reward=reward, lam=1.0, baseline=None)
     with pytest.raises(ValueError, match="lam"):
         check_sampler(lambda n, g: None, base=base, reward=reward, lam=0.0, baseline=None)
+    with pytest.raises(ValueError, match="non-finite"):
+        check_sampler(lambda n, g: torch.full((n, 2), float("nan"), dtype=torch.float64), base=base, reward=reward,
+                      lam=1.0, baseline=None)
+    with pytest.raises(ValueError, match="instance"):
+        check_sampler(lambda n, g: None, instance="no-such-instance", baseline=None)
+    with pytest.raises(ValueError, match="max_samples"):
+        check_sampler(lambda n, g: None, base=base, reward=reward, lam=1.0, baseline=None, max_samples=10)
