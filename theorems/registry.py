@@ -15,7 +15,8 @@ from theorems.framework import Claim, Mutant
 
 __all__ = ["theorem_modules", "all_claims", "all_mutants", "select_claims"]
 
-_INFRASTRUCTURE = {"framework", "registry", "instances", "symbols", "suite", "mutants", "byos", "verification"}
+_INFRASTRUCTURE = {"framework", "registry", "instances", "symbols", "suite", "mutants", "byos", "verification",
+                   "verify_chain", "verify_chain_reference"}
 
 
 def theorem_modules() -> list[ModuleType]:

@@ -164,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", required=True, metavar="DIR", help="directory for report.tex, report.pdf, figures")
     report.add_argument("--no-compile", action="store_true", help="write the .tex files only")
     report.set_defaults(handler=command_report)
+    from tiltproof.verify_command import add_parser as add_verify_parser
+
+    add_verify_parser(commands)
     return parser
 
 

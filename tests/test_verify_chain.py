@@ -1,0 +1,142 @@
+"""Bring your own chain sampler: the repo's samplers pass, the wrong variants do not, bad input is named."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from estimators.chain_baselines import OracleChernoffBaseline
+from primitives.chain_samplers import EnvelopeBaseline, trajectory_rejection_sample, unaligned_sample
+from theorems import check_chain_sampler
+from theorems.verify_chain import janson_interval, resolve_chain_instance
+from tests import chain_variants as cv
+from tests.conftest import STAT_ALPHA
+
+INSTANCE = "gmm-ref-B3"
+AUDIT = 1500        # audited particles in the default suite (the certificate needs ~1e4 for budget 0.05)
+
+
+@pytest.fixture(scope="module")
+def chain():
+    instance = resolve_chain_instance(INSTANCE)
+    return instance, instance.values, EnvelopeBaseline(instance.values)
+
+
+def _check(sampler, baseline, budget=0.0, **kwargs):
+    return check_chain_sampler(sampler, INSTANCE, budget=budget, baseline=baseline, alpha=STAT_ALPHA,
+                               audit_particles=AUDIT, **kwargs)
+
+
+def test_ideal_per_step_sampler_passes_as_exact(chain, one_torch_thread):
+    _, values, ideal = chain
+    record = _check(cv.per_step(values, ideal), ideal)
+    assert record.verdict == "pass", str(record)
+    names = {test.name for test in record.tests}
+    assert {"x_0 law", "declared rule", "query count"} <= names
+    assert record.power["proposal_pit_ks"] is not None
+
+
+@pytest.mark.parametrize("wrong", ["temperature-1.25", "untilted-prior", "miscounted-0.8",
+                                   "miscounted-0.8-total-only", "declared-rule-not-followed"])
+def test_wrong_chain_samplers_do_not_pass(chain, wrong, one_torch_thread):
+    instance, values, ideal = chain
+    declared = ideal
+    sampler = {
+        "temperature-1.25": lambda: cv.wrong_temperature(values, ideal, 1.25),
+        "untilted-prior": lambda: cv.untilted_prior(values, ideal),
+        "miscounted-0.8": lambda: cv.miscounted(values, ideal, 0.8),
+        "miscounted-0.8-total-only": lambda: cv.miscounted(values, ideal, 0.8, with_proposals=False),
+        # declares the ideal envelope but accepts at the exact values' own offset 0 (a different rule)
+        "declared-rule-not-followed": lambda: cv.per_step(values, cv.OffsetBaseline(values, 0.0)),
+    }[wrong]()
+    record = _check(sampler, declared)
+    assert record.verdict == "fail", str(record)
+
+
+def test_baseline_calibrated_under_the_proposal_law_is_not_certified(chain, one_torch_thread):
+    instance, values, _ = chain
+    wrong = cv.ProposalLawChernoffBaseline(instance.chain, values, 0.05 / 21)
+    record = _check(cv.per_step(values, wrong), wrong, budget=0.05, n=AUDIT)
+    assert record.verdict in ("fail", "uncertified"), str(record)
+    certificate = record.certificates[0]
+    assert certificate.upper_confidence > 0.05
+
+
+def test_undeclared_sampler_is_checked_on_its_x0_law_only(chain, one_torch_thread):
+    instance, _, _ = chain
+    good = lambda kernel, n, generator: trajectory_rejection_sample(kernel, instance.reward, instance.lam, n,
+                                                                    generator=generator)
+    unaligned = lambda kernel, n, generator: unaligned_sample(kernel, n, generator=generator)
+    assert check_chain_sampler(good, INSTANCE, budget=0.0, alpha=STAT_ALPHA).verdict == "pass"
+    assert check_chain_sampler(unaligned, INSTANCE, budget=0.0, alpha=STAT_ALPHA).verdict == "fail"
+
+
+def test_trajectory_reference_on_a_users_kernel(one_torch_thread):
+    """reference="trajectory": the user's own kernel (here the GMM chain, treated as a black box) with a
+    reward of its own (r = 2·1{x_1 < 0}: q_0 puts 0.28 on the minority mode, p_0 0.05)."""
+    from primitives.rewards import StepReward
+
+    kernel, reward = resolve_chain_instance("gmm-ref-B1").chain, StepReward(2.0, [1.0, 0.0], 0.0)
+    good = lambda k, n, g: trajectory_rejection_sample(k, reward, 1.0, n, generator=g)
+    untilted = lambda k, n, g: unaligned_sample(k, n, generator=g)
+    common = dict(kernel=kernel, reward=reward, lam=1.0, reference="trajectory", budget=0.0, alpha=STAT_ALPHA, n=4000)
+    record = check_chain_sampler(good, **common)
+    assert record.verdict == "pass", str(record)
+    assert check_chain_sampler(untilted, **common).verdict == "fail"
+    with pytest.raises(ValueError, match="query_cap"):
+        check_chain_sampler(good, **{**common, "query_cap": 1e3})
+    with pytest.raises(ValueError, match="instance"):
+        check_chain_sampler(good, INSTANCE, **common)
+
+
+def test_janson_region_holds_its_level_by_simulation():
+    """The tail bounds are conservative: simulate sums of heterogeneous geometrics (independent route)."""
+    rng = np.random.default_rng(0)
+    rates = rng.uniform(0.05, 0.9, size=400)
+    mean = float(np.sum(1 / rates))
+    low, high = janson_interval(mean, float(rates.min()), 1e-3)
+    sums = rng.geometric(rates[None, :], size=(4000, rates.size)).sum(1)
+    assert low < mean < high
+    assert np.mean((sums < low) | (sums > high)) == 0.0  # level 1e-3: none of 4000 expected (P ≈ 0.98)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(budget=1.5), "budget"), (dict(budget=-0.1), "budget"), (dict(instance="gmm-ref-Bx"), "instance"),
+    (dict(instance="no-such"), "instance"), (dict(alpha=2.0), "alpha"), (dict(n=0), "n must"),
+])
+def test_bad_arguments_raise_naming_them(bad, match):
+    arguments = dict(instance=INSTANCE, budget=0.0)
+    arguments.update(bad)
+    with pytest.raises(ValueError, match=match):
+        check_chain_sampler(lambda kernel, n, generator: None, **arguments)
+
+
+def test_bad_sampler_output_and_kernel_calls_raise(one_torch_thread):
+    rows = lambda kernel, n, generator: unaligned_sample(kernel, n - 1, generator=generator)
+    with pytest.raises(ValueError, match="asked for n="):
+        check_chain_sampler(rows, INSTANCE, budget=0.0, n=100)
+    nan = lambda kernel, n, generator: torch.full((n, 2), float("nan"), dtype=torch.float64)
+    with pytest.raises(ValueError, match="non-finite"):
+        check_chain_sampler(nan, INSTANCE, budget=0.0, n=100)
+    bad_step = lambda kernel, n, generator: kernel.sample_children(kernel.sample_prior(n, generator), 99, 1, generator)
+    with pytest.raises(ValueError, match="t must be"):
+        check_chain_sampler(bad_step, INSTANCE, budget=0.0, n=100)
+
+
+@pytest.mark.slow
+def test_oracle_sampler_is_certified_at_budget_005_with_default_audit(one_torch_thread):
+    instance = resolve_chain_instance("gmm-ref-B5")
+    oracle = OracleChernoffBaseline(instance.chain, instance.values, 0.05 / 21)
+    record = check_chain_sampler(cv.per_step(instance.values, oracle), "gmm-ref-B5", budget=0.05, baseline=oracle,
+                                 alpha=STAT_ALPHA)
+    assert record.verdict == "pass", str(record)
+
+
+@pytest.mark.slow
+def test_learned_model_demo_trajectory_reference(tmp_path, one_torch_thread):
+    from examples.verify_learned_model import run_demo
+
+    records = run_demo(cache_dir=tmp_path)
+    assert records["trajectory rejection (correct)"].verdict == "pass"
+    assert records["unaligned (forgot to tilt)"].verdict == "fail"
+    assert records["trajectory rejection at 2λ (wrong temperature)"].verdict == "fail"

@@ -1,0 +1,439 @@
+"""Bring your own diffusion-chain sampler: does its x_0 meet the budget it claims (T1, T4, T7)?
+
+``check_chain_sampler(sampler, instance="gmm-ref-B5", budget=0.05)`` hands ``sampler(kernel, n,
+generator)`` a black-box, counting, shape-checking ``ChainKernel`` of a registered chain whose aligned
+law ``q_0 ∝ p_0 e^{r/λ}`` is exactly known, and tests the claim "TV(law of x_0, q_0) ≤ budget"
+(``budget = 0`` for an exact sampler). The sampler returns x_0 (a tensor with n rows) or an object with
+``.samples`` and optionally ``.queries`` (its own query count), ``.states`` (the accepted x_t of every
+particle, t = 0..T, as ``ChainResult(record_states=True)`` gives) and ``.proposals`` (each particle's
+proposals per step).
+
+Tests (the check's α is split equally over those that apply; Bonferroni, so a correct sampler fails
+with probability ≤ α):
+
+1. **x_0 law** — a lower confidence bound on TV(law of x_0, q_0): the rare-event mass
+   ``q_0(r = B)`` outside its Clopper–Pearson interval and the exact projection KS distances (each
+   ≤ TV) minus their radii (``diffusion_chains.x0_tv_lower``); ``fail`` when it exceeds ``budget``.
+   n is designed so that a rare-event mass error of ``gap`` (TV units, default 0.02) beyond the budget is
+   detected with probability ≥ 1 − β (exact one-sided binomial design, ``estimators.design``).
+2. **declared rule** (when ``baseline`` is given: the sampler declares "accept x ~ p_t(·|y) with
+   probability min(1, e^{(V̂_t(x) − b_t(y))/λ})", with ``values`` = V̂, default the exact V_t) — per
+   particle and step the proposals until acceptance are geometric with success probability
+   ``Z_b(y) = 1/N_t(y)``, exactly computable at the visited parent y (T4). Rejection sampling's accepted
+   child is independent of how many proposals it took, so the randomised probability-integral transforms
+   ``U = F(X − 1) + V·(F(X) − F(X − 1))`` of all (t, particle) counts are i.i.d. uniform under the
+   declared rule; KS against the uniform law (DKW). A wrong temperature, a baseline other than the
+   declared one, an untilted prior step or miscounted proposals all move these counts.
+3. **query count** — the sampler's own ``.queries`` must equal the sum of its ``.proposals`` (when both
+   are given), must not exceed the draws the counting kernel saw, and (with a declared rule) must agree
+   with the exact expectation ``Σ N_t(y)`` at its visited states: two-sided tail bounds for sums of
+   independent geometric variables (Janson 2018, Thms 2.1 and 3.1):
+   ``P(X ≥ sμ) ≤ s⁻¹ e^{−p* μ (s − 1 − ln s)}`` (s ≥ 1) and ``P(X ≤ sμ) ≤ e^{−p* μ (s − 1 − ln s)}`` (s ≤ 1),
+   ``μ = Σ 1/p_i``, ``p* = min p_i``.
+4. **certificate** (declared rule) — T7: ``TV(q̂_0, q_0) ≤ τ_T + Σ_t E_{y~q̂_{t+1}} TV(q̂_t(·|y), q_t(·|y))``.
+   The terms are exact at each visited state (``estimators.chain_laws.path_tv_terms``); their expectation
+   over the sampler's own states is bounded above at level α_share (``bounded_mean_upper_confidence``),
+   plus twice the quadrature error (fine vs coarse atoms). Above ``budget`` → ``uncertified``.
+
+Verdicts: ``fail`` if any test rejects; else ``uncertified`` if the certificate exceeds the budget;
+else ``pass``. A failure is re-run with the same seed; a sampler whose samples change is ``error``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from estimators import design
+from estimators.bounded_means import bounded_mean_upper_confidence
+from estimators.chain_laws import kernel_value_laws, path_tv_terms
+from estimators.confidence import dkw_radius
+from primitives._checks import check_positive, check_unit_interval, resolve_device
+from primitives.diffusion import CountingKernel
+from theorems.verification import Certificate, TestOutcome, VerificationRecord, combine_verdict
+
+__all__ = ["check_chain_sampler", "CHAIN_INSTANCE_NAMES", "resolve_chain_instance", "SamplerOutput",
+           "janson_interval"]
+
+CHAIN_INSTANCE_NAMES = tuple(f"{kind}-ref-B{height}" for kind in ("gmm", "masked") for height in (1, 3, 5, 7))
+DEFAULT_GAP = 0.02
+"""TV (in the rare-event mass) beyond the budget that the x_0 test detects with probability ≥ 1 − β."""
+DEFAULT_MAX_SAMPLES = 200_000
+MIN_SAMPLES = 2_000
+AUDIT_PARTICLES = 20_000
+"""Particles whose visited states get exact per-state laws (PIT audit, count test, certificate). The
+certificate's confidence bound cannot go below about (T + 1)·log(1/α)/particles (a mean of [0, 1]
+terms observed all zero), so a budget of 0.05 on T = 20 needs some 10⁴ particles."""
+EXACT_ZERO = 1e-12
+"""Per-step terms at or below this are rounding of an exact 0 (log-space TV of identical laws)."""
+FINE, COARSE = 0.2, 0.4
+"""Ridge-atom spacings of the per-state laws (GMM) and of the quadrature-error estimate."""
+
+
+def resolve_chain_instance(instance):
+    """A registered chain instance by name (``gmm-ref-B5``) or a ``ChainInstance`` object."""
+    from theorems import diffusion_chains as dc
+
+    if isinstance(instance, dc.ChainInstance):
+        return instance
+    if not isinstance(instance, str):
+        raise ValueError(f"instance must be a chain instance name or ChainInstance, got {instance!r}")
+    kind, _, height = instance.partition("-ref-B")
+    try:
+        value = float(height)
+    except ValueError:
+        value = math.nan
+    if kind not in ("gmm", "masked") or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"instance must be one of {', '.join(CHAIN_INSTANCE_NAMES)} (any B > 0), got {instance!r}")
+    return dc.chain_instance(kind, value)
+
+
+@dataclass(frozen=True)
+class SamplerOutput:
+    """What a user sampler returned, normalised."""
+
+    samples: torch.Tensor
+    queries: int | None
+    states: list[torch.Tensor] | None
+    proposals: list[torch.Tensor] | None
+
+
+def _normalise(output: Any, n: int, kernel: CountingKernel) -> SamplerOutput:
+    samples = getattr(output, "samples", output)
+    if not isinstance(samples, torch.Tensor):
+        samples = torch.as_tensor(np.asarray(samples))
+    if samples.ndim == 0 or samples.shape[0] != n:
+        rows = "a scalar" if samples.ndim == 0 else f"{samples.shape[0]} rows"
+        raise ValueError(f"sampler returned {rows} when asked for n={n}")
+    if tuple(samples.shape[1:]) != kernel.state_shape:
+        raise ValueError(f"sampler returned samples of shape {tuple(samples.shape)}, expected (n, "
+                         f"{', '.join(map(str, kernel.state_shape))})")
+    if samples.is_floating_point() and not torch.isfinite(samples).all():
+        raise ValueError("sampler returned non-finite samples (NaN or inf)")
+    queries = getattr(output, "queries", None)
+    if queries is not None:
+        queries = float(queries)
+        if not math.isfinite(queries) or queries < 0:
+            raise ValueError(f"sampler's queries must be a finite count ≥ 0, got {queries!r}")
+    states = getattr(output, "states", None)
+    if states is not None:
+        if len(states) != kernel.steps + 1 or any(s is None or s.shape[0] != n for s in states):
+            raise ValueError(f"sampler's states must be T + 1 = {kernel.steps + 1} tensors with n = {n} rows each")
+    proposals = getattr(output, "proposals", None)
+    if proposals is not None:
+        if len(proposals) != kernel.steps + 1 or any(p is None or p.shape[0] != n for p in proposals):
+            raise ValueError(f"sampler's proposals must be T + 1 = {kernel.steps + 1} tensors with n = {n} entries")
+        if any(bool((p < 1).any()) for p in proposals):
+            raise ValueError("sampler's proposals must be ≥ 1 for every particle and step")
+    return SamplerOutput(samples, None if queries is None else int(round(queries)), states, proposals)
+
+
+class DeclaredValues:
+    """A user's ``values(states, t)`` with the λ it is used at (the interface ``chain_laws`` expects)."""
+
+    exact = False
+    reward = None
+
+    def __init__(self, function: Callable[[torch.Tensor, int], torch.Tensor], lam: float) -> None:
+        self.function, self.lam = function, lam
+
+    def __call__(self, states: torch.Tensor, t: int) -> torch.Tensor:
+        out = self.function(states, t)
+        out = torch.as_tensor(out, dtype=torch.float64, device=states.device).reshape(-1)
+        if out.shape[0] != states.shape[0]:
+            raise ValueError(f"values returned {out.shape[0]} values for {states.shape[0]} states at step {t}")
+        if torch.isnan(out).any():
+            raise ValueError(f"values returned NaN at step {t}")
+        return out
+
+
+def _declared_baseline(baseline: Callable, parents: torch.Tensor | None, t: int, m: int) -> torch.Tensor:
+    b = torch.as_tensor(baseline(parents, t), dtype=torch.float64).reshape(-1)
+    if b.shape[0] == 1 and m != 1:
+        b = b.expand(m)
+    if b.shape[0] != m:
+        raise ValueError(f"baseline returned {b.shape[0]} values for {m} parents at step {t}")
+    if torch.isnan(b).any():
+        raise ValueError(f"baseline returned NaN at step {t}")
+    return b
+
+
+# -- statistics ---------------------------------------------------------------------------------------
+
+def janson_interval(mean: float, smallest_rate: float, alpha: float) -> tuple[float, float]:
+    """Acceptance region [s_lo μ, s_hi μ] for a sum X of independent geometric variables with
+    ``E X = μ`` and every success probability ≥ ``p*``, at level α (α/2 per side, Janson 2018)."""
+    scale = smallest_rate * mean
+
+    def excess(s: float) -> float:
+        return s - 1.0 - math.log(s)
+
+    from scipy.optimize import brentq
+
+    lower_target = math.log(2.0 / alpha) / scale
+    s_lo = 0.0 if excess(1e-300) < lower_target else brentq(lambda s: excess(s) - lower_target, 1e-300, 1.0)
+    s_hi = brentq(lambda s: math.log(s) + scale * excess(s) - math.log(2.0 / alpha), 1.0, 1e6)
+    return s_lo * mean, s_hi * mean
+
+
+def _rare_event_design(instance, budget: float, gap: float, alpha: float, beta: float) -> int:
+    """n so that the rare-event test (one-sided CP at α/4 per side inside ``x0_tv_lower`` at α) detects a
+    mass error of ``gap`` beyond ``budget`` (|P(A) − q_0(A)| ≤ TV) on either side w.p. ≥ 1 − β."""
+    target = instance.x0_target()
+    mass = 1.0 - float(target.reward_cdf_left(np.array([instance.height]))[0])
+    needs = [MIN_SAMPLES]
+    step = gap
+    if mass + budget + step < 1.0:
+        needs.append(design.min_num_samples_for_binomial_upper_test(mass + budget, mass + budget + step,
+                                                                    alpha=alpha / 4, beta=beta))
+    if mass - budget - step > 0.0:
+        needs.append(design.min_num_samples_for_binomial_upper_test(1 - (mass - budget), 1 - (mass - budget - step),
+                                                                    alpha=alpha / 4, beta=beta))
+    return max(needs)
+
+
+def _x0_test(instance, samples: torch.Tensor, budget: float, alpha: float, beta: float) -> TestOutcome:
+    from theorems import diffusion_chains as dc
+
+    estimate, lower, detectable, name = dc.x0_tv_lower(instance, samples, alpha, beta)
+    return TestOutcome("x_0 law", f"lower confidence bound on TV(x_0, q_0): {name}", lower, budget, samples.shape[0],
+                       alpha, budget + detectable, "TV (projection KS / rare-event mass)", lower > budget,
+                       {"tv_estimate": estimate})
+
+
+@dataclass(frozen=True)
+class _StateAudit:
+    pit: np.ndarray            # PIT of every (t, particle) proposal count
+    expected: float            # Σ N_t(y) over the audited particles and steps
+    smallest_rate: float       # min acceptance probability over them
+    terms: torch.Tensor        # T7 terms (T+1, m)
+    quadrature_error: float
+
+
+def _laws(instance, t: int, parents: torch.Tensor | None, values, spacing: float):
+    return kernel_value_laws(instance.chain, t, parents, values, spacing=spacing, target=instance.values)
+
+
+def _audit_states(instance, output: SamplerOutput, baseline: Callable, values, particles: int,
+                  rng: np.random.Generator) -> _StateAudit:
+    """Exact per-state acceptance rates and T7 terms at the sampler's first ``particles`` particles, from one
+    set of per-state laws (GMM: ridge atoms at spacing ``FINE``; the quadrature error is estimated against
+    spacing ``COARSE`` on 500 particles)."""
+    steps, lam = instance.chain.steps, values.lam
+    m = min(particles, output.samples.shape[0])
+    states = [s[:m].to(instance.chain.device) for s in output.states]
+    rates, pits = [], []
+    terms = torch.zeros(steps + 1, m, dtype=torch.float64)
+    for t in range(steps, -1, -1):
+        if t == steps:
+            law = _laws(instance, t, None, values, FINE)
+            b = _declared_baseline(baseline, None, t, 1)
+            log_rate = law.log_clipped_partition(lam, b).expand(m)
+            terms[t] = float(law.tv_to_target(lam, b)[0])
+        else:
+            pieces, tv_pieces = [], []
+            for block in torch.split(states[t + 1], 2048):
+                law = _laws(instance, t, block, values, FINE)
+                b = _declared_baseline(baseline, block, t, block.shape[0])
+                pieces.append(law.log_clipped_partition(lam, b))
+                tv_pieces.append(law.tv_to_target(lam, b).cpu())
+            log_rate = torch.cat(pieces)
+            terms[t] = torch.cat(tv_pieces)
+        rate = torch.exp(torch.clamp(log_rate, max=0.0)).cpu().numpy()
+        rates.append(rate)
+        if output.proposals is not None:
+            counts = output.proposals[t][:m].cpu().numpy().astype(float)
+            log_miss = np.log1p(-np.minimum(rate, 1.0 - 1e-16))
+            below = -np.expm1((counts - 1.0) * log_miss)       # F(X − 1) = 1 − (1 − p)^{X−1}
+            at = -np.expm1(counts * log_miss)                   # F(X)
+            at = np.where(rate >= 1.0, 1.0, at)
+            below = np.where(rate >= 1.0, np.where(counts > 1, 1.0, 0.0), below)
+            pits.append(below + rng.random(m) * (at - below))
+    all_rates = np.concatenate(rates)
+    error = 0.0
+    if instance.kind != "masked":
+        coarse_m = min(m, 500)
+        coarse = path_tv_terms(instance.chain, [s[:coarse_m] for s in states], DeclaredBaselineAdapter(baseline),
+                               values, target=instance.values, spacing=COARSE)
+        error = abs(float(terms[:, :coarse_m].sum(0).mean()) - float(coarse.sum(0).mean()))
+    return _StateAudit(np.concatenate(pits) if pits else np.empty(0), float(np.sum(1.0 / all_rates)),
+                       float(all_rates.min()), terms, error)
+
+
+class DeclaredBaselineAdapter:
+    """Calls the user's baseline with the shapes ``path_tv_terms`` expects."""
+
+    def __init__(self, baseline: Callable) -> None:
+        self.baseline = baseline
+
+    def __call__(self, parents: torch.Tensor | None, t: int) -> torch.Tensor:
+        return _declared_baseline(self.baseline, parents, t, 1 if parents is None else parents.shape[0])
+
+
+def _pit_test(pit: np.ndarray, alpha: float, beta: float) -> TestOutcome:
+    from estimators.confidence import ks_distance
+
+    statistic = ks_distance(pit, lambda u: np.clip(u, 0.0, 1.0))
+    threshold = dkw_radius(pit.size, alpha)
+    return TestOutcome("declared rule", "KS of the proposal counts' randomised PIT under the declared rule vs "
+                       "uniform (DKW)", statistic, threshold, pit.size, alpha,
+                       design.min_discrepancy_of_cdfs_detectable_by_dkw(pit.size, alpha=alpha, beta=beta),
+                       "KS of PIT(proposals)", statistic > threshold)
+
+
+def _count_tests(output: SamplerOutput, kernel_draws: int, audit: _StateAudit | None, audited: int, n: int,
+                 alpha: float) -> list[TestOutcome]:
+    outcomes = []
+    if output.queries is None:
+        return outcomes
+    if output.proposals is not None:
+        total = int(sum(int(p.sum()) for p in output.proposals))
+        outcomes.append(TestOutcome("query count", "sampler's queries − Σ its per-particle proposals (must be 0)",
+                                    float(output.queries - total), 0.0, n, 0.0, 1.0, "queries",
+                                    output.queries != total, {"queries": output.queries, "sum_of_proposals": total}))
+    outcomes.append(TestOutcome("query count", "sampler's queries − kernel draws seen by the counting kernel (≤ 0)",
+                                float(output.queries - kernel_draws), 0.0, n, 0.0, 1.0, "queries",
+                                output.queries > kernel_draws,
+                                {"queries": output.queries, "kernel_draws": kernel_draws}))
+    if audit is not None and audited == n:
+        low, high = janson_interval(audit.expected, audit.smallest_rate, alpha)
+        value = output.queries / audit.expected
+        outcomes.append(TestOutcome(
+            "query count", "sampler's queries ÷ exact Σ N_t(y) at its visited states (Janson tail bounds)", value,
+            high / audit.expected if value > 1 else low / audit.expected, n, alpha,
+            None, "ratio to the exact expectation", not (low <= output.queries <= high),
+            {"expected": audit.expected, "acceptance_region": [low, high]}))
+    return outcomes
+
+
+def _certificate(audit: _StateAudit, budget: float, alpha: float, steps: int) -> Certificate:
+    """T7's UCB; for an exactness claim (budget 0) the certificate is structural instead: every per-step
+    term at every visited state is 0 (the declared baseline is ≥ ess sup V̂ there), recorded as 0 with the
+    UCB beside it in the details, since no finite sample bounds a mean of [0, 1] terms by exactly 0."""
+    sums = audit.terms.sum(0).cpu().numpy()
+    ucb = (steps + 1) * bounded_mean_upper_confidence(np.clip(sums / (steps + 1), 0.0, 1.0), alpha)
+    ucb = min(1.0, ucb + 2.0 * audit.quadrature_error)
+    if budget == 0.0:
+        largest = float(audit.terms.max())
+        largest = 0.0 if largest <= EXACT_ZERO else largest
+        return Certificate("every visited per-step T7 term is 0 (exactness)", largest, budget, alpha, largest,
+                           {"t7_upper_confidence": ucb, "particles": int(sums.size)})
+    return Certificate("T7 path bound on TV(x_0, q_0)", ucb, budget, alpha, float(sums.mean()),
+                       {"per_step_mean_terms": audit.terms.mean(1).tolist(), "quadrature_error": audit.quadrature_error,
+                        "particles": int(sums.size)})
+
+
+# -- the check ----------------------------------------------------------------------------------------
+
+def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alpha: float = 1e-6, beta: float = 1e-3,
+                        seed: int = 0, device: str | torch.device = "cpu", baseline: Callable | None = None,
+                        values: Callable | None = None, gap: float = DEFAULT_GAP,
+                        n: int | None = None, max_samples: int = DEFAULT_MAX_SAMPLES,
+                        audit_particles: int = AUDIT_PARTICLES, kernel=None, reward=None, lam: float | None = None,
+                        reference: str = "exact", query_cap: float = 1e9) -> VerificationRecord:
+    """Verify a diffusion-chain sampler's x_0 against the exact aligned law (see the module docstring).
+
+    ``sampler(kernel, n, generator)`` may use only the kernel it is handed. ``budget`` ∈ [0, 1] is the
+    TV the sampler claims. ``baseline(parents_or_None, t)`` and ``values(states, t)`` declare its
+    acceptance rule (``values=None``: the exact V_t). ``n`` overrides the designed sample size.
+    With ``kernel=…, reward=…, lam=…, reference="trajectory"`` the reference is trajectory-level rejection
+    on the user's own kernel (``theorems.verify_chain_reference``).
+    """
+    if not callable(sampler):
+        raise ValueError(f"sampler must be a callable sampler(kernel, n, generator), got {sampler!r}")
+    try:
+        budget = float(budget)
+    except (TypeError, ValueError):
+        raise ValueError(f"budget must be a number in [0, 1], got {budget!r}") from None
+    if not 0.0 <= budget <= 1.0:
+        raise ValueError(f"budget must be a number in [0, 1], got {budget!r}")
+    alpha = check_unit_interval("alpha", alpha)
+    beta = check_unit_interval("beta", beta)
+    gap = check_unit_interval("gap", gap)
+    device = resolve_device(device)
+    if reference not in ("exact", "trajectory"):
+        raise ValueError(f"reference must be 'exact' or 'trajectory', got {reference!r}")
+    if reference == "trajectory" or kernel is not None:
+        from theorems.verify_chain_reference import check_against_trajectory_reference
+
+        if instance is not None:
+            raise ValueError("instance: give either a registered instance or kernel=…, reward=…, lam=…, not both")
+        return check_against_trajectory_reference(sampler, kernel=kernel, reward=reward, lam=lam, budget=budget,
+                                                  alpha=alpha, beta=beta, seed=seed, n=n, query_cap=query_cap)
+    if instance is None:
+        raise ValueError("instance is required (a registered chain instance name, e.g. 'gmm-ref-B5')")
+    instance = resolve_chain_instance(instance)
+    if (baseline is None) != (values is None) and baseline is None:
+        raise ValueError("values: declare baseline=… with values=… (values alone is not an acceptance rule)")
+    if baseline is not None and not callable(baseline):
+        raise ValueError(f"baseline must be a callable baseline(parents_or_None, t), got {baseline!r}")
+    if values is not None and not callable(values):
+        raise ValueError(f"values must be a callable values(states, t), got {values!r}")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    declared = baseline is not None
+    parts = 1 + (3 if declared else 0)
+    share = alpha / parts
+    designed = _rare_event_design(instance, budget, gap, share, beta)
+    if declared:
+        designed = max(designed, audit_particles)
+    warnings = []
+    size = designed if n is None else n
+    if size > max_samples:
+        warnings.append(f"n capped at max_samples={max_samples} (the design asked for {size})")
+        size = int(max_samples)
+    declared_values = None
+    if declared:
+        declared_values = instance.values if values is None else DeclaredValues(values, instance.lam)
+
+    def run_once() -> tuple[SamplerOutput, int]:
+        kernel_view = CountingKernel(instance.chain)
+        generator = torch.Generator(device=instance.chain.device)
+        generator.manual_seed(seed)
+        output = _normalise(sampler(kernel_view, size, generator), size, kernel_view)
+        return output, kernel_view.draws
+
+    output, draws = run_once()
+    tests = [_x0_test(instance, output.samples, budget, share, beta)]
+    certificates = []
+    audit = None
+    if declared:
+        if output.states is None:
+            warnings.append("the sampler declared its rule but returned no .states: the rule audit and the T7 "
+                            "certificate need each particle's accepted x_t (see ChainResult(record_states=True))")
+            certificates.append(Certificate("T7 path bound on TV(x_0, q_0)", 1.0, budget, share,
+                                            details={"reason": "no states returned"}))
+        else:
+            # Without per-particle proposals the total query count is tested against its exact expectation
+            # over every particle, so every particle's states are audited.
+            particles = audit_particles if output.proposals is not None else size
+            audit = _audit_states(instance, output, baseline, declared_values, particles,
+                                  np.random.default_rng(seed))
+            if output.proposals is not None:
+                tests.append(_pit_test(audit.pit, share, beta))
+            else:
+                warnings.append("no .proposals returned: the declared rule is audited through the total query count only")
+            certificates.append(_certificate(audit, budget, share, instance.chain.steps))
+    audited = int(audit.terms.shape[1]) if audit is not None else 0
+    tests.extend(_count_tests(output, draws, audit, audited, size, share))
+    tests = tuple(tests)
+    verdict = combine_verdict(tests, tuple(certificates))
+    message = ""
+    if verdict == "fail":
+        again, _ = run_once()
+        if not torch.equal(again.samples.cpu(), output.samples.cpu()):
+            verdict, message = "error", ("the sampler gave different samples for the same generator seed: it draws "
+                                         "randomness from somewhere other than the generator it is handed")
+    power = {"x0_tv_beyond_budget": tests[0].detectable_gap - budget if tests[0].detectable_gap is not None else None,
+             "rare_event_mass_error_beyond_budget": gap if size >= designed else None}
+    if declared and output.proposals is not None and audit is not None:
+        power["proposal_pit_ks"] = next(t.detectable_gap for t in tests if t.name == "declared rule")
+    return VerificationRecord(
+        family="chain", instance=instance.name, verdict=verdict, alpha=alpha, beta=beta, seed=seed, tests=tests,
+        certificates=tuple(certificates), power=power, warnings=tuple(warnings), message=message,
+        details={"n": size, "designed_n": designed, "budget": budget, "kernel_draws": draws,
+                 "queries_per_sample": None if output.queries is None else output.queries / size,
+                 "declared_rule": declared, "device": str(device)})

@@ -1,0 +1,130 @@
+"""``tiltproof verify MODULE:CALLABLE --family single|chain|tilt|kl|prox …``: check your own implementation.
+
+``MODULE:CALLABLE`` is imported (the current directory is on the path, as for ``python -m``):
+
+* ``single`` — CALLABLE is ``sampler(n, generator)``; ``--instance`` a registered single-step instance
+  (``tiltproof list`` shows them), ``--baseline B`` the baseline it claims (omit for the target q).
+* ``chain`` — CALLABLE is ``sampler(kernel, n, generator)``, or an object with attributes ``sampler``
+  and optionally ``baseline`` and ``values`` (its declared acceptance rule); ``--instance`` one of
+  ``gmm-ref-B{1,3,5,7}``, ``masked-ref-B{1,3,5,7}``; ``--budget`` the TV it claims (default 0).
+* ``tilt`` / ``kl`` / ``prox`` — CALLABLE is a zero-argument function returning the keyword arguments of
+  ``theorems.check_tilt_oracle`` / ``check_kl_align`` / ``check_prox`` (your implementation and the
+  exactly computable instance it runs on).
+
+Exit status: 0 for ``pass`` (and for ``uncertified`` unless ``--strict``), 1 for ``fail`` or ``error``, 2 for
+bad arguments. ``--json FILE`` writes the record.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+FAMILIES = ("single", "chain", "tilt", "kl", "prox")
+
+
+def resolve_target(spec: str) -> Any:
+    """``package.module:attribute`` → the attribute; ``ValueError`` naming the part that is wrong."""
+    module_name, colon, attribute = spec.partition(":")
+    if not colon or not module_name or not attribute:
+        raise ValueError(f"target must look like MODULE:CALLABLE (e.g. my_samplers:lcb), got {spec!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ValueError(f"target: cannot import module {module_name!r}: {error}") from None
+    found: Any = module
+    for part in attribute.split("."):
+        if not hasattr(found, part):
+            raise ValueError(f"target: module {module_name!r} has no attribute {attribute!r}")
+        found = getattr(found, part)
+    return found
+
+
+def _check_json_path(path: str | None) -> None:
+    if path is None:
+        return
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise ValueError(f"--json: folder {str(folder)!r} does not exist")
+
+
+def run_verification(arguments) -> Any:
+    family = arguments.family
+    if family not in FAMILIES:
+        raise ValueError(f"--family must be one of {', '.join(FAMILIES)}, got {family!r}")
+    if not (0.0 <= arguments.budget <= 1.0):
+        raise ValueError(f"--budget must be a number in [0, 1], got {arguments.budget!r}")
+    _check_json_path(arguments.json)
+    target = resolve_target(arguments.target)
+    common = dict(alpha=arguments.alpha, seed=arguments.seed, device=arguments.device)
+    if family == "single":
+        if not arguments.instance:
+            raise ValueError("--instance is required for --family single (see `tiltproof list`)")
+        from theorems.byos import check_sampler
+
+        return check_sampler(target, instance=arguments.instance, baseline=arguments.baseline, **common)
+    if family == "chain":
+        if not arguments.instance:
+            raise ValueError("--instance is required for --family chain (e.g. gmm-ref-B5)")
+        from theorems.verify_chain import check_chain_sampler
+
+        sampler = getattr(target, "sampler", target)
+        return check_chain_sampler(sampler, arguments.instance, budget=arguments.budget,
+                                   baseline=getattr(target, "baseline", None), values=getattr(target, "values", None),
+                                   **common)
+    import theorems
+
+    check = getattr(theorems, {"tilt": "check_tilt_oracle", "kl": "check_kl_align", "prox": "check_prox"}[family])
+    if not callable(target):
+        raise ValueError(f"target: for --family {family}, MODULE:CALLABLE must be a function returning the check's "
+                         "keyword arguments")
+    keywords = target()
+    if not isinstance(keywords, dict):
+        raise ValueError(f"target: for --family {family}, the function must return a dict of keyword arguments for "
+                         f"{check.__name__}, got {type(keywords).__name__}")
+    keywords = {**{key: value for key, value in common.items() if key not in keywords and key != "device"}, **keywords}
+    return check(**keywords)
+
+
+def command_verify(arguments) -> int:
+    from rich.console import Console
+
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    try:
+        record = run_verification(arguments)
+    except ValueError as error:
+        console.print(f"[red]error:[/] {error}", markup=True, highlight=False)
+        return 2
+    console.print(str(record), markup=False, highlight=False)
+    if arguments.json:
+        Path(arguments.json).write_text(json.dumps(record.to_json(), indent=2))
+        console.print(f"wrote {arguments.json}", markup=False)
+    if record.verdict in ("fail", "error"):
+        return 1
+    if record.verdict == "uncertified" and arguments.strict:
+        return 1
+    return 0
+
+
+def add_parser(commands) -> None:
+    verify = commands.add_parser("verify", help="check your own sampler / oracle against a theorem "
+                                                "(single, chain, tilt, kl, prox)")
+    verify.add_argument("target", metavar="MODULE:CALLABLE", help="your implementation, e.g. my_samplers:lcb")
+    verify.add_argument("--family", required=True, choices=FAMILIES)
+    verify.add_argument("--instance", metavar="NAME", help="registered instance (single: `tiltproof list`; chain: "
+                                                            "gmm-ref-B{1,3,5,7}, masked-ref-B{1,3,5,7})")
+    verify.add_argument("--budget", type=float, default=0.0, help="chain: the TV to the aligned law the sampler "
+                                                                   "claims (0 = exact)")
+    verify.add_argument("--baseline", type=float, default=None, help="single: the baseline b the sampler claims "
+                                                                      "(omit for the target q)")
+    verify.add_argument("--alpha", type=float, default=1e-6, help="false-fail rate of the whole check (default 1e-6)")
+    verify.add_argument("--seed", type=int, default=0)
+    verify.add_argument("--device", default="cpu")
+    verify.add_argument("--json", metavar="FILE", help="write the record as JSON")
+    verify.add_argument("--strict", action="store_true", help="exit 1 for `uncertified` too")
+    verify.set_defaults(handler=lambda arguments: command_verify(arguments))
