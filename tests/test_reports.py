@@ -256,10 +256,47 @@ def test_pytest_claims_runs_each_selected_claim_as_an_item(tmp_path):
     assert completed.returncode == 1, output + completed.stderr
     assert re.search(r"^claims::bon\.kl_exact/normal-d1/N=4 PASSED", output, re.M), output
     assert re.search(r"^claims::demo\.injected/x_y/b=0\.5,c#1 FAILED", output, re.M), output
-    for field in ("verdict: FAIL", "message: injected violation", "empirical: 0.5", "confidence bound: 0.4",
+    for field in ("verdict: FAIL", "message: injected violation", "empirical: 0.5", "confidence bound: 0.4", "relation: ≤",
                   "bound: 0.1", "n: 123"):
         assert field in output, field
     assert "1 failed, 1 passed" in output
+
+
+DEMO_CONFTEST = PLUGIN_CONFTEST.replace("return _registered() + [injected]", """return [injected] + [
+        Claim(id=f"demo.extra/{name}", theorem="DEMO", module="demo", title="demo", statement="x",
+              bound_expression=sympy.Integer(1), instance="none", hypotheses=(),
+              check=_violated if name.startswith("bad") else _holds)
+        for name in ("good-a", "bad-b", "good-c", "bad-d")]
+
+
+def _holds(context):
+    return Evidence(holds=True, statistic="demo statistic", bound=1.0, empirical=0.5, confidence_bound=0.6, n=9,
+                    margin=0.4)""")
+TEST_FILE = "def test_ordinary():\n    assert True\n"
+
+
+def test_pytest_claims_runs_only_claims_and_k_x_lf_work_on_them(tmp_path):
+    """`pytest --claims` collects no test file unless paths are named; -k, -x and --lf act on claim items."""
+    (tmp_path / "conftest.py").write_text(DEMO_CONFTEST)
+    (tmp_path / "test_ordinary.py").write_text(TEST_FILE)
+    environment = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+    def run(*arguments: str) -> str:  # with the cache, for --lf
+        completed = subprocess.run([sys.executable, "-m", "pytest", "--claims", "--claims-only", "^demo.extra", "-v",
+                                    *arguments], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                                   env=environment)
+        return completed.stdout + completed.stderr
+
+    first = run("-k", "not good-c", "-x")
+    assert "test_ordinary" not in first and "claims only" in first, first
+    assert "claims::demo.extra/good-a PASSED" in first and "claims::demo.extra/bad-b FAILED" in first
+    assert "bad-d" not in first.split("short test summary")[0]  # -x stopped after the first failure
+    assert "1 failed, 1 passed, 1 deselected" in first  # -k deselected good-c
+    assert "α spent 8e-09" in first  # two claims ran, at 4e-9 each
+    again = run("--lf")
+    assert "1 failed, 3 deselected" in again and "good-a" not in again.split("short test summary")[0], again
+    both = run("-k", "good or ordinary", "test_ordinary.py")
+    assert "test_ordinary.py::test_ordinary PASSED" in both and "3 passed" in both, both
 
 
 def test_without_claims_the_plugin_adds_nothing(tmp_path):

@@ -25,12 +25,22 @@ from primitives._checks import resolve_device
 
 __all__ = [
     "Verdict", "Hypothesis", "Evidence", "CheckContext", "Claim", "Record",
-    "Mutant", "wrong_variant", "run_claim", "claim_seed", "DEFAULT_ALPHA_TOTAL", "DEFAULT_BETA", "NUMERIC_TOLERANCE",
+    "Mutant", "wrong_variant", "run_claim", "claim_seed", "claim_level", "DEFAULT_ALPHA_TOTAL", "DEFAULT_CLAIM_LEVEL",
+    "DEFAULT_BETA", "NUMERIC_TOLERANCE", "RELATIONS",
 ]
 
 Verdict = Literal["pass", "fail", "error"]
 
 DEFAULT_ALPHA_TOTAL = 1e-6
+"""The default cap on the total false-alarm level a run may spend (``tiltproof check --alpha``)."""
+DEFAULT_CLAIM_LEVEL = 4e-9
+"""Each claim's own false-alarm level unless it sets ``Claim.level``: fixed, so a claim's sample size and
+figures do not move when other claims are added or removed. 4e-9 keeps up to 250 claims (168 registered
+when it was fixed, room for ~80 more) under the default cap 1e-6 by Bonferroni: 250 · 4e-9 = 1e-6. It is
+below the old equal split 1e-6/168 ≈ 6e-9, which costs ≈ 2% more samples (n grows like log(1/α))."""
+RELATIONS = ("≤", "≥", "=", "∈")
+"""How a record's decisive figure relates to its bound: ≤ and ≥ one-sided, = an identity checked by a
+two-sided interval (or exactly, within the numerical tolerance), ∈ membership in a bracket."""
 DEFAULT_BETA = 1e-3
 NUMERIC_TOLERANCE = 1e-9
 """Relative tolerance for exact-side comparisons: closed forms in float64 through log_ndtr/logsumexp
@@ -60,6 +70,7 @@ class Evidence:
     margin: float | None = None
     message: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    relation: str = "≤"
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,8 @@ class Claim:
     hypotheses: tuple[Hypothesis, ...]
     check: Callable[[CheckContext], Evidence]
     parameters: dict[str, float] = field(default_factory=dict)
+    level: float | None = None
+    """This claim's false-alarm level; None: ``DEFAULT_CLAIM_LEVEL``. Fixed per claim (see ``claim_level``)."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +150,7 @@ class Record:
     parameters: dict[str, float]
     message: str
     details: dict[str, Any]
+    relation: str = "≤"
 
     def to_json(self) -> dict[str, Any]:
         def clean(value: Any) -> Any:
@@ -156,9 +170,18 @@ def claim_seed(seed: int, claim_id: str) -> int:
     return (int(seed) * 2654435761 + zlib.crc32(claim_id.encode())) % (2**31 - 1)
 
 
-def run_claim(claim: Claim, *, alpha: float, seed: int = 0, device: str | torch.device = "cpu",
+def claim_level(claim: Claim) -> float:
+    """The claim's own false-alarm level: ``claim.level``, else ``DEFAULT_CLAIM_LEVEL``."""
+    return DEFAULT_CLAIM_LEVEL if claim.level is None else float(claim.level)
+
+
+def run_claim(claim: Claim, *, alpha: float | None = None, seed: int = 0, device: str | torch.device = "cpu",
               beta: float = DEFAULT_BETA) -> Record:
-    """Check one claim at false-alarm level ``alpha``; never raises for a failing check."""
+    """Check one claim at false-alarm level ``alpha`` (default: its own level); never raises for a failing check.
+
+    A pure function of (claim, alpha, seed, device, beta) up to the timing field ``seconds``, so serial runs,
+    process pools and pytest-xdist workers write identical records."""
+    alpha = claim_level(claim) if alpha is None else alpha
     device_resolved = resolve_device(device)
     context = CheckContext(alpha=alpha, seed=claim_seed(seed, claim.id), device=device_resolved, beta=beta)
     start = time.perf_counter()
@@ -186,4 +209,5 @@ def run_claim(claim: Claim, *, alpha: float, seed: int = 0, device: str | torch.
         exact=evidence.exact, empirical=evidence.empirical, confidence_bound=evidence.confidence_bound,
         margin=evidence.margin, n=evidence.n, detectable_gap=evidence.detectable_gap,
         seconds=time.perf_counter() - start, message=evidence.message, details=evidence.details,
+        relation=evidence.relation,
     )
