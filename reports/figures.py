@@ -239,7 +239,7 @@ def bon_kl_figure(records: list[Record], path: Path) -> str | None:
 #: figures drawn for a theorem when its records contain these claim kinds
 #: (file stem, function, width as a fraction of the text width)
 KIND_FIGURES: dict[str, tuple[str, Callable[[list[Record], Path], str | None], float]] = {
-    "t5.tradeoff": ("tradeoff", tradeoff_figure, 0.72),
-    "bon.sampler_law": ("bon-law", bon_law_figure, 0.72),
+    "t5.tradeoff": ("tradeoff", tradeoff_figure, 0.64),
+    "bon.sampler_law": ("bon-law", bon_law_figure, 0.64),
     "bon.kl_bound": ("bon-kl", bon_kl_figure, 0.48),
 }
