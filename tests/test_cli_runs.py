@@ -160,3 +160,31 @@ def test_help_and_argument_errors_import_nothing_heavy():
              "print(code, heavy)")
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert completed.stdout.strip() == "2 []", completed.stdout + completed.stderr
+
+
+@pytest.mark.slow
+def test_full_check_then_report_end_to_end(tmp_path):
+    """The whole default run as a user does it (minutes): every claim passes with a non-negative margin, the
+    stamp names the packages and the device, and the report of it is at most 12 pages with no LaTeX source."""
+    import re
+    import shutil
+
+    results, out = tmp_path / "results.json", tmp_path / "report"
+    run = lambda *argv: subprocess.run([sys.executable, "-m", "tiltproof.cli", *argv], cwd=ROOT,  # noqa: E731
+                                       capture_output=True, text=True, timeout=3600)
+    checked = run("check", "--json", str(results))
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
+    payload = json.loads(results.read_text())
+    assert payload["meta"]["complete"] and payload["meta"]["alpha_spent"] <= payload["meta"]["alpha_cap"]
+    assert {"torch", "numpy", "python"} <= set(payload["meta"]["packages"]) and payload["meta"]["device_name"]
+    assert all(r["margin"] is None or r["margin"] >= 0 for r in payload["claims"])
+    if shutil.which("pdflatex") is None:
+        pytest.fail("the report half needs TeX Live (see the README)")
+    reported = run("report", "--results", str(results), "--out", str(out))
+    assert reported.returncode == 0, reported.stdout + reported.stderr
+    info = subprocess.run(["pdfinfo", str(out / "report.pdf")], capture_output=True, text=True, check=True).stdout
+    assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) <= 12
+    text = subprocess.run(["pdftotext", str(out / "report.pdf"), "-"], capture_output=True, text=True).stdout
+    assert not any(source in text for source in ("\\mathcal", "$", "\\|", "_{"))
+    widths = [float(w) for w in re.findall(r"Overfull \\hbox \(([\d.]+)pt", (out / "report.log").read_text())]
+    assert all(width <= 5.0 for width in widths), widths

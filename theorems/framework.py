@@ -1,10 +1,11 @@
 """Claims, their evidence, verdicts and the false-alarm budget (claims spec).
 
 A ``Claim`` is one checkable inequality or identity of a theorem on one instance. Its ``check``
-receives a ``CheckContext`` (its share α of the suite's budget, a seed, a device) and returns
-``Evidence``: the symbolic bound evaluated, the exact value, the empirical statistic with its one-sided
-confidence bound at level α, the sample size, the smallest violation the test detects with
-probability ≥ 1 − β (its power), and whether the claim holds. ``run_claim`` turns that into a
+receives a ``CheckContext`` (its own fixed level α — ``Claim.level`` or ``DEFAULT_CLAIM_LEVEL`` —, a seed,
+a device) and returns ``Evidence``: the symbolic bound evaluated, the exact value, the empirical statistic
+with its one-sided confidence bound at level α, the relation the claim asserts (≤ ≥ = ∈), the margin to the
+rejection threshold, the sample size, the smallest violation the test detects with probability ≥ 1 − β
+(its power), and whether the claim holds. ``run_claim`` turns that into a
 ``Record`` with verdict ``pass``/``fail``; a violated hypothesis or an exception gives ``error``.
 """
 from __future__ import annotations
