@@ -108,8 +108,9 @@ def _resolve_resume(arguments: argparse.Namespace) -> dict | None:
               "device": meta.get("device"), "only": meta.get("only")}
     for option, value in stored.items():
         given = getattr(arguments, option)
-        if given is not None and value is not None and given != value:
-            raise ValueError(f"--resume: the file was run with --{option} {value!r}, not {given!r} "
+        if given is not None and (value is not None or option == "only") and given != value:
+            shown = "(all claims)" if value is None else repr(value)
+            raise ValueError(f"--resume: the file was run with --{option} {shown}, not {given!r} "
                              f"(leave --{option} out to resume with the file's settings)")
         if given is None:
             setattr(arguments, option, value)
