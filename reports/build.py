@@ -31,8 +31,9 @@ from typing import Any
 import jinja2
 
 from reports import figures as fig
-from reports.latex import (MACRO_FIELDS, Latex, escape_text, escape_tt, format_count, format_number, macro_code,
-                           macro_name, sanitize_latex)
+from reports import summary
+from reports.latex import (MACRO_FIELDS, Latex, escape_prose, escape_text, escape_tt, format_count, format_number,
+                           macro_code, macro_name, sanitize_latex)
 
 __all__ = ["ReportResult", "load_results", "build_report", "render_report", "compile_report", "find_engine",
            "TEX_INSTALL_HINT"]
@@ -143,12 +144,21 @@ def _counts(records: list[dict]) -> dict[str, int]:
     return {verdict: sum(r["verdict"] == verdict for r in records) for verdict in VERDICTS}
 
 
+RELATION_LATEX = {"≤": r"\ensuremath{\le}", "≥": r"\ensuremath{\ge}", "=": r"\ensuremath{=}", "∈": r"\ensuremath{\in}"}
+
+
+def _relation(record: dict) -> Latex:
+    relation = record.get("relation")
+    return Latex(RELATION_LATEX.get(relation, escape_text(relation) if relation else r"\textemdash{}"))
+
+
 def _row(record: dict) -> dict[str, Any]:
     return {
-        "id_tt": escape_tt(record["id"], breakable=True), "instance": escape_text(record.get("instance", "")),
+        "id_tt": escape_tt(record["id"], breakable=True),
         "exact": format_number(record.get("exact")), "empirical": format_number(record.get("empirical")),
-        "confidence": format_number(record.get("confidence_bound")), "bound": format_number(record.get("bound")),
-        "margin": format_number(record.get("margin")), "n": format_count(record.get("n")) if record.get("n") else Latex(r"\textemdash{}"),
+        "confidence": format_number(record.get("confidence_bound")), "relation": _relation(record),
+        "bound": format_number(record.get("bound")), "margin": format_number(record.get("margin")),
+        "n": format_count(record.get("n")) if record.get("n") else Latex(r"\textemdash{}"),
         "verdict": record["verdict"],
     }
 
@@ -158,45 +168,75 @@ def _problem(record: dict) -> dict[str, Any]:
     lines = [escape_tt(line.strip(), breakable=True) for line in str(traceback).strip().splitlines()[-3:]] if traceback else []
     statistic = record.get("statistic")
     return {"id_tt": escape_tt(record["id"], breakable=True), "verdict": record["verdict"],
-            "message": escape_text(record.get("message") or "(no message)"),
-            "statistic": escape_text(statistic) if statistic and statistic not in ("exception", "hypotheses") else None,
+            "message": escape_prose(record.get("message") or "(no message)"),
+            "statistic": escape_prose(statistic) if statistic and statistic not in ("exception", "hypotheses") else None,
             "traceback": lines}
 
 
-def _kinds(records: list[dict]) -> list[dict[str, Any]]:
+def _instance(text: str) -> Latex:
+    """An instance: a short name (typewriter, as in the claim ids) or a description with ``$…$`` math."""
+    text = str(text)
+    return sanitize_latex(text) if ("$" in text or " " in text) else escape_tt(text)
+
+
+def _common_hypotheses(records: list[dict]) -> list[str]:
+    """Hypotheses every claim kind of a theorem states: said once, in the theorem's header."""
+    kinds: dict[str, set[str]] = {}
+    for record in records:
+        kinds.setdefault(fig.claim_kind(record["id"]), set()).update(record.get("hypotheses") or [])
+    if len(kinds) < 2:
+        return []
+    shared = set.intersection(*kinds.values())
+    return [h for h in _unique(h for r in records for h in (r.get("hypotheses") or [])) if h in shared]
+
+
+def _kinds(records: list[dict], common: list[str] = ()) -> list[dict[str, Any]]:
     kinds: dict[str, list[dict]] = {}
     for record in records:
         kinds.setdefault(fig.claim_kind(record["id"]), []).append(record)
     out = []
     for kind, members in kinds.items():
         statistics = [r["statistic"] for r in members if r.get("statistic") and r["statistic"] not in ("exception", "hypotheses")]
+        statements = [s for s in _unique(r.get("statement") or "" for r in members) if s]
         out.append({
-            "kind": kind,
-            "title": escape_text("; ".join(_unique(r.get("title") or kind for r in members))),
-            "statements": [sanitize_latex(s, math=True) for s in _unique(r.get("statement") or "" for r in members) if s],
+            "kind": kind, "count": len(members),
+            "title": escape_prose("; ".join(_unique(r.get("title") or kind for r in members))),
+            "statements": [{"latex": sanitize_latex(s, math=True), "display": len(s) > 70} for s in statements],
             "bounds": [sanitize_latex(b, math=True) for b in _unique(r.get("bound_latex") or "" for r in members) if b],
-            "hypotheses": [sanitize_latex(h) for h in _unique(h for r in members for h in (r.get("hypotheses") or []))],
-            "statistics": Latex("; ".join(escape_text(s) for s in _unique(statistics))),
-            "instances": Latex(", ".join(escape_text(i) for i in _unique(r.get("instance", "") for r in members))),
+            "hypotheses": Latex("; ".join(sanitize_latex(h) for h in _unique(
+                h for r in members for h in (r.get("hypotheses") or []) if h not in common))),
+            "statistics": Latex("; ".join(escape_prose(s) for s in _unique(statistics))),
+            # short instance names are already in the claim ids of the table; descriptions are printed
+            "instances": Latex("; ".join(_instance(i) for i in _unique(r.get("instance", "") for r in members)
+                                         if i and ("$" in i or " " in i))),
         })
     return out
 
 
-def _figures(records: list[dict], slug: str, figure_dir: Path) -> list[dict[str, Any]]:
+def _kind_figures(records: list[dict], slug: str, figure_dir: Path) -> list[dict[str, Any]]:
     made = []
-    kinds = _unique(fig.claim_kind(r["id"]) for r in records)
-    for kind in kinds:
+    for kind in _unique(fig.claim_kind(r["id"]) for r in records):
         if kind in fig.KIND_FIGURES:
             name, function, width = fig.KIND_FIGURES[kind]
             path = figure_dir / f"{slug}-{name}.pdf"
             caption = function(records, path)
             if caption:
-                made.append({"file": Latex(f"figures/{path.name}"), "caption": Latex(caption), "width": Latex(f"{width:.2f}")})
-    path = figure_dir / f"{slug}-margins.pdf"
-    caption = fig.margin_figure(records, path)
-    if caption:
-        made.append({"file": Latex(f"figures/{path.name}"), "caption": escape_text(caption), "width": Latex("0.95")})
+                made.append({"file": Latex(f"figures/{path.name}"), "caption": Latex(caption), "width": width})
     return made
+
+
+def _figure_rows(figures: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Figures side by side where two fit in a row (width ≤ ½ each), else one per row: a grid, not a page each."""
+    rows: list[list[dict[str, Any]]] = []
+    for figure in sorted(figures, key=lambda f: f["width"] > 0.5):
+        if figure["width"] <= 0.5 and rows and len(rows[-1]) == 1 and rows[-1][0]["width"] <= 0.5:
+            rows[-1].append(figure)
+        else:
+            rows.append([figure])
+    for row in rows:
+        for figure in row:
+            figure["box"] = Latex(f"{0.49 if len(row) == 2 else min(figure['width'], 0.98):.2f}")
+    return rows
 
 
 def _macro_values(record: dict) -> list[tuple[Latex, Latex]]:
@@ -205,6 +245,7 @@ def _macro_values(record: dict) -> list[tuple[Latex, Latex]]:
         "Confidence": format_number(record.get("confidence_bound")), "Bound": format_number(record.get("bound")),
         "Exact": format_number(record.get("exact")), "Margin": format_number(record.get("margin")),
         "Samples": format_count(record.get("n")), "Id": escape_tt(record["id"]),
+        "Level": format_number(record.get("alpha")), "Relation": _relation(record),
     }
     return [(Latex("\\" + macro_name(field, record["id"])), values[field]) for field in MACRO_FIELDS]
 
@@ -212,20 +253,85 @@ def _macro_values(record: dict) -> list[tuple[Latex, Latex]]:
 def _selection(meta: dict) -> Latex:
     only = meta.get("only")
     if only:
-        return Latex(r"claims selected with \texttt{--only} " + escape_tt(only) + ".")
-    return Latex("all registered claims were run.")
+        return Latex(r"claims selected with \texttt{--only} " + escape_tt(only))
+    return Latex("all registered claims")
 
 
-def render_report(payload: dict, out_dir: Path, *, source: str = "") -> Path:
+def _group(name: str, members: list[dict], slug: str) -> dict[str, Any]:
+    tight = summary.tightest_margin(members)
+    weak = summary.weakest_detectable_gap(members)
+    units = (weak[1].get("detectable_gap_units") or "") if weak else ""
+    return {
+        "name": name, "slug": slug, "modules": ", ".join(_unique(str(r.get("module", "")) for r in members)),
+        "total": len(members), "counts": _counts(members),
+        "tightest": format_number(tight[0]) if tight else Latex(r"\textemdash{}"),
+        "tightest_kind": escape_tt(fig.claim_kind(tight[1]["id"])) if tight else Latex(""),
+        "weakest": Latex(format_number(weak[0]) + ((r" \emph{" + escape_prose(units) + "}") if units else ""))
+        if weak else Latex(r"\textemdash{}"),
+        "weakest_kind": escape_tt(fig.claim_kind(weak[1]["id"])) if weak else Latex(""),
+    }
+
+
+def _variants(mutants: dict | None, claim_ids: set[str]) -> dict[str, Any]:
+    """The wrong-variants section: the kill matrix of a mutants file, else the registered variants."""
+    if mutants is not None:
+        rows = [{"theorem": escape_text(m.get("theorem", "")), "name": escape_tt(str(m["id"]).split("#", 1)[-1], breakable=True, breaks="-_"),
+                 "what": escape_prose(m.get("what_is_wrong") or ""), "claim": escape_tt(m.get("claim", ""), breakable=True),
+                 "verdict": m["verdict"], "killed": bool(m.get("killed")), "margin": format_number(m.get("margin"))}
+                for m in sorted(mutants["mutants"], key=lambda m: (_theorem_key(str(m.get("theorem", ""))), str(m["id"])))]
+        killed = sum(row["killed"] for row in rows)
+        return {"matrix": True, "rows": rows, "total": len(rows), "killed": killed,
+                "meta": {key: escape_text(mutants.get("meta", {}).get(key)) if mutants.get("meta", {}).get(key)
+                         is not None else None for key in ("commit", "date", "seed")}}
+    try:
+        registered = summary.registered_variants()
+    except Exception:  # a report must build from its JSON alone, even where the theorems cannot be imported
+        registered = []
+    rows = [{"theorem": escape_text(v["theorem"]), "name": escape_tt(v["name"], breakable=True, breaks="-_"), "what": escape_prose(v["what_is_wrong"]),
+             "claim": escape_tt(v["claim"], breakable=True), "in_run": v["claim"] in claim_ids}
+            for v in sorted(registered, key=lambda v: (_theorem_key(v["theorem"]), v["name"]))]
+    return {"matrix": False, "rows": rows, "total": len(rows), "killed": None,
+            "meta": {"commit": None, "date": None, "seed": None}}
+
+
+def _stamp(meta: dict, records: list[dict]) -> dict[str, Any]:
+    packages = meta.get("packages") if isinstance(meta.get("packages"), dict) else {}
+    levels = sorted({float(r["alpha"]) for r in records if isinstance(r.get("alpha"), (int, float))})
+    spent = meta.get("alpha_spent")
+    if spent is None:  # an older results file: the levels its records ran at
+        spent = sum(float(r["alpha"]) for r in records if isinstance(r.get("alpha"), (int, float)))
+    seconds = meta.get("seconds")
+    return {
+        "commit": escape_tt(meta.get("commit") or "unknown"), "dirty": bool(meta.get("dirty")),
+        "date": escape_text(meta.get("date") or "unknown"), "seed": escape_text(meta.get("seed")),
+        "device": escape_text(meta.get("device_name") or meta.get("device") or "unknown"),
+        "runtime": (escape_text(f"{float(seconds):.0f} s") if isinstance(seconds, (int, float)) else None),
+        "packages": Latex(", ".join(escape_text(f"{name} {version}") for name, version in packages.items()
+                                    if version != "absent")) if packages else None,
+        "cap": format_number(meta.get("alpha_cap", meta.get("alpha_total"))), "spent": format_number(spent),
+        "level": format_number(levels[0]) if len(levels) == 1 else
+        Latex(format_number(levels[0]) + "--" + format_number(levels[-1])) if levels else Latex(r"\textemdash{}"),
+        "scaled": isinstance(meta.get("alpha_scale"), (int, float)) and meta["alpha_scale"] != 1.0,
+        "complete": meta.get("complete", True) is not False,
+    }
+
+
+def render_report(payload: dict, out_dir: Path, *, source: str = "", mutants: dict | None = None,
+                  appendix: bool = False) -> Path:
     """Write report.tex, the style, verdicts.tex, sections and figures into ``out_dir``; return the .tex."""
     out_dir = Path(out_dir)
     (out_dir / "sections").mkdir(parents=True, exist_ok=True)
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
     records: list[dict] = payload["claims"]
-    meta = {key: payload["meta"].get(key) for key in ("commit", "date", "seed", "alpha_total", "registered_claims",
-                                                       "alpha_per_claim", "device", "only")}
+    raw_meta = payload["meta"]
+    meta = {key: raw_meta.get(key) for key in ("commit", "date", "seed", "alpha_total", "registered_claims",
+                                               "device", "only")}
     meta = {key: ("unknown" if value is None and key in ("commit", "date", "device") else value)
             for key, value in meta.items()}
+    meta["alpha_cap"] = raw_meta.get("alpha_cap", raw_meta.get("alpha_total"))
+    meta["alpha_spent"] = raw_meta.get("alpha_spent")
+    levels = {r.get("alpha") for r in records}
+    meta["alpha_per_claim"] = levels.pop() if len(levels) == 1 else raw_meta.get("alpha_per_claim")
     codes: dict[str, str] = {}
     for record in records:
         code = macro_code(record["id"])
@@ -234,28 +340,36 @@ def render_report(payload: dict, out_dir: Path, *, source: str = "") -> Path:
         codes[code] = record["id"]
     environment = _environment()
     taken: set[str] = set()
-    theorems = []
+    theorems, groups, figures = [], [], []
     for name in sorted(_unique(r["theorem"] for r in records), key=_theorem_key):
         members = [r for r in records if r["theorem"] == name]
         slug = _slug(name, taken)
-        theorem = {
-            "name": name, "slug": slug, "modules": ", ".join(_unique(str(r.get("module", "")) for r in members)),
-            "total": len(members), "counts": _counts(members), "kinds": _kinds(members),
-            "rows": [_row(r) for r in members], "problems": [_problem(r) for r in members if r["verdict"] != "pass"],
-            "figures": _figures(members, slug, out_dir / "figures"),
-        }
+        group = _group(name, members, slug)
+        common = _common_hypotheses(members)
+        theorem = {**group, "kinds": _kinds(members, common), "rows": [_row(r) for r in members],
+                   "hypotheses": Latex("; ".join(sanitize_latex(h) for h in common)),
+                   "problems": [_problem(r) for r in members if r["verdict"] != "pass"]}
         (out_dir / "sections" / f"{slug}.tex").write_text(environment.get_template("theorem.tex.j2").render(theorem=theorem))
         theorems.append(theorem)
+        groups.append((name, members))
+        figures += _kind_figures(members, slug, out_dir / "figures")
+    overview = None
+    caption = fig.margin_overview_figure(groups, out_dir / "figures" / "margins.pdf")
+    if caption:
+        overview = {"file": Latex("figures/margins.pdf"), "caption": escape_text(caption)}
     ordered = sorted(records, key=lambda r: _theorem_key(r["theorem"]))  # stable: results order within a theorem
     claims = [{"id": r["id"], "id_tt": escape_tt(r["id"]), "code_tt": escape_tt(macro_code(r["id"])),
                "verdict": r["verdict"], "macros": _macro_values(r)} for r in ordered]
     counts = {**_counts(records), "total": len(records)}
-    example = records[0] if records else None
+    example = next((r for r in records if r.get("empirical") is not None), records[0] if records else None)
     context = dict(
-        meta=meta, counts=counts, theorems=theorems, claims=claims, source=source or "(payload)",
-        selection=_selection(meta), fields=Latex(", ".join(r"\texttt{" + f + "}" for f in MACRO_FIELDS)),
-        example_id=example["id"] if example else "", example_macro="\\" + macro_name("Verdict", example["id"]) if example else "",
-        example_value=Latex("\\" + macro_name("Verdict", example["id"])) if example else "",
+        meta=meta, stamp=_stamp(raw_meta, records), counts=counts, theorems=theorems, claims=claims,
+        source=source or "(payload)", selection=_selection(meta), overview=overview, figure_rows=_figure_rows(figures),
+        variants=_variants(mutants, {r["id"] for r in records}), appendix=appendix,
+        fields=Latex(", ".join(r"\texttt{" + f + "}" for f in MACRO_FIELDS)),
+        example_id=example["id"] if example else "",
+        example_macro="\\" + macro_name("Empirical", example["id"]) if example else "",
+        example_value=Latex("\\" + macro_name("Empirical", example["id"])) if example else "",
         generated_on=datetime.now(timezone.utc).strftime("%Y/%m/%d"),
     )
     (out_dir / "tiltproof-report.sty").write_text(environment.get_template("tiltproof-report.sty.j2").render(**context))
@@ -307,12 +421,16 @@ def compile_report(tex: Path, *, engine: str | None = None, timeout: float = 300
 
 
 def build_report(results: str | Path | dict, out_dir: str | Path, *, compile: bool = True,
-                 engine: str | None = None, timeout: float = 300) -> ReportResult:
-    """Render the report of ``results`` into ``out_dir`` and compile it when TeX is available."""
+                 engine: str | None = None, timeout: float = 300, mutants: str | Path | dict | None = None,
+                 appendix: bool = False) -> ReportResult:
+    """Render the report of ``results`` (and the kill matrix of ``mutants``, a ``tiltproof mutants --json``
+    file) into ``out_dir`` and compile it when TeX is available. ``appendix``: list every macro code in an
+    appendix too (they are always in ``verdicts.tex``'s comments)."""
     payload = load_results(results)
+    kill_matrix = None if mutants is None else (mutants if isinstance(mutants, dict) else summary.load_mutants(mutants))
     out_dir = Path(out_dir)
     source = "" if isinstance(results, dict) else Path(results).name
-    tex = render_report(payload, out_dir, source=source)
+    tex = render_report(payload, out_dir, source=source, mutants=kill_matrix, appendix=appendix)
     if not compile:
         return ReportResult(out_dir, tex, None, None, f"wrote {tex} (not compiled: --no-compile)")
     chosen = engine or find_engine()

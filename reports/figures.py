@@ -1,7 +1,8 @@
 """Figures of a report (matplotlib, PDF): where a person would rather look than read.
 
-* ``margin_figure`` (every theorem): each claim's margin relative to its bound, on a symmetric log
-  scale, coloured by verdict — how far inside (or outside) its claim each instance sits.
+* ``margin_overview_figure`` (once per report): every claim's margin relative to its bound, one row per
+  theorem group, on a symmetric log scale, coloured by verdict — how far inside (or outside) its claim each
+  instance sits, for the whole run in one picture. (``margin_figure`` draws one group with labelled claims.)
 * ``tradeoff_figure`` (T5): N(b_δ) and D/Z against δ, exact curves with the measured intervals.
 * ``bon_law_figure`` (BoN): empirical against exact law of the best-of-N output (CDF of the selected
   reward with its DKW band for continuous laws; category probabilities for finite laws).
@@ -26,7 +27,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["margin_figure", "tradeoff_figure", "bon_law_figure", "bon_kl_figure", "KIND_FIGURES", "claim_kind"]
+__all__ = ["margin_figure", "margin_overview_figure", "tradeoff_figure", "bon_law_figure", "bon_kl_figure", "KIND_FIGURES", "claim_kind"]
 
 Record = dict[str, Any]
 VERDICT_COLOURS = {"pass": "#1b7837", "fail": "#c51b7d", "error": "#7b3294"}
@@ -86,6 +87,40 @@ def margin_figure(records: list[Record], path: Path) -> str | None:
     return (f"Margin of each claim relative to its bound, absolute where the bound is 0 ({len(rows)} claims with a margin; "
             f"{failing} not passing, in magenta). Margins use the exact value and the one-sided confidence bound, "
             "whichever is closer to the bound.")
+
+
+def margin_overview_figure(groups: list[tuple[str, list[Record]]], path: Path) -> str | None:
+    """One row per (group name, records): relative margins of the group's claims as jittered dots."""
+    rows = []
+    for row, (name, records) in enumerate(groups):
+        for record in records:
+            margin, bound = _number(record.get("margin")), _number(record.get("bound"))
+            if record.get("verdict") == "error" or margin is None or bound is None:
+                continue
+            rows.append((row, margin / (abs(bound) if abs(bound) > 1e-12 else 1.0), record.get("verdict")))
+    if not rows:
+        return None
+    with plt.rc_context(STYLE):
+        figure, axis = plt.subplots(figsize=(6.6, 0.5 + 0.12 * len(groups)))
+        jitter = np.random.default_rng(0).uniform(-0.25, 0.25, len(rows))  # fixed: the figure is reproducible
+        values = np.array([value for _, value, _ in rows])
+        positions = np.array([len(groups) - 1 - row for row, _, _ in rows]) + jitter
+        axis.scatter(values, positions, c=[VERDICT_COLOURS.get(v, "black") for _, _, v in rows], s=7, zorder=3,
+                     linewidths=0)
+        axis.axvline(0.0, color="black", linewidth=0.8)
+        axis.set_xscale("symlog", linthresh=1e-3)
+        low, high = float(values.min()), float(values.max())
+        axis.set_xlim(min(-1e-3, 3 * low) if low < 0 else -1e-3, max(1e-2, 3 * high))
+        axis.set_yticks(range(len(groups)), [name for name, _ in groups][::-1])
+        axis.set_ylim(-0.6, len(groups) - 0.4)
+        axis.set_xlabel(r"margin / |bound|  (> 0: inside the claim; symmetric log scale, linear within $\pm10^{-3}$)")
+        axis.tick_params(axis="y", labelsize=6)
+        axis.grid(axis="x", linewidth=0.3, alpha=0.6)
+        _save(figure, path)
+    failing = sum(verdict != "pass" for _, _, verdict in rows)
+    return (f"Every claim's margin relative to its bound, one row per theorem ({len(rows)} claims with a margin, "
+            f"{failing} not passing, in magenta). The margin is the distance to where the check would reject; "
+            "claims decided by an exact value sit near 1e-9, their numerical tolerance.")
 
 
 def tradeoff_figure(records: list[Record], path: Path) -> str | None:
@@ -204,7 +239,7 @@ def bon_kl_figure(records: list[Record], path: Path) -> str | None:
 #: figures drawn for a theorem when its records contain these claim kinds
 #: (file stem, function, width as a fraction of the text width)
 KIND_FIGURES: dict[str, tuple[str, Callable[[list[Record], Path], str | None], float]] = {
-    "t5.tradeoff": ("tradeoff", tradeoff_figure, 0.95),
-    "bon.sampler_law": ("bon-law", bon_law_figure, 0.95),
-    "bon.kl_bound": ("bon-kl", bon_kl_figure, 0.62),
+    "t5.tradeoff": ("tradeoff", tradeoff_figure, 0.64),
+    "bon.sampler_law": ("bon-law", bon_law_figure, 0.64),
+    "bon.kl_bound": ("bon-kl", bon_kl_figure, 0.48),
 }

@@ -11,10 +11,11 @@ TeX. Four kinds of string, four functions:
   as their own glyphs with ``\char`` (the OT1 typewriter font has every printable ASCII character at
   its ASCII position), so ``pdftotext`` reads the id back exactly; ``breakable=True`` allows line
   breaks after ``/`` (tables only).
-* ``sanitize_latex``: strings that are LaTeX by contract (claim statements, sympy bounds, hypotheses
-  "in words, LaTeX allowed"). Math segments keep their commands; text segments between ``$…$`` have
-  the specials that are errors outside math (``_ ^ # & % ~``) escaped; an unbalanced ``$`` makes the
-  whole string plain text.
+* ``escape_prose``: ``escape_text`` plus subscripts for one-letter symbols (``q_b``, ``π_BoN``): titles,
+  statistics and messages written in the papers' notation.
+* ``sanitize_latex``: strings that are LaTeX by contract (claim statements, sympy bounds, hypotheses and
+  instances "in words, LaTeX allowed"). Math segments keep their commands; text segments between ``$…$``
+  are prose (``escape_prose``); an unbalanced ``$`` makes the whole string plain text.
 * ``format_number``: floats in 4 significant digits, ``a\times10^{k}`` outside [1e-3, 1e5), ``\infty``
   for the "inf" strings of the JSON records, an em dash for a missing value.
 
@@ -33,7 +34,8 @@ code, checked by ``decode_macro_code``):
 So ``t2.sampler_law/finite-k10/b=0.5`` has the code
 ``tTwoDotsamplerUslawSlfiniteHykOneZeroSlbEqZeroDotFive``, and the report defines, for every claim,
 ``\tp<Field><code>`` with Field one of ``Verdict``, ``Empirical``, ``Confidence``, ``Bound``,
-``Exact``, ``Margin``, ``Samples``, ``Id`` (a prefix-free set, so the full names stay injective).
+``Exact``, ``Margin``, ``Samples``, ``Id``, ``Level`` (the claim's α), ``Relation`` (≤ ≥ = ∈) (a prefix-free
+set, so the full names stay injective).
 """
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ import unicodedata
 from typing import Any
 
 __all__ = [
-    "Latex", "escape_text", "escape_tt", "sanitize_latex", "format_number", "format_count",
+    "Latex", "escape_text", "escape_prose", "escape_tt", "sanitize_latex", "format_number", "format_count",
     "macro_code", "decode_macro_code", "macro_name", "MACRO_FIELDS",
 ]
 
@@ -72,6 +74,7 @@ _MATH_SYMBOLS = {
     "⪰": r"\succeq", "⪯": r"\preceq", "≺": r"\prec", "≻": r"\succ", "∝": r"\propto", "∼": r"\sim",
     "≡": r"\equiv", "⊗": r"\otimes", "⊕": r"\oplus", "⌈": r"\lceil", "⌉": r"\rceil", "⌊": r"\lfloor",
     "⌋": r"\rfloor", "°": r"^\circ", "∅": r"\emptyset", "∖": r"\setminus", "∣": r"\mid",
+    "∥": r"\parallel", "⊥": r"\perp", "≪": r"\ll", "≫": r"\gg", "⋅": r"\cdot",
 }
 _TEXT_SYMBOLS = {
     "—": r"\textemdash{}", "–": r"\textendash{}", "…": r"\ldots{}", "‘": "`", "’": "'", "“": "``",
@@ -115,6 +118,10 @@ def escape_text(value: Any) -> Latex:
     while index < len(text):
         character = text[index]
         following = text[index + 1] if index + 1 < len(text) else ""
+        decomposed = unicodedata.normalize("NFD", character)
+        if len(decomposed) == 2 and decomposed[1] in _COMBINING and character not in _TEXT_SYMBOLS:
+            character, following = decomposed  # a precomposed û, x̄ … is a letter and an accent
+            text = text[:index] + decomposed + text[index + 1:]
         if following in _COMBINING:  # e.g. p̂ (p + U+0302) → \hat{p}
             inner = _math_for(character) or (character if character.isascii() and character.isalnum() else None)
             out.append(r"\ensuremath{" + _COMBINING[following] + "{" + (inner or _unknown(character)) + "}}")
@@ -136,12 +143,34 @@ def escape_text(value: Any) -> Latex:
     return Latex("".join(out))
 
 
+_SUBSCRIPT = re.compile(r"(?<![A-Za-z0-9_\\])([A-Za-z\u00c0-\u024f\u0370-\u03ff][\u0302\u0303\u0304\u0307\u0308]?)_"
+                        r"(\{[^{}]*\}|[A-Za-z0-9\u0370-\u03ff]+)")
+
+
+def escape_prose(value: Any) -> Latex:
+    """Words with the notation of the papers (titles, statistics, messages): like ``escape_text``, and a
+    one-letter symbol followed by ``_x`` or ``_{…}`` gets a subscript (``q_b``, ``π_BoN``, ``p̂_n``, ``V_t``),
+    so headings never show literal underscores; ``sampler_law`` (a longer word) keeps its underscore."""
+    text = unicodedata.normalize("NFC", str(value))
+    parts = _SUBSCRIPT.split(text)
+    if len(parts) == 1:
+        return escape_text(text)
+    out = []
+    for position in range(0, len(parts), 3):
+        out.append(escape_text(parts[position]))
+        if position + 2 < len(parts):
+            out.append(escape_text(parts[position + 1]) + r"\textsubscript{" +
+                       escape_text(parts[position + 2].strip("{}")) + "}")
+    return Latex("".join(out))
+
+
 # ---------------------------------------------------------------- identifiers in typewriter
 _TT_CHAR = {character: r"{\char" + str(ord(character)) + "}" for character in "\\{}$&#%_^~<>|\"'`"}
 
 
-def escape_tt(value: Any, *, breakable: bool = False) -> Latex:
-    r"""An identifier → ``\texttt{…}`` whose glyphs are the identifier's own characters."""
+def escape_tt(value: Any, *, breakable: bool = False, breaks: str = "/") -> Latex:
+    r"""An identifier → ``\texttt{…}`` whose glyphs are the identifier's own characters; with ``breakable``,
+    a line may break after any character of ``breaks``."""
     out: list[str] = []
     for character in str(value):
         if character in _TT_CHAR:
@@ -154,7 +183,7 @@ def escape_tt(value: Any, *, breakable: bool = False) -> Latex:
             out.append(r"\ensuremath{" + math + "}")
         else:
             out.append(_unknown(character))
-        if breakable and character == "/":
+        if breakable and character in breaks:
             out.append(r"\allowbreak{}")
     return Latex(r"\texttt{" + "".join(out) + "}")
 
@@ -173,7 +202,6 @@ def _map_unicode_math(segment: str) -> str:
 
 
 _MATH_ESCAPES = re.compile(r"(?<!\\)([#%&])")
-_TEXT_ESCAPES = re.compile(r"(?<!\\)([_^#&%~])")
 
 
 def sanitize_latex(value: Any, *, math: bool = False) -> Latex:
@@ -193,11 +221,7 @@ def sanitize_latex(value: Any, *, math: bool = False) -> Latex:
         if position % 2:
             out.append("$" + _MATH_ESCAPES.sub(r"\\\1", _map_unicode_math(piece)) + "$")
         else:
-            escaped = _TEXT_ESCAPES.sub(lambda match: "\\" + match.group(1) + ("{}" if match.group(1) in "^~" else ""),
-                                        unicodedata.normalize("NFC", piece))
-            out.append("".join(
-                _TEXT_SYMBOLS.get(c) or (r"\ensuremath{" + m + "}" if (m := _math_for(c)) else None) or
-                (c if c.isascii() else _unknown(c)) for c in escaped))
+            out.append(escape_prose(piece))
     return Latex("".join(out))
 
 
@@ -245,7 +269,7 @@ _DIGITS = ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight
 _SEPARATORS = {".": "Dot", "_": "Us", "/": "Sl", "-": "Hy", "=": "Eq", ",": "Cm", "#": "Hs", "+": "Pl",
                ":": "Cl", " ": "Sp"}
 _HEX_LETTERS = "abcdefghijklmnop"
-MACRO_FIELDS = ("Verdict", "Empirical", "Confidence", "Bound", "Exact", "Margin", "Samples", "Id")
+MACRO_FIELDS = ("Verdict", "Empirical", "Confidence", "Bound", "Exact", "Margin", "Samples", "Id", "Level", "Relation")
 
 
 def macro_code(claim_id: str) -> str:

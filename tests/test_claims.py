@@ -9,7 +9,8 @@ import pytest
 
 from theorems.framework import Claim, Evidence, Hypothesis, run_claim
 from theorems.registry import all_claims, all_mutants, select_claims
-from theorems.suite import alpha_share, run_suite
+from theorems.framework import DEFAULT_ALPHA_TOTAL, DEFAULT_CLAIM_LEVEL, claim_level
+from theorems.suite import plan_levels, run_suite
 from tests.conftest import STAT_ALPHA
 
 import sympy
@@ -49,6 +50,8 @@ def test_registered_claims_pass_on_their_instances(claim):
     """The claims hold at the test share of the budget (the full set runs in `tiltproof check` in CI)."""
     record = run_claim(claim, alpha=STAT_ALPHA)
     assert record.verdict == "pass", record.message
+    assert record.margin is None or record.margin >= 0, record.margin  # a pass is never outside its claim
+    assert record.relation in ("≤", "≥", "=", "∈")
 
 
 def test_violated_hypothesis_is_an_error_not_a_pass():
@@ -70,12 +73,30 @@ def test_exception_is_an_error():
     assert record.verdict == "error" and "kernel exploded" in record.message
 
 
-def test_budget_is_split_over_registered_claims_and_records_are_selection_independent():
+def test_each_claim_runs_at_its_own_level_whatever_else_is_registered_or_selected():
+    """Stable records: a claim's level (hence n and its figures) depends on the claim alone."""
     chosen = select_claims(CLAIMS, r"^t2\.(tv_exact|sampler_law)/finite")
-    alone = run_suite(chosen, registered=len(CLAIMS), seed=3)
-    again = run_suite(chosen, registered=len(CLAIMS), seed=3)
-    assert alone[0].alpha == alpha_share(1e-6, len(CLAIMS))
-    assert [r.to_json() | {"seconds": 0} for r in alone] == [r.to_json() | {"seconds": 0} for r in again]
+    alone = run_suite(chosen[:1], seed=3)
+    with_others = run_suite(chosen, seed=3)
+    grown = run_suite(chosen + [FAST_CLAIMS[0]], seed=3)  # a suite that gained a claim
+    assert alone[0].alpha == claim_level(chosen[0]) == DEFAULT_CLAIM_LEVEL
+    for records in (with_others, grown):
+        assert alone[0].to_json() | {"seconds": 0} == records[0].to_json() | {"seconds": 0}
+
+
+def test_the_default_levels_of_the_registered_claims_fit_under_the_default_cap():
+    plan = plan_levels(CLAIMS)
+    assert plan.scale == 1.0 and plan.spent == pytest.approx(sum(claim_level(claim) for claim in CLAIMS))
+    assert plan.spent <= DEFAULT_ALPHA_TOTAL and plan.note is None
+
+
+def test_a_cap_below_the_selection_s_levels_scales_them_down_and_says_so():
+    chosen = CLAIMS[:10]
+    plan = plan_levels(chosen, 1e-9)
+    assert plan.spent == pytest.approx(1e-9) and plan.scale == pytest.approx(1e-9 / (10 * DEFAULT_CLAIM_LEVEL))
+    assert "scaled" in plan.note and plan.levels[chosen[0].id] == pytest.approx(1e-10)
+    with pytest.raises(ValueError, match="alpha"):
+        plan_levels(chosen, 2.0)
 
 
 def test_bad_only_pattern():
@@ -107,10 +128,11 @@ def test_cli_exit_codes_for_bad_arguments():
 
 def test_cli_exits_nonzero_when_a_claim_fails(monkeypatch, tmp_path):
     """Exit status is non-zero iff a claim is fail or error: inject one wrong variant into the registry."""
+    from theorems import registry
     from tiltproof import cli
 
     wrong = all_mutants()[0].claim
-    monkeypatch.setattr(cli, "all_claims", lambda: [wrong])
+    monkeypatch.setattr(registry, "all_claims", lambda: [wrong])
     assert cli.main(["check", "--json", str(tmp_path / "r.json")]) == 1
     assert json.loads((tmp_path / "r.json").read_text())["claims"][0]["verdict"] == "fail"
 

@@ -22,7 +22,8 @@ from hypothesis import given, strategies as st
 
 from reports import TEX_INSTALL_HINT, build_report, load_results
 from reports.build import compile_report
-from reports.latex import decode_macro_code, escape_text, escape_tt, macro_code, macro_name, sanitize_latex
+from reports.latex import (decode_macro_code, escape_prose, escape_text, escape_tt, macro_code, macro_name,
+                           sanitize_latex)
 from theorems.framework import Claim, Evidence, Hypothesis, run_claim
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,7 +137,9 @@ def test_escape_text_leaves_no_bare_specials_and_balanced_braces(text):
 
 
 def test_sanitize_latex_keeps_math_and_escapes_words():
-    assert sanitize_latex(r"$\lambda > 0$ and q_b & 5%") == r"$\lambda > 0$ and q\_b \& 5\%"
+    assert sanitize_latex(r"$\lambda > 0$ and q_b & 5%") == r"$\lambda > 0$ and " + escape_prose("q_b & 5%")
+    assert escape_prose("q_b & 5%").endswith(r"\& 5\%") and "_" not in escape_prose("q_b, π_BoN, p̂_n")
+    assert escape_prose("sampler_law") == escape_text("sampler_law")  # a word keeps its underscore
     assert sanitize_latex("unbalanced $ sign_x") == escape_text("unbalanced $ sign_x")
     assert " ".join(sanitize_latex(r"\delta ≤ ½", math=True).split()) == r"\delta \le \tfrac12"
 
@@ -161,17 +164,17 @@ def test_report_files_show_failing_and_erroring_claims(results_file, tmp_path):
     assert result.pdf is None and (out / "report.tex").exists() and (out / "tiltproof-report.sty").exists()
     assert {path.name for path in (out / "sections").iterdir()} == {"t1.tex", "t2.tex", "t5.tex", "bon.tex"}
     assert {path.name for path in (out / "figures").iterdir()} >= {"t5-tradeoff.pdf", "bon-bon-law.pdf",
-                                                                   "bon-bon-kl.pdf", "t1-margins.pdf"}
+                                                                   "bon-bon-kl.pdf", "margins.pdf"}
     payload = json.loads(results_file.read_text())
     verdicts = {record["id"]: record["verdict"] for record in payload["claims"]}
     assert set(verdicts.values()) == {"pass", "fail", "error"}
     definitions = dict(re.findall(r"^\\def\\(tpVerdict[A-Za-z]+)\{([a-z]+)\}$", (out / "verdicts.tex").read_text(), re.M))
     assert definitions == {macro_name("Verdict", claim_id): verdict for claim_id, verdict in verdicts.items()}
     t1 = (out / "sections" / "t1.tex").read_text()
-    assert r"\tpshowverdict{fail}" in t1 and r"\subsection*{Not passing}" in t1 and escape_text(FAIL_MESSAGE) in t1
+    assert r"\tpshowverdict{fail}" in t1 and r"\subsection*{Not passing}" in t1 and escape_prose(FAIL_MESSAGE) in t1
     t2 = (out / "sections" / "t2.tex").read_text()
     assert t2.count(r"\tpshowverdict{error}") >= 4  # two rows, two entries under "Not passing"
-    assert escape_text("RuntimeError: " + ERROR_TEXT) in t2 and escape_tt(AWKWARD_ID, breakable=True) in t2
+    assert escape_prose("RuntimeError: " + ERROR_TEXT) in t2 and escape_tt(AWKWARD_ID, breakable=True) in t2
 
 
 def test_report_without_tex_still_writes_the_tex(results_file, tmp_path, monkeypatch):
@@ -184,10 +187,20 @@ def test_report_compiles_and_every_claim_id_is_in_the_pdf(results_file, tmp_path
     """The CLI writes and compiles the report; pdftotext reads back every id, verdict and message."""
     _require_tex()
     out = tmp_path / "report"
+    mutants = tmp_path / "mutants.json"
+    mutants.write_text(json.dumps({"meta": {"commit": "abc1234"}, "mutants": [
+        {"id": "demo.pass_claim/inst-a/b=0.5#wrong-temperature", "claim": "demo.pass_claim/inst-a/b=0.5",
+         "theorem": "T1", "what_is_wrong": "accepts at 2λ", "verdict": "fail", "killed": True, "margin": -0.3,
+         "future_field": 1},
+        {"id": "demo.pass_claim/inst-a/b=0.5#dropped-factor", "claim": "demo.pass_claim/inst-a/b=0.5",
+         "theorem": "T1", "what_is_wrong": "bound D/(2Z)", "verdict": "pass", "killed": False, "margin": 0.01}]}))
     completed = subprocess.run([sys.executable, "-m", "tiltproof.cli", "report", "--results", str(results_file),
-                                "--out", str(out)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+                                "--out", str(out), "--mutants", str(mutants)], capture_output=True, text=True,
+                               timeout=300, cwd=ROOT)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     text = _pdf_text(out / "report.pdf")
+    flat_matrix = " ".join(text.split())
+    assert "Killed: 1 of 2" in flat_matrix and "survived (pass)" in flat_matrix and "wrong-temperature" in flat_matrix
     payload = json.loads(results_file.read_text())
     missing = [record["id"] for record in payload["claims"] if record["id"] not in text]
     assert not missing, f"ids not found in the PDF text: {missing}"
@@ -208,11 +221,65 @@ def test_report_compiles_and_every_claim_id_is_in_the_pdf(results_file, tmp_path
     assert f"Verdict: fail. Claim: {failing}. Value: 0.31. Commit abc1234." in " ".join(_pdf_text(pdf).split())
 
 
+def _registered_payload() -> dict:
+    """Records of every registered claim with its real text (statement, bound, hypotheses, instance, title) and
+    made-up numbers, so the default claim set's report is laid out in seconds without running a sampler."""
+    import dataclasses
+
+    from theorems.registry import all_claims
+
+    def fake(index: int):
+        def check(context):
+            bound = 0.5 + index % 7
+            return Evidence(holds=True, statistic=f"demo statistic p̂_n #{index}", bound=bound, exact=bound * 0.9,
+                            empirical=bound * 0.8, confidence_bound=bound * 0.85, n=1000 + 37 * index,
+                            detectable_gap=0.01 * (1 + index % 5), margin=bound * 0.1, relation="≤=≥∈"[index % 4])
+        return check
+
+    records = [run_claim(dataclasses.replace(claim, check=fake(index)), seed=0).to_json()
+               for index, claim in enumerate(all_claims())]
+    return {"meta": {"commit": "abc1234+dirty.0123456789", "dirty": True, "date": "2026-01-02T03:04:05+00:00",
+                     "seed": 0, "alpha_cap": 1e-6, "alpha_spent": sum(r["alpha"] for r in records), "device": "cpu",
+                     "device_name": "cpu: demo (2 cores available)", "seconds": 60.0, "complete": True,
+                     "packages": {"python": "3.11", "torch": "2.13.0"}, "registered_claims": len(records)},
+            "claims": records}
+
+
+def test_report_of_the_registered_claims_reads_as_an_appendix(tmp_path):
+    """The default claim set's report: no LaTeX source in the text, no overfull box over 5 pt, at most 12
+    pages, a first-page summary of every theorem group, and the wrong variants listed."""
+    _require_tex()
+    payload = _registered_payload()
+    result = build_report(payload, tmp_path / "report")
+    assert result.pdf is not None, result.log_excerpt
+    text = _pdf_text(result.pdf)
+    for source in ("\\mathcal", "$", "\\|", "_{", "[U+"):
+        assert source not in text, f"{source!r} printed in the PDF"
+    log = (tmp_path / "report" / "report.log").read_text(errors="replace")
+    overfull = [float(width) for width in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide", log)]
+    assert all(width <= 5.0 for width in overfull), overfull
+    pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(result.pdf)], capture_output=True,
+                                                            text=True, check=True).stdout).group(1))
+    assert pages <= 12, pages
+    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(result.pdf), "-"], capture_output=True, text=True,
+                           check=True).stdout
+    assert "Summary" in first and "+dirty.0123456789" in first and "cpu: demo" in first
+    assert all(theorem in first for theorem in {r["theorem"] for r in payload["claims"]})
+    from theorems.registry import all_mutants
+
+    flat = " ".join(text.split())
+    assert "Wrong variants" in flat and f"The {len(all_mutants())} variants registered" in flat
+    assert flat.count("registered; rejected by the test suite") == 1
+    verdicts = (tmp_path / "report" / "verdicts.tex").read_text()
+    assert all(f"% {r['id']}" in verdicts for r in payload["claims"])  # the macro list lives in verdicts.tex
+    assert "Verdict macros" not in flat  # the appendix is opt-in (--macro-appendix)
+
+
 def test_cli_report_exit_codes(tmp_path, results_file, capsys):
     from tiltproof import cli
 
     assert cli.main(["report", "--results", str(tmp_path / "missing.json"), "--out", str(tmp_path / "r")]) == 2
-    assert "no such file" in capsys.readouterr().out
+    assert "no such file" in capsys.readouterr().err
     assert cli.main(["report", "--results", str(results_file), "--out", str(tmp_path / "r"), "--no-compile"]) == 0
     assert (tmp_path / "r" / "report.tex").exists() and not (tmp_path / "r" / "report.pdf").exists()
 
@@ -256,10 +323,47 @@ def test_pytest_claims_runs_each_selected_claim_as_an_item(tmp_path):
     assert completed.returncode == 1, output + completed.stderr
     assert re.search(r"^claims::bon\.kl_exact/normal-d1/N=4 PASSED", output, re.M), output
     assert re.search(r"^claims::demo\.injected/x_y/b=0\.5,c#1 FAILED", output, re.M), output
-    for field in ("verdict: FAIL", "message: injected violation", "empirical: 0.5", "confidence bound: 0.4",
+    for field in ("verdict: FAIL", "message: injected violation", "empirical: 0.5", "confidence bound: 0.4", "relation: ≤",
                   "bound: 0.1", "n: 123"):
         assert field in output, field
     assert "1 failed, 1 passed" in output
+
+
+DEMO_CONFTEST = PLUGIN_CONFTEST.replace("return _registered() + [injected]", """return [injected] + [
+        Claim(id=f"demo.extra/{name}", theorem="DEMO", module="demo", title="demo", statement="x",
+              bound_expression=sympy.Integer(1), instance="none", hypotheses=(),
+              check=_violated if name.startswith("bad") else _holds)
+        for name in ("good-a", "bad-b", "good-c", "bad-d")]
+
+
+def _holds(context):
+    return Evidence(holds=True, statistic="demo statistic", bound=1.0, empirical=0.5, confidence_bound=0.6, n=9,
+                    margin=0.4)""")
+TEST_FILE = "def test_ordinary():\n    assert True\n"
+
+
+def test_pytest_claims_runs_only_claims_and_k_x_lf_work_on_them(tmp_path):
+    """`pytest --claims` collects no test file unless paths are named; -k, -x and --lf act on claim items."""
+    (tmp_path / "conftest.py").write_text(DEMO_CONFTEST)
+    (tmp_path / "test_ordinary.py").write_text(TEST_FILE)
+    environment = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+    def run(*arguments: str) -> str:  # with the cache, for --lf
+        completed = subprocess.run([sys.executable, "-m", "pytest", "--claims", "--claims-only", "^demo.extra", "-v",
+                                    *arguments], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                                   env=environment)
+        return completed.stdout + completed.stderr
+
+    first = run("-k", "not good-c", "-x")
+    assert "test_ordinary" not in first and "claims only" in first, first
+    assert "claims::demo.extra/good-a PASSED" in first and "claims::demo.extra/bad-b FAILED" in first
+    assert "bad-d" not in first.split("short test summary")[0]  # -x stopped after the first failure
+    assert "1 failed, 1 passed, 1 deselected" in first  # -k deselected good-c
+    assert "α spent 8e-09" in first  # two claims ran, at 4e-9 each
+    again = run("--lf")
+    assert "1 failed, 3 deselected" in again and "good-a" not in again.split("short test summary")[0], again
+    both = run("-k", "good or ordinary", "test_ordinary.py")
+    assert "test_ordinary.py::test_ordinary PASSED" in both and "3 passed" in both, both
 
 
 def test_without_claims_the_plugin_adds_nothing(tmp_path):

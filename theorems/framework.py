@@ -1,10 +1,11 @@
 """Claims, their evidence, verdicts and the false-alarm budget (claims spec).
 
 A ``Claim`` is one checkable inequality or identity of a theorem on one instance. Its ``check``
-receives a ``CheckContext`` (its share α of the suite's budget, a seed, a device) and returns
-``Evidence``: the symbolic bound evaluated, the exact value, the empirical statistic with its one-sided
-confidence bound at level α, the sample size, the smallest violation the test detects with
-probability ≥ 1 − β (its power), and whether the claim holds. ``run_claim`` turns that into a
+receives a ``CheckContext`` (its own fixed level α — ``Claim.level`` or ``DEFAULT_CLAIM_LEVEL`` —, a seed,
+a device) and returns ``Evidence``: the symbolic bound evaluated, the exact value, the empirical statistic
+with its one-sided confidence bound at level α, the relation the claim asserts (≤ ≥ = ∈), the margin to the
+rejection threshold, the sample size, the smallest violation the test detects with probability ≥ 1 − β
+(its power), and whether the claim holds. ``run_claim`` turns that into a
 ``Record`` with verdict ``pass``/``fail``; a violated hypothesis or an exception gives ``error``.
 """
 from __future__ import annotations
@@ -25,12 +26,22 @@ from primitives._checks import resolve_device
 
 __all__ = [
     "Verdict", "Hypothesis", "Evidence", "CheckContext", "Claim", "Record",
-    "Mutant", "wrong_variant", "run_claim", "claim_seed", "DEFAULT_ALPHA_TOTAL", "DEFAULT_BETA", "NUMERIC_TOLERANCE",
+    "Mutant", "wrong_variant", "run_claim", "claim_seed", "claim_level", "DEFAULT_ALPHA_TOTAL", "DEFAULT_CLAIM_LEVEL",
+    "DEFAULT_BETA", "NUMERIC_TOLERANCE", "RELATIONS",
 ]
 
 Verdict = Literal["pass", "fail", "error"]
 
 DEFAULT_ALPHA_TOTAL = 1e-6
+"""The default cap on the total false-alarm level a run may spend (``tiltproof check --alpha``)."""
+DEFAULT_CLAIM_LEVEL = 4e-9
+"""Each claim's own false-alarm level unless it sets ``Claim.level``: fixed, so a claim's sample size and
+figures do not move when other claims are added or removed. 4e-9 keeps up to 250 claims (168 registered
+when it was fixed, room for ~80 more) under the default cap 1e-6 by Bonferroni: 250 · 4e-9 = 1e-6. It is
+below the old equal split 1e-6/168 ≈ 6e-9, which costs ≈ 2% more samples (n grows like log(1/α))."""
+RELATIONS = ("≤", "≥", "=", "∈")
+"""How a record's decisive figure relates to its bound: ≤ and ≥ one-sided, = an identity checked by a
+two-sided interval (or exactly, within the numerical tolerance), ∈ membership in a bracket."""
 DEFAULT_BETA = 1e-3
 NUMERIC_TOLERANCE = 1e-9
 """Relative tolerance for exact-side comparisons: closed forms in float64 through log_ndtr/logsumexp
@@ -62,6 +73,7 @@ class Evidence:
     details: dict[str, Any] = field(default_factory=dict)
     detectable_gap_units: str | None = None
     """The units of ``detectable_gap`` (e.g. "TV", "KS on r(X)", "relative error of E[N]", "KL")."""
+    relation: str = "≤"
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,8 @@ class Claim:
     hypotheses: tuple[Hypothesis, ...]
     check: Callable[[CheckContext], Evidence]
     parameters: dict[str, float] = field(default_factory=dict)
+    level: float | None = None
+    """This claim's false-alarm level; None: ``DEFAULT_CLAIM_LEVEL``. Fixed per claim (see ``claim_level``)."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +154,7 @@ class Record:
     message: str
     details: dict[str, Any]
     detectable_gap_units: str | None = None
+    relation: str = "≤"
 
     def to_json(self) -> dict[str, Any]:
         def clean(value: Any) -> Any:
@@ -159,9 +174,18 @@ def claim_seed(seed: int, claim_id: str) -> int:
     return (int(seed) * 2654435761 + zlib.crc32(claim_id.encode())) % (2**31 - 1)
 
 
-def run_claim(claim: Claim, *, alpha: float, seed: int = 0, device: str | torch.device = "cpu",
+def claim_level(claim: Claim) -> float:
+    """The claim's own false-alarm level: ``claim.level``, else ``DEFAULT_CLAIM_LEVEL``."""
+    return DEFAULT_CLAIM_LEVEL if claim.level is None else float(claim.level)
+
+
+def run_claim(claim: Claim, *, alpha: float | None = None, seed: int = 0, device: str | torch.device = "cpu",
               beta: float = DEFAULT_BETA) -> Record:
-    """Check one claim at false-alarm level ``alpha``; never raises for a failing check."""
+    """Check one claim at false-alarm level ``alpha`` (default: its own level); never raises for a failing check.
+
+    A pure function of (claim, alpha, seed, device, beta) up to the timing field ``seconds``, so serial runs,
+    process pools and pytest-xdist workers write identical records."""
+    alpha = claim_level(claim) if alpha is None else alpha
     device_resolved = resolve_device(device)
     context = CheckContext(alpha=alpha, seed=claim_seed(seed, claim.id), device=device_resolved, beta=beta)
     start = time.perf_counter()
@@ -190,4 +214,5 @@ def run_claim(claim: Claim, *, alpha: float, seed: int = 0, device: str | torch.
         margin=evidence.margin, n=evidence.n, detectable_gap=evidence.detectable_gap,
         seconds=time.perf_counter() - start, message=evidence.message, details=evidence.details,
         detectable_gap_units=evidence.detectable_gap_units,
+        relation=evidence.relation,
     )

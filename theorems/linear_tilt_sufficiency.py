@@ -442,7 +442,7 @@ def check_complexity(k: int, d: int, context: CheckContext, sampler=None, lower_
                   "[e^(ε/λ)ΣW/Z, e^(ε/λ)ΣW·min(1/(Z q(K)), 1/max W)]; that bracket and N must respect the spec bound",
         bound=spec_bound, exact=upper, empirical=estimate, confidence_bound=low, n=result.oracle_calls,
         detectable_gap=relative_power(context.alpha, context.beta, accepted) * estimate,
-        margin=min(spec_bound - low, high - lower, upper - low), message="; ".join(reasons),
+        margin=min(spec_bound - low, high - lower, upper - low), message="; ".join(reasons), relation="∈",
         details={"planes": cover.size, "net_bound": net_bound, "bracket": [lower, upper], "interval": [low, high],
                  "q_K": inside, "Z": Z, "d": d, "k": k, "work_per_call": f"O(d^2) = {d * d} multiply-adds"})
 

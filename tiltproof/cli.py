@@ -1,143 +1,271 @@
 """``tiltproof`` command line: ``check`` runs the claims, ``list`` shows them, ``report`` typesets them.
 
-``tiltproof check [--only REGEX] [--json FILE] [--seed N] [--alpha A] [--device cpu|cuda]`` prints one
-row per claim (id, empirical value, its confidence bound, the symbolic bound, margin, verdict, time)
-and exits 1 iff any claim is ``fail`` or ``error`` (2 for bad arguments).
-``tiltproof report --results FILE --out DIR [--no-compile]`` writes DIR/report.tex and compiles it to
-DIR/report.pdf when TeX is installed (exit 1 if compilation fails, 2 for a bad results file).
+``tiltproof check [--only REGEX] [--json FILE | --resume FILE] [--seed N] [--alpha CAP] [--device cpu|cuda]``
+prints one row per claim (id, empirical value, its confidence bound, the relation ≤ ≥ = ∈, the symbolic
+bound, margin, n, verdict) and exits 1 iff any claim is ``fail`` or ``error``, 2 for bad arguments (found
+before any claim runs), 130 when interrupted. ``--json FILE`` is rewritten atomically after every claim, so
+an interrupted run keeps what it finished and ``--resume FILE`` runs only the rest.
+``tiltproof report --results FILE --out DIR [--mutants FILE] [--no-compile]`` writes DIR/report.tex and
+compiles it to DIR/report.pdf when TeX is installed (exit 1 if compilation fails, 2 for a bad input).
+
+Heavy modules (torch, sympy, the theorem registry, matplotlib) are imported inside the commands, so
+``--help`` and argument errors answer at once (``benchmarks/cli_startup.py`` measures it).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import subprocess
+import re
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-
-from theorems.framework import DEFAULT_ALPHA_TOTAL, Record
-from theorems.registry import all_claims, select_claims
-from theorems.suite import alpha_share, run_suite
+from tiltproof.records_io import ResultsWriter, check_output_directory, check_output_path, read_partial
 
 VERDICT_STYLE = {"pass": "green", "fail": "bold red", "error": "bold magenta"}
+DEFAULT_ALPHA_CAP = 1e-6  # == theorems.framework.DEFAULT_ALPHA_TOTAL (tested); here to keep --help import-free
+DEFAULT_SEED = 0
+DEFAULT_DEVICE = "cpu"
+EXIT_INTERRUPTED = 130
 
 
-def _number(value: float | None) -> str:
+def _number(value: Any) -> str:
+    """4 significant digits; "—" for a missing value; "inf"/"nan" strings of the JSON as they are."""
     if value is None:
         return "—"
     if isinstance(value, str):
         return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
     if not math.isfinite(value):
         return str(value)
     return f"{value:.4g}"
 
 
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).resolve().parent, timeout=5).stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+def _field(record: Any, key: str, default: Any = None) -> Any:
+    """A record field from a ``Record`` or its JSON dict (unknown or missing keys are fine)."""
+    if isinstance(record, dict):
+        return record.get(key, default)
+    return getattr(record, key, default)
 
 
-def _table(records: list[Record]) -> Table:
-    table = Table(title="tiltproof claims", show_lines=False)
-    for column, justify in (("claim", "left"), ("empirical", "right"), ("conf. bound", "right"),
-                            ("bound", "right"), ("margin", "right"), ("n", "right"), ("verdict", "center"),
-                            ("time", "right")):
-        table.add_column(column, justify=justify, no_wrap=column == "claim")
+def _table(records: list, *, width: int):
+    from rich import box
+    from rich.table import Table
+
+    show_time = width >= 120
+    table = Table(title="tiltproof claims", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table.add_column("claim", justify="left", overflow="fold", min_width=18, ratio=1)
+    for column in ("empirical", "conf. bound", "rel", "bound", "margin", "n", "verdict") + (("time",) if show_time else ()):
+        table.add_column(column, justify="center" if column in ("rel", "verdict") else "right", no_wrap=True)
     for record in records:
-        table.add_row(record.id, _number(record.empirical), _number(record.confidence_bound), _number(record.bound),
-                      _number(record.margin), str(record.n), f"[{VERDICT_STYLE[record.verdict]}]{record.verdict}[/]",
-                      f"{record.seconds:.2f}s")
+        verdict = _field(record, "verdict")
+        row = [str(_field(record, "id")), _number(_field(record, "empirical")),
+               _number(_field(record, "confidence_bound")), _field(record, "relation") or "≤",
+               _number(_field(record, "bound")), _number(_field(record, "margin")), str(_field(record, "n", "—")),
+               f"[{VERDICT_STYLE.get(verdict, 'white')}]{verdict}[/]"]
+        if show_time:
+            seconds = _field(record, "seconds")
+            row.append(f"{seconds:.2f}s" if isinstance(seconds, (int, float)) else "—")
+        table.add_row(*row)
     return table
 
 
-def _console() -> Console:
+def _console():
     """A wide console when output is captured (CI logs), so claim ids are not folded."""
+    from rich.console import Console
+
     return Console() if sys.stdout.isatty() else Console(width=200)
 
 
+def _print_error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+def _cheap_checks(arguments: argparse.Namespace) -> None:
+    """Argument errors that need no heavy import, raised as ``ValueError`` naming the option."""
+    if not (isinstance(arguments.alpha, float) and 0.0 < arguments.alpha < 1.0):
+        raise ValueError(f"--alpha must be a number in (0, 1), got {arguments.alpha!r}")
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", arguments.device):
+        raise ValueError(f"--device must be 'cpu', 'cuda' or 'cuda:N', got {arguments.device!r}")
+    if arguments.only:
+        try:
+            re.compile(arguments.only)
+        except re.error as error:
+            raise ValueError(f"--only must be a valid regular expression: {error}") from None
+
+
+def _resolve_resume(arguments: argparse.Namespace) -> dict | None:
+    """With ``--resume FILE``: the file, and the run's settings taken from its meta (an explicit option that
+    disagrees is an error, so a resumed file never mixes two settings)."""
+    if not arguments.resume:
+        return None
+    payload = read_partial(arguments.resume)
+    meta = payload["meta"]
+    stored = {"seed": meta.get("seed"), "alpha": meta.get("alpha_cap", meta.get("alpha_total")),
+              "device": meta.get("device"), "only": meta.get("only")}
+    for option, value in stored.items():
+        given = getattr(arguments, option)
+        if given is not None and (value is not None or option == "only") and given != value:
+            shown = "(all claims)" if value is None else repr(value)
+            raise ValueError(f"--resume: the file was run with --{option} {shown}, not {given!r} "
+                             f"(leave --{option} out to resume with the file's settings)")
+        if given is None:
+            setattr(arguments, option, value)
+    return payload
+
+
 def command_check(arguments: argparse.Namespace) -> int:
-    console = _console()
-    try:  # cheap argument checks first, before the registry is built
-        from primitives._checks import check_unit_interval, resolve_device
-
-        check_unit_interval("--alpha", arguments.alpha)
-        resolve_device(arguments.device)
-        registered = all_claims()
-        chosen = select_claims(registered, arguments.only)
-        share = alpha_share(arguments.alpha, len(registered))
-    except ValueError as error:
-        console.print(f"[red]error:[/] {error}")
-        return 2
-    if not chosen:
-        console.print(f"[red]error:[/] --only {arguments.only!r} matches none of the {len(registered)} claims "
-                      "(see `tiltproof list`)")
-        return 2
     started = time.perf_counter()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task("checking claims", total=len(chosen))
+    try:  # everything that can be wrong with the arguments, before any heavy import or claim
+        resumed = _resolve_resume(arguments)
+        arguments.seed = DEFAULT_SEED if arguments.seed is None else arguments.seed
+        arguments.alpha = DEFAULT_ALPHA_CAP if arguments.alpha is None else float(arguments.alpha)
+        arguments.device = arguments.device or DEFAULT_DEVICE
+        _cheap_checks(arguments)
+        output = arguments.json or arguments.resume
+        if output:
+            check_output_path(output, option="--json" if arguments.json else "--resume")
+    except ValueError as error:
+        _print_error(str(error))
+        return 2
+    from primitives._checks import resolve_device
+    from theorems import registry
+    from theorems.suite import plan_levels, run_suite
+    from tiltproof.stamp import run_stamp
 
-        def advance(record: Record) -> None:
-            progress.update(task, advance=1, description=f"{record.verdict:5s} {record.id}")
-
-        records = run_suite(chosen, registered=len(registered), alpha_total=arguments.alpha, seed=arguments.seed,
-                            device=arguments.device, on_record=advance)
-    console.print(_table(records))
-    counts = {verdict: sum(record.verdict == verdict for record in records) for verdict in ("pass", "fail", "error")}
+    console = _console()
+    try:
+        resolve_device(arguments.device)
+        registered = registry.all_claims()
+        chosen = registry.select_claims(registered, arguments.only)
+        if not chosen:
+            raise ValueError(f"--only {arguments.only!r} matches none of the {len(registered)} claims "
+                             "(see `tiltproof list`)")
+        plan = plan_levels(chosen, arguments.alpha)
+    except ValueError as error:
+        _print_error(str(error))
+        return 2
+    if plan.note:
+        console.print(f"[yellow]note:[/] {plan.note}")
+    kept = _kept_records(resumed, plan, console)
+    todo = [claim for claim in chosen if claim.id not in {record["id"] for record in kept}]
+    meta = {**run_stamp(arguments.device), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "seed": arguments.seed, "alpha_cap": plan.cap, "alpha_total": plan.cap, "alpha_spent": plan.spent,
+            "alpha_scale": plan.scale, "registered_claims": len(registered), "selected_claims": len(chosen),
+            "only": arguments.only}
+    if resumed:
+        meta["resumed_from"] = {key: resumed["meta"].get(key) for key in ("commit", "date", "finished_claims")}
+        if resumed["meta"].get("commit") not in (None, meta["commit"]):
+            console.print(f"[yellow]note:[/] resuming a file written at commit {resumed['meta'].get('commit')} "
+                          f"with commit {meta['commit']}")
+    writer = ResultsWriter(output, meta, kept) if output else None
+    records: list = list(kept)
+    try:
+        records += _run_with_progress(todo, plan, arguments, console, writer, run_suite)
+    except BaseException as error:  # Ctrl-C or a crash: every finished record is already on disk
+        finished = len(writer.records) if writer else 0
+        where = (f"{finished} finished records are kept in {output}; run `tiltproof check --resume {output}` "
+                 "to complete it") if writer else "no --json file was given, so nothing was kept"
+        console.print(f"[red]{'interrupted' if isinstance(error, KeyboardInterrupt) else 'crashed'}:[/] {where}")
+        if isinstance(error, KeyboardInterrupt):
+            return EXIT_INTERRUPTED
+        raise
+    elapsed = time.perf_counter() - started
+    if writer:
+        writer.finish(order=[claim.id for claim in chosen], seconds=round(elapsed, 2))
+    console.print(_table(records, width=console.width))
+    counts = {verdict: sum(_field(r, "verdict") == verdict for r in records) for verdict in ("pass", "fail", "error")}
     for record in records:
-        if record.verdict != "pass":
-            console.print(f"[{VERDICT_STYLE[record.verdict]}]{record.verdict}[/] {record.id}: {record.message}")
+        if _field(record, "verdict") != "pass":
+            verdict = _field(record, "verdict")
+            console.print(f"[{VERDICT_STYLE.get(verdict, 'white')}]{verdict}[/] {_field(record, 'id')}: "
+                          f"{_field(record, 'message')}", markup=True, highlight=False)
+    levels = sorted({round(level, 15) for level in plan.levels.values()})
+    level_text = f"{levels[0]:.3g} each" if len(levels) == 1 else f"{levels[0]:.3g}–{levels[-1]:.3g}"
     console.print(
-        f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors "
-        f"— α_total={arguments.alpha:g} over {len(registered)} registered claims (α={share:.3g} each), "
-        f"seed={arguments.seed}, {time.perf_counter() - started:.1f}s"
-    )
-    if arguments.json:
-        payload = {
-            "meta": {"commit": _git_commit(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                     "seed": arguments.seed, "alpha_total": arguments.alpha, "registered_claims": len(registered),
-                     "alpha_per_claim": share, "device": arguments.device, "only": arguments.only},
-            "claims": [record.to_json() for record in records],
-        }
-        Path(arguments.json).write_text(json.dumps(payload, indent=2))
-        console.print(f"wrote {arguments.json}")
+        f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors — α spent {plan.spent:.3g} "
+        f"of the cap {plan.cap:g} ({len(chosen)} claims at their own levels, {level_text}), seed={arguments.seed}, "
+        f"{elapsed:.1f}s on {meta['device_name']}" + (f" ({len(kept)} records kept from {arguments.resume})" if kept else ""),
+        highlight=False)
+    if writer:
+        console.print(f"wrote {output}")
     return 0 if counts["fail"] == 0 and counts["error"] == 0 else 1
 
 
+def _kept_records(resumed: dict | None, plan, console) -> list[dict]:
+    """Records of the file being resumed that belong to this selection at the level this run would use."""
+    if not resumed:
+        return []
+    kept, stale = [], []
+    for record in resumed["claims"]:
+        level = plan.levels.get(record["id"])
+        if level is None:
+            continue
+        alpha = record.get("alpha")
+        if isinstance(alpha, (int, float)) and math.isclose(alpha, level, rel_tol=1e-12):
+            kept.append(record)
+        else:
+            stale.append(record["id"])
+    if stale:
+        console.print(f"[yellow]note:[/] {len(stale)} records of the resumed file were run at another level "
+                      "and are run again")
+    return kept
+
+
+def _run_with_progress(todo, plan, arguments, console, writer, run_suite) -> list:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("checking claims", total=len(todo))
+
+        def finished(record) -> None:
+            if writer is not None:
+                writer.add(record.to_json())
+            progress.update(task, advance=1, description=f"{record.verdict:5s} {record.id}")
+
+        return run_suite(todo, plan=plan, seed=arguments.seed, device=arguments.device, on_record=finished)
+
+
 def command_list(arguments: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from theorems import registry
+    from theorems.framework import claim_level
+
     console = _console()
     try:
-        chosen = select_claims(all_claims(), arguments.only)
+        chosen = registry.select_claims(registry.all_claims(), arguments.only)
     except ValueError as error:
-        console.print(f"[red]error:[/] {error}")
+        _print_error(str(error))
         return 2
     table = Table(title=f"{len(chosen)} registered claims")
-    for column in ("claim", "theorem", "module", "title"):
+    for column in ("claim", "theorem", "level", "module", "title"):
         table.add_column(column, overflow="fold")
     for claim in chosen:
-        table.add_row(claim.id, claim.theorem, claim.module, claim.title)
+        table.add_row(claim.id, claim.theorem, f"{claim_level(claim):.3g}", claim.module, claim.title)
     console.print(table)
     return 0
 
 
 def command_report(arguments: argparse.Namespace) -> int:
-    """Results JSON → DIR/report.tex (+ style, sections, figures, verdicts.tex) → DIR/report.pdf."""
+    """Results JSON (+ mutants JSON) → DIR/report.tex (+ style, sections, figures, verdicts.tex) → DIR/report.pdf."""
+    try:
+        check_output_directory(arguments.out, option="--out")
+    except ValueError as error:
+        _print_error(str(error))
+        return 2
     from reports import build_report
 
     console = _console()
     try:
-        result = build_report(arguments.results, arguments.out, compile=not arguments.no_compile)
+        result = build_report(arguments.results, arguments.out, compile=not arguments.no_compile,
+                              mutants=arguments.mutants, appendix=arguments.macro_appendix)
     except ValueError as error:
-        console.print(f"[red]error:[/] {error}")
+        _print_error(str(error))
         return 2
     console.print(result.message, markup=False, highlight=False)
     if result.log_excerpt:
@@ -150,11 +278,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="run the claims and print a verdict per claim")
     check.add_argument("--only", metavar="REGEX", help="run only claims whose id matches REGEX")
-    check.add_argument("--json", metavar="FILE", help="write {'meta': …, 'claims': [records…]} to FILE")
-    check.add_argument("--seed", type=int, default=0, help="master seed (per-claim seeds derive from it)")
-    check.add_argument("--alpha", type=float, default=DEFAULT_ALPHA_TOTAL,
-                       help="suite false-alarm budget α_total, split over all registered claims (default 1e-6)")
-    check.add_argument("--device", default="cpu", help="torch device for the samplers: cpu (default) or cuda")
+    check.add_argument("--json", metavar="FILE",
+                       help="write {'meta': …, 'claims': [records…]} to FILE, rewritten atomically after every claim")
+    check.add_argument("--resume", metavar="FILE",
+                       help="complete an interrupted --json FILE: run only the claims it lacks, with its settings")
+    check.add_argument("--seed", type=int, default=None, help="master seed (per-claim seeds derive from it; default 0)")
+    check.add_argument("--alpha", type=float, default=None, metavar="CAP",
+                       help="cap on the total false-alarm level the run spends (default 1e-6); each claim runs at "
+                            "its own fixed level (default 4e-9), scaled down, with a note, only if the selection "
+                            "would exceed the cap")
+    check.add_argument("--device", default=None, help="torch device for the samplers: cpu (default) or cuda")
     check.set_defaults(handler=command_check)
     listing = commands.add_parser("list", help="list the registered claims")
     listing.add_argument("--only", metavar="REGEX")
@@ -162,6 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="turn a results JSON into a LaTeX report and compile it to PDF")
     report.add_argument("--results", required=True, metavar="FILE", help="a `tiltproof check --json` file")
     report.add_argument("--out", required=True, metavar="DIR", help="directory for report.tex, report.pdf, figures")
+    report.add_argument("--mutants", metavar="FILE", help="a `tiltproof mutants --json` file: the kill matrix")
+    report.add_argument("--macro-appendix", action="store_true",
+                        help="add an appendix listing every claim's macro code (always in verdicts.tex comments)")
     report.add_argument("--no-compile", action="store_true", help="write the .tex files only")
     report.set_defaults(handler=command_report)
     from tiltproof.verify_command import add_parser as add_verify_parser

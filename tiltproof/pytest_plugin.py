@@ -4,19 +4,24 @@ Loaded through the ``pytest11`` entry point ``tiltproof.pytest_plugin`` (an inst
 through ``pytest_plugins`` in the repository's root ``conftest.py`` (a checkout, no reinstall); the
 entry point carries the module's own name, so the two routes register it once.
 
-* ``--claims``: one item per registered claim (``theorems.registry.all_claims``), appended to the
-  collected tests; the item's name is the claim id and its node id ``claims::<claim id>``, so a CI log
-  shows ``claims::t2.sampler_law/gmm-step-d1/b=3.31 PASSED``. Without ``--claims`` the plugin adds
-  nothing (and imports nothing heavy).
+* ``--claims``: one item per registered claim (``theorems.registry.all_claims``); the item's name is the
+  claim id and its node id ``claims::<claim id>``, so a CI log shows
+  ``claims::t2.sampler_law/gmm-step-d1/b=3.31 PASSED``. **Only the claims run**: no test file is collected
+  unless the command line names test paths as well (``pytest --claims tests`` runs both). Without
+  ``--claims`` the plugin adds nothing (and imports nothing heavy).
+* The usual selection options work on claim items: ``-k`` (substring of the id, e.g. ``-k "t2 and finite"``),
+  ``-m claims``, ``-x``, ``--lf``/``--ff`` (the cache remembers failing claims by node id) and
+  ``--deselect claims::<id>``.
 * ``--claims-only REGEX``: only claims whose id matches REGEX (``re.search``), as ``tiltproof check --only``.
-* ``--claims-alpha A`` (default 1e-6), ``--claims-seed N`` (0), ``--claims-device`` (cpu): the suite's
-  false-alarm budget is split over *all registered* claims, as ``theorems.suite`` does, so an item's
-  record is the record ``tiltproof check --seed N --alpha A`` writes for that claim, selected or not.
+* ``--claims-alpha CAP`` (default 1e-6), ``--claims-seed N`` (0), ``--claims-device`` (cpu): each claim runs at
+  its own fixed level (``theorems.suite.plan_levels``, as ``tiltproof check``), so an item's record is the
+  record ``tiltproof check --seed N`` writes for that claim; the levels are scaled down, with a note in the
+  header, only if the selected claims' levels exceed the cap. The terminal summary states the α spent.
 
 An item passes iff the claim's verdict is ``pass``; ``fail`` and ``error`` fail the item with the record
-(message, statistic, empirical value, confidence bound, bound, exact value, margin, n, detectable gap,
-α, seed) in the failure report. Items carry the marker ``claims`` (``-m claims`` selects them) and the
-record's fields as ``user_properties`` (they appear in ``--junitxml`` reports).
+(message, statistic, empirical value, confidence bound, relation, bound, exact value, margin, n, detectable
+gap, α, seed) in the failure report. Items carry the marker ``claims`` (``-m claims`` selects them) and the
+record's fields as ``user_properties`` (they appear in ``--junitxml`` reports and travel from xdist workers).
 """
 from __future__ import annotations
 
@@ -32,12 +37,13 @@ COLLECTOR_NAME = "claims"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("tiltproof", "tiltproof claims")
     group.addoption("--claims", action="store_true", default=False,
-                    help="run every registered tiltproof claim as a test item named by its claim id")
+                    help="run the registered tiltproof claims as test items named by their claim ids (only "
+                         "them, unless test paths are given too: `pytest --claims tests`)")
     group.addoption("--claims-only", metavar="REGEX", default=None,
                     help="with --claims: only the claims whose id matches REGEX (re.search)")
-    group.addoption("--claims-alpha", metavar="A", type=float, default=None,
-                    help="with --claims: the suite's false-alarm budget α_total (default 1e-6), split over all "
-                         "registered claims")
+    group.addoption("--claims-alpha", metavar="CAP", type=float, default=None,
+                    help="with --claims: cap on the total false-alarm level spent (default 1e-6); each claim runs "
+                         "at its own fixed level, scaled down only if the selection would exceed the cap")
     group.addoption("--claims-seed", metavar="N", type=int, default=0, help="with --claims: master seed (default 0)")
     group.addoption("--claims-device", metavar="DEVICE", default="cpu",
                     help="with --claims: torch device for the samplers (default cpu)")
@@ -45,6 +51,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "claims: a registered tiltproof claim run by `pytest --claims`")
+    if config.getoption("claims"):
+        config.pluginmanager.register(_SpentLevels(), "tiltproof-claims-spent")
+
+
+def _claims_only(config: pytest.Config) -> bool:
+    """``--claims`` without test paths on the command line: collect no test file, run the claims alone."""
+    return bool(config.getoption("claims")) and config.args_source != pytest.Config.ArgsSource.ARGS
+
+
+def pytest_ignore_collect(collection_path, config: pytest.Config) -> bool | None:
+    """Under ``--claims`` alone, skip every file and folder: the claim items are the whole run."""
+    return True if _claims_only(config) else None
 
 
 class ClaimNotPassing(Exception):
@@ -70,7 +88,8 @@ def format_record(record: Any) -> str:
         f"verdict: {record.verdict.upper()}",
         f"message: {record.message or '(none)'}",
         f"statistic: {record.statistic}",
-        f"empirical: {_number(record.empirical)}    confidence bound: {_number(record.confidence_bound)}",
+        f"empirical: {_number(record.empirical)}    confidence bound: {_number(record.confidence_bound)}    "
+        f"relation: {getattr(record, 'relation', '≤')}",
         f"bound: {_number(record.bound)}    exact: {_number(record.exact)}    margin: {_number(record.margin)}",
         f"n: {record.n}    detectable gap: {_number(record.detectable_gap)}    alpha: {_number(record.alpha)}    "
         f"seed: {record.seed}",
@@ -96,8 +115,8 @@ class ClaimItem(pytest.Item):
         from theorems.framework import run_claim
 
         record = run_claim(self.claim, alpha=self.alpha, seed=self.seed, device=self.device)
-        for key in ("verdict", "statistic", "empirical", "confidence_bound", "bound", "exact", "margin", "n",
-                    "detectable_gap", "alpha", "seed", "message"):
+        for key in ("verdict", "statistic", "empirical", "confidence_bound", "relation", "bound", "exact", "margin",
+                    "n", "detectable_gap", "alpha", "seed", "message"):
             self.user_properties.append((key, getattr(record, key)))
         if record.verdict != "pass":
             raise ClaimNotPassing(record)
@@ -114,14 +133,14 @@ class ClaimItem(pytest.Item):
 class ClaimsCollector(pytest.Collector):
     """Collects one ``ClaimItem`` per selected registered claim."""
 
-    def __init__(self, *, claims: list, alpha: float, seed: int, device: str, **kwargs: Any) -> None:
+    def __init__(self, *, claims: list, levels: dict[str, float], seed: int, device: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._claims, self._alpha, self._seed, self._device = claims, alpha, seed, device
+        self._claims, self._levels, self._seed, self._device = claims, levels, seed, device
 
     def collect(self):
         for claim in self._claims:
-            yield ClaimItem.from_parent(self, name=claim.id, claim=claim, alpha=self._alpha, seed=self._seed,
-                                        device=self._device)
+            yield ClaimItem.from_parent(self, name=claim.id, claim=claim, alpha=self._levels[claim.id],
+                                        seed=self._seed, device=self._device)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -133,28 +152,53 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         return
     from theorems import registry
     from theorems.framework import DEFAULT_ALPHA_TOTAL
-    from theorems.suite import alpha_share
+    from theorems.suite import plan_levels
 
     registered = registry.all_claims()
     pattern = config.getoption("claims_only")
     try:
         chosen = registry.select_claims(registered, pattern)
-        alpha_total = config.getoption("claims_alpha")
-        share = alpha_share(DEFAULT_ALPHA_TOTAL if alpha_total is None else alpha_total, len(registered))
+        alpha_cap = config.getoption("claims_alpha")
+        plan = plan_levels(chosen, DEFAULT_ALPHA_TOTAL if alpha_cap is None else alpha_cap)
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None
     if pattern and not chosen:
         raise pytest.UsageError(f"--claims-only {pattern!r} matches none of the {len(registered)} registered claims")
-    collector = ClaimsCollector.from_parent(session, name=COLLECTOR_NAME, nodeid=COLLECTOR_NAME, claims=chosen, alpha=share,
-                                            seed=config.getoption("claims_seed"), device=config.getoption("claims_device"))
-    items.extend(collector.collect())
+    config.stash[_PLAN_NOTE] = plan.note
+    collector = ClaimsCollector.from_parent(session, name=COLLECTOR_NAME, nodeid=COLLECTOR_NAME, claims=chosen,
+                                            levels=plan.levels, seed=config.getoption("claims_seed"),
+                                            device=config.getoption("claims_device"))
+    items.extend(session.genitems(collector))  # reported as collected, so the "N selected" count stays true
 
 
+_PLAN_NOTE = pytest.StashKey[Any]()
 def pytest_report_header(config: pytest.Config) -> str | None:
     if not config.getoption("claims"):
         return None
-    alpha_total = config.getoption("claims_alpha")
+    alpha_cap = config.getoption("claims_alpha")
     only = config.getoption("claims_only")
-    return (f"tiltproof claims: α_total={alpha_total if alpha_total is not None else 1e-6:g} split over all registered "
-            f"claims, seed={config.getoption('claims_seed')}" + (f", --claims-only {only!r}" if only else ""))
+    scope = ("claims only (name test paths too, e.g. `pytest --claims tests`, to run the test suite)"
+             if _claims_only(config) else "claims and the collected tests")
+    return (f"tiltproof claims: {scope}; each claim at its own level, cap α={alpha_cap if alpha_cap is not None else 1e-6:g}, "
+            f"seed={config.getoption('claims_seed')}" + (f", --claims-only {only!r}" if only else ""))
 
+
+class _SpentLevels:
+    """Adds up the level of every claim item that ran (also from xdist workers, via ``user_properties``)."""
+
+    def __init__(self) -> None:
+        self.levels: list[float] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call" and report.nodeid.startswith(COLLECTOR_NAME + "::"):
+            alpha = dict(report.user_properties).get("alpha")
+            if isinstance(alpha, float):
+                self.levels.append(alpha)
+
+    def pytest_terminal_summary(self, terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+        note = config.stash.get(_PLAN_NOTE, None)
+        if note:
+            terminalreporter.write_line(f"tiltproof claims: note: {note}")
+        if self.levels:
+            terminalreporter.write_line(f"tiltproof claims: {len(self.levels)} claims ran; α spent "
+                                        f"{sum(self.levels):.3g} (Bonferroni bound on any false failure)")
