@@ -71,6 +71,9 @@ def command_check(arguments: argparse.Namespace) -> int:
 
         check_unit_interval("--alpha", arguments.alpha)
         resolve_device(arguments.device)
+        from tiltproof.parallel import check_workers
+
+        arguments.workers = check_workers(arguments.workers)
         registered = all_claims()
         chosen = select_claims(registered, arguments.only)
         share = alpha_share(arguments.alpha, len(registered))
@@ -89,8 +92,10 @@ def command_check(arguments: argparse.Namespace) -> int:
         def advance(record: Record) -> None:
             progress.update(task, advance=1, description=f"{record.verdict:5s} {record.id}")
 
-        records = run_suite(chosen, registered=len(registered), alpha_total=arguments.alpha, seed=arguments.seed,
-                            device=arguments.device, on_record=advance)
+        from tiltproof.parallel import run_claims_parallel
+
+        records = run_claims_parallel(chosen, alpha=share, seed=arguments.seed, device=arguments.device,
+                                      workers=arguments.workers, on_complete=advance)
     console.print(_table(records))
     counts = {verdict: sum(record.verdict == verdict for record in records) for verdict in ("pass", "fail", "error")}
     for record in records:
@@ -155,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--alpha", type=float, default=DEFAULT_ALPHA_TOTAL,
                        help="suite false-alarm budget α_total, split over all registered claims (default 1e-6)")
     check.add_argument("--device", default="cpu", help="torch device for the samplers: cpu (default) or cuda")
+    check.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="worker processes (default: this machine's cores; 1 = one process, no workers); "
+                            "the records are the same whatever N")
     check.set_defaults(handler=command_check)
     listing = commands.add_parser("list", help="list the registered claims")
     listing.add_argument("--only", metavar="REGEX")
