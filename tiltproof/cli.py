@@ -150,6 +150,18 @@ def command_report(arguments: argparse.Namespace) -> int:
     return 1 if result.engine and result.pdf is None else 0
 
 
+def command_sweep(arguments: argparse.Namespace) -> int:
+    from tiltproof.sweep import command_sweep as run
+
+    return run(arguments)
+
+
+def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    from tiltproof.sweep import add_arguments
+
+    add_arguments(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tiltproof", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -172,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", required=True, metavar="DIR", help="directory for report.tex, report.pdf, figures")
     report.add_argument("--no-compile", action="store_true", help="write the .tex files only")
     report.set_defaults(handler=command_report)
+    sweep = commands.add_parser("sweep", help="check a theorem family over a parameter grid (process pool or Ray)")
+    _sweep_arguments(sweep)
+    sweep.set_defaults(handler=command_sweep)
     return parser
 
 
