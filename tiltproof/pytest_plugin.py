@@ -16,10 +16,14 @@ entry point carries the module's own name, so the two routes register it once.
 An item passes iff the claim's verdict is ``pass``; ``fail`` and ``error`` fail the item with the record
 (message, statistic, empirical value, confidence bound, bound, exact value, margin, n, detectable gap,
 α, seed) in the failure report. Items carry the marker ``claims`` (``-m claims`` selects them) and the
-record's fields as ``user_properties`` (they appear in ``--junitxml`` reports).
+record's fields as ``user_properties`` (they appear in ``--junitxml`` reports), plus the whole record as
+JSON text under ``record_json``. With pytest-xdist (``pytest --claims -n auto``) every worker collects the
+same items in the same order (ids come from the registry, sorted by module) and the records travel back
+to the controller in the reports' ``user_properties``: the same records as one process.
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -63,6 +67,13 @@ def _number(value: Any) -> str:
     return str(value)
 
 
+def _plain(value: Any) -> Any:
+    """JSON fallback for numpy scalars and arrays in a record's details."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
 def format_record(record: Any) -> str:
     """A failing claim's record, one field per line, for the pytest failure report."""
     lines = [
@@ -96,9 +107,13 @@ class ClaimItem(pytest.Item):
         from theorems.framework import run_claim
 
         record = run_claim(self.claim, alpha=self.alpha, seed=self.seed, device=self.device)
+        # plain JSON values only (no numpy scalars): under xdist they travel to the controller through execnet
+        record_json = json.dumps(record.to_json(), default=_plain)
+        plain = json.loads(record_json)
         for key in ("verdict", "statistic", "empirical", "confidence_bound", "bound", "exact", "margin", "n",
                     "detectable_gap", "alpha", "seed", "message"):
-            self.user_properties.append((key, getattr(record, key)))
+            self.user_properties.append((key, plain[key]))
+        self.user_properties.append(("record_json", record_json))
         if record.verdict != "pass":
             raise ClaimNotPassing(record)
 
