@@ -24,6 +24,7 @@ import importlib
 import multiprocessing
 import os
 import pickle
+import signal
 import sys
 import time
 import traceback
@@ -73,6 +74,7 @@ def _resolve(target: str) -> Callable[..., Any]:
 
 def _worker_main(connection: Connection) -> None:
     """Child loop: receive ``(index, target, args)``, send ``(index, ok, value)``; ``None`` ends it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the workers itself
     for variable in THREAD_VARIABLES:
         os.environ[variable] = "1"
     import torch
