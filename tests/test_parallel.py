@@ -123,3 +123,18 @@ def test_pytest_claims_under_xdist_gives_the_single_process_records(tmp_path, ch
     assert sorted(from_xdist) == sorted(record.id for record in serial)
     for record in serial:
         assert _without_seconds(from_xdist[record.id]) == _without_seconds(record.to_json())
+
+
+def test_scheduling_keeps_a_worker_on_its_group_and_leaves_results_in_input_order():
+    from tiltproof.parallel import _Queue
+
+    jobs = [Job("math:sqrt", (float(k),)) for k in range(6)]
+    queue = _Queue(jobs, ["a", "b", "a", "c", "b", "a"])
+    assert queue.take(None, set()) == 0            # first group
+    assert queue.take(None, {"a"}) == 1            # a group nobody works on
+    assert queue.take("a", {"b"}) == 2             # keep to one's group
+    assert queue.take("b", {"a"}) == 4
+    assert queue.take("b", {"a"}) == 3             # b exhausted: the next free group
+    assert queue.take("c", {"a"}) == 5 and not queue  # only a busy group left: share it
+    results = run_jobs(jobs, workers=2, groups=["a", "b", "a", "c", "b", "a"], fallback=lambda i, reason: None)
+    assert results == [float(k) ** 0.5 for k in range(6)]

@@ -32,7 +32,7 @@ from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Hashable, Iterator, Sequence
 
 __all__ = ["Job", "default_workers", "check_workers", "run_jobs", "run_claims_parallel", "run_registered_claim",
            "error_record"]
@@ -121,6 +121,34 @@ def _one_thread_environment() -> Iterator[None]:
                 os.environ[variable] = value
 
 
+class _Queue:
+    """Pending job indices by group, groups in order of first appearance, jobs in input order."""
+
+    def __init__(self, jobs: Sequence[Job], groups: Sequence[Hashable] | None) -> None:
+        if groups is not None and len(groups) != len(jobs):
+            raise ValueError(f"groups must hold one key per job ({len(jobs)}), got {len(groups)}")
+        self._groups = list(groups) if groups is not None else list(range(len(jobs)))
+        self._pending: dict[Hashable, deque[int]] = {}
+        for index, group in enumerate(self._groups):
+            self._pending.setdefault(group, deque()).append(index)
+
+    def __bool__(self) -> bool:
+        return bool(self._pending)
+
+    def group(self, index: int) -> Hashable:
+        return self._groups[index]
+
+    def take(self, preferred: Hashable, busy: set) -> int:
+        """The next job of ``preferred``; else of the first group no busy worker is on; else of the first."""
+        chosen = preferred if preferred in self._pending else next(
+            (group for group in self._pending if group not in busy), next(iter(self._pending)))
+        indices = self._pending[chosen]
+        index = indices.popleft()
+        if not indices:
+            del self._pending[chosen]
+        return index
+
+
 class _Worker:
     def __init__(self, context: multiprocessing.context.BaseContext) -> None:
         self.connection, child = context.Pipe()
@@ -129,6 +157,7 @@ class _Worker:
             self.process.start()
         child.close()
         self.index: int | None = None
+        self.group: Hashable = None
         self.started = 0.0
 
     def submit(self, index: int, job: Job) -> None:
@@ -152,19 +181,21 @@ class _Worker:
 
 def run_jobs(jobs: Sequence[Job], *, workers: int, fallback: Callable[[int, str], Any],
              on_result: Callable[[int, Any], None] | None = None, on_complete: Callable[[int, Any], None] | None = None,
-             timeout: float | None = None) -> list[Any]:
+             timeout: float | None = None, groups: Sequence[Hashable] | None = None) -> list[Any]:
     """Run ``jobs`` on ``workers`` processes; return their results in input order.
 
     ``fallback(index, reason)`` is the result of a job that raised, whose worker died, or that ran past
     ``timeout`` seconds. ``on_complete(index, result)`` is called as each job finishes (completion
     order: for a progress bar); ``on_result(index, result)`` in input order, as soon as every earlier
-    job has finished (for streaming output that must stay in order).
+    job has finished (for streaming output that must stay in order). ``groups`` (one key per job, e.g.
+    the claim's module and instance) only steers scheduling: a worker keeps to its group while it has
+    jobs left, so a per-process cache of a costly exact law is filled once rather than in every worker.
     """
     workers = check_workers(workers)
     if timeout is not None and not timeout > 0:
         raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
     results: dict[int, Any] = {}
-    queue = deque(enumerate(jobs))
+    queue = _Queue(jobs, groups)
     emitted = 0
     context = _context()
     pool: list[_Worker] = []
@@ -182,10 +213,13 @@ def run_jobs(jobs: Sequence[Job], *, workers: int, fallback: Callable[[int, str]
     def feed(worker: _Worker) -> None:
         worker.index = None
         if queue:
-            worker.submit(*queue.popleft())
+            busy_groups = {other.group for other in pool if other.index is not None}
+            index = queue.take(worker.group, busy_groups)
+            worker.group = queue.group(index)
+            worker.submit(index, jobs[index])
 
     try:
-        for _ in range(min(workers, len(queue))):
+        for _ in range(min(workers, len(jobs))):
             pool.append(_Worker(context))
             feed(pool[-1])
         while any(worker.index is not None for worker in pool):
@@ -297,5 +331,6 @@ def run_claims_parallel(claims: Sequence[Any], *, alpha: float, seed: int = 0, d
         return error_record(claims[index], alpha=alpha, seed=seed, message=reason)
 
     return run_jobs(jobs, workers=workers, fallback=fallback, timeout=timeout,
+                    groups=[(claim.module, claim.instance) for claim in claims],
                     on_result=None if on_record is None else (lambda index, record: on_record(record)),
                     on_complete=None if on_complete is None else (lambda index, record: on_complete(record)))

@@ -19,7 +19,9 @@ An item passes iff the claim's verdict is ``pass``; ``fail`` and ``error`` fail 
 record's fields as ``user_properties`` (they appear in ``--junitxml`` reports), plus the whole record as
 JSON text under ``record_json``. With pytest-xdist (``pytest --claims -n auto``) every worker collects the
 same items in the same order (ids come from the registry, sorted by module) and the records travel back
-to the controller in the reports' ``user_properties``: the same records as one process.
+to the controller in the reports' ``user_properties``: the same records as one process. Each item is in
+the ``xdist_group`` of its module and instance, so ``--dist loadgroup`` keeps claims that share a costly
+exact law (cached per process) on one worker.
 """
 from __future__ import annotations
 
@@ -102,6 +104,8 @@ class ClaimItem(pytest.Item):
         self.seed = seed
         self.device = device
         self.add_marker(pytest.mark.claims)
+        if self.config.pluginmanager.hasplugin("xdist"):  # `-n auto --dist loadgroup`: one instance, one worker
+            self.add_marker(pytest.mark.xdist_group(name=f"{claim.module}:{claim.instance}"))
 
     def runtest(self) -> None:
         from theorems.framework import run_claim

@@ -31,6 +31,7 @@ import itertools
 import json
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -244,6 +245,8 @@ def run_sweep(spec: SweepSpec, *, backend: str = "process", workers: int | None 
     verdicts = {verdict: sum(record["verdict"] == verdict for record in records) for verdict in ("pass", "fail", "error")}
     return {
         "meta": {"family": spec.family, "grid": {axis: list(values) for axis, values in spec.grid},
+                 "commit": _git_commit(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 "registered_claims": claim_count, "only": None,
                  "seed": spec.seed, "alpha_total": spec.alpha_total if spec.alpha_per_claim is None
                  else spec.alpha_per_claim * claim_count, "alpha_per_claim": alpha, "points": len(points),
                  "claims": claim_count, "device": spec.device, "backend": backend,
@@ -257,6 +260,12 @@ def run_sweep(spec: SweepSpec, *, backend: str = "process", workers: int | None 
     }
 
 
+def _git_commit() -> str:
+    from tiltproof.cli import _git_commit as commit
+
+    return commit()
+
+
 # ---------------------------------------------------------------- command line
 def add_arguments(parser: Any) -> None:
     parser.add_argument("spec", metavar="SPEC.toml", help="sweep spec: family, [grid], seed, alpha_total")
@@ -266,6 +275,7 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="local process pool size (default: this machine's cores; ignored with --ray)")
     parser.add_argument("--json", metavar="FILE", help="write {'meta', 'points', 'claims'} to FILE")
+    parser.add_argument("--report", metavar="DIR", help="also typeset the records as DIR/report.pdf (tiltproof report)")
 
 
 def _table(payload: dict[str, Any]):
@@ -326,4 +336,11 @@ def command_sweep(arguments: Any) -> int:
     if arguments.json:
         Path(arguments.json).write_text(json.dumps(payload, indent=2))
         console.print(f"wrote {arguments.json}")
+    if arguments.report:
+        from reports import build_report
+
+        result = build_report(payload, arguments.report)
+        console.print(result.message, markup=False, highlight=False)
+        if result.engine and result.pdf is None:
+            return 1
     return 0 if meta["verdicts"]["fail"] == 0 and meta["verdicts"]["error"] == 0 else 1
