@@ -110,3 +110,14 @@ def test_ray_local_runtime_gives_the_process_pool_records(local_ray):
     on_ray = run_sweep(spec, backend="ray")
     assert on_ray["meta"]["backend"] == "ray"
     assert _without_seconds(on_ray["claims"]) == _without_seconds(run_sweep(spec, workers=1)["claims"])
+
+
+def test_a_lost_grid_point_becomes_error_records_for_each_of_its_claims():
+    from tiltproof.sweep import _error_records
+
+    spec = parse_spec(TINY)
+    point = grid_points(spec)[0]
+    records = _error_records(spec.family, point, 1e-7, spec.seed, "the worker process died (exit code -9)")
+    assert [r["id"] for r in records] == [c.id for c in point_claims(spec.family, point)]
+    assert all(r["verdict"] == "error" and r["point"] == dict(point) and "exit code -9" in r["message"]
+               and r["alpha"] == 1e-7 for r in records)

@@ -7,7 +7,7 @@ A spec (TOML) names a family of ``tiltproof.sweep_families``, its grid and the e
     alpha_total = 1e-6          # false-alarm budget of the whole sweep, split over all its claims
     # alpha_per_claim = 1e-8    # or: a fixed level per claim (the sweep's budget is then count × level)
     device = "cpu"
-    timeout_s = 600             # optional: a grid point running longer is an `error`
+    timeout_s = 600             # optional: a grid point running longer is an `error` (with Ray: the whole sweep)
 
     [grid]
     instance = ["gaussian-linear-d1", "gmm-step-d1"]
