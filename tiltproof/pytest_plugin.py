@@ -26,6 +26,7 @@ exact law (cached per process) on one worker.
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any
 
 import pytest
@@ -105,7 +106,8 @@ class ClaimItem(pytest.Item):
         self.device = device
         self.add_marker(pytest.mark.claims)
         if self.config.pluginmanager.hasplugin("xdist"):  # `-n auto --dist loadgroup`: one instance, one worker
-            self.add_marker(pytest.mark.xdist_group(name=f"{claim.module}:{claim.instance}"))
+            # loadgroup appends "@<group>" to node ids: a short code, as instance names may hold LaTeX
+            self.add_marker(pytest.mark.xdist_group(name=f"{claim.module}-{zlib.crc32(claim.instance.encode()):08x}"))
 
     def runtest(self) -> None:
         from theorems.framework import run_claim
