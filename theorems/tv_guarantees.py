@@ -254,32 +254,63 @@ def _bounded(instance: Instance):
                       lambda: instance.reward_bounds is not None)
 
 
+def _positive_lambda(instance: Instance) -> Hypothesis:
+    return Hypothesis(r"$\lambda > 0$", lambda: instance.lam > 0)
+
+
+def t2_claims(instance: Instance, baseline: float) -> list[Claim]:
+    """T2's four claims on ``instance`` at baseline ``baseline`` (also the sweep's grid-point claims)."""
+    label = _baseline_label(baseline)
+    params = {"lambda": instance.lam, "b": baseline}
+    common = dict(module=MODULE, instance=instance.name, parameters=params)
+    return [
+        Claim(id=f"t2.sampler_law/{instance.name}/b={label}", theorem="T2", title="rejection outputs q_b",
+              statement=r"x\sim p,\ \text{accept w.p. } \min(1,e^{(r(x)-b)/\lambda}) \ \Rightarrow\ x\sim q_b = p\,a_b/Z_b",
+              bound_expression=sym.CLIPPED_LAW, hypotheses=(_positive_lambda(instance),),
+              check=partial(check_sampler_law, instance, baseline), **common),
+        Claim(id=f"t2.tv_exact/{instance.name}/b={label}", theorem="T2", title="exact TV of clipping",
+              statement=r"\mathrm{TV}(q_b,q) = P_q(r>b^*) - P_p(r>b^*)/Z_b,\quad b^*=\lambda\log(Z/Z_b)",
+              bound_expression=sym.TV_CLOSED_FORM, hypotheses=(_positive_lambda(instance),),
+              check=partial(check_tv_exact, instance, baseline), **common),
+        Claim(id=f"t2.tv_le_clip_mass/{instance.name}/b={label}", theorem="T2", title="TV ≤ D/Z",
+              statement=r"\mathrm{TV}(q_b,q) \le D/Z = E_q[(1-e^{(b-r)/\lambda})_+]",
+              bound_expression=sym.CLIP_MASS_BOUND, hypotheses=(_positive_lambda(instance),),
+              check=partial(check_tv_le_clip_mass, instance, baseline), **common),
+        Claim(id=f"t2.tv_le_tail/{instance.name}/b={label}", theorem="T2", title="TV ≤ P_q(r > b)",
+              statement=r"\mathrm{TV}(q_b,q) \le P_q(r>b)",
+              bound_expression=sym.tail_q, hypotheses=(_positive_lambda(instance),),
+              check=partial(check_tv_le_tail, instance, baseline), **common),
+    ]
+
+
+def chernoff_baseline_claim(instance: Instance, delta: float) -> Claim:
+    """T3: the Chernoff baseline b_δ gives TV(q_{b_δ}, q) ≤ δ on ``instance``."""
+    return Claim(
+        id=f"t3.chernoff_baseline/{instance.name}/delta={delta:g}", theorem="T3", module=MODULE,
+        title="Chernoff baseline gives TV ≤ δ",
+        statement=r"b_\delta=\inf_{s>0}\frac{\Lambda_p(1/\lambda+s)-\Lambda_p(1/\lambda)+\log(1/\delta)}{s}\ \Rightarrow\ \mathrm{TV}(q_{b_\delta},q)\le\delta",
+        bound_expression=sym.delta, instance=instance.name, parameters={"lambda": instance.lam, "delta": delta},
+        hypotheses=(Hypothesis(r"$0<\delta<1$", lambda d=delta: 0 < d < 1),),
+        check=partial(check_chernoff_baseline, instance, delta))
+
+
+def learned_baseline_claim(instance: Instance, delta: float, eta: float, training_size: int) -> Claim:
+    """T6: over independent trainings of ``training_size`` base samples, P(D/Z(b̂) > δ) ≤ η."""
+    return Claim(
+        id=f"t6.learned_baseline/{instance.name}/delta={delta:g},eta={eta:g}", theorem="T6", module=MODULE,
+        title="learned baseline guarantee",
+        statement=r"P\big(D/Z(\hat b) > \delta\big) \le \eta \text{ over the training samples}",
+        bound_expression=sym.eta, instance=instance.name,
+        parameters={"lambda": instance.lam, "delta": delta, "eta": eta, "training_size": training_size},
+        hypotheses=(_bounded(instance),),
+        check=partial(check_learned_baseline, instance, delta, eta, training_size))
+
+
 def claims() -> list[Claim]:
     out: list[Claim] = []
-    positive_lambda = lambda instance: Hypothesis(r"$\lambda > 0$", lambda: instance.lam > 0)
     for instance in INSTANCES.values():
         for baseline in t2_baselines(instance):
-            label = _baseline_label(baseline)
-            params = {"lambda": instance.lam, "b": baseline}
-            common = dict(module=MODULE, instance=instance.name, parameters=params)
-            out += [
-                Claim(id=f"t2.sampler_law/{instance.name}/b={label}", theorem="T2", title="rejection outputs q_b",
-                      statement=r"x\sim p,\ \text{accept w.p. } \min(1,e^{(r(x)-b)/\lambda}) \ \Rightarrow\ x\sim q_b = p\,a_b/Z_b",
-                      bound_expression=sym.CLIPPED_LAW, hypotheses=(positive_lambda(instance),),
-                      check=partial(check_sampler_law, instance, baseline), **common),
-                Claim(id=f"t2.tv_exact/{instance.name}/b={label}", theorem="T2", title="exact TV of clipping",
-                      statement=r"\mathrm{TV}(q_b,q) = P_q(r>b^*) - P_p(r>b^*)/Z_b,\quad b^*=\lambda\log(Z/Z_b)",
-                      bound_expression=sym.TV_CLOSED_FORM, hypotheses=(positive_lambda(instance),),
-                      check=partial(check_tv_exact, instance, baseline), **common),
-                Claim(id=f"t2.tv_le_clip_mass/{instance.name}/b={label}", theorem="T2", title="TV ≤ D/Z",
-                      statement=r"\mathrm{TV}(q_b,q) \le D/Z = E_q[(1-e^{(b-r)/\lambda})_+]",
-                      bound_expression=sym.CLIP_MASS_BOUND, hypotheses=(positive_lambda(instance),),
-                      check=partial(check_tv_le_clip_mass, instance, baseline), **common),
-                Claim(id=f"t2.tv_le_tail/{instance.name}/b={label}", theorem="T2", title="TV ≤ P_q(r > b)",
-                      statement=r"\mathrm{TV}(q_b,q) \le P_q(r>b)",
-                      bound_expression=sym.tail_q, hypotheses=(positive_lambda(instance),),
-                      check=partial(check_tv_le_tail, instance, baseline), **common),
-            ]
+            out += t2_claims(instance, baseline)
         for baseline in chernoff_tail_baselines(instance):
             out.append(Claim(
                 id=f"t3.chernoff_tail/{instance.name}/b={_baseline_label(baseline)}", theorem="T3",
@@ -290,13 +321,7 @@ def claims() -> list[Claim]:
                 hypotheses=(Hypothesis(r"$\Lambda_p$ finite at $1/\lambda + s$", lambda: True),),
                 check=partial(check_chernoff_tail, instance, baseline)))
         for delta in (0.5, 0.1):
-            out.append(Claim(
-                id=f"t3.chernoff_baseline/{instance.name}/delta={delta:g}", theorem="T3", module=MODULE,
-                title="Chernoff baseline gives TV ≤ δ",
-                statement=r"b_\delta=\inf_{s>0}\frac{\Lambda_p(1/\lambda+s)-\Lambda_p(1/\lambda)+\log(1/\delta)}{s}\ \Rightarrow\ \mathrm{TV}(q_{b_\delta},q)\le\delta",
-                bound_expression=sym.delta, instance=instance.name, parameters={"lambda": instance.lam, "delta": delta},
-                hypotheses=(Hypothesis(r"$0<\delta<1$", lambda d=delta: 0 < d < 1),),
-                check=partial(check_chernoff_baseline, instance, delta)))
+            out.append(chernoff_baseline_claim(instance, delta))
         if instance.is_gaussian_linear:
             for delta in (0.1, 0.01):
                 out.append(Claim(
@@ -307,13 +332,5 @@ def claims() -> list[Claim]:
                     hypotheses=(Hypothesis("reward is Gaussian under p", lambda i=instance: isinstance(i.law, NormalMixtureLaw) and i.law.means.size == 1),),
                     check=partial(check_subgaussian, instance, delta)))
     for name, delta, eta, size in (("finite-k10", 0.5, 0.05, 2000), ("gmm-step-d1", 0.05, 0.05, 500)):
-        instance = INSTANCES[name]
-        out.append(Claim(
-            id=f"t6.learned_baseline/{name}/delta={delta:g},eta={eta:g}", theorem="T6", module=MODULE,
-            title="learned baseline guarantee",
-            statement=r"P\big(D/Z(\hat b) > \delta\big) \le \eta \text{ over the training samples}",
-            bound_expression=sym.eta, instance=name,
-            parameters={"lambda": instance.lam, "delta": delta, "eta": eta, "training_size": size},
-            hypotheses=(_bounded(instance),),
-            check=partial(check_learned_baseline, instance, delta, eta, size)))
+        out.append(learned_baseline_claim(INSTANCES[name], delta, eta, size))
     return out

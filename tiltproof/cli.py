@@ -90,6 +90,13 @@ def _cheap_checks(arguments: argparse.Namespace) -> None:
         raise ValueError(f"--alpha must be a number in (0, 1), got {arguments.alpha!r}")
     if not re.fullmatch(r"cpu|cuda(:\d+)?", arguments.device):
         raise ValueError(f"--device must be 'cpu', 'cuda' or 'cuda:N', got {arguments.device!r}")
+    if hasattr(arguments, "workers"):
+        if arguments.workers is None:
+            from tiltproof.parallel import default_workers
+
+            arguments.workers = default_workers()
+        elif arguments.workers < 1:
+            raise ValueError(f"--workers must be an integer ≥ 1, got {arguments.workers!r}")
     if arguments.only:
         try:
             re.compile(arguments.only)
@@ -227,7 +234,12 @@ def _run_with_progress(todo, plan, arguments, console, writer, run_suite) -> lis
                 writer.add(record.to_json())
             progress.update(task, advance=1, description=f"{record.verdict:5s} {record.id}")
 
-        return run_suite(todo, plan=plan, seed=arguments.seed, device=arguments.device, on_record=finished)
+        if getattr(arguments, "workers", 1) == 1:
+            return run_suite(todo, plan=plan, seed=arguments.seed, device=arguments.device, on_record=finished)
+        from tiltproof.parallel import run_claims_parallel
+
+        return run_claims_parallel(todo, alpha=plan.levels, seed=arguments.seed, device=str(arguments.device),
+                                   workers=arguments.workers, on_record=finished)
 
 
 def command_list(arguments: argparse.Namespace) -> int:
@@ -273,6 +285,18 @@ def command_report(arguments: argparse.Namespace) -> int:
     return 1 if result.engine and result.pdf is None else 0
 
 
+def command_sweep(arguments: argparse.Namespace) -> int:
+    from tiltproof.sweep import command_sweep as run
+
+    return run(arguments)
+
+
+def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    from tiltproof.sweep import add_arguments
+
+    add_arguments(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tiltproof", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -288,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "its own fixed level (default 4e-9), scaled down, with a note, only if the selection "
                             "would exceed the cap")
     check.add_argument("--device", default=None, help="torch device for the samplers: cpu (default) or cuda")
+    check.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="worker processes (default: this machine's cores; 1 = one process, no workers); "
+                            "the records are the same whatever N")
     check.set_defaults(handler=command_check)
     listing = commands.add_parser("list", help="list the registered claims")
     listing.add_argument("--only", metavar="REGEX")
@@ -303,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tiltproof.verify_command import add_parser as add_verify_parser
 
     add_verify_parser(commands)
+    sweep = commands.add_parser("sweep", help="check a theorem family over a parameter grid (process pool or Ray)")
+    _sweep_arguments(sweep)
+    sweep.set_defaults(handler=command_sweep)
     return parser
 
 

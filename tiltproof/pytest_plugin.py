@@ -21,10 +21,17 @@ entry point carries the module's own name, so the two routes register it once.
 An item passes iff the claim's verdict is ``pass``; ``fail`` and ``error`` fail the item with the record
 (message, statistic, empirical value, confidence bound, relation, bound, exact value, margin, n, detectable
 gap, α, seed) in the failure report. Items carry the marker ``claims`` (``-m claims`` selects them) and the
-record's fields as ``user_properties`` (they appear in ``--junitxml`` reports and travel from xdist workers).
+record's fields as ``user_properties`` (they appear in ``--junitxml`` reports), plus the whole record as
+JSON text under ``record_json``. With pytest-xdist (``pytest --claims -n auto``) every worker collects the
+same items in the same order (ids come from the registry, sorted by module) and the records travel back
+to the controller in the reports' ``user_properties``: the same records as one process. Each item is in
+the ``xdist_group`` of its module and instance, so ``--dist loadgroup`` keeps claims that share a costly
+exact law (cached per process) on one worker.
 """
 from __future__ import annotations
 
+import json
+import zlib
 from typing import Any
 
 import pytest
@@ -81,6 +88,13 @@ def _number(value: Any) -> str:
     return str(value)
 
 
+def _plain(value: Any) -> Any:
+    """JSON fallback for numpy scalars and arrays in a record's details."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
 def format_record(record: Any) -> str:
     """A failing claim's record, one field per line, for the pytest failure report."""
     lines = [
@@ -110,14 +124,21 @@ class ClaimItem(pytest.Item):
         self.seed = seed
         self.device = device
         self.add_marker(pytest.mark.claims)
+        if self.config.pluginmanager.hasplugin("xdist"):  # `-n auto --dist loadgroup`: one instance, one worker
+            # loadgroup appends "@<group>" to node ids: a short code, as instance names may hold LaTeX
+            self.add_marker(pytest.mark.xdist_group(name=f"{claim.module}-{zlib.crc32(claim.instance.encode()):08x}"))
 
     def runtest(self) -> None:
         from theorems.framework import run_claim
 
         record = run_claim(self.claim, alpha=self.alpha, seed=self.seed, device=self.device)
-        for key in ("verdict", "statistic", "empirical", "confidence_bound", "relation", "bound", "exact", "margin",
-                    "n", "detectable_gap", "alpha", "seed", "message"):
-            self.user_properties.append((key, getattr(record, key)))
+        # plain JSON values only (no numpy scalars): under xdist they travel to the controller through execnet
+        record_json = json.dumps(record.to_json(), default=_plain)
+        plain = json.loads(record_json)
+        for key in ("verdict", "statistic", "empirical", "confidence_bound", "relation", "bound", "exact", "margin", "n",
+                    "detectable_gap", "alpha", "seed", "message"):
+            self.user_properties.append((key, plain[key]))
+        self.user_properties.append(("record_json", record_json))
         if record.verdict != "pass":
             raise ClaimNotPassing(record)
 
