@@ -5,6 +5,8 @@ row per claim (id, empirical value, its confidence bound, the symbolic bound, ma
 and exits 1 iff any claim is ``fail`` or ``error`` (2 for bad arguments).
 ``tiltproof report --results FILE --out DIR [--no-compile]`` writes DIR/report.tex and compiles it to
 DIR/report.pdf when TeX is installed (exit 1 if compilation fails, 2 for a bad results file).
+``tiltproof mutants [--only REGEX] [--json FILE]`` runs every registered wrong variant and prints the kill
+matrix; exit 1 if any variant survives (``tiltproof.mutants_command``).
 """
 from __future__ import annotations
 
@@ -164,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", required=True, metavar="DIR", help="directory for report.tex, report.pdf, figures")
     report.add_argument("--no-compile", action="store_true", help="write the .tex files only")
     report.set_defaults(handler=command_report)
+    from tiltproof.mutants_command import add_parser as add_mutants_parser  # handler imports lazily
+
+    add_mutants_parser(commands)
     return parser
 
 
