@@ -32,7 +32,10 @@ def upper_bound_evidence(*, statistic: str, bound: float, exact: float | None, e
         reasons.append(f"exact value {exact:.6g} exceeds the bound {bound:.6g}")
     if not empirical_ok:
         reasons.append(f"lower confidence bound {lower_confidence:.6g} exceeds the bound {bound:.6g}")
-    margins = [bound - value for value in (exact, lower_confidence) if value is not None]
+    # An exact value at the bound within the numerical tolerance is *on* the boundary: margin 0, never a
+    # negative margin on a passing record (issue 11).
+    margins = [bound - value if value is not exact or not exact_ok else max(bound - value, 0.0)
+               for value in (exact, lower_confidence) if value is not None]
     return Evidence(
         holds=exact_ok and empirical_ok, statistic=statistic, bound=bound, exact=exact, empirical=empirical,
         confidence_bound=lower_confidence, n=n, detectable_gap=detectable_gap,
@@ -50,7 +53,8 @@ def lower_bound_evidence(*, statistic: str, bound: float, exact: float | None, e
         reasons.append(f"exact value {exact:.6g} is below the bound {bound:.6g}")
     if not empirical_ok:
         reasons.append(f"upper confidence bound {upper_confidence:.6g} is below the bound {bound:.6g}")
-    margins = [value - bound for value in (exact, upper_confidence) if value is not None]
+    margins = [value - bound if value is not exact or not exact_ok else max(value - bound, 0.0)
+               for value in (exact, upper_confidence) if value is not None]
     return Evidence(
         holds=exact_ok and empirical_ok, statistic=statistic, bound=bound, exact=exact, empirical=empirical,
         confidence_bound=upper_confidence, n=n, detectable_gap=detectable_gap,

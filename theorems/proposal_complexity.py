@@ -53,7 +53,7 @@ def designed_accepts(claimed_proposals: float, alpha: float, beta: float, side: 
     """(accepts k, detectable relative error of N): the NB test at the claimed N = 1/p detects an N off by
     ``gap`` (in each tested direction) w.p. ≥ 1 − β (``estimators.design``, exact NB tails).
     ``side``: ``two-sided`` (identity), ``rate-above`` (claim N ≥ bound), ``rate-below`` (claim N ≤ bound)."""
-    rate = min(1.0 / claimed_proposals, 1.0 - 1e-9)
+    rate = min(1.0 / claimed_proposals, 0.9)  # a claimed N ≤ 1.1 is sized as N = 1.1 (N < 1 is refuted by any count)
     accepts = design.min_num_accepts_for_negative_binomial_rate_test(rate, gap, alpha=alpha, beta=beta, side=side)
     detectable = design.min_relative_error_of_proposals_detectable_by_negative_binomial(
         accepts, rate, alpha=alpha, beta=beta, side=side)
