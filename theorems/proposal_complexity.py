@@ -14,7 +14,16 @@ Claims registered here:
   no adjacent pair of measured proposal counts contradicts the monotonicity.
 
 The proposal count of rejection sampling stopped at the n-th acceptance is negative binomial, so
-``negative_binomial_rate_interval`` gives exact intervals for ``Z_b = 1/N(b)``.
+``negative_binomial_rate_interval`` gives exact intervals for ``Z_b = 1/N(b)``. The number of
+acceptances is designed, not picked (``designed_accepts``): the exact NB test detects an N off by
+``PROPOSAL_GAP`` = 8 % (relative) w.p. ≥ 1 − β, and each record reports that power as a relative error of
+N. Identities are tested two-sided: ``t4.proposals_identity`` and ``t4.saving`` where ``B ≥ ess sup r``.
+The claimed side of each identity is the sympy expression evaluated with D/Z from the clip mass
+(tilted and plain tails); the exact side is ``1/Z_b`` from the clipped partition (masses below and
+above b): two formulas of ``estimators.tilt_quantities`` that share no intermediate quantity.
+Where b_δ would be ess sup r (finite-k10 and gmm-step-d1 at δ ≤ 0.1) the claim would be T1's:
+δ is chosen per instance (``informative_delta``, ``tradeoff_deltas``) and a hypothesis makes a
+degenerate choice an ``error``.
 """
 from __future__ import annotations
 
