@@ -46,7 +46,7 @@ from theorems.instances import INSTANCES, Instance, baseline_below_ess_sup, info
 
 MODULE = "proposal_complexity"
 PROPOSAL_GAP = 0.08      # a proposal count off by 8 % (relative) must be detected w.p. ≥ 1 − β
-REVERSAL_GAP = 0.3       # T5: neighbours whose N is reversed by 30 % must be detected w.p. ≥ 1 − β
+REVERSAL_GAP = 0.3       # T5: a reversal of N between neighbours of 30 % (or the curve's smallest step) is detected
 FIT_GAP = 0.03
 UNITS = "relative error of N"
 
@@ -241,11 +241,14 @@ def check_tradeoff(instance: Instance, context: CheckContext, deltas=TRADEOFF_DE
         all(m2 <= m1 + tolerance for m1, m2 in zip(masses, masses[1:])) and \
         all(m <= d + tolerance for m, d in zip(masses, deltas))
     share = context.alpha / (2 * len(deltas))
+    # The reversal to detect: the smallest relative step of the claimed curve (a knob turned the wrong
+    # way swaps steps), and at most REVERSAL_GAP. Each point's one-sided ends at α/(2·grid) detect an N
+    # off by half of it (β split over the grid), so such a reversal between neighbours is seen w.p. ≥ 1 − β.
+    steps = [(n2 - n1) / n2 for n1, n2 in zip(expected, expected[1:]) if n2 > 0]
+    reversal = min([REVERSAL_GAP, *[step for step in steps if step > 0]])
     intervals, sizes, detectable = [], [], []
     for index, baseline in enumerate(baselines):
-        # Each point's one-sided ends at α/(2·grid) detect an N off by REVERSAL_GAP/2 (β split over the grid),
-        # so a reversal of about REVERSAL_GAP between neighbours is seen w.p. ≥ 1 − β.
-        accepts, error = designed_accepts(expected[index], 2 * share, context.beta / len(deltas), gap=REVERSAL_GAP / 2)
+        accepts, error = designed_accepts(expected[index], 2 * share, context.beta / len(deltas), gap=reversal / 2)
         result = sampler(instance, baseline, context.device)(accepts, context.generator(index))
         intervals.append(_proposal_interval(result, 2 * share))
         sizes.append(result.proposals)
