@@ -4,7 +4,6 @@ modules at many seeds: power is a property of the design, not of seed 0."""
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pytest
@@ -12,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from estimators import design
-from estimators.baselines import empirical_chernoff_baseline, population_learned_baseline, zero_radius
-from estimators.baselines import chernoff_baseline
+from estimators.baselines import (chernoff_baseline, empirical_chernoff_baseline, population_learned_baseline,
+                                  zero_radius)
 from theorems import best_of_n, peer_guarantees, proposal_complexity, tv_guarantees
 from theorems import mutants as single_step
 from theorems._evidence import lower_bound_evidence, upper_bound_evidence
@@ -118,8 +117,11 @@ def test_mutants_command_exits_one_when_a_variant_survives(monkeypatch, tmp_path
     import theorems.registry as registry
     from theorems.framework import Mutant
 
-    correct = next(c for c in all_claims() if c.id == "t2.tv_exact/finite-k10/b=" + f"{INSTANCES['finite-k10'].soft_value:.4g}")
-    survivor = Mutant("not-wrong", "T2", "nothing is wrong", __import__("dataclasses").replace(correct, id=correct.id + "#same"))
+    import dataclasses
+
+    label = f"{INSTANCES['finite-k10'].soft_value:.4g}"
+    correct = next(c for c in tv_guarantees.claims() if c.id == f"t2.tv_exact/finite-k10/b={label}")
+    survivor = Mutant("not-wrong", "T2", "nothing is wrong", dataclasses.replace(correct, id=correct.id + "#same"))
     monkeypatch.setattr(registry, "all_mutants", lambda: [survivor])
     output = tmp_path / "m.json"
     assert cli.main(["mutants", "--json", str(output)]) == 1
