@@ -20,6 +20,10 @@ Tests covered:
 * **binomial rate, one-sided** (``min_num_samples_for_binomial_upper_test``): H₀ "p ≤ p₀" (e.g. a
   clip-mass or exceedance claim), power at p₁ > p₀.
 * **DKW** (CDF sup distance): threshold ``ε(n, α) = √(log(2/α)/2n)``; detects KS ≥ ε(n, α) + ε(n, β).
+* **negative binomial, exact** (``negative_binomial_rate_power``): proposals counted until the k-th
+  acceptance; the failures F are NB(k, p) and ``estimators.confidence.negative_binomial_rate_interval``
+  inverts ``P_p(F ≤ f) = I_p(k, f + 1)``, so its rejection region is a pair of NB quantiles and the
+  power at a true rate is an exact NB tail. Users' units: the relative error of N = 1/p.
 * **multinomial TV**: threshold ``½Σ√(q_i/n) + √(log(1/α)/2n)``; detects TV ≥ threshold + ½√(K/n)
   + √(log(1/β)/2n).
 
@@ -50,6 +54,11 @@ __all__ = [
     "min_discrepancy_of_cdfs_detectable_by_dkw",
     "min_num_samples_for_multinomial_tv_test",
     "min_gap_of_tvs_detectable_by_multinomial",
+    "negative_binomial_rate_power",
+    "min_num_accepts_for_negative_binomial_rate_test",
+    "min_relative_error_of_proposals_detectable_by_negative_binomial",
+    "min_num_samples_for_binomial_relative_upper_test",
+    "min_rate_detectable_by_binomial_upper_test",
     "smallest_n",
     "detectable_parameter_error",
 ]
@@ -182,6 +191,111 @@ def min_num_samples_for_binomial_upper_test(threshold: float, alternative_rate: 
         return critical <= n and float(binom.sf(critical - 1, n, alternative_rate)) >= 1.0 - beta
 
     return smallest_n(detects)
+
+
+def min_rate_detectable_by_binomial_upper_test(trials: int, threshold: float, *, alpha: float,
+                                               beta: float) -> float:
+    """Smallest true rate that the one-sided CP test of "p ≤ ``threshold``" rejects w.p. ≥ 1 − β at
+    ``trials`` draws (``estimators.confidence.binomial_detectable_rate``; 1.0 when none is)."""
+    from estimators.confidence import binomial_detectable_rate
+
+    return binomial_detectable_rate(int(trials), check_unit_interval("alpha", alpha),
+                                    check_unit_interval("beta", beta), _check_rate("threshold", threshold))
+
+
+def min_num_samples_for_binomial_relative_upper_test(threshold: float, relative_gap: float, *, alpha: float,
+                                                     beta: float, absolute_floor: float = 0.0) -> int:
+    """n for the one-sided CP test of "p ≤ ``threshold``" to detect ``p = threshold·(1 + relative_gap)``
+    (or ``threshold + absolute_floor`` when larger; capped halfway to 1) w.p. ≥ 1 − β. A bound is
+    stated in relative terms because its useful precision scales with it (n ∝ 1/(threshold·gap²))."""
+    threshold = _check_rate("threshold", threshold)
+    alternative = max(threshold * (1.0 + float(relative_gap)), threshold + float(absolute_floor))
+    alternative = min(alternative, 0.5 * (1.0 + threshold))
+    return min_num_samples_for_binomial_upper_test(threshold, alternative, alpha=alpha, beta=beta)
+
+
+# -- negative binomial (proposal counts) ----------------------------------------------------------------
+
+_SIDES = ("two-sided", "rate-above", "rate-below")
+
+
+def _nb_critical_failures(accepted: int, rate: float, alpha: float, side: str) -> tuple[int, int]:
+    """(f_low, f_high): ``negative_binomial_rate_interval`` rejects the rate iff F ≤ f_low or F ≥ f_high.
+
+    Its lower end exceeds p₀ iff ``P_{p₀}(F ≤ f) < α_side`` and its upper end falls below p₀ iff
+    ``P_{p₀}(F ≥ f) < α_side`` (the beta–NB duality), with α_side = α/2 two-sided and α one-sided
+    (``rate-above``: only the rejection "p > p₀", i.e. few failures; ``rate-below``: only many failures).
+    """
+    from scipy.stats import nbinom
+
+    side_alpha = alpha / 2.0 if side == "two-sided" else alpha
+    f_low, f_high = -1, math.inf
+    if side in ("two-sided", "rate-above"):
+        f_low = int(nbinom.ppf(side_alpha, accepted, rate))
+        while f_low >= 0 and nbinom.cdf(f_low, accepted, rate) >= side_alpha:
+            f_low -= 1
+        while nbinom.cdf(f_low + 1, accepted, rate) < side_alpha:
+            f_low += 1
+    if side in ("two-sided", "rate-below"):
+        f_high = int(nbinom.isf(side_alpha, accepted, rate)) + 1
+        while f_high > 1 and nbinom.sf(f_high - 2, accepted, rate) < side_alpha:
+            f_high -= 1
+        while nbinom.sf(f_high - 1, accepted, rate) >= side_alpha:
+            f_high += 1
+    return f_low, f_high
+
+
+def negative_binomial_rate_power(accepted: int, rate: float, true_rate: float, *, alpha: float,
+                                 side: str = "two-sided") -> float:
+    """Exact probability that the NB interval test of "acceptance rate = ``rate``" (k = ``accepted``
+    acceptances) rejects when the true rate is ``true_rate``. ``side``: ``two-sided`` (identity, α/2 a
+    side), ``rate-above`` (rejects only rates above: a claim "N ≥ 1/rate") or ``rate-below`` ("N ≤ 1/rate")."""
+    from scipy.stats import nbinom
+
+    if side not in _SIDES:
+        raise ValueError(f"side must be one of {_SIDES}, got {side!r}")
+    rate = _check_rate("rate", rate)
+    true_rate = _check_rate("true_rate", true_rate)
+    f_low, f_high = _nb_critical_failures(int(accepted), rate, check_unit_interval("alpha", alpha), side)
+    below = float(nbinom.cdf(f_low, accepted, true_rate)) if f_low >= 0 else 0.0
+    above = float(nbinom.sf(f_high - 1, accepted, true_rate)) if math.isfinite(f_high) else 0.0
+    return below + above
+
+
+def _relative_alternatives(rate: float, relative_error: float, side: str) -> list[float]:
+    """True rates whose N = 1/p is off by ``relative_error`` in the direction(s) the test must see."""
+    larger_n, smaller_n = rate / (1.0 + relative_error), min(rate / (1.0 - relative_error), 1.0 - 1e-12) \
+        if relative_error < 1.0 else 1.0 - 1e-12
+    return {"two-sided": [larger_n, smaller_n], "rate-above": [smaller_n], "rate-below": [larger_n]}[side]
+
+
+def min_num_accepts_for_negative_binomial_rate_test(rate: float, relative_error: float, *, alpha: float,
+                                                    beta: float, side: str = "two-sided") -> int:
+    """Smallest number of acceptances k at which the NB test detects an N = 1/p off by ``relative_error``
+    (in each direction the side tests) w.p. ≥ 1 − β. Scales as (1 − p)(z_α + z_β)²/relative_error²."""
+    rate = _check_rate("rate", rate)
+    relative_error = _check_rate("relative_error", relative_error)
+    alpha = check_unit_interval("alpha", alpha)
+    beta = check_unit_interval("beta", beta)
+    alternatives = _relative_alternatives(rate, relative_error, side)
+    return smallest_n(lambda k: all(negative_binomial_rate_power(k, rate, p, alpha=alpha, side=side) >= 1.0 - beta
+                                    for p in alternatives))
+
+
+def min_relative_error_of_proposals_detectable_by_negative_binomial(accepted: int, rate: float, *, alpha: float,
+                                                                    beta: float, side: str = "two-sided") -> float:
+    """Smallest relative error of N = 1/p (each tested direction) the NB test detects w.p. ≥ 1 − β with
+    k = ``accepted`` acceptances (bisection, rounded up). 1.0 when no error below 100 % is detected."""
+    rate = _check_rate("rate", rate)
+    detects = lambda error: all(negative_binomial_rate_power(accepted, rate, p, alpha=alpha, side=side) >= 1.0 - beta
+                                for p in _relative_alternatives(rate, error, side))
+    if not detects(0.999):
+        return 1.0
+    low, high = 0.0, 0.999
+    while high - low > 1e-4:
+        middle = 0.5 * (low + high)
+        low, high = (low, middle) if detects(middle) else (middle, high)
+    return high
 
 
 # -- DKW ----------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from tests.conftest import STAT_ALPHA
 import sympy
 
 CLAIMS = all_claims()
+MUTANTS = all_mutants()
 
 
 def test_claims_are_registered_with_unique_ids_and_latex():
@@ -27,16 +28,24 @@ def test_claims_are_registered_with_unique_ids_and_latex():
         assert claim.statement
 
 
-@pytest.mark.parametrize("mutant", all_mutants(), ids=lambda mutant: mutant.name)
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda mutant: mutant.name)
 def test_every_wrong_variant_is_rejected(mutant):
     """Power: the theorem's own check returns ``fail`` on a deliberately wrong sampler or bound."""
     record = run_claim(mutant.claim, alpha=STAT_ALPHA)
     assert record.verdict == "fail", record.message
 
 
+def test_every_theorem_has_a_code_path_variant():
+    """Each theorem has a variant that breaks what its check runs (sampler, learner, counter,
+    calibration), not only its symbolic bound (``tiltproof mutants`` reports the kind)."""
+    from tiltproof.mutants_command import missing_code_path_theorems
+
+    assert missing_code_path_theorems(MUTANTS, CLAIMS) == []
+
+
 def test_each_theorem_has_two_wrong_variants():
     counts: dict[str, int] = {}
-    for mutant in all_mutants():
+    for mutant in MUTANTS:
         counts[mutant.theorem] = counts.get(mutant.theorem, 0) + 1
     theorems_with_claims = {claim.theorem for claim in CLAIMS}
     assert all(counts.get(theorem, 0) >= 2 for theorem in theorems_with_claims), counts
@@ -47,11 +56,13 @@ FAST_CLAIMS = select_claims(CLAIMS, r"(gmm-step-d1|finite-k10)")
 
 @pytest.mark.parametrize("claim", FAST_CLAIMS, ids=lambda claim: claim.id)
 def test_registered_claims_pass_on_their_instances(claim):
-    """The claims hold at the test share of the budget (the full set runs in `tiltproof check` in CI)."""
+    """The claims hold at the test share of the budget (the full set runs in `tiltproof check` in CI); each
+    record states the power of its statistic with units, and a passing record never has a negative margin."""
     record = run_claim(claim, alpha=STAT_ALPHA)
     assert record.verdict == "pass", record.message
     assert record.margin is None or record.margin >= 0, record.margin  # a pass is never outside its claim
     assert record.relation in ("≤", "≥", "=", "∈")
+    assert record.detectable_gap is not None and record.detectable_gap_units, claim.id
 
 
 def test_violated_hypothesis_is_an_error_not_a_pass():
@@ -131,7 +142,7 @@ def test_cli_exits_nonzero_when_a_claim_fails(monkeypatch, tmp_path):
     from theorems import registry
     from tiltproof import cli
 
-    wrong = all_mutants()[0].claim
+    wrong = MUTANTS[0].claim
     monkeypatch.setattr(registry, "all_claims", lambda: [wrong])
     assert cli.main(["check", "--json", str(tmp_path / "r.json")]) == 1
     assert json.loads((tmp_path / "r.json").read_text())["claims"][0]["verdict"] == "fail"

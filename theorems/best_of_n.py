@@ -44,8 +44,9 @@ import torch
 from scipy import integrate
 from scipy.special import logsumexp
 
-from estimators.confidence import (binomial_detectable_rate, clopper_pearson_lower, dkw_radius, dkw_sample_size,
+from estimators.confidence import (binomial_detectable_rate, clopper_pearson_lower, dkw_radius,
                                    ks_distance, multinomial_tv_radius)
+from estimators import design
 from estimators.exact import reward_law
 from estimators.reward_law import DiscreteLaw, NormalMixtureLaw, RewardLaw
 from primitives.best_of_n import best_of_n_sample
@@ -253,7 +254,7 @@ def best_event(instance: BoNInstance, N: int, bound: float, gap: float = KL_GAP)
 
 
 def kl_sample_size(event: Event, bound: float, alpha: float, beta: float, gap: float = KL_GAP) -> tuple[int, float]:
-    """Smallest n (on a 5 % geometric grid) at which a sampler whose event probability has binary kl
+    """Smallest n (``estimators.design``: one-sided CP test of "π(A) ≤ critical") at which a sampler whose event probability has binary kl
     ``bound + gap`` is detected w.p. ≥ 1 − β; returns (n, the detectable excess in kl units).
 
     Returns the detectable excess ``inf`` when even π(A) = 1 cannot exceed the bound (−log p(A) ≤ bound).
@@ -265,9 +266,7 @@ def kl_sample_size(event: Event, bound: float, alpha: float, beta: float, gap: f
 
     target = brentq(lambda a: binary_kl(a, base) - (bound + gap), base, 1.0)
     critical = brentq(lambda a: binary_kl(a, base) - bound, base, target)
-    n = 256
-    while binomial_detectable_rate(n, alpha, beta, critical) > target:
-        n = int(math.ceil(n * 1.05))
+    n = design.min_num_samples_for_binomial_upper_test(critical, target, alpha=alpha, beta=beta)
     return n, binary_kl(binomial_detectable_rate(n, alpha, beta, critical), base) - bound
 
 
@@ -282,10 +281,7 @@ def check_sampler_law(instance: BoNInstance, N: int, context: CheckContext,
     base = instance.base(context.device)
     if isinstance(law, DiscreteLaw):
         probs = np.exp(category_log_probabilities(law, N))
-        n = 64
-        while multinomial_tv_radius(n, context.alpha, probs=probs) + \
-                multinomial_tv_radius(n, context.beta, support_size=probs.size) > FIT_GAP:
-            n = int(math.ceil(n * 1.05))
+        n = design.min_num_samples_for_multinomial_tv_test(FIT_GAP, probs, alpha=context.alpha, beta=context.beta)
         samples = sampler(base, instance.reward, N, n, context.generator()).cpu().numpy().astype(np.int64)
         counts = np.bincount(samples, minlength=probs.size) / n
         statistic = 0.5 * float(np.abs(counts - probs).sum())
@@ -294,7 +290,7 @@ def check_sampler_law(instance: BoNInstance, N: int, context: CheckContext,
         name = "multinomial TV(p̂_n, π_BoN) vs ½Σ√(π_i/n) + √(log(1/α)/2n)"
         details = {"categories": list(range(probs.size)), "claimed": probs.tolist(), "empirical": counts.tolist()}
     else:
-        n = dkw_sample_size(FIT_GAP, context.alpha, context.beta)
+        n = design.min_num_samples_for_dkw_cdf_test(FIT_GAP, alpha=context.alpha, beta=context.beta)
         samples = sampler(base, instance.reward, N, n, context.generator())
         rewards = _selected_rewards(instance, samples)
         claimed_cdf = lambda y: np.exp(N * _reward_log_cdf(law, np.asarray(y, dtype=float)))
@@ -310,6 +306,7 @@ def check_sampler_law(instance: BoNInstance, N: int, context: CheckContext,
     return Evidence(
         holds=not rejected, statistic=name, bound=threshold, empirical=statistic, confidence_bound=statistic, n=n,
         detectable_gap=detectable, margin=threshold - statistic,
+        detectable_gap_units="TV of the output law" if isinstance(law, DiscreteLaw) else "KS of the selected reward",
         message=f"sample law differs from π_BoN: statistic {statistic:.4g} > {threshold:.4g}" if rejected else "",
         details={"N": N, **details},
     )
@@ -333,16 +330,23 @@ def check_kl_bound(instance: BoNInstance, N: int, context: CheckContext, sampler
     hits = int((_selected_rewards(instance, samples) >= event.threshold).sum())
     lower_probability = clopper_pearson_lower(hits, n, context.alpha)
     lower_kl = binary_kl(lower_probability, event.base_probability) if lower_probability > event.base_probability else 0.0
-    return upper_bound_evidence(
+    evidence = upper_bound_evidence(
         statistic="exact KL (enumeration / adaptive quadrature, error added to the tolerance); lower confidence "
                   "bound kl(CP_α lower bound on π(A) ‖ p(A)) ≤ KL by data processing onto A = {R ≥ v}",
         bound=bound, exact=exact, empirical=binary_kl(hits / n, event.base_probability), lower_confidence=lower_kl,
-        n=n * N, detectable_gap=None if math.isinf(detectable) else detectable, exact_tolerance=error,
+        n=n * N, detectable_gap=detectable, exact_tolerance=error,
         details={"N": N, "event_threshold": event.threshold, "event_base_probability": event.base_probability,
                  "event_claimed_probability": event.claimed_probability, "event_hits": hits, "draws": n,
                  "quadrature_error": error, "closed_form": kl_closed_form(N),
                  "empirical_side_can_fail": not math.isinf(detectable)},
     )
+    # The statistic sees a sampler only through the event A: a KL excess is detected when the event's
+    # binary kl (a lower bound on the KL, by data processing) exceeds the bound by the detectable gap.
+    evidence.detectable_gap_units = ("kl(π(A) ‖ p(A)) above the bound (KL ≥ it: a KL excess may hide off A)"
+                                     if math.isfinite(detectable) else
+                                     "none: no event A can show an excess here (−log p(A) ≤ bound + gap); only "
+                                     "the exact side is tested")
+    return evidence
 
 
 def check_kl_exact(instance: BoNInstance, N: int, context: CheckContext,
@@ -352,11 +356,13 @@ def check_kl_exact(instance: BoNInstance, N: int, context: CheckContext,
     if not isinstance(law, NormalMixtureLaw):
         raise ValueError(f"instance {instance.name!r} has no continuous reward law")
     value, error = kl_by_quadrature(law, N)
-    return interval_evidence(
+    evidence = interval_evidence(
         statistic="closed form vs adaptive quadrature of ∫ N F^{N−1} log(N F^{N−1}) dF (error estimate added)",
-        value=claimed, exact=value, empirical=None, interval=None, n=0, detectable_gap=None,
+        value=claimed, exact=value, empirical=None, interval=None, n=0, detectable_gap=error + 1e-10,
         exact_tolerance=error + 1e-10, details={"N": N, "quadrature_error": error},
     )
+    evidence.detectable_gap_units = "KL (exact comparison: tolerance)"
+    return evidence
 
 
 # ---------------------------------------------------------------- registration

@@ -5,6 +5,13 @@
 * ``finite-k10``: a 10-point law with arbitrary (signed) rewards, λ = 0.7.
 * ``gmm-step-d1``: p = 0.95 N(5, 1) + 0.05 N(−5, 1), r = 5·1{x < −7}, λ = 1: the reward sits in the
   tail of the rare mode, so ideal rejection (envelope 5) is costly and the baseline matters.
+
+``LEARNING_INSTANCES`` (the T6 learned-baseline claims only):
+
+* ``finite-u11``: p uniform on 11 points, r(k) = k/10 ∈ [0, 1], λ = 0.5. Ideal rejection costs only
+  N(1) = 2.24 proposals, so a learner sees the top of the law from a few thousand draws: at δ = 0.5 the
+  Chernoff baseline is b_δ = 0.945 and the learner's population value at n = 4000 is 0.967, strictly
+  between b_δ and ess sup r = 1 (the registered instances clip only at n ≫ 10⁴ and fall back to ess sup).
 """
 from __future__ import annotations
 
@@ -23,7 +30,8 @@ from primitives.laws import BaseLaw, Categorical, Gaussian, GaussianMixture
 from primitives.rejection import ideal_rejection_sample
 from primitives.rewards import LinearReward, Reward, StepReward, TableReward
 
-__all__ = ["Instance", "INSTANCES", "get_instance", "target_sampler"]
+__all__ = ["Instance", "INSTANCES", "LEARNING_INSTANCES", "get_instance", "target_sampler", "informative_delta",
+           "baseline_below_ess_sup"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,17 @@ INSTANCES: dict[str, Instance] = {
 }
 
 
+_UNIFORM11_REWARDS = np.linspace(0.0, 1.0, 11)
+
+LEARNING_INSTANCES: dict[str, Instance] = {
+    "finite-u11": Instance(
+        "finite-u11", r"uniform 11-point law, $r(k)=k/10\in[0,1]$, $\lambda=0.5$", 0.5,
+        lambda device: Categorical(np.full(11, 1.0 / 11), device=device), TableReward(_UNIFORM11_REWARDS),
+        reward_bounds=(0.0, 1.0),
+    ),
+}
+
+
 def get_instance(name: str) -> Instance:
     try:
         return INSTANCES[name]
@@ -106,3 +125,23 @@ def target_sampler(instance: Instance, device: torch.device | str = "cpu"):
         tilted = base.tilt(reward.theta / instance.lam)
         return lambda n, generator: tilted.sample(n, generator)
     raise ValueError(f"no exact target sampler for instance {instance.name!r}")
+
+
+SMALL_DELTA_CANDIDATES = (0.1, 0.25)
+
+
+def baseline_below_ess_sup(instance: Instance, delta: float) -> bool:
+    """b_δ < ess sup r: with b_δ = ess sup r the baseline is the ideal envelope, q_b = q, and a claim
+    about clipping (T3, T4, T5, T6) degenerates into T1. Such an instance is an ``error``, not evidence."""
+    from estimators.baselines import chernoff_baseline
+
+    return chernoff_baseline(instance.law, instance.lam, delta).value < instance.law.ess_sup
+
+
+def informative_delta(instance: Instance, candidates: tuple[float, ...] = SMALL_DELTA_CANDIDATES) -> float:
+    """The smallest δ of ``candidates`` whose Chernoff baseline stays below ess sup r on this instance
+    (0.1 on the Gaussian instances, 0.25 on finite-k10 and gmm-step-d1, whose b_0.1 is ess sup r)."""
+    for delta in candidates:
+        if baseline_below_ess_sup(instance, delta):
+            return delta
+    raise ValueError(f"instance {instance.name!r}: every candidate δ gives b_δ = ess sup r")

@@ -16,13 +16,13 @@ import numpy as np
 import sympy
 import torch
 
-from estimators.baselines import chernoff_baseline, plugin_chernoff_baseline
+from estimators.baselines import chernoff_baseline, empirical_chernoff_baseline, zero_radius
 from primitives.rejection import RejectionResult, rejection_sample
 from theorems import proposal_complexity as pc
 from theorems import symbols as sym
 from theorems import tv_guarantees as tv
 from theorems.framework import Claim, Mutant, wrong_variant
-from theorems.instances import INSTANCES, Instance
+from theorems.instances import INSTANCES, LEARNING_INSTANCES, Instance
 
 __all__ = ["Mutant", "mutants"]
 
@@ -50,6 +50,20 @@ def undercounting_factory(instance: Instance, baseline: float, device: torch.dev
     def sampler(n: int, generator: torch.Generator) -> RejectionResult:
         result = rejection_sample(base, instance.reward, instance.lam, baseline, n, generator=generator)
         return RejectionResult(samples=result.samples, proposals=max(n, int(0.9 * result.proposals)))
+
+    return sampler
+
+
+def envelope_overreporting_factory(instance: Instance, baseline: float, device: torch.device):
+    """Reports 1.5× the proposals it used when run as ideal rejection (baseline ≥ ess sup r): a counter
+    bug confined to the envelope sampler, which only the saving ratio N(B)/N(b) sees."""
+    base = instance.base(device)
+
+    def sampler(n: int, generator: torch.Generator) -> RejectionResult:
+        result = rejection_sample(base, instance.reward, instance.lam, baseline, n, generator=generator)
+        if baseline >= instance.law.ess_sup:
+            return RejectionResult(samples=result.samples, proposals=int(1.5 * result.proposals))
+        return result
 
     return sampler
 
@@ -82,8 +96,13 @@ def mutants() -> list[Mutant]:
     finite, gmm = INSTANCES["finite-k10"], INSTANCES["gmm-step-d1"]
     b_d1 = tv.t2_baselines(d1)[1]
     b_gmm = tv.t2_baselines(gmm)[1]
-    deltas = pc.TRADEOFF_DELTAS
+    deltas = pc.tradeoff_deltas(finite)
     finite_baselines = [chernoff_baseline(finite.law, finite.lam, d).value for d in deltas]
+    u11 = LEARNING_INSTANCES["finite-u11"]
+    t6_delta, t6_eta, t6_size = 0.5, 0.05, 4000
+    t6_label = f"finite-u11/delta={t6_delta:g},eta={t6_eta:g}"
+    no_slack = lambda rewards: empirical_chernoff_baseline(rewards, u11.lam, t6_delta, t6_eta, u11.reward_bounds,
+                                                           radius=zero_radius).value
     dropped_half = sym.CLIP_MASS_BOUND / 2
     wrong_subgaussian = sym.mean_q + sym.sigma * sympy.sqrt(sympy.log(1 / sym.delta))
     wrong_saving = sympy.exp(2 * (sym.envelope - sym.baseline) / sym.lam) * (1 - sym.clipped_mass / sym.partition)
@@ -123,19 +142,26 @@ def mutants() -> list[Mutant]:
                         partial(pc.check_saving, gmm, 0.5, 5.0, expression=wrong_saving), "wrong-temperature", wrong_saving)),
         Mutant("tradeoff-knob-reversed", "T5", "a sampler that turns δ the wrong way (mirrored baseline)",
                _variant("t5.tradeoff/finite-k10",
-                        partial(pc.check_tradeoff, finite, sampler=mirrored_baseline_factory(min(finite_baselines), max(finite_baselines))),
+                        partial(pc.check_tradeoff, finite, deltas=deltas,
+                                sampler=mirrored_baseline_factory(min(finite_baselines), max(finite_baselines))),
                         "reversed")),
         Mutant("tradeoff-rule-at-one-minus-delta", "T5", "the baseline rule evaluated at 1 − δ instead of δ",
                _variant("t5.tradeoff/gaussian-linear-d1",
-                        partial(pc.check_tradeoff, d1, baseline_rule=lambda law, lam, d: pc.chernoff_rule(law, lam, 1 - d)),
+                        partial(pc.check_tradeoff, d1, deltas=pc.tradeoff_deltas(d1),
+                                baseline_rule=lambda law, lam, d: pc.chernoff_rule(law, lam, 1 - d)),
                         "rule-one-minus-delta")),
-        Mutant("learned-baseline-no-slack", "T6", "plug-in Chernoff baseline of the empirical law, no confidence slack",
-               _variant("t6.learned_baseline/gmm-step-d1/delta=0.05,eta=0.05",
-                        partial(tv.check_learned_baseline, gmm, 0.05, 0.05, 500,
-                                learner=lambda rewards: plugin_chernoff_baseline(rewards, gmm.lam, 0.05).value),
-                        "no-slack")),
+        Mutant("saving-envelope-overcounted", "T4", "the envelope (ideal) sampler reports 1.5× its proposals",
+               _variant("t4.saving/gmm-step-d1/delta=0.5,B=5",
+                        partial(pc.check_saving, gmm, 0.5, 5.0, sampler=envelope_overreporting_factory), "envelope-overcount")),
+        Mutant("learned-baseline-no-slack", "T6", "the learner with its confidence radius removed (plug-in Chernoff)",
+               _variant(f"t6.certificate/{t6_label}",
+                        partial(tv.check_learned_certificate, u11, t6_delta, t6_eta, t6_size, learner=no_slack), "no-slack")),
         Mutant("learned-baseline-base-quantile", "T6", "the (1−δ)-quantile of r under p (ignores the tilt)",
-               _variant("t6.learned_baseline/finite-k10/delta=0.5,eta=0.05",
-                        partial(tv.check_learned_baseline, finite, 0.5, 0.05, 2000,
-                                learner=lambda rewards: float(np.quantile(rewards, 0.5))), "base-quantile")),
+               _variant(f"t6.certificate/{t6_label}",
+                        partial(tv.check_learned_certificate, u11, t6_delta, t6_eta, t6_size,
+                                learner=lambda rewards: float(np.quantile(rewards, 1 - t6_delta))), "base-quantile")),
+        Mutant("learned-baseline-proposals-undercounted", "T6", "the sampler run at each learned b̂ reports 10% fewer proposals",
+               _variant(f"t6.learned_baseline/{t6_label}",
+                        partial(tv.check_learned_baseline, u11, t6_delta, t6_eta, t6_size, sampler=undercounting_factory),
+                        "undercount")),
     ]

@@ -2,7 +2,10 @@
 
 * ``qrs.tv_bound`` — quasi-rejection with constant β: ``TV(p_β, q) ≤ 1 − Z_β/Z``,
   ``Z_β = E_p[min(e^{r/λ}, β)]`` (T2 with ``b = λ log β``, since ``Z_β = β Z_b`` and ``D = Z − Z_β``).
-* ``qrs.acceptance`` — its acceptance rate is exactly ``Z_β/β`` (exact negative-binomial interval).
+* ``qrs.acceptance`` — its acceptance rate is exactly ``Z_β/β`` (exact negative-binomial interval). The
+  claimed side takes ``Z_β = Z(1 − D/Z)`` from T2's clip mass (tilted tails); the exact side is
+  ``E_p[min(e^{r/λ}/β, 1)]`` by enumeration or adaptive quadrature over the reward density
+  (``qrs_acceptance_by_quadrature``), a route that shares no code with either.
 * ``sir.exact_law`` — SIR with M particles outputs the law enumerated in ``estimators.peer_laws``.
 * ``sir.tv_bound`` — importance-sampling consistency: ``TV(π_M, q) ≤ ρ/M`` with
   ``ρ = E_p[w²]/(E_p w)² = exp(Λ_p(2/λ) − 2Λ_p(1/λ))``.
@@ -23,7 +26,9 @@ import numpy as np
 import sympy
 import torch
 
+from estimators import design
 from estimators import tilt_quantities as tq
+from estimators.reward_law import DiscreteLaw
 from estimators.baselines import chernoff_baseline
 from estimators.confidence import multinomial_tv_radius, negative_binomial_rate_interval
 from estimators.exact import TiltedLaw
@@ -36,10 +41,10 @@ from theorems import symbols as sym
 from theorems._evidence import interval_evidence, upper_bound_evidence
 from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
 from theorems.instances import INSTANCES, Instance
+from theorems.tv_guarantees import tv_units
 
 MODULE = "peer_guarantees"
 FIT_GAP = 0.03
-ACCEPTED = 20_000
 
 beta = sympy.Symbol(r"beta", positive=True)
 qrs_partition = sympy.Symbol(r"Z_beta", positive=True)
@@ -77,27 +82,55 @@ def check_qrs_tv(instance: Instance, beta_value: float, context: CheckContext, s
     n = fit_sample_size(target, FIT_GAP, context.alpha, context.beta)
     result = sampler(instance, beta_value, context.device)(n, context.generator())
     tv = tv_lower_confidence(result.samples, target, context.alpha, context.beta)
-    return upper_bound_evidence(
+    evidence = upper_bound_evidence(
         statistic=tv.name, bound=bound_value,
         exact=tq.tv_to_target(instance.law, instance.lam, instance.lam * math.log(beta_value)),
         empirical=tv.estimate, lower_confidence=tv.lower, n=n, detectable_gap=tv.detectable_gap,
     )
+    evidence.detectable_gap_units = tv_units(target)
+    return evidence
+
+
+def qrs_acceptance_by_quadrature(instance: Instance, beta_value: float) -> tuple[float, float]:
+    """``E_p[min(e^{r/λ}/β, 1)]`` by enumeration (finite reward laws) or adaptive quadrature over the
+    reward's mixture density, split at the kink r = λ log β; returns (value, error estimate)."""
+    from scipy import integrate
+    from scipy.stats import norm
+
+    law, lam = instance.law, instance.lam
+    kink = lam * math.log(beta_value)
+    if isinstance(law, DiscreteLaw):
+        weights = np.exp(law.log_probs)
+        return float(np.sum(weights * np.exp(np.minimum(law.values - kink, 0.0) / lam))), 0.0
+    mixture = np.exp(law.log_weights)
+    integrand = lambda r: float(mixture @ norm.pdf(r, law.means, law.stds)) * math.exp(min(r - kink, 0.0) / lam)
+    low = float(np.min(law.means - 40 * law.stds))
+    high = float(np.max(law.means + 40 * law.stds))
+    below, error_below = integrate.quad(integrand, low, kink, limit=500, epsabs=1e-13, epsrel=1e-11)
+    above, error_above = integrate.quad(integrand, kink, high, limit=500, epsabs=1e-13, epsrel=1e-11)
+    return float(below + above), float(error_below + error_above)
 
 
 def check_qrs_acceptance(instance: Instance, beta_value: float, context: CheckContext, sampler=qrs_sampler,
                          expression=QRS_ACCEPTANCE) -> Evidence:
+    from theorems.proposal_complexity import designed_accepts
+
     law, lam = instance.law, instance.lam
     log_z = tq.log_partition(law, lam)
-    claimed = sym.evaluate(expression, {qrs_partition: math.exp(math.log(beta_value) + tq.log_clipped_partition(
-        law, lam, lam * math.log(beta_value))), beta: beta_value})
-    result = sampler(instance, beta_value, context.device)(ACCEPTED, context.generator())
+    unclipped = 1.0 - tq.clip_mass(law, lam, lam * math.log(beta_value))     # 1 − D/Z, T2's route
+    claimed = sym.evaluate(expression, {qrs_partition: math.exp(log_z) * unclipped, beta: beta_value})
+    independent, error = qrs_acceptance_by_quadrature(instance, beta_value)
+    accepts, detectable = designed_accepts(1.0 / claimed, context.alpha, context.beta)
+    result = sampler(instance, beta_value, context.device)(accepts, context.generator())
     low, high = negative_binomial_rate_interval(result.accepted, result.proposals, context.alpha)
-    return interval_evidence(
-        statistic="exact negative-binomial interval for the acceptance rate", value=claimed,
-        exact=math.exp(tq.log_clipped_partition(law, lam, lam * math.log(beta_value))),
-        empirical=result.accepted / result.proposals, interval=(low, high), n=result.proposals,
-        detectable_gap=high - low, exact_tolerance=1e-9, details={"log_Z": log_z},
+    evidence = interval_evidence(
+        statistic="exact negative-binomial interval for the acceptance rate; exact side by enumeration/quadrature",
+        value=claimed, exact=independent, empirical=result.accepted / result.proposals, interval=(low, high),
+        n=result.proposals, detectable_gap=detectable, exact_tolerance=error + 1e-9 * claimed,
+        details={"log_Z": log_z, "quadrature_error": error, "accepts": accepts},
     )
+    evidence.detectable_gap_units = "relative error of 1/acceptance rate"
+    return evidence
 
 
 def _reward_frequencies(samples, instance: Instance, values: np.ndarray) -> np.ndarray:
@@ -111,10 +144,7 @@ def _reward_frequencies(samples, instance: Instance, values: np.ndarray) -> np.n
 def check_sir_law(instance: Instance, particle_count: int, context: CheckContext, sampler=sir_sampler) -> Evidence:
     """H₀: the SIR output's reward law is the enumerated π_M (multinomial TV test; x | r is p(·|r) for SIR)."""
     values, claimed = sir_reward_probabilities(instance.law, instance.lam, particle_count)
-    n = 64
-    while multinomial_tv_radius(n, context.alpha, probs=claimed) + multinomial_tv_radius(
-            n, context.beta, support_size=values.size) > FIT_GAP:
-        n = int(n * 1.1) + 1
+    n = design.min_num_samples_for_multinomial_tv_test(FIT_GAP, claimed, alpha=context.alpha, beta=context.beta)
     result = sampler(instance, particle_count, context.device)(n, context.generator())
     frequencies = _reward_frequencies(result.samples, instance, values)
     statistic = reward_tv(frequencies, claimed)
@@ -123,7 +153,7 @@ def check_sir_law(instance: Instance, particle_count: int, context: CheckContext
         holds=statistic <= threshold, statistic="multinomial TV of the reward law vs ½Σ√(π_i/n) + √(log(1/α)/2n)",
         bound=threshold, empirical=statistic, confidence_bound=statistic, n=n,
         detectable_gap=threshold + multinomial_tv_radius(n, context.beta, support_size=values.size),
-        margin=threshold - statistic,
+        margin=threshold - statistic, detectable_gap_units="TV of the reward law",
         message="" if statistic <= threshold else f"SIR output law differs from the enumerated π_M: {statistic:.4g} > {threshold:.4g}",
         details={"claimed": claimed.tolist(), "observed": frequencies.tolist()},
     )
@@ -140,10 +170,12 @@ def check_sir_tv(instance: Instance, particle_count: int, context: CheckContext,
     n = fit_sample_size(target, FIT_GAP, context.alpha, context.beta)
     result = sampler(instance, particle_count, context.device)(n, context.generator())
     tv = tv_lower_confidence(result.samples, target, context.alpha, context.beta)
-    return upper_bound_evidence(
+    evidence = upper_bound_evidence(
         statistic=tv.name, bound=bound_value, exact=reward_tv(enumerated, target_probs), empirical=tv.estimate,
         lower_confidence=tv.lower, n=n, detectable_gap=tv.detectable_gap, details={"rho": rho},
     )
+    evidence.detectable_gap_units = tv_units(target)
+    return evidence
 
 
 QRS_INSTANCES = ("gaussian-linear-d1", "finite-k10", "gmm-step-d1")
@@ -199,6 +231,17 @@ def _argmax_sampler(instance: Instance, particle_count: int, device):
     return sampler
 
 
+def _undercounting_qrs_sampler(instance: Instance, beta_value: float, device):
+    """QRS that reports 10 % fewer proposals than it drew (a counter bug): acceptance looks 11 % higher."""
+    draw = qrs_sampler(instance, beta_value, device)
+
+    def sampler(n, generator):
+        result = draw(n, generator)
+        return RejectionResult(samples=result.samples, proposals=max(n, int(0.9 * result.proposals)))
+
+    return sampler
+
+
 def mutants() -> list[Mutant]:
     registered = claims()
     finite, gmm, d1 = INSTANCES["finite-k10"], INSTANCES["gmm-step-d1"], INSTANCES["gaussian-linear-d1"]
@@ -215,6 +258,9 @@ def mutants() -> list[Mutant]:
         Mutant("qrs-acceptance-without-beta", "QRS", "acceptance rate claimed as Z_β (the 1/β dropped)",
                variant(f"qrs.acceptance/gmm-step-d1/beta={beta_gmm:.4g}",
                        partial(check_qrs_acceptance, gmm, beta_gmm, expression=qrs_partition), "no-beta", qrs_partition)),
+        Mutant("qrs-proposals-undercounted", "QRS", "QRS reporting 10% fewer proposals than it drew",
+               variant(f"qrs.acceptance/gmm-step-d1/beta={beta_gmm:.4g}",
+                       partial(check_qrs_acceptance, gmm, beta_gmm, sampler=_undercounting_qrs_sampler), "undercount")),
         Mutant("sir-argmax", "SIR", "best-of-M (arg-max) presented as SIR resampling",
                variant("sir.exact_law/finite-k10/M=8", partial(check_sir_law, finite, 8, sampler=_argmax_sampler), "argmax")),
         Mutant("sir-wrong-temperature", "SIR", "SIR weights e^{r/(2λ)} (exact TV 0.19 from π_M)",

@@ -10,6 +10,10 @@ compiles it to DIR/report.pdf when TeX is installed (exit 1 if compilation fails
 
 Heavy modules (torch, sympy, the theorem registry, matplotlib) are imported inside the commands, so
 ``--help`` and argument errors answer at once (``benchmarks/cli_startup.py`` measures it).
+``tiltproof mutants [--only REGEX] [--json FILE]`` runs every registered wrong variant and prints the kill
+matrix; exit 1 if any variant survives (``tiltproof.mutants_command``). ``tiltproof verify MODULE:CALLABLE
+--family …`` checks a user's own implementation (``tiltproof.verify_command``); ``tiltproof sweep SPEC.toml``
+runs a theorem family over a grid (``tiltproof.sweep``).
 """
 from __future__ import annotations
 
@@ -78,6 +82,13 @@ def _console():
     from rich.console import Console
 
     return Console() if sys.stdout.isatty() else Console(width=200)
+
+
+def _git_commit() -> str:
+    """The checkout's commit (``+dirty.<hash>`` for an uncommitted tree), for the other commands' JSON meta."""
+    from tiltproof.stamp import source_state
+
+    return str(source_state()["commit"])
 
 
 def _print_error(message: str) -> None:
@@ -333,6 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser("sweep", help="check a theorem family over a parameter grid (process pool or Ray)")
     _sweep_arguments(sweep)
     sweep.set_defaults(handler=command_sweep)
+    from tiltproof.mutants_command import add_parser as add_mutants_parser  # handler imports lazily
+
+    add_mutants_parser(commands)
     return parser
 
 

@@ -1,0 +1,212 @@
+"""``tiltproof mutants``: run every registered wrong variant and print the kill matrix (issue 11).
+
+A wrong variant (``theorems.framework.Mutant``) is a registered claim whose check runs a deliberately
+wrong sampler, learner, counter or calibration, or whose bound is a wrong expression. The suite is
+worth the wrong things it catches: a variant is *killed* only when its claim's own check returns
+``fail`` at the claim's share of the budget (the share ``tiltproof check`` gives it), with the power the
+check was designed for. ``pass`` means the variant survived (the check is blind to that bug) and
+``error`` means the variant could not be judged; both count as not killed, and the command exits 1.
+
+``tiltproof mutants [--only REGEX] [--json FILE] [--seed N] [--alpha A] [--device D]``
+
+* ``--only`` selects variants whose id (``<claim id>#<suffix>``) or name matches REGEX (``re.search``);
+* ``--json`` writes ``{"meta": {...}, "mutants": [row, ...]}`` with one row per variant:
+  ``id, claim, theorem, what_is_wrong, verdict, killed, statistic, empirical, confidence_bound, bound,
+  margin, message`` (plus ``name``, ``kind``, ``n``, ``detectable_gap``, ``detectable_gap_units``, ``seconds``).
+
+``kind`` is ``"code path"`` when the variant keeps the claim's bound and changes what the check runs
+(sampler, learner, counter, calibration) and ``"bound"`` when it swaps the symbolic side; the summary
+names every theorem that has no code-path variant.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:  # the registry, torch and sympy load only when the command runs
+    from theorems.framework import Claim, Mutant, Record
+
+__all__ = ["MutantRow", "mutant_kind", "select_mutants", "run_mutants", "missing_code_path_theorems",
+           "mutants_payload", "command_mutants", "add_parser"]
+
+
+@dataclass(frozen=True)
+class MutantRow:
+    """One line of the kill matrix: a wrong variant and the verdict of its claim's check on it."""
+
+    id: str
+    name: str
+    claim: str
+    theorem: str
+    kind: str
+    what_is_wrong: str
+    record: Record
+
+    @property
+    def killed(self) -> bool:
+        return self.record.verdict == "fail"
+
+    def to_json(self) -> dict[str, Any]:
+        record = self.record.to_json()
+        return {
+            "id": self.id, "claim": self.claim, "theorem": self.theorem, "what_is_wrong": self.what_is_wrong,
+            "verdict": self.record.verdict, "killed": self.killed, "statistic": self.record.statistic,
+            "empirical": _number(record["empirical"]), "confidence_bound": _number(record["confidence_bound"]),
+            "bound": _number(record["bound"]), "margin": _number(record["margin"]), "message": self.record.message,
+            "name": self.name, "kind": self.kind, "n": self.record.n,
+            "detectable_gap": _number(record["detectable_gap"]),
+            "detectable_gap_units": self.record.detectable_gap_units, "seconds": self.record.seconds,
+        }
+
+
+def _number(value: Any) -> float | None:
+    """JSON numbers only: non-finite values become null (the schema says ``float|null``)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _claim_id(mutant: Mutant) -> str:
+    return mutant.claim.id.split("#", 1)[0]
+
+
+def mutant_kind(mutant: Mutant, registered: dict[str, Claim]) -> str:
+    """``"bound"`` if the variant swaps its claim's symbolic bound, else ``"code path"``."""
+    original = registered.get(_claim_id(mutant))
+    if original is not None and original.bound_expression != mutant.claim.bound_expression:
+        return "bound"
+    return "code path"
+
+
+def select_mutants(mutants: list[Mutant], pattern: str | None) -> list[Mutant]:
+    """Variants whose id or name matches ``pattern`` (``re.search``); all of them without one."""
+    if not pattern:
+        return list(mutants)
+    try:
+        compiled = re.compile(pattern)
+    except re.error as error:
+        raise ValueError(f"--only must be a valid regular expression: {error}") from None
+    return [mutant for mutant in mutants if compiled.search(mutant.claim.id) or compiled.search(mutant.name)]
+
+
+def run_mutants(mutants: list[Mutant], registered: list[Claim], *, alpha: float | None = None, seed: int = 0,
+                device: str = "cpu", on_row: Callable[[MutantRow], None] | None = None) -> list[MutantRow]:
+    """Run each variant's claim at ``alpha`` (default: its claim's own level, as ``tiltproof check`` runs the
+    claim); a crash is an ``error`` row, never lost."""
+    from theorems.framework import claim_level, run_claim
+
+    by_id = {claim.id: claim for claim in registered}
+    rows = []
+    for mutant in mutants:
+        record = run_claim(mutant.claim, alpha=claim_level(mutant.claim) if alpha is None else alpha, seed=seed,
+                           device=device)
+        row = MutantRow(id=mutant.claim.id, name=mutant.name, claim=_claim_id(mutant), theorem=mutant.theorem,
+                        kind=mutant_kind(mutant, by_id), what_is_wrong=mutant.what_is_wrong, record=record)
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+    return rows
+
+
+def missing_code_path_theorems(mutants: list[Mutant], registered: list[Claim]) -> list[str]:
+    """Theorems with registered claims but no code-path variant (only wrong bounds, or none at all)."""
+    by_id = {claim.id: claim for claim in registered}
+    covered = {mutant.theorem for mutant in mutants if mutant_kind(mutant, by_id) == "code path"}
+    return sorted({claim.theorem for claim in registered} - covered)
+
+
+def mutants_payload(rows: list[MutantRow], meta: dict[str, Any]) -> dict[str, Any]:
+    return {"meta": meta, "mutants": [row.to_json() for row in rows]}
+
+
+# ---------------------------------------------------------------- command line
+def add_parser(commands) -> argparse.ArgumentParser:
+    """Register the ``mutants`` sub-command (its handler imports the registry lazily)."""
+    parser = commands.add_parser("mutants", help="run every registered wrong variant; exit 1 if one survives")
+    parser.add_argument("--only", metavar="REGEX", help="run only variants whose id or name matches REGEX")
+    parser.add_argument("--json", metavar="FILE", help="write {'meta': …, 'mutants': [rows…]} to FILE")
+    parser.add_argument("--seed", type=int, default=0, help="master seed (per-claim seeds derive from it)")
+    parser.add_argument("--alpha", type=float, default=None,
+                        help="suite false-alarm budget α_total (default 1e-6, as `tiltproof check`); each "
+                             "variant runs at its claim's share")
+    parser.add_argument("--device", default="cpu", help="torch device for the samplers: cpu (default) or cuda")
+    parser.set_defaults(handler=command_mutants)
+    return parser
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None or not math.isfinite(value) else f"{value:.4g}"
+
+
+def command_mutants(arguments: argparse.Namespace) -> int:
+    import sys
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from primitives._checks import check_unit_interval, resolve_device
+    from theorems.framework import DEFAULT_ALPHA_TOTAL
+    from theorems.registry import all_claims, all_mutants
+    from theorems.framework import DEFAULT_CLAIM_LEVEL
+    from theorems.suite import plan_levels
+
+    if arguments.alpha is None:
+        arguments.alpha = DEFAULT_ALPHA_TOTAL
+    console = Console() if sys.stdout.isatty() else Console(width=220)
+    try:
+        check_unit_interval("--alpha", arguments.alpha)
+        resolve_device(arguments.device)
+        registered = all_claims()
+        every = all_mutants()
+        chosen = select_mutants(every, arguments.only)
+        share = plan_levels(registered, arguments.alpha).scale * DEFAULT_CLAIM_LEVEL  # each claim's level in `check`
+    except ValueError as error:
+        console.print(f"[red]error:[/] {error}")
+        return 2
+    if not chosen:
+        console.print(f"[red]error:[/] --only {arguments.only!r} matches none of the {len(every)} wrong variants")
+        return 2
+    started = time.perf_counter()
+    with console.status("running wrong variants") as status:
+        rows = run_mutants(chosen, registered, alpha=share, seed=arguments.seed, device=arguments.device,
+                           on_row=lambda row: status.update(f"{'killed' if row.killed else 'SURVIVED'} {row.id}"))
+    table = Table(title="tiltproof kill matrix (variant → the claim whose check must reject it)")
+    for column, justify in (("variant", "left"), ("kind", "left"), ("verdict", "center"), ("statistic", "left"),
+                            ("empirical", "right"), ("conf. bound", "right"), ("bound", "right"),
+                            ("margin", "right"), ("n", "right"), ("time", "right")):
+        table.add_column(column, justify=justify, overflow="fold")
+    for row in rows:
+        record = row.record
+        verdict = "[green]killed[/]" if row.killed else f"[bold red]survived ({record.verdict})[/]"
+        table.add_row(row.id, row.kind, verdict, record.statistic, _fmt(record.empirical),
+                      _fmt(record.confidence_bound), _fmt(record.bound), _fmt(record.margin), str(record.n),
+                      f"{record.seconds:.2f}s")
+    console.print(table)
+    survivors = [row for row in rows if not row.killed]
+    for row in survivors:
+        console.print(f"[bold red]survived[/] {row.id} ({row.what_is_wrong}): verdict {row.record.verdict}; "
+                      f"{row.record.message or 'the check passed it'}")
+    uncovered = missing_code_path_theorems(every, registered)
+    if uncovered:
+        console.print(f"[yellow]theorems without a code-path variant:[/] {', '.join(uncovered)}")
+    console.print(f"{len(rows) - len(survivors)} of {len(rows)} wrong variants killed — each at its claim's share "
+                  f"α={share:.3g} (the level its claim runs at in `tiltproof check`, cap {arguments.alpha:g}), "
+                  f"seed={arguments.seed}, {time.perf_counter() - started:.1f}s")
+    if arguments.json:
+        from tiltproof.cli import _git_commit
+
+        meta = {"commit": _git_commit(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "seed": arguments.seed, "alpha_total": arguments.alpha, "alpha_per_claim": share,
+                "registered_claims": len(registered), "registered_mutants": len(every), "device": arguments.device,
+                "only": arguments.only, "killed": len(rows) - len(survivors), "survived": len(survivors),
+                "theorems_without_code_path_variant": uncovered}
+        Path(arguments.json).write_text(json.dumps(mutants_payload(rows, meta), indent=2))
+        console.print(f"wrote {arguments.json}")
+    return 0 if not survivors else 1
