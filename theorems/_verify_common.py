@@ -18,12 +18,12 @@ import numpy as np
 import torch
 from scipy.special import ndtr
 
-from estimators.projection_fit import GridCDF
+from estimators.projection_fit import GridCDF, Projection
 from primitives._checks import check_unit_interval, resolve_device
 from theorems.verification import TestOutcome
 
 __all__ = ["check_count", "check_alpha_beta", "seeded", "as_sample_array", "ignores_generator",
-           "mixture_ks", "gridded_ks_lower", "finite_tv", "fit_outcome", "Mixture"]
+           "mixture_projections", "mixture_ks", "gridded_ks_lower", "finite_tv", "fit_outcome", "Mixture"]
 
 Mixture = tuple[np.ndarray, np.ndarray, np.ndarray]   # (weights (K,), means (K, d), covs (K, d, d))
 _GRID_POINTS = 4001
@@ -100,6 +100,12 @@ def _mixture_cdf(mixture: Mixture, u: np.ndarray) -> tuple[Callable[[np.ndarray]
         return (weights[None, :] * ndtr((y[:, None] - centres[None, :]) / scales[None, :])).sum(-1)
 
     return cdf, centres, scales
+
+
+def mixture_projections(mixture: Mixture, directions: dict[str, np.ndarray]) -> list[Projection]:
+    """Closed-form CDFs of ``⟨u, X⟩`` for each direction, ``X ~ Σ_k w_k N(μ_k, Σ_k)``."""
+    return [Projection(name, np.asarray(u, float), _mixture_cdf(mixture, np.asarray(u, float))[0])
+            for name, u in directions.items()]
 
 
 def mixture_ks(first: Mixture, second: Mixture, directions: dict[str, np.ndarray]) -> float:

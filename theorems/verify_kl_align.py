@@ -43,9 +43,9 @@ from primitives._checks import check_positive
 from primitives.laws import Categorical, Gaussian, GaussianMixture
 from primitives.planes import LogSumExpReward, MaxOfPlanes, SquaredNormReward
 from primitives.rewards import LinearReward, Reward
-from theorems._tractability import mixture_projections
 from theorems._verify_common import (Mixture, as_sample_array, check_alpha_beta, check_count, check_seed_device,
-                                     finite_tv, fit_outcome, gridded_ks_lower, ignores_generator, mixture_ks, seeded)
+                                     finite_tv, fit_outcome, gridded_ks_lower, ignores_generator, mixture_ks,
+                                     mixture_projections, seeded)
 from theorems.verification import VerificationRecord, combine_verdict
 
 __all__ = ["check_kl_align", "kl_target_supported"]
@@ -238,7 +238,7 @@ def check_kl_align(sampler, base, reward: Reward, lam: float, *, alpha: float = 
     if exact.kind == "finite":
         projections, bracket, units = None, 0.0, "TV distance"
     elif exact.kind == "mixture":
-        projections, bracket, units = mixture_projections(*exact.mixture, exact.directions), 0.0, "KS distance"
+        projections, bracket, units = mixture_projections(exact.mixture, exact.directions), 0.0, "KS distance"
     else:
         projections, units = _ridge_projections(exact.ridge, dim), "KS distance"
         bracket = max(projection.cdf.bracket for projection in projections)
@@ -285,7 +285,7 @@ def check_kl_align(sampler, base, reward: Reward, lam: float, *, alpha: float = 
     else:
         fit = projection_fit_test(samples, projections, alpha, beta)
     test = fit_outcome("output law vs q_KL", fit, alpha, allowance=budget, gap_units=units)
-    power: dict[str, float | None] = {units.replace(" ", "_"): test.detectable_gap}
+    power: dict[str, float | None] = {units.replace(" ", "_").lower(): test.detectable_gap}
     if "no exact q_KL" not in " ".join(warnings):
         power["lambda_relative_error"] = detectable_parameter_error(signal, test.detectable_gap,
                                                                     largest=0.9, tolerance=1e-3)

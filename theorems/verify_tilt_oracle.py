@@ -44,9 +44,8 @@ from estimators.projection_fit import multinomial_fit, projection_fit_test
 from estimators.ridge_law import mixture_components
 from primitives._checks import check_positive
 from primitives.laws import Categorical, Gaussian, GaussianMixture
-from theorems._tractability import mixture_projections
 from theorems._verify_common import (as_sample_array, check_alpha_beta, check_count, check_seed_device, finite_tv,
-                                     fit_outcome, ignores_generator, mixture_ks, seeded)
+                                     fit_outcome, ignores_generator, mixture_ks, mixture_projections, seeded)
 from theorems.verification import TestOutcome, VerificationRecord, combine_verdict, split_alpha
 
 __all__ = ["check_tilt_oracle"]
@@ -211,7 +210,7 @@ def check_tilt_oracle(oracle, base, thetas, *, alpha: float = 1e-6, beta: float 
             fit = multinomial_fit(_finite_samples(samples, base.size), probs, alpha_each, beta)
             units = "TV distance"
         else:
-            projections = mixture_projections(*_tilt_mixture(base, theta), plan["directions"])
+            projections = mixture_projections(_tilt_mixture(base, theta), plan["directions"])
             fit = projection_fit_test(samples, projections, alpha_each, beta)
             units = "KS distance"
         detectable_s = (detectable_parameter_error(plan["signal"], fit.detectable_gap, largest=0.99, tolerance=1e-3)

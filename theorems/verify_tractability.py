@@ -1,0 +1,20 @@
+"""Bring your own tractability primitive: the linear-tilt oracle, a KL aligner, the prox oracle (issue 10).
+
+One import for the three checks (each in its own module, one concept per module):
+
+* ``check_tilt_oracle(oracle, base, thetas)`` — samples, ``log_partition`` and call count of a linear-tilt
+  oracle against the exact tilts ``p_θ ∝ p·e^{⟨θ,x⟩}`` of a Gaussian / mixture / finite base
+  (``theorems.verify_tilt_oracle``);
+* ``check_kl_align(sampler, base, reward, lam)`` — a KL aligner's output law against the exact
+  ``q ∝ p·e^{r/λ}`` (``theorems.verify_kl_align``);
+* ``check_prox(prox_fn, reward, lam, cost)`` — a prox oracle's objective against a certified optimum
+  (``theorems.verify_prox``).
+
+Each returns a ``theorems.verification.VerificationRecord`` (verdict pass / fail / uncertified / error,
+every test with its statistic, threshold, n and α share, and the power in the user's units).
+"""
+from theorems.verify_kl_align import check_kl_align
+from theorems.verify_prox import check_prox
+from theorems.verify_tilt_oracle import check_tilt_oracle
+
+__all__ = ["check_tilt_oracle", "check_kl_align", "check_prox"]
