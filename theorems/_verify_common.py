@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import math
-
 import numpy as np
 import torch
 from scipy.special import ndtr
@@ -151,6 +149,3 @@ def fit_outcome(name: str, fit, alpha: float, *, allowance: float = 0.0, gap_uni
                        details={"per_projection": {key: float(value) for key, value in fit.per_projection.items()},
                                 **(details or {})})
 
-
-def is_finite_number(value: float) -> bool:
-    return isinstance(value, float) and math.isfinite(value)

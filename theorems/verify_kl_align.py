@@ -288,7 +288,7 @@ def check_kl_align(sampler, base, reward: Reward, lam: float, *, alpha: float = 
     power: dict[str, float | None] = {units.replace(" ", "_").lower(): test.detectable_gap}
     if "no exact q_KL" not in " ".join(warnings):
         power["lambda_relative_error"] = detectable_parameter_error(signal, test.detectable_gap,
-                                                                    largest=0.9, tolerance=1e-3)
+                                                                    largest=0.9, tolerance=1e-4)
         if power["lambda_relative_error"] is None:
             warnings.append("the test detects no λ error below 90 % at this n")
     verdict = combine_verdict((test,))

@@ -271,7 +271,7 @@ def check_prox(prox_fn: Callable, reward: Reward, lam: float, cost: str = "sq", 
         slack = tolerance + float(rounding.max()) + float(reference.gap.max())
         power["point_error"] = math.sqrt(2.0 * slack / reference.strong_concavity)
     power["lambda_relative_error"] = detectable_parameter_error(
-        _lambda_signal(reward, x, lam, cost, reference), tolerance * (1 + 1e-9) + 1e-300, largest=0.9, tolerance=1e-3)
+        _lambda_signal(reward, x, lam, cost, reference), tolerance * (1 + 1e-9) + 1e-300, largest=0.9, tolerance=1e-4)
     warnings: list[str] = []
     if power["lambda_relative_error"] is None:
         warnings.append("no λ error below 90 % changes the prox's objective beyond the tolerance at these points "

@@ -213,7 +213,7 @@ def check_tilt_oracle(oracle, base, thetas, *, alpha: float = 1e-6, beta: float 
             projections = mixture_projections(_tilt_mixture(base, theta), plan["directions"])
             fit = projection_fit_test(samples, projections, alpha_each, beta)
             units = "KS distance"
-        detectable_s = (detectable_parameter_error(plan["signal"], fit.detectable_gap, largest=0.99, tolerance=1e-3)
+        detectable_s = (detectable_parameter_error(plan["signal"], fit.detectable_gap, largest=0.99, tolerance=1e-4)
                         if np.any(theta) else None)
         per_theta_power.append(detectable_s)
         tests.append(fit_outcome(f"tilt law at θ_{index}", fit, alpha_each, gap_units=units,
