@@ -322,3 +322,15 @@ def test_prox_bad_input_names_the_argument(arguments, name):
             **arguments}
     with pytest.raises(ValueError, match=name):
         check_prox(call.pop("prox_fn"), call.pop("reward"), call.pop("lam"), call.pop("cost"), **call)
+
+
+def test_records_serialise_to_json():
+    import json
+
+    base, reward, lam = KL_CASES["finite-planes"]
+    records = [check_tilt_oracle(ExactTiltOracle(FINITE), FINITE, [[0.7]], alpha=STAT_ALPHA),
+               check_kl_align(_aligner(base, reward, lam), base, reward, lam, alpha=STAT_ALPHA),
+               check_prox(lambda x: x.clone(), LinearReward([0.8, -0.5]), 0.7, "sq", base=GAUSSIAN)]
+    for record in records:
+        payload = json.loads(json.dumps(record.to_json()))
+        assert payload["verdict"] == record.verdict and payload["family"] in ("tilt", "kl", "prox")
