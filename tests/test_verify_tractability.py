@@ -334,3 +334,21 @@ def test_records_serialise_to_json():
     for record in records:
         payload = json.loads(json.dumps(record.to_json()))
         assert payload["verdict"] == record.verdict and payload["family"] in ("tilt", "kl", "prox")
+
+
+def test_an_implementation_that_raises_is_an_error_record_keeping_finished_tests():
+    class Flaky(ExactTiltOracle):
+        def sample(self, theta, n, generator=None):
+            if float(theta[0]) < 0:
+                raise RuntimeError("out of memory")
+            return super().sample(theta, n, generator)
+
+    record = check_tilt_oracle(Flaky(GAUSSIAN), GAUSSIAN, [[0.8, -0.5], [-0.4, 1.0]], alpha=STAT_ALPHA)
+    assert record.verdict == "error" and "out of memory" in record.message and len(record.tests) == 1
+
+    def broken(x):
+        raise RuntimeError("solver diverged")
+
+    assert check_prox(broken, LinearReward([1.0, 0.0]), 0.7, base=GAUSSIAN).verdict == "error"
+    base, reward, lam = KL_CASES["linear-mixture"]
+    assert check_kl_align(lambda n, g: 1 / 0, base, reward, lam).verdict == "error"

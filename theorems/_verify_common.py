@@ -18,9 +18,9 @@ from scipy.special import ndtr
 
 from estimators.projection_fit import GridCDF, Projection
 from primitives._checks import check_unit_interval, resolve_device
-from theorems.verification import TestOutcome
+from theorems.verification import TestOutcome, VerificationRecord
 
-__all__ = ["check_count", "check_alpha_beta", "seeded", "as_sample_array", "ignores_generator",
+__all__ = ["ImplementationRaised", "call_user", "error_record", "check_count", "check_alpha_beta", "seeded", "as_sample_array", "ignores_generator",
            "mixture_projections", "mixture_ks", "gridded_ks_lower", "finite_tv", "fit_outcome", "Mixture"]
 
 Mixture = tuple[np.ndarray, np.ndarray, np.ndarray]   # (weights (K,), means (K, d), covs (K, d, d))
@@ -48,6 +48,29 @@ def check_seed_device(seed, device) -> tuple[int, torch.device]:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     return int(seed), resolve_device(device)
+
+
+class ImplementationRaised(Exception):
+    """The user's implementation raised while being checked: the verdict is ``error``, not a crash of the check."""
+
+    def __init__(self, name: str, error: BaseException) -> None:
+        super().__init__(f"{name} raised {type(error).__name__}: {error}")
+        self.name, self.error = name, error
+
+
+def call_user(name: str, function: Callable, *args, **kwargs) -> Any:
+    """``function(*args, **kwargs)``, with any exception it raises wrapped as ``ImplementationRaised``."""
+    try:
+        return function(*args, **kwargs)
+    except Exception as error:  # noqa: BLE001 - whatever the user's code raises is reported, not re-raised
+        raise ImplementationRaised(name, error) from error
+
+
+def error_record(family: str, instance: str, *, alpha: float, beta: float, seed: int, message: str,
+                 tests: tuple[TestOutcome, ...] = (), details: dict | None = None) -> VerificationRecord:
+    """Verdict ``error``: the implementation could not be checked; the tests finished so far are kept."""
+    return VerificationRecord(family=family, instance=instance, verdict="error", alpha=alpha, beta=beta, seed=seed,
+                              tests=tuple(tests), message=message, details=details or {})
 
 
 def _unwrap(output: Any, fields: tuple[str, ...]) -> Any:
@@ -83,7 +106,7 @@ def as_sample_array(name: str, output: Any, n: int, dim: int, *, fields: tuple[s
 def ignores_generator(draw: Callable[[int, torch.Generator], Any], seed: int, device: torch.device,
                       n: int = 8) -> bool:
     """True when two draws with equally seeded generators differ (the generator is not the only randomness)."""
-    first = draw(n, seeded(seed, device, stream=99))
+    first = draw(n, seeded(seed, device, stream=99))   # both draws: the caller wraps user calls (call_user)
     second = draw(n, seeded(seed, device, stream=99))
     return not np.array_equal(first, second)
 

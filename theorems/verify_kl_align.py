@@ -43,9 +43,9 @@ from primitives._checks import check_positive
 from primitives.laws import Categorical, Gaussian, GaussianMixture
 from primitives.planes import LogSumExpReward, MaxOfPlanes, SquaredNormReward
 from primitives.rewards import LinearReward, Reward
-from theorems._verify_common import (Mixture, as_sample_array, check_alpha_beta, check_count, check_seed_device,
-                                     finite_tv, fit_outcome, gridded_ks_lower, ignores_generator, mixture_ks,
-                                     mixture_projections, seeded)
+from theorems._verify_common import (ImplementationRaised, Mixture, as_sample_array, call_user, check_alpha_beta,
+                                     check_count, check_seed_device, error_record, finite_tv, fit_outcome,
+                                     gridded_ks_lower, ignores_generator, mixture_ks, mixture_projections, seeded)
 from theorems.verification import VerificationRecord, combine_verdict
 
 __all__ = ["check_kl_align", "kl_target_supported"]
@@ -261,16 +261,18 @@ def check_kl_align(sampler, base, reward: Reward, lam: float, *, alpha: float = 
         n = max_samples
 
     def draw(count: int, generator: torch.Generator) -> np.ndarray:
-        return as_sample_array("sampler", sampler(count, generator), count, dim)
+        return as_sample_array("sampler", call_user("sampler", sampler, count, generator), count, dim)
 
     instance = f"{getattr(reward, 'name', 'reward')} on {base!r}, λ={lam:g}"
     details: dict[str, Any] = {"exact_route": exact.route, "designed_signal": strength}
-    if ignores_generator(draw, seed, device):
-        return VerificationRecord(family="kl", instance=instance, verdict="error", alpha=alpha, beta=beta, seed=seed,
-                                  tests=(), message="the sampler ignores the generator it is handed (two equally "
-                                  "seeded draws differ), so a failure could not be replayed; draw only from `generator`",
-                                  details=details)
-    output = sampler(n, seeded(seed, device))
+    try:
+        if ignores_generator(draw, seed, device):
+            return error_record("kl", instance, alpha=alpha, beta=beta, seed=seed, details=details,
+                                message="the sampler ignores the generator it is handed (two equally seeded draws "
+                                        "differ), so a failure could not be replayed; draw only from `generator`")
+        output = call_user("sampler", sampler, n, seeded(seed, device))
+    except ImplementationRaised as raised:
+        return error_record("kl", instance, alpha=alpha, beta=beta, seed=seed, details=details, message=str(raised))
     calls = getattr(output, "oracle_calls", None)
     if isinstance(calls, (int, np.integer)):
         details["oracle_calls"] = int(calls)

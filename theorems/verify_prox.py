@@ -47,7 +47,8 @@ from primitives._checks import check_positive
 from primitives.planes import MaxOfPlanes
 from primitives.prox import ConcaveExpressionReward, LowRankReward, grid_radius, solve_prox
 from primitives.rewards import LinearReward, QuadraticReward, Reward
-from theorems._verify_common import check_alpha_beta, check_seed_device, seeded
+from theorems._verify_common import (ImplementationRaised, call_user, check_alpha_beta, check_seed_device, error_record,
+                                     seeded)
 from theorems.verification import Certificate, TestOutcome, VerificationRecord, combine_verdict
 
 __all__ = ["check_prox"]
@@ -246,10 +247,16 @@ def check_prox(prox_fn: Callable, reward: Reward, lam: float, cost: str = "sq", 
     n, dim = x.shape
     reference = _reference(reward, x, lam, cost)                       # raises before calling the user
     call = _bind(prox_fn, reward, lam, cost)
-    if batched:
-        answer = _user_points(call(x.clone()), n, dim)
-    else:
-        answer = np.concatenate([_user_points(call(x[i].clone()), 1, dim) for i in range(n)])
+    instance = (f"{getattr(reward, 'name', 'reward')}, λ={lam:g}, cost={cost}, {n} points "
+                f"({'drawn from base' if random else 'given'})")
+    try:
+        if batched:
+            answer = _user_points(call_user("prox_fn", call, x.clone()), n, dim)
+        else:
+            answer = np.concatenate([_user_points(call_user("prox_fn", call, x[i].clone()), 1, dim) for i in range(n)])
+    except ImplementationRaised as raised:
+        return error_record("prox", instance, alpha=alpha, beta=beta, seed=seed, message=str(raised),
+                            details={"reference_route": reference.route})
     user = _user_values(reward, x, answer, lam, cost)
     rounding = _ROUNDING * np.maximum(1.0, np.abs(reference.value))
     shortfall = reference.value - user - rounding
@@ -287,8 +294,6 @@ def check_prox(prox_fn: Callable, reward: Reward, lam: float, cost: str = "sq", 
         message = f"not refuted, but the reference certificate ({reference.route}) is too loose to certify the tolerance"
     else:
         message = ""
-    instance = (f"{getattr(reward, 'name', 'reward')}, λ={lam:g}, cost={cost}, {n} points "
-                f"({'drawn from base' if random else 'given'})")
     return VerificationRecord(family="prox", instance=instance, verdict=verdict, alpha=alpha, beta=beta, seed=seed,
                               tests=(test,), certificates=(certificate,), power=power, warnings=tuple(warnings),
                               message=message, details={"reference_route": reference.route})

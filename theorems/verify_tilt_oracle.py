@@ -44,8 +44,9 @@ from estimators.projection_fit import multinomial_fit, projection_fit_test
 from estimators.ridge_law import mixture_components
 from primitives._checks import check_positive
 from primitives.laws import Categorical, Gaussian, GaussianMixture
-from theorems._verify_common import (as_sample_array, check_alpha_beta, check_count, check_seed_device, finite_tv,
-                                     fit_outcome, ignores_generator, mixture_ks, mixture_projections, seeded)
+from theorems._verify_common import (ImplementationRaised, as_sample_array, call_user, check_alpha_beta, check_count,
+                                     check_seed_device, error_record, finite_tv, fit_outcome, ignores_generator,
+                                     mixture_ks, mixture_projections, seeded)
 from theorems.verification import TestOutcome, VerificationRecord, combine_verdict, split_alpha
 
 __all__ = ["check_tilt_oracle"]
@@ -131,6 +132,53 @@ def _norm_constant(base: Gaussian) -> float:
     return float(np.linalg.svd(scaled, compute_uv=False).min()) / math.sqrt(cov.shape[0])
 
 
+def _sample_tests(oracle, base, plans: list[dict], seed: int, device, dtype, alpha_each: float, beta: float,
+                  tests: list[TestOutcome], call_errors: list[int], per_theta_power: list[float | None]) -> None:
+    """One goodness-of-fit test per θ_i (appended to ``tests`` as it finishes), and the call-count deltas."""
+    finite, dim = isinstance(base, Categorical), base.dim
+    for index, plan in enumerate(plans):
+        theta, n = plan["theta"], plan["n"]
+        calls_before = getattr(oracle, "calls", None)
+        output = call_user("oracle.sample", _draw, oracle, theta, n, seeded(seed, device, stream=index), dtype,
+                           device)
+        calls_after = getattr(oracle, "calls", None)
+        if isinstance(calls_before, (int, np.integer)) and isinstance(calls_after, (int, np.integer)):
+            call_errors.append(int(calls_after - calls_before) - n)
+        samples = as_sample_array("oracle.sample", output, n, dim)
+        if finite:
+            probs = base.tilt(float(theta[0])).probs.cpu().numpy()
+            fit = multinomial_fit(_finite_samples(samples, base.size), probs, alpha_each, beta)
+            units = "TV distance"
+        else:
+            projections = mixture_projections(_tilt_mixture(base, theta), plan["directions"])
+            fit = projection_fit_test(samples, projections, alpha_each, beta)
+            units = "KS distance"
+        detectable_s = (detectable_parameter_error(plan["signal"], fit.detectable_gap, largest=0.99, tolerance=1e-4)
+                        if np.any(theta) else None)
+        per_theta_power.append(detectable_s)
+        tests.append(fit_outcome(f"tilt law at θ_{index}", fit, alpha_each, gap_units=units,
+                                 details={"theta": theta.tolist(), "theta_relative_error_detectable": detectable_s,
+                                          "designed_signal": plan["strength"]}))
+
+
+def _log_partition_test(oracle, base, thetas: np.ndarray, tolerance: float, dtype, device) -> TestOutcome:
+    """Deterministic: ``|log Ẑ(θ_i) − log Z(θ_i)| ≤ tolerance·max(1, |log Z(θ_i)|)`` at every θ_i."""
+    m = thetas.shape[0]
+    exact = np.array([_exact_log_partition(base, theta) for theta in thetas])
+    thetas_t = torch.as_tensor(thetas, dtype=dtype, device=device)
+    reported = call_user("oracle.log_partition", oracle.log_partition, thetas_t)
+    reported = np.asarray(reported.detach().cpu().numpy() if isinstance(reported, torch.Tensor) else reported,
+                          dtype=float).reshape(-1)
+    if reported.shape != (m,):
+        raise ValueError(f"oracle.log_partition returned {reported.size} values for {m} tilts")
+    errors = np.abs(reported - exact) / np.maximum(1.0, np.abs(exact))
+    worst = float(np.max(np.where(np.isfinite(errors), errors, np.inf)))
+    return TestOutcome(name="log-partition", statistic="max |log Ẑ(θ) − log Z(θ)|/max(1, |log Z(θ)|)",
+                       value=worst, threshold=tolerance, n=m, alpha=0.0, detectable_gap=tolerance,
+                       gap_units="relative log-partition error (deterministic)", rejected=not worst <= tolerance,
+                       details={"exact": exact.tolist(), "reported": reported.tolist()})
+
+
 def check_tilt_oracle(oracle, base, thetas, *, alpha: float = 1e-6, beta: float = 1e-3, seed: int = 0,
                       device: str | torch.device = "cpu", theta_error: float = 0.05,
                       log_partition_tolerance: float = 1e-6, max_samples: int = 2_000_000) -> VerificationRecord:
@@ -184,59 +232,27 @@ def check_tilt_oracle(oracle, base, thetas, *, alpha: float = 1e-6, beta: float 
     probe_theta = next(theta for theta in thetas if np.any(theta))
 
     def probe(n: int, generator: torch.Generator) -> np.ndarray:
-        return as_sample_array("oracle.sample", _draw(oracle, probe_theta, n, generator, dtype, device), n, dim)
+        output = call_user("oracle.sample", _draw, oracle, probe_theta, n, generator, dtype, device)
+        return as_sample_array("oracle.sample", output, n, dim)
 
     instance = f"{base!r}, {m} tilt{'s' if m > 1 else ''}"
     details: dict[str, Any] = {"thetas": thetas.tolist()}
-    if ignores_generator(probe, seed, device):
-        return VerificationRecord(family="tilt", instance=instance, verdict="error", alpha=alpha, beta=beta, seed=seed,
-                                  tests=(), message="the oracle ignores the generator it is handed (two equally seeded "
-                                  "draws differ), so a failure could not be replayed; draw only from `generator`",
-                                  details=details)
-
-    # -- samples
     tests: list[TestOutcome] = []
-    call_errors, per_theta_power = [], []
-    for index, plan in enumerate(plans):
-        theta, n = plan["theta"], plan["n"]
-        calls_before = getattr(oracle, "calls", None)
-        output = _draw(oracle, theta, n, seeded(seed, device, stream=index), dtype, device)
-        calls_after = getattr(oracle, "calls", None)
-        if isinstance(calls_before, (int, np.integer)) and isinstance(calls_after, (int, np.integer)):
-            call_errors.append(int(calls_after - calls_before) - n)
-        samples = as_sample_array("oracle.sample", output, n, dim)
-        if finite:
-            probs = base.tilt(float(theta[0])).probs.cpu().numpy()
-            fit = multinomial_fit(_finite_samples(samples, base.size), probs, alpha_each, beta)
-            units = "TV distance"
+    call_errors: list[int] = []
+    per_theta_power: list[float | None] = []
+    try:
+        if ignores_generator(probe, seed, device):
+            return error_record("tilt", instance, alpha=alpha, beta=beta, seed=seed, details=details,
+                                message="the oracle ignores the generator it is handed (two equally seeded draws "
+                                        "differ), so a failure could not be replayed; draw only from `generator`")
+        _sample_tests(oracle, base, plans, seed, device, dtype, alpha_each, beta, tests, call_errors, per_theta_power)
+        if callable(getattr(oracle, "log_partition", None)):
+            tests.append(_log_partition_test(oracle, base, thetas, tolerance, dtype, device))
         else:
-            projections = mixture_projections(_tilt_mixture(base, theta), plan["directions"])
-            fit = projection_fit_test(samples, projections, alpha_each, beta)
-            units = "KS distance"
-        detectable_s = (detectable_parameter_error(plan["signal"], fit.detectable_gap, largest=0.99, tolerance=1e-4)
-                        if np.any(theta) else None)
-        per_theta_power.append(detectable_s)
-        tests.append(fit_outcome(f"tilt law at θ_{index}", fit, alpha_each, gap_units=units,
-                                 details={"theta": theta.tolist(), "theta_relative_error_detectable": detectable_s,
-                                          "designed_signal": plan["strength"]}))
-
-    # -- log-partitions (deterministic)
-    if callable(getattr(oracle, "log_partition", None)):
-        exact = np.array([_exact_log_partition(base, theta) for theta in thetas])
-        reported = oracle.log_partition(torch.as_tensor(thetas, dtype=dtype, device=device))
-        reported = np.asarray(reported.detach().cpu().numpy() if isinstance(reported, torch.Tensor) else reported,
-                              dtype=float).reshape(-1)
-        if reported.shape != (m,):
-            raise ValueError(f"oracle.log_partition returned {reported.size} values for {m} tilts")
-        errors = np.abs(reported - exact) / np.maximum(1.0, np.abs(exact))
-        worst = float(np.max(np.where(np.isfinite(errors), errors, np.inf)))
-        tests.append(TestOutcome(name="log-partition", statistic="max |log Ẑ(θ) − log Z(θ)|/max(1, |log Z(θ)|)",
-                                 value=worst, threshold=tolerance, n=m, alpha=0.0, detectable_gap=tolerance,
-                                 gap_units="relative log-partition error (deterministic)",
-                                 rejected=not worst <= tolerance,
-                                 details={"exact": exact.tolist(), "reported": reported.tolist()}))
-    else:
-        warnings.append("oracle has no log_partition(thetas): log-partitions not checked")
+            warnings.append("oracle has no log_partition(thetas): log-partitions not checked")
+    except ImplementationRaised as raised:
+        return error_record("tilt", instance, alpha=alpha, beta=beta, seed=seed, tests=tuple(tests), details=details,
+                            message=f"{raised}; the tests finished before it are kept")
 
     # -- call count (deterministic)
     if call_errors:

@@ -11,7 +11,10 @@ One import for the three checks (each in its own module, one concept per module)
   (``theorems.verify_prox``).
 
 Each returns a ``theorems.verification.VerificationRecord`` (verdict pass / fail / uncertified / error,
-every test with its statistic, threshold, n and α share, and the power in the user's units).
+every test with its statistic, threshold, n and α share, and the power in the user's units). Bad input,
+and output that breaks the protocol (wrong row count or width, NaN samples), raise ``ValueError`` naming
+the argument; an implementation that raises, or draws from anything but the generator it is handed
+(two equally seeded draws differ), gives verdict ``error`` with the tests finished before it.
 """
 from theorems.verify_kl_align import check_kl_align
 from theorems.verify_prox import check_prox
