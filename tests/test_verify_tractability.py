@@ -11,6 +11,7 @@ import cvxpy as cp
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, strategies as st
 
 from estimators.design_tractability import (min_mass_of_regions_detectable, min_num_points_for_region_detection,
                                             min_discrepancy_of_projections_detectable_by_dkw,
@@ -32,18 +33,19 @@ FINITE = Categorical([0.1, 0.2, 0.3, 0.25, 0.15])
 
 
 # ============================================================================ design companions
-@pytest.mark.parametrize("gap", [0.01, 0.05, 0.2])
-def test_projection_ks_design_companions_agree(gap):
-    n = min_num_samples_for_projection_ks_test(gap, 4, alpha=1e-6, beta=1e-3)
-    assert min_discrepancy_of_projections_detectable_by_dkw(n, 4, alpha=1e-6, beta=1e-3) <= gap
-    assert min_discrepancy_of_projections_detectable_by_dkw(n - 1, 4, alpha=1e-6, beta=1e-3) > gap
+@given(gap=st.floats(0.005, 0.5), projections=st.integers(1, 12), alpha=st.floats(1e-12, 0.1))
+def test_projection_ks_design_companions_agree(gap, projections, alpha):
+    n = min_num_samples_for_projection_ks_test(gap, projections, alpha=alpha, beta=1e-3)
+    assert min_discrepancy_of_projections_detectable_by_dkw(n, projections, alpha=alpha, beta=1e-3) <= gap
+    assert n == 1 or min_discrepancy_of_projections_detectable_by_dkw(n - 1, projections, alpha=alpha, beta=1e-3) > gap
 
 
-@pytest.mark.parametrize("mass", [0.001, 0.01, 0.2])
-def test_region_design_companions_agree(mass):
-    n = min_num_points_for_region_detection(mass, beta=1e-3)
-    assert (1 - mass) ** n <= 1e-3 < (1 - mass) ** (n - 1)
-    assert min_mass_of_regions_detectable(n, beta=1e-3) <= mass
+@given(mass=st.floats(1e-4, 0.5), beta=st.floats(1e-9, 0.1))
+def test_region_design_companions_agree(mass, beta):
+    n = min_num_points_for_region_detection(mass, beta=beta)
+    assert (1 - mass) ** n <= beta * (1 + 1e-9)
+    assert n == 1 or (1 - mass) ** (n - 1) > beta * (1 - 1e-9)
+    assert min_mass_of_regions_detectable(n, beta=beta) <= mass * (1 + 1e-9)
 
 
 # ============================================================================ tilt oracle

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.special import ndtri
+from scipy.special import logsumexp, ndtri
 
 from estimators.design import detectable_parameter_error, min_num_samples_for_multinomial_tv_test
 from estimators.design_tractability import min_num_samples_for_projection_ks_test
@@ -122,7 +122,13 @@ def _signal(base, theta: np.ndarray, directions: dict[str, np.ndarray]):
 
 
 def _exact_log_partition(base, theta: np.ndarray) -> float:
-    return float(base.log_partition(float(theta[0]) if isinstance(base, Categorical) else theta))
+    """``log E_p e^{⟨θ,X⟩}`` in float64 from the base's parameters (whatever the base's dtype)."""
+    if isinstance(base, Categorical):
+        with np.errstate(divide="ignore"):
+            scores = np.log(base.probs.cpu().numpy().astype(float)) + float(theta[0]) * np.arange(base.size)
+        return float(logsumexp(scores))
+    log_weights, means, covs = mixture_components(base)
+    return float(logsumexp(log_weights + means @ theta + 0.5 * np.einsum("i,kij,j->k", theta, covs, theta)))
 
 
 def _norm_constant(base: Gaussian) -> float:
