@@ -244,17 +244,19 @@ def check_kl_align(sampler, base, reward: Reward, lam: float, *, alpha: float = 
         bracket = max(projection.cdf.bracket for projection in projections)
     signal = _lambda_signal(base, reward, lam, exact)
     strength = signal(lambda_error)
-    if math.isnan(strength):
-        strength = FALLBACK_KS_GAP + bracket
+    lambda_power = not math.isnan(strength)
+    if not lambda_power:
+        strength = FALLBACK_KS_GAP + bracket + budget
         warnings.append(f"no exact q_KL at λ(1 ± {lambda_error:g}) for this reward: n designed for a KS gap of "
                         f"{FALLBACK_KS_GAP:g} and the λ power is not stated")
-    strength = min(strength, 0.999)
-    if exact.kind == "finite":
-        n = min_num_samples_for_multinomial_tv_test(strength, exact.probabilities, alpha=alpha, beta=beta)
-    elif strength - bracket > 1e-6:
-        n = min_num_samples_for_projection_ks_test(strength, len(projections), alpha=alpha, beta=beta, bracket=bracket)
-    else:
+    # the test rejects above threshold + budget, so the signal must clear the budget (and any CDF bracket)
+    margin = min(strength, 0.999) - budget - bracket
+    if margin <= 1e-6:
         n = max_samples + 1
+    elif exact.kind == "finite":
+        n = min_num_samples_for_multinomial_tv_test(margin, exact.probabilities, alpha=alpha, beta=beta)
+    else:
+        n = min_num_samples_for_projection_ks_test(margin, len(projections), alpha=alpha, beta=beta)
     if n > max_samples:
         warnings.append(f"n_capped_by_budget: detecting a {lambda_error:.0%} λ error needs n={n}; capped at "
                         f"max_samples={max_samples}")
@@ -288,7 +290,7 @@ def check_kl_align(sampler, base, reward: Reward, lam: float, *, alpha: float = 
         fit = projection_fit_test(samples, projections, alpha, beta)
     test = fit_outcome("output law vs q_KL", fit, alpha, allowance=budget, gap_units=units)
     power: dict[str, float | None] = {units.replace(" ", "_").lower(): test.detectable_gap}
-    if "no exact q_KL" not in " ".join(warnings):
+    if lambda_power:
         power["lambda_relative_error"] = detectable_parameter_error(signal, test.detectable_gap,
                                                                     largest=0.9, tolerance=1e-4)
         if power["lambda_relative_error"] is None:
