@@ -195,7 +195,8 @@ def test_partition_errors_pass_within_their_stated_budget():
     """L1d: log-partitions off by factors 1 ± η give TV ≤ η, so budget = η must pass."""
     base, reward, lam = KL_CASES["abs-ridge"]
     eta = 0.05
-    exact = plane_log_weights(ExactTiltOracle(base), plane_cover(reward), reward.A, lam) - plane_cover(reward).intercepts / lam
+    cover = plane_cover(reward)
+    exact = plane_log_weights(ExactTiltOracle(base), cover, reward.A, lam) - cover.intercepts / lam
     perturbed = exact + np.log([1 + eta, 1 - eta])
     sampler = lambda n, generator: kl_align(base, reward, lam, n, generator, log_partitions=perturbed)
     assert_kl_align(sampler, base, reward, lam, budget=eta, alpha=STAT_ALPHA)
@@ -264,7 +265,8 @@ def test_repo_prox_passes(case):
     reward, lam, extra = PROX_CASES[case]
     record = check_prox(lambda x: prox(reward, x, lam), reward, lam, "sq", **_prox_options(reward, lam, extra))
     assert record.verdict == "pass", str(record)
-    assert record.power["lambda_relative_error"] is not None and record.power["wrong_mass"] <= extra.get("wrong_mass", 0.01)
+    assert record.power["lambda_relative_error"] is not None
+    assert record.power["wrong_mass"] <= extra.get("wrong_mass", 0.01)
 
 
 @pytest.mark.parametrize("case", sorted(PROX_CASES))

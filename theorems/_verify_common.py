@@ -20,8 +20,9 @@ from estimators.projection_fit import GridCDF, Projection
 from primitives._checks import check_unit_interval, resolve_device
 from theorems.verification import TestOutcome, VerificationRecord
 
-__all__ = ["ImplementationRaised", "call_user", "error_record", "check_count", "check_alpha_beta", "seeded", "as_sample_array", "ignores_generator",
-           "mixture_projections", "mixture_ks", "gridded_ks_lower", "finite_tv", "fit_outcome", "Mixture"]
+__all__ = ["ImplementationRaised", "call_user", "error_record", "check_count", "check_alpha_beta", "seeded",
+           "as_sample_array", "ignores_generator", "mixture_projections", "mixture_ks", "gridded_ks_lower", "finite_tv",
+           "fit_outcome", "Mixture"]
 
 Mixture = tuple[np.ndarray, np.ndarray, np.ndarray]   # (weights (K,), means (K, d), covs (K, d, d))
 _GRID_POINTS = 4001
@@ -91,7 +92,8 @@ def as_sample_array(name: str, output: Any, n: int, dim: int, *, fields: tuple[s
         array = output.detach().cpu().numpy() if isinstance(output, torch.Tensor) else np.asarray(output)
         array = array.astype(float)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must return a numeric (n, {dim}) tensor or array, got {type(output).__name__}") from None
+        raise ValueError(f"{name} must return a numeric (n, {dim}) tensor or array, "
+                         f"got {type(output).__name__}") from None
     if array.ndim == 1 and dim == 1:
         array = array[:, None]
     if array.ndim != 2 or array.shape[1] != dim:

@@ -123,11 +123,12 @@ def _ridge_law(base, reward: MaxOfPlanes | LogSumExpReward, lam: float) -> Ridge
 
 
 def _ridge_projections(law: RidgeTiltedLaw, dim: int) -> list[Projection]:
-    """``⟨a, x⟩`` and each coordinate not a function of it, on grids fine enough that gridding costs ≲ 0.002 KS."""
+    """``⟨a, x⟩`` and each coordinate not a function of it, on grids fine enough that gridding costs ≲ 0.003 KS."""
     projections = [Projection("statistic", law.direction, law.statistic_cdf())]
     for j in range(dim):
         try:
-            projections.append(Projection(f"x{j}", np.eye(dim)[j], law.projection_cdf(np.eye(dim)[j], points=_RIDGE_POINTS)))
+            unit = np.eye(dim)[j]
+            projections.append(Projection(f"x{j}", unit, law.projection_cdf(unit, points=_RIDGE_POINTS)))
         except ValueError:
             continue   # X_j is a function of ⟨a, X⟩ (d = 1): the statistic tests it
     return projections

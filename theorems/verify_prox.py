@@ -28,8 +28,9 @@ With ``L(x)`` the attained reference value and ``gap(x)`` its certificate (``φ(
 Power in user units: ``objective_error`` (= tolerance: any point worse than that fails), ``point_error``
 (strongly concave objectives: a point at distance δ from T(x) loses ≥ μδ²/2), ``lambda_relative_error``
 (the smallest s such that a prox computed at ``λ(1 ± s)`` fails, from the reference route at those λ on
-up to 32 of the points, 8 where the reference is solved) and, when the points are drawn from ``base``, ``wrong_mass``: an oracle wrong on
-a set of p-mass ≥ this is met by some point w.p. ≥ 1 − β (``estimators.design_tractability``).
+up to 32 of the points, 8 where the reference is solved) and, when the points are drawn from ``base``,
+``wrong_mass``: an oracle wrong on a set of p-mass ≥ this is met by some point w.p. ≥ 1 − β
+(``estimators.design_tractability``).
 """
 from __future__ import annotations
 
@@ -118,7 +119,8 @@ def _reference(reward: Reward, x: torch.Tensor, lam: float, cost: str) -> _Refer
     if isinstance(reward, LowRankReward):
         radius = grid_radius(reward, lam, cost)
         if radius is None:
-            return _Reference(reward(x).cpu().numpy(), zeros, x.cpu().numpy(), "grid (T(x) = x: w1 with L‖A‖ < λ)", None)
+            return _Reference(reward(x).cpu().numpy(), zeros, x.cpu().numpy(), "grid (T(x) = x: w1 with L‖A‖ < λ)",
+                              None)
         per_axis = max(9, int(round(4096 ** (1.0 / reward.k)))) * _GRID_REFINEMENT
         while (per_axis + 1) ** reward.k > 400_000 and per_axis > 9:
             per_axis //= 2
@@ -154,7 +156,8 @@ def _user_points(output: Any, n: int, dim: int) -> np.ndarray:
         array = output.detach().cpu().numpy() if isinstance(output, torch.Tensor) else np.asarray(output, dtype=float)
         array = array.astype(float)
     except (TypeError, ValueError):
-        raise ValueError(f"prox_fn must return a numeric ({n}, {dim}) tensor or array, got {type(output).__name__}") from None
+        raise ValueError(f"prox_fn must return a numeric ({n}, {dim}) tensor or array, "
+                         f"got {type(output).__name__}") from None
     if array.ndim == 1 and n == 1 and array.shape[0] == dim:
         array = array[None, :]
     if array.shape != (n, dim):
@@ -168,11 +171,13 @@ def _user_values(reward: Reward, x: torch.Tensor, y: np.ndarray, lam: float, cos
     finite = np.isfinite(y).all(axis=1)
     if finite.any():
         rows = torch.as_tensor(np.nonzero(finite)[0])
-        values[finite] = _objective(reward, x[rows], torch.as_tensor(y[finite], dtype=x.dtype, device=x.device), lam, cost)
+        answers = torch.as_tensor(y[finite], dtype=x.dtype, device=x.device)
+        values[finite] = _objective(reward, x[rows], answers, lam, cost)
     return values
 
 
-def _points(points, base, reward: Reward, wrong_mass: float, beta: float, seed: int, device) -> tuple[torch.Tensor, bool]:
+def _points(points, base, reward: Reward, wrong_mass: float, beta: float, seed: int,
+            device) -> tuple[torch.Tensor, bool]:
     dim = _reward_dim(reward)
     if points is None:
         if base is None or not callable(getattr(base, "sample", None)):
@@ -180,7 +185,8 @@ def _points(points, base, reward: Reward, wrong_mass: float, beta: float, seed: 
         n = min_num_points_for_region_detection(wrong_mass, beta=beta)
         drawn = base.sample(n, seeded(seed, device))
         if drawn.ndim != 2 or not drawn.is_floating_point():
-            raise ValueError(f"base must be a law on ℝ^d (samples of shape (n, d)), got samples of shape {tuple(drawn.shape)}")
+            raise ValueError(f"base must be a law on ℝ^d (samples of shape (n, d)), got samples of shape "
+                             f"{tuple(drawn.shape)}")
         array, random = drawn.to(torch.float64), True
     else:
         try:
@@ -221,7 +227,8 @@ def _lambda_signal(reward: Reward, x: torch.Tensor, lam: float, cost: str, refer
 
 def check_prox(prox_fn: Callable, reward: Reward, lam: float, cost: str = "sq", *, points=None, base=None,
                tolerance: float = 1e-6, alpha: float = 1e-6, beta: float = 1e-3, seed: int = 0,
-               device: str | torch.device = "cpu", wrong_mass: float = 0.01, batched: bool = True) -> VerificationRecord:
+               device: str | torch.device = "cpu", wrong_mass: float = 0.01,
+               batched: bool = True) -> VerificationRecord:
     """Check a prox oracle against a certified optimum at ``points`` (or at points drawn from ``base``).
 
     ``tolerance``: the objective shortfall the oracle is allowed (objective units, e.g. its own grid or
@@ -272,7 +279,8 @@ def check_prox(prox_fn: Callable, reward: Reward, lam: float, cost: str = "sq", 
     certificate = Certificate(name="suboptimality φ(x) − F(x, y_user) (reference value + its gap)",
                               upper_confidence=float(np.max(suboptimality)), budget=tolerance, alpha=0.0,
                               estimate=float(shortfall[worst]),
-                              details={"reference_route": reference.route, "max_reference_gap": float(reference.gap.max())})
+                              details={"reference_route": reference.route,
+                                       "max_reference_gap": float(reference.gap.max())})
     power: dict[str, float | None] = {"objective_error": tolerance}
     if reference.strong_concavity is not None:
         slack = tolerance + float(rounding.max()) + float(reference.gap.max())
@@ -291,7 +299,8 @@ def check_prox(prox_fn: Callable, reward: Reward, lam: float, cost: str = "sq", 
                    f"{np.array2string(x[worst].cpu().numpy(), precision=3)}"
                    + (f"; {infeasible} answers are non-finite" if infeasible else ""))
     elif verdict == "uncertified":
-        message = f"not refuted, but the reference certificate ({reference.route}) is too loose to certify the tolerance"
+        message = (f"not refuted, but the reference certificate ({reference.route}) is too loose to certify "
+                   "the tolerance")
     else:
         message = ""
     return VerificationRecord(family="prox", instance=instance, verdict=verdict, alpha=alpha, beta=beta, seed=seed,

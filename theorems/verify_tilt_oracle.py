@@ -54,7 +54,8 @@ __all__ = ["check_tilt_oracle"]
 
 def _check_base(base) -> None:
     if not isinstance(base, (Gaussian, GaussianMixture, Categorical)):
-        raise ValueError(f"base must be a Gaussian, GaussianMixture or Categorical (laws with exact tilts), got {base!r}")
+        raise ValueError(f"base must be a Gaussian, GaussianMixture or Categorical (laws with exact tilts), "
+                         f"got {base!r}")
 
 
 def _check_thetas(thetas, dim: int) -> np.ndarray:
