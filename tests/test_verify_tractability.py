@@ -160,8 +160,8 @@ def test_tilt_oracle_breaking_the_protocol_raises(broken):
 
 # ============================================================================ KL aligner
 KL_CASES = {
-    "abs-ridge": (Gaussian([0.3, -0.2, 0.5], [[1.0, 0.3, 0.0], [0.3, 0.8, 0.1], [0.0, 0.1, 0.6]]),
-                  MaxOfPlanes([[0.6, -0.4, 0.3]], [[1.0], [-1.0]], [0.0, 0.0]), 0.5),
+    "abs-ridge": (Gaussian([0.3, -0.2], [[1.0, 0.3], [0.3, 0.8]]), MaxOfPlanes([[0.6, -0.4]], [[1.0], [-1.0]], [0.0, 0.0]),
+                  0.5),
     "linear-mixture": (MIXTURE, LinearReward([0.8, -0.5]), 1.0),
     "finite-planes": (FINITE, MaxOfPlanes([[1.0]], [[-0.8], [0.3], [1.2]], [2.0, -1.0, -4.0]), 0.7),
     "squared-norm": (Gaussian([0.3, -0.2], [[1.0, 0.3], [0.3, 0.8]]), SquaredNormReward([[1.0, 0.4]]), 2.0),
@@ -177,7 +177,7 @@ def test_repo_kl_align_passes_with_designed_power(case):
     base, reward, lam = KL_CASES[case]
     record = check_kl_align(_aligner(base, reward, lam), base, reward, lam, alpha=STAT_ALPHA)
     assert record.verdict == "pass", str(record)
-    assert record.power["lambda_relative_error"] <= 0.1 + 2e-4     # sized for a 10 % λ error (bisection step 1e-4)
+    assert record.power["lambda_relative_error"] <= 0.1 + 1e-4 * 1.9   # sized for a 10 % λ error (bisection step 1e-4)
     assert record.details["oracle_calls"] >= record.n
 
 
@@ -199,7 +199,8 @@ def test_partition_errors_pass_within_their_stated_budget():
     exact = plane_log_weights(ExactTiltOracle(base), cover, reward.A, lam) - cover.intercepts / lam
     perturbed = exact + np.log([1 + eta, 1 - eta])
     sampler = lambda n, generator: kl_align(base, reward, lam, n, generator, log_partitions=perturbed)
-    assert_kl_align(sampler, base, reward, lam, budget=eta, alpha=STAT_ALPHA)
+    record = assert_kl_align(sampler, base, reward, lam, budget=eta, lambda_error=0.3, alpha=STAT_ALPHA)
+    assert not record.warnings   # a 30 % λ error still clears the 5 % budget at a designed (uncapped) n
 
 
 def test_log_sum_exp_off_the_ridge_uses_the_laplace_mixture_and_says_so():
@@ -249,7 +250,7 @@ PROX_CASES = {
     "quadratic": (ConcaveQuadratic([[1.0, 0.2], [0.2, 0.5]], [1.0, -1.0]), 0.7, {}),
     "planes": (MaxOfPlanes([[1.0, 0.5]], [[1.0], [-1.0], [2.0]], [0.0, 0.0, -1.0]), 0.7, {}),
     "low-rank-grid": (_LOW_RANK, 0.7, {"repo_tolerance": True}),
-    "concave-cvxpy": (_CONCAVE, 0.7, {"wrong_mass": 0.1}),
+    "concave-cvxpy": (_CONCAVE, 0.7, {"wrong_mass": 0.2}),
 }
 
 

@@ -34,8 +34,10 @@ import numpy as np
 import torch
 from scipy.special import logsumexp
 
-from estimators.design import detectable_parameter_error, min_num_samples_for_multinomial_tv_test
-from estimators.design_tractability import min_num_samples_for_projection_ks_test
+from estimators.design import (detectable_parameter_error, min_gap_of_tvs_detectable_by_multinomial,
+                               min_num_samples_for_multinomial_tv_test)
+from estimators.design_tractability import (min_discrepancy_of_projections_detectable_by_dkw,
+                                            min_num_samples_for_projection_ks_test)
 from estimators.exact import UnsupportedInstance
 from estimators.projection_fit import Projection, multinomial_fit, projection_fit_test
 from estimators.ridge_law import RidgeTiltedLaw, mixture_components
@@ -207,6 +209,29 @@ def _lambda_signal(base, reward, lam: float, exact: _Target):
     return signal
 
 
+def _detectable(exact: _Target, projections, bracket: float, budget: float, n: int, alpha: float, beta: float) -> float:
+    """The gap (KS or TV) the fit test at n detects w.p. ≥ 1 − β, its threshold raised by ``budget``."""
+    if exact.kind == "finite":
+        return min_gap_of_tvs_detectable_by_multinomial(n, exact.probabilities, alpha=alpha, beta=beta) + budget
+    return min_discrepancy_of_projections_detectable_by_dkw(n, len(projections), alpha=alpha, beta=beta,
+                                                            bracket=bracket) + budget
+
+
+def _confirm_design(n: int, signal, lambda_error: float, detectable, attempts: int = 8) -> int:
+    """Grow n by 2 % steps until the stated power (bisection on the signal) reaches ``lambda_error``.
+
+    The ridge signal is a gridded lower bound, monotone in s only up to its bracket, so the bisection can
+    land a hair above the designed error; the sample size is raised until the reported power keeps the
+    promise "n detects λ(1 ± lambda_error)".
+    """
+    for _ in range(attempts):
+        reached = detectable_parameter_error(signal, detectable(n), largest=0.9, tolerance=1e-4)
+        if reached is not None and reached <= lambda_error + 1e-4:
+            return n
+        n = int(math.ceil(n * 1.02))
+    return n
+
+
 def check_kl_align(sampler, base, reward: Reward, lam: float, *, alpha: float = 1e-6, beta: float = 1e-3,
                    seed: int = 0, device: str | torch.device = "cpu", budget: float = 0.0,
                    lambda_error: float = 0.1, max_samples: int = 2_000_000) -> VerificationRecord:
@@ -258,6 +283,9 @@ def check_kl_align(sampler, base, reward: Reward, lam: float, *, alpha: float = 
         n = min_num_samples_for_multinomial_tv_test(margin, exact.probabilities, alpha=alpha, beta=beta)
     else:
         n = min_num_samples_for_projection_ks_test(margin, len(projections), alpha=alpha, beta=beta)
+    if lambda_power and n <= max_samples:
+        n = _confirm_design(n, signal, lambda_error, lambda count: _detectable(exact, projections, bracket, budget, count,
+                                                                              alpha, beta))
     if n > max_samples:
         warnings.append(f"n_capped_by_budget: detecting a {lambda_error:.0%} λ error needs n={n}; capped at "
                         f"max_samples={max_samples}")

@@ -28,7 +28,7 @@ With ``L(x)`` the attained reference value and ``gap(x)`` its certificate (``φ(
 Power in user units: ``objective_error`` (= tolerance: any point worse than that fails), ``point_error``
 (strongly concave objectives: a point at distance δ from T(x) loses ≥ μδ²/2), ``lambda_relative_error``
 (the smallest s such that a prox computed at ``λ(1 ± s)`` fails, from the reference route at those λ on
-up to 32 of the points, 8 where the reference is solved) and, when the points are drawn from ``base``,
+up to 32 of the points, 4 where the reference is solved) and, when the points are drawn from ``base``,
 ``wrong_mass``: an oracle wrong on a set of p-mass ≥ this is met by some point w.p. ≥ 1 − β
 (``estimators.design_tractability``).
 """
@@ -56,7 +56,7 @@ __all__ = ["check_prox"]
 
 _ROUNDING = 1e-9            # relative float64 slack on objective values
 _POWER_POINTS = 32          # points used for the λ-power curve (a subset: the stated power is conservative)
-_POWER_POINTS_SOLVED = 8    # the same where each reference point is a solve (cvxpy, grid)
+_POWER_POINTS_SOLVED = 4    # the same where each reference point is a solve (cvxpy, grid)
 _GRID_REFINEMENT = 4        # the reference grid is this many times finer than primitives.prox's default
 
 
