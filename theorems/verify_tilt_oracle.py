@@ -2,8 +2,9 @@
 
 A linear-tilt oracle for a base law p (tractability spec, "Primitive 1") answers, for θ ∈ ℝ^d:
 
-* ``sample(theta, n, generator)`` — n draws of ``p_θ ∝ p·e^{⟨θ,x⟩}`` as an ``(n, d)`` tensor or array
-  (``(n,)`` or ``(n, 1)`` category indices for a finite base); an object with only
+* ``sample(theta, n, generator)`` — n draws of ``p_θ ∝ p·e^{⟨θ,x⟩}`` (θ handed over as a ``(d,)`` tensor
+  in the base's dtype and on ``device``) as an ``(n, d)`` tensor or array (``(n,)`` or ``(n, 1)`` category
+  indices for a finite base), drawing only from ``generator``; an object with only
   ``sample_rows(thetas, generator)`` (one draw per row, the vectorised form) is accepted too;
 * ``log_partition(thetas)`` — ``log Z(θ_i) = log E_p e^{⟨θ_i,X⟩}`` for the rows of an ``(m, d)`` tensor,
   as m numbers (optional: without it that test is skipped with a warning);
@@ -13,9 +14,10 @@ A linear-tilt oracle for a base law p (tractability spec, "Primitive 1") answers
 That is the interface of ``primitives.tilt_oracle.ExactTiltOracle``, which passes as is.
 
 ``check_tilt_oracle(oracle, base, thetas)`` checks it against the exact tilts of a ``Gaussian``,
-``GaussianMixture`` or ``Categorical`` base, computed by ``primitives.laws`` (``base.tilt``,
-``base.log_partition``: a Gaussian tilts to ``N(μ + Σθ, Σ)``, a mixture's component means shift by
-``Σ_kθ`` and its weights become ``∝ π_k e^{⟨θ,μ_k⟩ + ½θᵀΣ_kθ}``, a finite law to ``softmax(log p + θx)``):
+``GaussianMixture`` or ``Categorical`` base: the tilted laws by ``primitives.laws`` (``base.tilt``: a
+Gaussian tilts to ``N(μ + Σθ, Σ)``, a mixture's component means shift by ``Σ_kθ`` and its weights become
+``∝ π_k e^{⟨θ,μ_k⟩ + ½θᵀΣ_kθ}``, a finite law to ``softmax(log p + θx)``), the log-partitions
+``log Σ_k π_k e^{⟨θ,μ_k⟩ + ½θᵀΣ_kθ}`` (``log Σ_x p(x)e^{θx}``) in float64 from the base's parameters:
 
 * per θ_i, a goodness-of-fit test at α/m (``split_alpha`` over the m tilts): the largest KS distance
   over the coordinates and the tilt direction θ̂ against DKW at α/(mT) (closed-form mixture CDFs), or
@@ -24,6 +26,9 @@ That is the interface of ``primitives.tilt_oracle.ExactTiltOracle``, which passe
   (TV) distance between the two tilts;
 * the log-partitions, deterministically: ``|log Ẑ − log Z| ≤ tol·max(1, |log Z|)`` at every θ_i;
 * the call count, deterministically, when the oracle keeps one.
+
+Output that breaks the protocol (wrong rows, NaN) raises ``ValueError`` naming ``oracle.sample``; an
+oracle that raises or ignores its generator gives verdict ``error`` (the tests finished are kept).
 
 Power in user units: ``theta_relative_error`` (every tested θ_i detects an oracle tilting by
 ``(1 ± s)θ_i`` for s ≥ this), ``theta_error_norm`` (Gaussian base: any additive θ error of this norm, by
