@@ -23,6 +23,7 @@ from primitives.prox import ConcaveExpressionReward, ConcaveQuadratic, LowRankRe
 from primitives.rewards import LinearReward, QuadraticReward
 from primitives.tilt_oracle import ExactTiltOracle
 from theorems import check_kl_align, check_prox, check_tilt_oracle
+from theorems.verify_tractability import TRACTABILITY_INSTANCES, check_tractability
 from theorems.verify_prox import _reference
 from tiltproof.testing_tractability import assert_kl_align, assert_prox, assert_tilt_oracle
 from tests.conftest import STAT_ALPHA
@@ -357,3 +358,23 @@ def test_an_implementation_that_raises_is_an_error_record_keeping_finished_tests
     assert check_prox(broken, LinearReward([1.0, 0.0]), 0.7, base=GAUSSIAN).verdict == "error"
     base, reward, lam = KL_CASES["linear-mixture"]
     assert check_kl_align(lambda n, g: 1 / 0, base, reward, lam).verdict == "error"
+
+
+REPO_FACTORIES = {
+    "tilt": lambda base: ExactTiltOracle(base),
+    "kl": lambda base, reward, lam: (lambda n, generator: kl_align(base, reward, lam, n, generator)),
+    "prox": lambda reward, lam, cost: (lambda x: prox(reward, x, lam, cost)),
+}
+
+
+@pytest.mark.parametrize("family, name", [(family, name) for family in sorted(TRACTABILITY_INSTANCES)
+                                          for name in TRACTABILITY_INSTANCES[family]])
+def test_repo_implementations_pass_every_named_instance(family, name):
+    record = check_tractability(family, REPO_FACTORIES[family], instance=name, alpha=STAT_ALPHA)
+    assert record.verdict == "pass" and record.instance.startswith(name), str(record)
+
+
+@pytest.mark.parametrize("family, name, match", [("kl", "no-such-instance", "instance"), ("chain", "x", "family")])
+def test_unknown_named_instance_names_the_argument(family, name, match):
+    with pytest.raises(ValueError, match=match):
+        check_tractability(family, REPO_FACTORIES["kl"], instance=name)
