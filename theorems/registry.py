@@ -16,7 +16,8 @@ from theorems.framework import Claim, Mutant
 __all__ = ["theorem_modules", "all_claims", "all_mutants", "select_claims"]
 
 _INFRASTRUCTURE = {"framework", "registry", "instances", "symbols", "suite", "mutants", "byos", "verification",
-                   "verify_chain", "verify_chain_reference"}
+                   "verify_chain", "verify_chain_reference", "verify_kl_align", "verify_prox", "verify_tilt_oracle",
+                   "verify_tractability", "tractability_instances"}
 
 
 def theorem_modules() -> list[ModuleType]:

@@ -7,9 +7,12 @@
 * ``chain`` — CALLABLE is ``sampler(kernel, n, generator)``, or an object with attributes ``sampler``
   and optionally ``baseline`` and ``values`` (its declared acceptance rule); ``--instance`` one of
   ``gmm-ref-B{1,3,5,7}``, ``masked-ref-B{1,3,5,7}``; ``--budget`` the TV it claims (default 0).
-* ``tilt`` / ``kl`` / ``prox`` — CALLABLE is a zero-argument function returning the keyword arguments of
-  ``theorems.check_tilt_oracle`` / ``check_kl_align`` / ``check_prox`` (your implementation and the
-  exactly computable instance it runs on).
+* ``tilt`` / ``kl`` / ``prox`` — with ``--instance NAME`` (``theorems.tractability_instances``), CALLABLE is
+  a factory that receives the instance's fields by keyword and returns your implementation (``tilt``:
+  ``factory(base=…)`` → oracle; ``kl``: ``factory(base=…, reward=…, lam=…)`` → sampler; ``prox``:
+  ``factory(reward=…, lam=…, cost=…)`` → prox_fn). Without ``--instance``, CALLABLE is a zero-argument
+  function returning the keyword arguments of ``theorems.check_tilt_oracle`` / ``check_kl_align`` /
+  ``check_prox`` (your implementation and the exactly computable instance it runs on).
 
 Exit status: 0 for ``pass`` (and for ``uncertified`` unless ``--strict``), 1 for ``fail`` or ``error``, 2 for
 bad arguments. ``--json FILE`` writes the record.
@@ -77,6 +80,11 @@ def run_verification(arguments) -> Any:
         return check_chain_sampler(sampler, arguments.instance, budget=arguments.budget,
                                    baseline=getattr(target, "baseline", None), values=getattr(target, "values", None),
                                    **common)
+    if arguments.instance:
+        from theorems.tractability_instances import check_tractability
+
+        return check_tractability(family, target, instance=arguments.instance, alpha=arguments.alpha,
+                                  seed=arguments.seed)
     import theorems
 
     check = getattr(theorems, {"tilt": "check_tilt_oracle", "kl": "check_kl_align", "prox": "check_prox"}[family])

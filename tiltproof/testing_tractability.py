@@ -1,0 +1,40 @@
+"""One-line pytest assertions for a user's tractability primitives (re-exported by ``tiltproof.testing``).
+
+    from tiltproof.testing_tractability import assert_kl_align
+
+    def test_my_aligner():
+        assert_kl_align(lambda n, g: my_kl_align(base, reward, 0.5, n, g), base, reward, 0.5)
+
+Each helper runs the matching ``theorems`` check with the same arguments and raises ``AssertionError``
+carrying ``str(record)`` (every test, threshold, n, α share and the power) unless the verdict is
+``pass``; it returns the record otherwise. Bad input raises ``ValueError`` as the checks do.
+"""
+from __future__ import annotations
+
+from theorems.verification import VerificationRecord
+from theorems.verify_kl_align import check_kl_align
+from theorems.verify_prox import check_prox
+from theorems.verify_tilt_oracle import check_tilt_oracle
+
+__all__ = ["assert_tilt_oracle", "assert_kl_align", "assert_prox"]
+
+
+def _require_pass(record: VerificationRecord) -> VerificationRecord:
+    if record.verdict != "pass":
+        raise AssertionError(str(record))
+    return record
+
+
+def assert_tilt_oracle(oracle, base, thetas, **options) -> VerificationRecord:
+    """``check_tilt_oracle(oracle, base, thetas, **options)`` must pass."""
+    return _require_pass(check_tilt_oracle(oracle, base, thetas, **options))
+
+
+def assert_kl_align(sampler, base, reward, lam: float, **options) -> VerificationRecord:
+    """``check_kl_align(sampler, base, reward, lam, **options)`` must pass."""
+    return _require_pass(check_kl_align(sampler, base, reward, lam, **options))
+
+
+def assert_prox(prox_fn, reward, lam: float, cost: str = "sq", **options) -> VerificationRecord:
+    """``check_prox(prox_fn, reward, lam, cost, **options)`` must pass."""
+    return _require_pass(check_prox(prox_fn, reward, lam, cost, **options))
