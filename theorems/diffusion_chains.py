@@ -23,10 +23,8 @@ Claims registered here:
   ``tanh(ε/(2λ))`` (exact, and an exact Clopper–Pearson interval from samples).
 * ``t4.step_proposals_identity`` / ``t4.step_proposals_upper`` — per state: ``N_t(y) = e^{(b−V_{t+1}(y))/λ}/(1−D/Z)``
   and, at the oracle ``b_δ(y)``, ``N_t(y) ≤ e^{(b−V_{t+1}(y))/λ}/(1−δ)`` (exact negative-binomial intervals).
-* ``t6.learned_chain_baseline`` — a learned per-step baseline (the step network of
-  ``estimators.learned_chain_baseline``, briefly trained: a cheap learner) whose offset is calibrated on
-  held-out tilted pairs keeps ``E_{y~ν} P_{q_t(·|y)}(V_t > b(y)) ≤ δ`` (hence the step's T7 term ≤ δ) except with
-  probability η over its training data: an exact binomial test over repeated trainings.
+* ``t6.learned_chain_baseline`` — registered by ``theorems.chain_learned_baseline`` (which uses this
+  module's ``_t6_parent_set`` and ``_fit_cheap_network``).
 
 Proof of T8 (used by the checks): with ``f = (V̂ − V)/λ ∈ [−a, a]``, ``a = ε/λ``, and any event A,
 ``q̂(A) = E_q[e^f 1_A]/E_q[e^f] ≤ q(A)e^a/(q(A)e^a + (1−q(A))e^{−a})``; maximising ``q̂(A) − q(A)`` over
@@ -47,11 +45,10 @@ from estimators.chain_baselines import OracleChernoffBaseline
 from estimators.chain_exact import aligned_data_law, finite_sampler_law
 from estimators.chain_laws import StateLaws, kernel_value_laws
 from estimators.chain_ridge import ridge_sampler_law, ridge_tail_q
-from estimators.confidence import (binomial_detectable_rate, clopper_pearson_lower, clopper_pearson_upper,
+from estimators.confidence import (clopper_pearson_lower, clopper_pearson_upper,
                                    dkw_radius, ks_distance, multinomial_tv_radius, negative_binomial_rate_interval)
 from estimators.exact import TiltedLaw
-from estimators.learned_chain_baseline import (StepFeatures, calibrate_offset, calibration_rank, fit_step_network,
-                                               gamma_of)
+from estimators.learned_chain_baseline import StepFeatures, fit_step_network, gamma_of
 from estimators.law_tests import tv_lower_confidence
 from primitives.chain_samplers import (EnvelopeBaseline, ExactSoftValues, OffsetBaseline, per_step_rejection_sample,
                                        step_rejection_sample, trajectory_rejection_sample)
@@ -601,9 +598,6 @@ def check_step_proposals_upper(instance: ChainInstance, t: int, delta: float, co
 
 
 # ---------------------------------------------------------------- T6 on chains
-LEARNED_TRAININGS = 60     # independent trainings in the binomial test
-
-
 def _t6_parent_set(instance: ChainInstance, t: int, size: int = 48) -> tuple[torch.Tensor, torch.Tensor]:
     """ν: a fixed finite set of parents at step t+1 (uniform weights), drawn once from the aligned marginal
     q_{t+1} by exact (ideal per-step) rejection with a fixed seed, so that averages over ν are exact."""
@@ -628,58 +622,6 @@ def _fit_cheap_network(chain, values, states, state_values, train_rows, t, child
                                   seed=int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
     with torch.no_grad():
         return gamma_of(network, features(states, state_values), 6.0)
-
-
-def check_learned_chain_baseline(instance: ChainInstance, t: int, delta: float, eta: float, context: CheckContext, *,
-                                 train_parents: int = 128, children: int = 8, calibration_pairs: int = 200,
-                                 iterations: int = 20, calibration: str = "tilted", learner: str = "network",
-                                 trainings: int = LEARNED_TRAININGS) -> Evidence:
-    """T6 on a chain step: ``P(E_{y~ν} P_{q_t(·|y)}(V_t > b̂(y)) > δ) ≤ η`` over the training data, for a fixed
-    finite parent law ν (``_t6_parent_set``); each training fits the step network (few iterations: a cheap
-    learner) on black-box children and tilted children (envelope rejection), and calibrates its offset exactly
-    as ``train_learned_baseline`` does; the average tilted tail of every trained baseline is then exact
-    (``ridge_tail_q``: bisection + quadrature). ``calibration``: ``tilted`` (the method), ``no-slack``
-    (empirical (1−δ)-quantile of the residuals) or ``untilted`` (residuals of children of p_t, not q_t).
-    ``learner``: ``network`` (the step network, briefly trained) or ``constant`` (γ ≡ 0: the calibration
-    alone, which is what carries the guarantee for any γ fixed before calibration)."""
-    chain, values, lam = instance.chain, instance.values, instance.lam
-    states, weights = _t6_parent_set(instance, t)
-    state_values = values(states, t + 1)
-    envelope = torch.tensor([values.envelope(t)])
-    generator = context.generator()
-    exceed, tails, offsets = 0, [], []
-    for _ in range(trainings):
-        rows = torch.multinomial(weights, train_parents + calibration_pairs, replacement=True, generator=generator)
-        train_rows, held_rows = rows[:train_parents], rows[train_parents:]
-        if learner == "constant":
-            gamma_all = torch.zeros_like(state_values)
-        else:
-            gamma_all = _fit_cheap_network(chain, values, states, state_values, train_rows, t, children, envelope,
-                                           delta, iterations, generator)
-        if calibration == "untilted":
-            draws = chain.sample_children(states[held_rows], t, 1, generator)[:, 0]
-        else:
-            draws, _ = step_rejection_sample(chain, states[held_rows], t, values, envelope, generator=generator)
-        residuals = (values(draws, t) - state_values[held_rows] - lam * gamma_all[held_rows]).numpy()
-        if calibration == "no-slack":
-            offset = float(np.quantile(residuals, 1.0 - delta, method="higher"))
-        else:
-            offset = calibrate_offset(residuals, delta, eta)
-        baseline = torch.clamp(state_values + lam * gamma_all + offset, max=values.envelope(t))
-        tail = float((weights * ridge_tail_q(chain, values, t, states, baseline, nodes=1201)).sum())
-        exceed += tail > delta
-        tails.append(tail)
-        offsets.append(offset)
-    lower = clopper_pearson_lower(exceed, trainings, context.alpha)
-    return upper_bound_evidence(
-        statistic=f"Clopper–Pearson lower bound on P(E_ν P_q(V_t > b̂) > δ) over {trainings} trainings ({learner} "
-                  "learner); each average tail exact (bisection + quadrature along the ridge)",
-        bound=eta, exact=None, empirical=exceed / trainings, lower_confidence=lower,
-        n=trainings * (train_parents + calibration_pairs),
-        detectable_gap=binomial_detectable_rate(trainings, context.alpha, context.beta, eta) - eta,
-        details={"mean_tail": float(np.mean(tails)), "max_tail": float(np.max(tails)),
-                 "mean_offset": float(np.mean(offsets)), "calibration_rank": calibration_rank(calibration_pairs, delta, eta)},
-    )
 
 
 # ---------------------------------------------------------------- registration
@@ -771,16 +713,6 @@ def claims() -> list[Claim]:
             bound_expression=sym.PROPOSALS_UPPER, instance=instance.name, hypotheses=_hypotheses(instance),
             parameters={"lambda": instance.lam, "t": t, "delta": 0.3},
             check=single_threaded(partial(check_step_proposals_upper, instance, t, 0.3))))
-    gmm = chain_instance("gmm", 5.0)
-    for learner, trainings in (("network", 20), ("constant", LEARNED_TRAININGS)):
-        out.append(Claim(
-            id=f"t6.learned_chain_baseline/{gmm.name}/t=2,delta=0.05,eta=0.02,{learner}", theorem="T6", module=MODULE,
-            title="learned per-step baseline guarantee",
-            statement=r"P\big(E_{y\sim\nu} P_{q_t(\cdot|y)}(V_t > \hat b_t(y)) > \delta\big) \le \eta",
-            bound_expression=sym.eta, instance=gmm.name, hypotheses=_hypotheses(gmm),
-            parameters={"lambda": gmm.lam, "t": 2, "delta": 0.05, "eta": 0.02, "trainings": trainings},
-            check=single_threaded(partial(check_learned_chain_baseline, gmm, 2, 0.05, 0.02, learner=learner,
-                                          trainings=trainings))))
     return out
 
 
@@ -816,14 +748,6 @@ def mutants() -> list[Mutant]:
         Mutant("two-point-larger-error", "T8", "two-point sampler with error 2ε claimed to attain tanh(ε/2λ)",
                _variant("t8.tight/two-point/eps=2", partial(check_two_point_tight, 2.0, 1.0, sampler_epsilon=4.0),
                         "two-epsilon")),
-        Mutant("learned-chain-baseline-no-slack", "T6", "offset = empirical (1−δ)-quantile of the residuals, no slack",
-               _variant("t6.learned_chain_baseline/gmm-ref-B5/t=2,delta=0.05,eta=0.02,constant",
-                        partial(check_learned_chain_baseline, gmm5, 2, 0.05, 0.02, calibration="no-slack", learner="constant"),
-                        "no-slack")),
-        Mutant("learned-chain-baseline-untilted", "T6", "offset calibrated on children of p_t instead of q_t",
-               _variant("t6.learned_chain_baseline/gmm-ref-B5/t=2,delta=0.05,eta=0.02,constant",
-                        partial(check_learned_chain_baseline, gmm5, 2, 0.05, 0.02, calibration="untilted", learner="constant"),
-                        "untilted")),
         Mutant("step-proposals-undercounted", "T4", "per-state sampler reporting 10% fewer proposals than it used",
                _variant("t4.step_proposals_identity/gmm-ref-B5/t=10,offset=0.5",
                         partial(check_step_proposals_identity, gmm5, 10, 0.5, count=undercounting), "undercount")),

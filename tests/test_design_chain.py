@@ -1,0 +1,85 @@
+"""Design functions of ``estimators.design_chain`` (deterministic: they never run the code under test) and the
+chain T6 check's power beyond the registered seed (slow)."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.stats import binom, nbinom
+
+from estimators.confidence import clopper_pearson_upper, negative_binomial_rate_interval
+from estimators.design_chain import (exceedance_probability, largest_valid_rank, min_num_accepted_for_relative_mean_test,
+                                     min_num_residuals_for_calibration_test, min_relative_gap_of_means_detectable,
+                                     negative_binomial_mean_power, tail_rate_for_exceedance)
+from estimators.learned_chain_baseline import calibration_rank
+from theorems import chain_learned_baseline as t6
+from theorems.framework import run_claim
+from tests.conftest import STAT_ALPHA
+
+
+@given(st.integers(5, 400), st.integers(0, 30), st.floats(0.001, 0.5))
+def test_beta_form_is_the_binomial_cdf(pairs, rank, rate):
+    rank = min(rank, pairs - 1)
+    assert abs(exceedance_probability(rank, pairs, rate) - binom.cdf(rank, pairs, rate)) < 1e-10
+
+
+@given(st.integers(20, 600), st.floats(0.01, 0.3), st.floats(0.001, 0.3))
+def test_largest_valid_rank_agrees_with_the_calibration_code(pairs, delta, eta):
+    assert largest_valid_rank(pairs, delta, eta) == calibration_rank(pairs, delta, eta)
+
+
+def test_tail_rate_inverts_the_exceedance():
+    for rank, pairs, exceedance in ((3, 200, 0.02), (0, 400, 0.04), (9, 200, 0.5)):
+        rate = tail_rate_for_exceedance(rank, pairs, exceedance)
+        assert abs(exceedance_probability(rank, pairs, rate) - exceedance) < 1e-10
+
+
+@pytest.mark.parametrize("pairs,delta,eta", [(200, 0.05, 0.02), (400, 0.01, 0.02)])
+def test_residual_design_detects_twice_eta(pairs, delta, eta):
+    """At the designed N, the exact probability that the CP upper bound on P(R ≥ u) falls below p* (the
+    test's rejection) is ≥ 1 − β when the rate gives exceedance 2η, and ≤ α at p*."""
+    alpha, beta = 1e-8, 1e-3
+    n = min_num_residuals_for_calibration_test(pairs, delta, eta, alpha=alpha, beta=beta)
+    rank = largest_valid_rank(pairs, delta, eta)
+    threshold = tail_rate_for_exceedance(rank, pairs, eta)
+    alternative = tail_rate_for_exceedance(rank, pairs, 2 * eta)
+    # largest count k whose CP upper bound is below p*: the rejection region is {count ≤ k}
+    low, high = 0, n
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if clopper_pearson_upper(middle, n, alpha) < threshold else (low, middle)
+    assert clopper_pearson_upper(low, n, alpha) < threshold <= clopper_pearson_upper(low + 1, n, alpha)
+    assert binom.cdf(low, n, alternative) >= 1 - beta
+    assert binom.cdf(low, n, threshold) <= alpha
+
+
+@pytest.mark.parametrize("mean,gap", [(7.8, 0.1), (140.0, 0.1), (2.0, 0.3)])
+def test_negative_binomial_design(mean, gap):
+    alpha, beta = 6e-9, 1e-3
+    accepted = min_num_accepted_for_relative_mean_test(mean, gap, alpha=alpha, beta=beta)
+    assert negative_binomial_mean_power(accepted, mean, mean * (1 + gap), alpha=alpha) >= 1 - beta
+    assert negative_binomial_mean_power(accepted, mean, mean, alpha=alpha) <= alpha * (1 + 1e-6)
+    assert min_relative_gap_of_means_detectable(accepted, mean, alpha=alpha, beta=beta) <= gap * (1 + 1e-6)
+    assert negative_binomial_mean_power(accepted - 1, mean, mean * (1 + gap), alpha=alpha) < 1 - beta or \
+        negative_binomial_mean_power(accepted - 1, mean, mean * (1 - gap), alpha=alpha) < 1 - beta
+
+
+def test_negative_binomial_power_matches_the_interval():
+    """The critical failure counts are those at which ``negative_binomial_rate_interval`` excludes the rate."""
+    accepted, mean, alpha = 300, 5.0, 1e-3
+    rate = 1 / mean
+    power = negative_binomial_mean_power(accepted, mean, mean * 1.2, alpha=alpha)
+    total = 0.0
+    for failures in range(0, 6000):
+        low, high = negative_binomial_rate_interval(accepted, accepted + failures, alpha)
+        if not low <= rate <= high:
+            total += nbinom.pmf(failures, accepted, 1 / (mean * 1.2))
+    assert abs(total - power) < 1e-9
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mutant", t6.mutants(), ids=lambda mutant: mutant.name)
+def test_chain_t6_wrong_variants_fail_at_many_seeds(mutant):
+    """Power is a property of the design: every T6 wrong variant fails at each of 12 seeds."""
+    verdicts = [run_claim(mutant.claim, alpha=STAT_ALPHA, seed=seed).verdict for seed in range(1, 13)]
+    assert verdicts == ["fail"] * 12, verdicts
