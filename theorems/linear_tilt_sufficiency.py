@@ -15,11 +15,8 @@ Claims registered here (ids ``theorem.name/instance/params``):
   by a net on a ball K (``l1a.net_clipping``). Exact laws: 1-D quadrature along the ridge
   (``estimators.ridge_law``: S and every coordinate), a Gaussian mixture (log-sum-exp with ``τ/λ = 2``:
   ``e^{f/λ}`` expands into ``J(J+1)/2`` tilts), softmax enumeration (finite law).
-* **L1b — complexity**: ``e^{ε/λ}ΣW_i/Z ≤ E[calls per sample] ≤ e^{ε/λ}ΣW_i·min(1/(Z q(K)), 1/max_i W_i)
-  ≤ e^{ε/λ}N ≤ e^{ε/λ}(2√k·LR/ε + √k + 1)^k`` (the last is the bound registered), for
-  ``f = L(√(1+‖z‖²) − 1)`` over a grid of (k, d); Z and q(K) by radial quadrature. The exact
-  negative-binomial interval of the measured calls must meet the two-sided bracket. Calls do not depend
-  on d (Ax has the same law), the cost of one call is O(d²): exponential in k, polynomial in d.
+* **L1b — complexity**: registered by ``theorems.kl_oracle_calls`` (the exact E[calls] as a k-dimensional
+  Gaussian integral, tested two-sided).
 * **L1c — necessity of convexity**: for the non-convex ``f(s) = L·||s| − 1|`` the planes reach only
   ``conv f = L·max(0, |s| − 1)``; a valid cover needs ``ε ≥ Δ = sup(f − conv f) = L`` and the
   acceptance then obeys ``acc ≤ e^{−Δ/λ}·Z/Z_conv`` (proof in the docstring of ``check_nonconvex``).
@@ -38,8 +35,7 @@ from functools import lru_cache, partial
 import numpy as np
 import sympy
 import torch
-from scipy import integrate
-from scipy.special import gammaln, logsumexp
+from scipy.special import logsumexp
 
 from estimators.projection_fit import multinomial_fit, projection_fit_sample_size, projection_fit_test
 from estimators.ridge_law import RidgeTiltedLaw, mixture_components
@@ -62,10 +58,6 @@ SOLVER_KS_CAP = 0.01      # the RK4 step-doubling error, in KS units, that the d
 # ---------------------------------------------------------------- symbols
 lam = sympy.Symbol("lambda", positive=True)
 eps = sympy.Symbol("varepsilon", nonnegative=True)
-k_sym = sympy.Symbol("k", positive=True, integer=True)
-L_sym = sympy.Symbol("L", positive=True)
-R_sym = sympy.Symbol("R", positive=True)
-q_K = sympy.Symbol("q_K", positive=True)               # q_KL(Ax ∈ K)
 outside_mass = sympy.Symbol("q_{K^c}", nonnegative=True)  # q_KL(Ax ∉ K)
 gap_sym = sympy.Symbol("Delta", nonnegative=True)      # sup(f − conv f)
 Z_sym = sympy.Symbol("Z", positive=True)
@@ -75,8 +67,6 @@ log_Z = sympy.Symbol(r"\log Z(\theta)", real=True)
 
 EXACT = sympy.Integer(0)                                           # TV(output, q_KL) = 0
 NET_CLIPPING = outside_mass                                        # TV ≤ q_KL(Ax ∉ K)
-NET_SIZE = (2 * sympy.sqrt(k_sym) * L_sym * R_sym / eps + sympy.sqrt(k_sym) + 1) ** k_sym
-CALLS_BOUND = sympy.exp(eps / lam) * NET_SIZE
 ACCEPTANCE_CEILING = sympy.exp(-gap_sym / lam) * Z_sym / Z_conv
 INITIAL_TV = tv_init
 
@@ -368,83 +358,6 @@ def check_net_clipping(context: CheckContext, sampler=None) -> Evidence:
                  "oracle_calls": result.oracle_calls, "outside_mass": 1.0 - inside})
 
 
-# ================================================================ L1b: complexity over (k, d)
-COMPLEXITY_L, COMPLEXITY_EPS, COMPLEXITY_R, COMPLEXITY_LAM = 1.0, 1.0, 1.5, 1.0
-COMPLEXITY_GRID = ((1, 4), (1, 64), (2, 4), (2, 64), (3, 4), (3, 64))
-COMPLEXITY_ACCEPTED = {1: 600, 2: 400, 3: 200}
-
-
-def _smooth_norm(z: torch.Tensor) -> torch.Tensor:
-    return COMPLEXITY_L * (torch.sqrt(1 + (z**2).sum(-1)) - 1)
-
-
-def _smooth_norm_subgradient(z: torch.Tensor) -> torch.Tensor:
-    return COMPLEXITY_L * z / torch.sqrt(1 + (z**2).sum(-1, keepdim=True))
-
-
-@lru_cache(maxsize=None)
-def complexity_instance(k: int, d: int):
-    """p = N(0, I_d), A = k orthonormal rows (Ax ~ N(0, I_k) for every d), f = L(√(1+‖z‖²) − 1)."""
-    rng = np.random.default_rng(4100 + 10 * k + d)
-    rotation, _ = np.linalg.qr(rng.normal(size=(d, d)))
-    reward = ConvexLowRank(rotation[:k], _smooth_norm, _smooth_norm_subgradient, COMPLEXITY_L, COMPLEXITY_R)
-    return Gaussian(np.zeros(d), np.eye(d)), reward, COMPLEXITY_LAM
-
-
-def radial_quantities(k: int) -> tuple[float, float, float]:
-    """(Z = E e^{f(Z)/λ}, q(‖Z‖ ≤ R), quadrature error) for Z ~ N(0, I_k), by 1-D radial quadrature."""
-    log_norm = (k / 2 - 1) * math.log(2) + gammaln(k / 2)
-
-    def density(r: float) -> float:
-        if r <= 0:
-            return 0.0 if k > 1 else math.exp(-log_norm)
-        return math.exp((k - 1) * math.log(r) - r * r / 2 - log_norm
-                        + COMPLEXITY_L * (math.sqrt(1 + r * r) - 1) / COMPLEXITY_LAM)
-
-    inside, error_inside = integrate.quad(density, 0, COMPLEXITY_R, epsabs=1e-13, epsrel=1e-12, limit=200)
-    outside, error_outside = integrate.quad(density, COMPLEXITY_R, 60, epsabs=1e-13, epsrel=1e-12, limit=200)
-    total = inside + outside
-    return total, inside / total, (error_inside + error_outside) / total
-
-
-def check_complexity(k: int, d: int, context: CheckContext, sampler=None, lower_factor: float = 1.0) -> Evidence:
-    base, reward, lam_value = complexity_instance(k, d)
-    cover = plane_cover(reward, COMPLEXITY_EPS)
-    log_w = plane_log_weights(ExactTiltOracle(base), cover, reward.A, lam_value)
-    Z, inside, error = radial_quantities(k)
-    total_weight = math.exp(logsumexp(log_w))
-    lower = lower_factor * math.exp(COMPLEXITY_EPS / lam_value) * total_weight / Z * (1 - error)
-    # Two upper ends: the accepted mass is ≥ e^{−ε/λ}∫_K p e^{f/λ} = e^{−ε/λ}Z q(K), and also ≥ e^{−ε/λ}W_j
-    # for every plane j (min(S, e^{(f−ε)/λ}) ≥ e^{(ℓ_j−ε)/λ} as ℓ_j ≤ f): calls ≤ e^{ε/λ}ΣW/max_j W_j ≤ e^{ε/λ}N.
-    upper = math.exp(COMPLEXITY_EPS / lam_value) * total_weight * min(
-        (1 + error) / (Z * inside), math.exp(-float(np.max(log_w))))
-    values = {eps: COMPLEXITY_EPS, lam: lam_value, k_sym: k, L_sym: COMPLEXITY_L, R_sym: COMPLEXITY_R, q_K: inside}
-    spec_bound = _evaluate(CALLS_BOUND, values)
-    net_bound = _evaluate(NET_SIZE, values)
-    accepted = COMPLEXITY_ACCEPTED[k]
-    draw = sampler(base, reward, lam_value) if sampler else default_kl(base, reward, lam_value, epsilon=COMPLEXITY_EPS)
-    result = draw(accepted, _generator(context))
-    estimate, low, high = proposal_interval(result.accepted, result.oracle_calls, context.alpha)
-    reasons = []
-    if cover.size > net_bound:
-        reasons.append(f"net has {cover.size} planes > (2√k LR/ε + √k + 1)^k = {net_bound:.4g}")
-    if upper > spec_bound * (1 + 1e-9):
-        reasons.append(f"bracket top {upper:.4g} exceeds e^(ε/λ)N_bound = {spec_bound:.4g}")
-    if high < lower:
-        reasons.append(f"calls per sample ≤ {high:.4g} (upper confidence) below the floor e^(ε/λ)ΣW/Z = {lower:.4g}")
-    if low > upper:
-        reasons.append(f"calls per sample ≥ {low:.4g} (lower confidence) above the bracket top {upper:.4g}")
-    return Evidence(
-        holds=not reasons,
-        statistic="exact negative-binomial interval for calls per accepted sample must meet "
-                  "[e^(ε/λ)ΣW/Z, e^(ε/λ)ΣW·min(1/(Z q(K)), 1/max W)]; that bracket and N must respect the spec bound",
-        bound=spec_bound, exact=upper, empirical=estimate, confidence_bound=low, n=result.oracle_calls,
-        detectable_gap=relative_power(context.alpha, context.beta, accepted) * estimate,
-        margin=min(spec_bound - low, high - lower, upper - low), message="; ".join(reasons),
-        details={"planes": cover.size, "net_bound": net_bound, "bracket": [lower, upper], "interval": [low, high],
-                 "q_K": inside, "Z": Z, "d": d, "k": k, "work_per_call": f"O(d^2) = {d * d} multiply-adds"})
-
-
 # ================================================================ L1c: necessity of convexity
 NONCONVEX_L = 2.0
 
@@ -592,13 +505,6 @@ def claims() -> list[Claim]:
         NET_CLIPPING, r"$p=\mathcal N(\mu,\Sigma)$ on $\mathbb R^3$, $f(s)=1.5(\sqrt{1+(s-0.5)^2}-1)$, K a ball of radius 4",
         check_net_clipping, {"lambda": 1.0, "epsilon": NET_EPS, "R": NET_RADIUS})
 
-    for k, d in COMPLEXITY_GRID:
-        add(f"l1b.oracle_calls/smooth-norm/k={k},d={d}", "L1b", "oracle calls exponential in k, free of d",
-            r"\frac{e^{\varepsilon/\lambda}\sum_i W_i}{Z} \le \mathbb E[\text{calls}] \le e^{\varepsilon/\lambda}\sum_i W_i \min\!\Big(\frac{1}{Z q_K}, \frac{1}{\max_i W_i}\Big) \le e^{\varepsilon/\lambda}\left(\frac{2\sqrt k LR}{\varepsilon}+\sqrt k+1\right)^k",
-            CALLS_BOUND, rf"$p=\mathcal N(0,I_{{{d}}})$, $f(z)=\sqrt{{1+\|z\|^2}}-1$ on $\mathbb R^{{{k}}}$, "
-                         rf"$\varepsilon=1$, $R=1.5$, $\lambda=1$",
-            partial(check_complexity, k, d), {"k": k, "d": d, "epsilon": COMPLEXITY_EPS, "R": COMPLEXITY_R})
-
     for lam_value in (1.0, 0.5):
         add(f"l1c.acceptance_decay/w-shape-gauss/lam={lam_value:g}", "L1c", "non-convexity costs e^{-Δ/λ}",
             r"\ell_i\le f,\ \max_i\ell_i \ge f-\varepsilon \Rightarrow \mathrm{acc} \le e^{-\Delta/\lambda}\,Z/Z_{\mathrm{conv}},\ \Delta=\sup(f-\operatorname{conv} f)",
@@ -641,19 +547,6 @@ def _dropped_plane_sampler(base, reward, lam_value):
 
 def _wrong_temperature_sampler(base, reward, lam_value):
     return lambda n, generator: kl_align(base, reward, 2 * lam_value, n, generator)
-
-
-def _undercounting_sampler(base, reward, lam_value):
-    def draw(n, generator):
-        result = kl_align(base, reward, lam_value, n, generator, epsilon=COMPLEXITY_EPS)
-        return dataclasses.replace(result, oracle_calls=result.accepted)
-    return draw
-
-
-def _doubled_epsilon_sampler(base, reward, lam_value):
-    cover = plane_cover(reward, COMPLEXITY_EPS)
-    cover = dataclasses.replace(cover, epsilon=3 * cover.epsilon)
-    return lambda n, generator: kl_align(base, reward, lam_value, n, generator, cover=cover)
 
 
 def _epsilon_zero_sampler(base, reward, lam_value):
@@ -704,12 +597,6 @@ def mutants() -> list[Mutant]:
         Mutant("hinge-wrong-temperature", "L1a", "hinge aligned at 2λ, checked against q_KL at λ",
                _variant("l1a.exact/hinge-gmm-d3/lam=1",
                         partial(check_ridge_exact, hinge_instance, sampler=_wrong_temperature_sampler), "wrong-temperature")),
-        Mutant("complexity-undercounted", "L1b", "a sampler that reports only its accepted draws as calls",
-               _variant("l1b.oracle_calls/smooth-norm/k=2,d=4", partial(check_complexity, 2, 4, sampler=_undercounting_sampler),
-                        "undercount")),
-        Mutant("complexity-wrong-epsilon", "L1b", "acceptance with 3ε while the bound is stated at ε",
-               _variant("l1b.oracle_calls/smooth-norm/k=1,d=4", partial(check_complexity, 1, 4, sampler=_doubled_epsilon_sampler),
-                        "wrong-epsilon")),
         Mutant("nonconvex-epsilon-zero", "L1c", "planes of conv f with ε = 0 (clipped, inexact) claim the bound",
                _variant("l1c.acceptance_decay/w-shape-gauss/lam=1", partial(check_nonconvex, 1.0, sampler=_epsilon_zero_sampler),
                         "epsilon-zero")),
