@@ -11,8 +11,8 @@ Claims registered here (ids ``theorem.name/instance/params``):
   identity, empirical Bernstein, widened by the sampler's TV) contains the exact ``log Z(θ)``.
 * **L1a — exactness**: ``kl_align`` outputs ``q_KL`` exactly for ``|⟨a,x⟩|`` (two planes), a hinge
   ``max(0, s−0.5, 2.5s−2)`` on a mixture base, a log-sum-exp in k = 2 through its J pieces
-  (``ε = τ log J``), and a finite law; and ``TV(output, q_KL) ≤ q_KL(Ax ∉ K)`` for a convex f covered
-  by a net on a ball K (``l1a.net_clipping``). Exact laws: 1-D quadrature along the ridge
+  (``ε = τ log J``), and a finite law (``TV(output, q_KL) ≤ q_KL(Ax ∉ K)`` for planes valid on K only:
+  ``theorems.kl_net_clipping``). Exact laws: 1-D quadrature along the ridge
   (``estimators.ridge_law``: S and every coordinate), a Gaussian mixture (log-sum-exp with ``τ/λ = 2``:
   ``e^{f/λ}`` expands into ``J(J+1)/2`` tilts), softmax enumeration (finite law).
 * **L1b — complexity**: registered by ``theorems.kl_oracle_calls`` (the exact E[calls] as a k-dimensional
@@ -58,7 +58,6 @@ SOLVER_KS_CAP = 0.01      # the RK4 step-doubling error, in KS units, that the d
 # ---------------------------------------------------------------- symbols
 lam = sympy.Symbol("lambda", positive=True)
 eps = sympy.Symbol("varepsilon", nonnegative=True)
-outside_mass = sympy.Symbol("q_{K^c}", nonnegative=True)  # q_KL(Ax ∉ K)
 gap_sym = sympy.Symbol("Delta", nonnegative=True)      # sup(f − conv f)
 Z_sym = sympy.Symbol("Z", positive=True)
 Z_conv = sympy.Symbol("Z_conv", positive=True)
@@ -66,7 +65,6 @@ tv_init = sympy.Symbol("TV_0", nonnegative=True)
 log_Z = sympy.Symbol(r"\log Z(\theta)", real=True)
 
 EXACT = sympy.Integer(0)                                           # TV(output, q_KL) = 0
-NET_CLIPPING = outside_mass                                        # TV ≤ q_KL(Ax ∉ K)
 ACCEPTANCE_CEILING = sympy.exp(-gap_sym / lam) * Z_sym / Z_conv
 INITIAL_TV = tv_init
 
@@ -265,36 +263,6 @@ def categorical_exact(base: Categorical, reward: MaxOfPlanes, lam_value: float) 
     return np.exp(scores - logsumexp(scores))
 
 
-# ---- a convex f covered by a net (k = 1): f(s) = L(√(1 + (s − s0)²) − 1)
-NET_L, NET_S0, NET_RADIUS, NET_EPS = 1.5, 0.5, 4.0, 0.3
-
-
-def _net_f(z: torch.Tensor) -> torch.Tensor:
-    return NET_L * (torch.sqrt(1 + (z[:, 0] - NET_S0) ** 2) - 1)
-
-
-def _net_subgradient(z: torch.Tensor) -> torch.Tensor:
-    shifted = z[:, :1] - NET_S0
-    return NET_L * shifted / torch.sqrt(1 + shifted**2)
-
-
-@lru_cache(maxsize=None)
-def net_instance():
-    rng = np.random.default_rng(4005)
-    d = 3
-    base = Gaussian(rng.normal(size=d) * 0.5, spd_matrix(rng, d))
-    a = rng.normal(size=d)
-    a = a / np.linalg.norm(a) / 1.2
-    reward = ConvexLowRank(a[None, :], _net_f, _net_subgradient, NET_L, NET_RADIUS, center=[NET_S0])
-    return base, reward, 1.0
-
-
-def net_ridge_law(base, reward: ConvexLowRank, lam_value: float) -> RidgeTiltedLaw:
-    g = lambda s: NET_L * (np.sqrt(1 + (np.asarray(s) - NET_S0) ** 2) - 1) / lam_value
-    return RidgeTiltedLaw(base, reward.A[0], g, NET_L / lam_value,
-                          breakpoints=[NET_S0 - NET_RADIUS, NET_S0 + NET_RADIUS])
-
-
 # ================================================================ L1a checks
 def default_kl(base, reward, lam_value, **options):
     return lambda n, generator: kl_align(base, reward, lam_value, n, generator, **options)
@@ -338,24 +306,6 @@ def check_categorical_exact(context: CheckContext, sampler=None) -> Evidence:
                     margin=fit.threshold - fit.statistic,
                     message="" if not fit.rejected else f"output differs from q_KL: TV {fit.statistic:.4g} > {fit.threshold:.4g}",
                     details={"oracle_calls": result.oracle_calls})
-
-
-def check_net_clipping(context: CheckContext, sampler=None) -> Evidence:
-    base, reward, lam_value = net_instance()
-    law = net_ridge_law(base, reward, lam_value)
-    inside, error = law.statistic_probability(NET_S0 - NET_RADIUS, NET_S0 + NET_RADIUS)
-    bound = _evaluate(NET_CLIPPING, {outside_mass: 1.0 - inside + error})
-    projections = ridge_projections(law, base.dim)
-    n = projection_fit_sample_size(FIT_GAP, context.alpha, context.beta, len(projections))
-    draw = sampler(base, reward, lam_value) if sampler else default_kl(base, reward, lam_value, epsilon=NET_EPS)
-    result = draw(n, _generator(context))
-    fit = projection_fit_test(result.samples, projections, context.alpha, context.beta)
-    return upper_bound_evidence(
-        statistic=f"{fit.name}; lower confidence bound on TV = KS − DKW ε; bound q_KL(|S − s0| > R) by quadrature",
-        bound=bound, exact=None, empirical=fit.statistic, lower_confidence=fit.tv_lower, n=n,
-        detectable_gap=fit.detectable_gap,
-        details={"planes": result.planes, "epsilon": NET_EPS, "clipped_proposals": result.clipped,
-                 "oracle_calls": result.oracle_calls, "outside_mass": 1.0 - inside})
 
 
 # ================================================================ L1c: necessity of convexity
@@ -500,11 +450,6 @@ def claims() -> list[Claim]:
     add("l1a.exact/hinge-categorical-k12/lam=0.7", "L1a", "finite law sampled exactly", exact_statement, EXACT,
         r"12-point law on $\{0,\dots,11\}$, $r=\max(2-0.8x, 0.3x-1, 1.2x-8)$, $\lambda=0.7$",
         check_categorical_exact, {"lambda": 0.7})
-    add(f"l1a.net_clipping/convex-net-gauss-d3/eps={NET_EPS:g},R={NET_RADIUS:g}", "L1a", "net clipping costs q(K^c)",
-        r"\max_i \ell_i \ge f-\varepsilon \text{ on } K \Rightarrow \mathrm{TV}(\text{output}, q_{KL}) \le q_{KL}(Ax\notin K)",
-        NET_CLIPPING, r"$p=\mathcal N(\mu,\Sigma)$ on $\mathbb R^3$, $f(s)=1.5(\sqrt{1+(s-0.5)^2}-1)$, K a ball of radius 4",
-        check_net_clipping, {"lambda": 1.0, "epsilon": NET_EPS, "R": NET_RADIUS})
-
     for lam_value in (1.0, 0.5):
         add(f"l1c.acceptance_decay/w-shape-gauss/lam={lam_value:g}", "L1c", "non-convexity costs e^{-Δ/λ}",
             r"\ell_i\le f,\ \max_i\ell_i \ge f-\varepsilon \Rightarrow \mathrm{acc} \le e^{-\Delta/\lambda}\,Z/Z_{\mathrm{conv}},\ \Delta=\sup(f-\operatorname{conv} f)",
