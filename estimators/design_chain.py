@@ -34,6 +34,8 @@ __all__ = [
     "negative_binomial_mean_power",
     "min_num_accepted_for_relative_mean_test",
     "min_relative_gap_of_means_detectable",
+    "min_gap_of_tvs_detectable_by_tv_lower_bound",
+    "min_num_samples_for_tv_lower_bound_test",
 ]
 
 
@@ -148,3 +150,20 @@ def min_relative_gap_of_means_detectable(accepted: int, claimed_mean: float, *, 
         middle = 0.5 * (low + high)
         low, high = (low, middle) if detected(middle) else (middle, high)
     return high
+
+
+# -- TV lower bound from a multinomial sample of an unknown law -----------------------------------------
+
+def min_gap_of_tvs_detectable_by_tv_lower_bound(n: int, support: int, *, alpha: float, beta: float) -> float:
+    """Smallest excess of TV(P, q) over a bound that the test "TV(p̂_n, q) − ½√(K/n) − √(log(1/α)/2n) > bound"
+    detects w.p. ≥ 1 − β for an unknown P on K atoms: both radii use Cauchy–Schwarz (P unknown), so the
+    gap is ``√(K/n) + √(log(1/α)/2n) + √(log(1/β)/2n)``."""
+    alpha = check_unit_interval("alpha", alpha)
+    beta = check_unit_interval("beta", beta)
+    return (math.sqrt(support) + math.sqrt(math.log(1 / alpha) / 2) + math.sqrt(math.log(1 / beta) / 2)) / math.sqrt(n)
+
+
+def min_num_samples_for_tv_lower_bound_test(gap: float, support: int, *, alpha: float, beta: float) -> int:
+    """Smallest n with ``min_gap_of_tvs_detectable_by_tv_lower_bound(n) ≤ gap`` (closed form, n ∝ 1/gap²)."""
+    gap = check_unit_interval("gap", gap)
+    return int(math.ceil((min_gap_of_tvs_detectable_by_tv_lower_bound(1, support, alpha=alpha, beta=beta) / gap) ** 2))

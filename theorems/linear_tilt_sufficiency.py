@@ -37,11 +37,11 @@ import sympy
 import torch
 from scipy.special import logsumexp
 
-from estimators.projection_fit import multinomial_fit, projection_fit_sample_size, projection_fit_test
+from estimators.projection_fit import multinomial_fit, projection_fit_sample_size
 from estimators.ridge_law import RidgeTiltedLaw, mixture_components
 from primitives.kl_align import KLAlignResult, kl_align, plane_cover, plane_log_weights
 from primitives.laws import Categorical, Gaussian, GaussianMixture
-from primitives.planes import ConvexLowRank, LogSumExpReward, MaxOfPlanes, PlaneCover, SquaredNormReward
+from primitives.planes import LogSumExpReward, MaxOfPlanes, PlaneCover, SquaredNormReward
 from primitives.prox import LowRankReward
 from primitives.score_tilt import ExactScoreMixtureDiffusion, ScoreTiltOracle
 from primitives.tilt_oracle import ExactTiltOracle, telescoping_log_partition
