@@ -208,6 +208,8 @@ def check_nonconcave_refused(context: CheckContext) -> Evidence:
     u = np.array([1.0, 2.0, -1.0]) / math.sqrt(6.0)
     convex_quadratic = QuadraticReward(-2.0 * np.outer(u, u), np.zeros(3))            # Q + λI has eigenvalue −1
     convex_expression = ConcaveExpressionReward(3, lambda y: cp.sum_squares(y), lambda x: (x**2).sum(-1), "sum-squares")
+    from theorems.prox_grid_error import BUMP_LIPSCHITZ, _bump_torch
+
     wiggly = LowRankReward([[1.0, 0.0, 0.0]], _bump_torch, BUMP_LIPSCHITZ, name="sine-bump")
     x = torch.zeros(2, 3, dtype=torch.float64)
     cases = {
