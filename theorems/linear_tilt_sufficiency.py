@@ -47,7 +47,7 @@ from primitives.score_tilt import ExactScoreMixtureDiffusion, ScoreTiltOracle
 from primitives.tilt_oracle import ExactTiltOracle, telescoping_log_partition
 from theorems._evidence import interval_evidence, upper_bound_evidence
 from theorems._tractability import (fit_evidence, mixture_projections, proposal_interval, relative_power,
-                                    ridge_projections, spd_matrix)
+                                    ridge_projections, spd_matrix, with_units)
 from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
 
 MODULE = "linear_tilt_sufficiency"
@@ -417,13 +417,26 @@ def check_laplace_mixture(which: str, context: CheckContext, sampler=None) -> Ev
 
 
 # ================================================================ registration
+#: claim group → (units of its detectable gap, whether the check is deterministic)
+_UNITS = {
+    "p1.score_query_shift": ("relative score error (deterministic: any excess over the tolerance fails)", True),
+    "p1.diffusion_tilt_law": ("KS, max over the projections (KS ≤ TV)", False),
+    "p1.telescoping_log_partition": ("log Z(θ) (width of the two-sided interval)", False),
+    "l1a.exact": ("KS, max over the projections (KS ≤ TV); TV for the finite law", False),
+    "l1c.acceptance_decay": ("acceptance probability (absolute)", False),
+    "l1d.laplace_mixture": ("KS, max over the projections (KS ≤ TV)", False),
+    "l1d.hubbard_stratonovich": ("KS, max over the projections (KS ≤ TV)", False),
+}
+
+
 def claims() -> list[Claim]:
     out: list[Claim] = []
 
     def add(claim_id, theorem, title, statement, expression, instance, check, parameters=None, hypotheses=()):
+        units, deterministic = _UNITS[claim_id.split("/")[0]]
         out.append(Claim(id=claim_id, theorem=theorem, module=MODULE, title=title, statement=statement,
-                         bound_expression=expression, instance=instance, hypotheses=tuple(hypotheses), check=check,
-                         parameters=parameters or {}))
+                         bound_expression=expression, instance=instance, hypotheses=tuple(hypotheses),
+                         check=with_units(check, units, deterministic), parameters=parameters or {}))
 
     gmm_diffusion = r"GMM diffusion on $\mathbb R^2$ (3 components, exact score), $\theta=(0.8,-0.5)$"
     add("p1.score_query_shift/gmm-diffusion-d2", "P1", "query-shift score is the tilted score",

@@ -37,7 +37,7 @@ from primitives.laws import Gaussian
 from primitives.prox import (ConcaveExpressionReward, ConcaveQuadratic, LowRankReward, prox, solve_prox, wasserstein_align)
 from primitives.rewards import LinearReward, QuadraticReward
 from theorems._evidence import interval_evidence, upper_bound_evidence
-from theorems._tractability import fit_evidence, mixture_projections, spd_matrix
+from theorems._tractability import fit_evidence, mixture_projections, spd_matrix, with_units
 from theorems.framework import CheckContext, Claim, Evidence, Mutant, wrong_variant
 
 MODULE = "prox_oracle_tractability"
@@ -324,13 +324,26 @@ def check_objective_gaps(context: CheckContext) -> Evidence:
 
 
 # ================================================================ registration
+#: claim group → (units of its detectable gap, whether the check is deterministic)
+_UNITS = {
+    "w1a.closed_form_vs_cvxpy": ("distance ‖T_closed − T_cvxpy‖ (deterministic: any excess fails)", True),
+    "w1a.pushforward": ("KS, max over the projections (KS ≤ TV)", False),
+    "w1c.w1_linear_inside": ("distance ‖T(x) − x‖ (deterministic: any excess fails)", True),
+    "w1c.w1_linear_unbounded": ("refusals (deterministic)", True),
+    "w1c.nonconcave_refused": ("refusals (deterministic)", True),
+    "w1d.laws_differ": ("W₂ units: mean difference along (Σ − I)b (interval width)", False),
+    "w1d.objective_gaps": ("objective units (closed forms exact; mean rewards by normal intervals)", True),
+}
+
+
 def claims() -> list[Claim]:
     out: list[Claim] = []
 
     def add(claim_id, theorem, title, statement, expression, instance, check, parameters=None):
+        units, deterministic = _UNITS[claim_id.split("/")[0]]
         out.append(Claim(id=claim_id, theorem=theorem, module=MODULE, title=title, statement=statement,
-                         bound_expression=expression, instance=instance, hypotheses=(), check=check,
-                         parameters=parameters or {}))
+                         bound_expression=expression, instance=instance, hypotheses=(),
+                         check=with_units(check, units, deterministic), parameters=parameters or {}))
 
     quadratic = r"$r=-\tfrac12 y^\top Qy+b^\top y$ on $\mathbb R^4$ ($Q\succeq0$ singular), $\lambda=0.7$"
     add("w1a.closed_form_vs_cvxpy/concave-quadratic-d4/lam=0.7", "W1a", "closed form = certified cvxpy",
