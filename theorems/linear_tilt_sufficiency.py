@@ -37,6 +37,8 @@ import sympy
 import torch
 from scipy.special import logsumexp
 
+from estimators.design import min_num_samples_for_multinomial_tv_test
+from estimators.design_chain import min_num_accepted_for_relative_mean_test, min_relative_gap_of_means_detectable
 from estimators.projection_fit import multinomial_fit, projection_fit_sample_size
 from estimators.ridge_law import RidgeTiltedLaw, mixture_components
 from primitives.kl_align import KLAlignResult, kl_align, plane_cover, plane_log_weights
@@ -46,7 +48,7 @@ from primitives.prox import LowRankReward
 from primitives.score_tilt import ExactScoreMixtureDiffusion, ScoreTiltOracle
 from primitives.tilt_oracle import ExactTiltOracle, telescoping_log_partition
 from theorems._evidence import interval_evidence, upper_bound_evidence
-from theorems._tractability import (fit_evidence, mixture_projections, proposal_interval, relative_power,
+from theorems._tractability import (fit_evidence, mixture_projections, proposal_interval,
                                     ridge_projections, spd_matrix, with_units)
 from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
 
@@ -297,19 +299,20 @@ def check_lse_planes_exact(context: CheckContext, sampler=None) -> Evidence:
 def check_categorical_exact(context: CheckContext, sampler=None) -> Evidence:
     base, reward, lam_value = categorical_instance()
     probabilities = categorical_exact(base, reward, lam_value)
-    n = 40_000
+    n = min_num_samples_for_multinomial_tv_test(FIT_GAP, probabilities, alpha=context.alpha, beta=context.beta)
     draw = sampler(base, reward, lam_value) if sampler else default_kl(base, reward, lam_value)
     result = draw(n, _generator(context))
     fit = multinomial_fit(result.samples[:, 0].round().numpy(), probabilities, context.alpha, context.beta)
     return Evidence(holds=not fit.rejected, statistic=fit.name, bound=fit.threshold, empirical=fit.statistic,
                     confidence_bound=fit.statistic, n=n, detectable_gap=fit.detectable_gap,
-                    margin=fit.threshold - fit.statistic,
+                    detectable_gap_units="TV over the 12 atoms (multinomial)", margin=fit.threshold - fit.statistic,
                     message="" if not fit.rejected else f"output differs from q_KL: TV {fit.statistic:.4g} > {fit.threshold:.4g}",
                     details={"oracle_calls": result.oracle_calls})
 
 
 # ================================================================ L1c: necessity of convexity
 NONCONVEX_L = 2.0
+NONCONVEX_GAP = 0.1       # relative excess of the acceptance over the ceiling detected w.p. ≥ 1 − β
 
 
 def _w_shape(z: torch.Tensor) -> torch.Tensor:
@@ -352,7 +355,9 @@ def check_nonconvex(lam_value: float, context: CheckContext, sampler=None, expre
     bound = _evaluate(expression, {gap_sym: NONCONVEX_L, lam: lam_value, Z_sym: 1.0,
                                    Z_conv: exact["Z_conv_over_Z"] * (1 - exact["ratio_error"])})
     draw = sampler(base, reward, lam_value) if sampler else default_kl(base, reward, lam_value, cover=envelope)
-    accepted = 2000
+    # Designed to detect an acceptance 10 % above the ceiling (one side of the two-sided 2α NB interval).
+    accepted = min_num_accepted_for_relative_mean_test(1.0 / bound, NONCONVEX_GAP, alpha=2 * context.alpha,
+                                                       beta=context.beta)
     result = draw(accepted, _generator(context))
     _, _, calls_high = proposal_interval(result.accepted, result.oracle_calls, 2 * context.alpha)
     rate_low = 1.0 / calls_high   # one side of a two-sided 2α interval: level α
@@ -360,8 +365,9 @@ def check_nonconvex(lam_value: float, context: CheckContext, sampler=None, expre
         statistic="one-sided negative-binomial lower bound on the acceptance (level α)", bound=bound,
         exact=exact["acceptance"], empirical=result.accepted / result.oracle_calls, lower_confidence=rate_low,
         n=result.oracle_calls,
-        detectable_gap=relative_power(2 * context.alpha, context.beta, accepted) * bound,
-        details={"Delta": NONCONVEX_L, **exact})
+        detectable_gap=bound * min_relative_gap_of_means_detectable(accepted, 1.0 / bound, alpha=2 * context.alpha,
+                                                                    beta=context.beta),
+        details={"Delta": NONCONVEX_L, "accepted": accepted, **exact})
 
 
 # ================================================================ L1d: Laplace mixtures (partition errors: theorems.kl_partition_error)
