@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 from scipy.stats import binom, nbinom
 
 from estimators.confidence import clopper_pearson_upper, negative_binomial_rate_interval
-from estimators.design_chain import (exceedance_probability, largest_valid_rank, min_num_accepted_for_relative_mean_test,
-                                     min_num_residuals_for_calibration_test, min_relative_gap_of_means_detectable,
+from estimators.design_chain import (exceedance_probability, largest_valid_rank, min_gap_of_tvs_detectable_by_tv_lower_bound,
+                                     min_num_accepted_for_relative_mean_test, min_num_residuals_for_calibration_test,
+                                     min_num_samples_for_tv_lower_bound_test, min_relative_gap_of_means_detectable,
                                      negative_binomial_mean_power, tail_rate_for_exceedance)
 from estimators.learned_chain_baseline import calibration_rank
 from theorems import chain_learned_baseline as t6
@@ -83,3 +84,32 @@ def test_chain_t6_wrong_variants_fail_at_many_seeds(mutant):
     """Power is a property of the design: every T6 wrong variant fails at each of 12 seeds."""
     verdicts = [run_claim(mutant.claim, alpha=STAT_ALPHA, seed=seed).verdict for seed in range(1, 13)]
     assert verdicts == ["fail"] * 12, verdicts
+
+
+@given(st.floats(0.01, 0.5), st.integers(2, 600))
+def test_tv_lower_bound_design_companions_agree(gap, support):
+    n = min_num_samples_for_tv_lower_bound_test(gap, support, alpha=1e-8, beta=1e-3)
+    assert min_gap_of_tvs_detectable_by_tv_lower_bound(n, support, alpha=1e-8, beta=1e-3) <= gap
+    assert min_gap_of_tvs_detectable_by_tv_lower_bound(n - 1, support, alpha=1e-8, beta=1e-3) > gap or n == 1
+
+
+def test_exact_calls_integral_matches_its_closed_form_floor():
+    """On the smooth-norm instance the net covers f within ε everywhere, so E[calls] = e^{ε/λ}ΣW/Z: the k-dim
+    integral (spherical quadrature) must agree with the 1-D radial Z to quadrature precision."""
+    import math
+
+    from estimators.plane_calls import expected_planes_calls
+    from theorems import kl_oracle_calls as l1b
+
+    for k in (1, 2):
+        _, reward, lam = l1b.complexity_instance(k, 4)
+        cover = l1b.plane_cover(reward, l1b.COMPLEXITY_EPS)
+        exact = expected_planes_calls(cover.slopes, cover.intercepts, l1b._radial_f, epsilon=cover.epsilon, lam=lam)
+        Z, _, error = l1b.radial_quantities(k)
+        floor = math.exp(l1b.COMPLEXITY_EPS / lam + exact.log_total_weight) / Z
+        assert abs(exact.value / floor - 1) <= 1e-9 + error + exact.relative_error
+        # One plane covers f nowhere but near its tangent point: the min clips, so E[calls] exceeds the floor.
+        clipped = expected_planes_calls(cover.slopes[:1], cover.intercepts[:1], l1b._radial_f, epsilon=cover.epsilon,
+                                        lam=lam)
+        clipped_floor = math.exp(l1b.COMPLEXITY_EPS / lam + clipped.log_total_weight) / Z
+        assert clipped.value > clipped_floor * (1 + 1e-3)
