@@ -34,6 +34,7 @@ statistic it used and its units.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -195,6 +196,15 @@ def wrong_temperature_chain_sampler(instance: ChainInstance, baseline, n: int, g
     """Per-step rejection accepting with ``min(1, e^{(V_t − b)/(2λ)})`` while claiming λ."""
     return per_step_rejection_sample(instance.chain, TemperatureValues(instance.values, 2.0), baseline, n,
                                      generator=generator)
+
+
+def orthogonal_noise_sampler(instance: ChainInstance, baseline, n: int, generator: torch.Generator):
+    """Per-step rejection whose output has its orthogonal coordinate spread 1.3× (a sampler that mis-scales the
+    noise off the ridge; the ridge coordinate, and so the reward, is unaffected: only the orthogonal KS sees it)."""
+    result = per_step_rejection_sample(instance.chain, instance.values, baseline, n, generator=generator)
+    samples = result.samples.clone()
+    samples[:, 1] = samples[:, 1] * 1.3
+    return dataclasses.replace(result, samples=samples)
 
 
 # ---------------------------------------------------------------- x_0 statistics
@@ -602,6 +612,9 @@ def mutants() -> list[Mutant]:
         Mutant("ideal-per-step-wrong-temperature", "T7", "ideal per-step rejection accepting at 2λ claimed exact",
                _variant("t7.ideal_exact/masked-ref-B5", partial(check_ideal_exact, masked, sampler=wrong_temperature_chain_sampler),
                         "wrong-temperature")),
+        Mutant("per-step-orthogonal-noise", "T7", "per-step sampler with 1.3× noise off the ridge (reward law intact)",
+               _variant("t7.sampler_law/gmm-ref-B5/offset=1", partial(check_sampler_law, gmm5, "offset=1",
+                                                                     sampler=orthogonal_noise_sampler), "orthogonal-noise")),
         Mutant("trajectory-envelope-below-sup", "T1", "trajectory rejection with envelope sup r − 2 claimed exact",
                _variant("t1.trajectory_exact/gmm-ref-B3", partial(check_trajectory_exact, gmm3, envelope_shift=-2.0),
                         "envelope-below-sup")),
