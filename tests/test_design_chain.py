@@ -113,3 +113,12 @@ def test_exact_calls_integral_matches_its_closed_form_floor():
                                         lam=lam)
         clipped_floor = math.exp(l1b.COMPLEXITY_EPS / lam + clipped.log_total_weight) / Z
         assert clipped.value > clipped_floor * (1 + 1e-3)
+
+
+def test_chain_t6_on_a_degenerate_design_is_an_error(monkeypatch):
+    """δ = 0.05 at t = 2 puts u on R's atom at 0 (V underflows deep in the 0.95 component): the exact form does
+    not apply, so the claim must be an error, not evidence."""
+    monkeypatch.setitem(t6.DESIGNS, "constant", (2, 0.05, 200, 1))
+    claim = [claim for claim in t6.claims() if claim.id.endswith("constant")][0]
+    record = run_claim(claim, alpha=STAT_ALPHA)
+    assert record.verdict == "error" and "continuous" in record.message
