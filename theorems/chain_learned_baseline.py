@@ -30,7 +30,7 @@ N is the smallest count detecting an exceedance probability 2η w.p. ≥ 1 − �
 (``c < u``, one per calibration) are counted too, with a Clopper–Pearson lower bound at α/2.
 
 Instance: the reference GMM chain at B = 2 (``gmm-ref-B2``), η = 0.02; ν is the fixed set of 48 parents drawn
-once from q_{t+1} (``diffusion_chains._t6_parent_set``). At B = 2 an exact tilted child costs about e^{B/λ} ≈ 7
+once from q_{t+1} (``_t6_parent_set``). At B = 2 an exact tilted child costs about e^{B/λ} ≈ 7
 proposals (150 at B = 5), so the 10⁵-odd pairs the design asks for take a second or two. The exact form needs
 a continuous law of R near u:
 
@@ -60,10 +60,10 @@ from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper
 from estimators.design_chain import (exceedance_probability, largest_valid_rank, min_num_residuals_for_calibration_test,
                                      tail_rate_for_exceedance)
 from estimators.learned_chain_baseline import calibrate_offset
-from primitives.chain_samplers import step_rejection_sample
+from estimators.learned_chain_baseline import StepFeatures, fit_step_network, gamma_of
+from primitives.chain_samplers import EnvelopeBaseline, per_step_rejection_sample, step_rejection_sample
 from theorems import symbols as sym
-from theorems.diffusion_chains import (ChainInstance, _fit_cheap_network, _hypotheses, _t6_parent_set, chain_instance,
-                                       single_threaded)
+from theorems.diffusion_chains import ChainInstance, _hypotheses, chain_instance, single_threaded
 from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
 
 MODULE = "chain_learned_baseline"
@@ -72,6 +72,32 @@ HEIGHT, ETA = 2.0, 0.02
 DESIGNS = {"network": (10, 0.05, 200, 2), "constant": (2, 0.01, 400, 1)}
 VIOLATION_FACTOR = 2.0        # the check detects an exceedance probability of 2η w.p. ≥ 1 − β
 EXCEEDANCE_UNITS = "exceedance probability P(E_ν P_q(V_t > b̂) > δ)"
+
+
+def _t6_parent_set(instance: ChainInstance, t: int, size: int = 48) -> tuple[torch.Tensor, torch.Tensor]:
+    """ν: a fixed finite set of parents at step t+1 (uniform weights), drawn once from the aligned marginal
+    q_{t+1} by exact (ideal per-step) rejection with a fixed seed, so that averages over ν are exact."""
+    result = per_step_rejection_sample(instance.chain, instance.values, EnvelopeBaseline(instance.values), size,
+                                       generator=torch.Generator().manual_seed(20260208), stop_at=t + 1)
+    return result.samples, torch.full((size,), 1.0 / size, dtype=torch.float64)
+
+
+def _fit_cheap_network(chain, values, states, state_values, train_rows, t, children, envelope, delta, iterations,
+                       generator) -> torch.Tensor:
+    """The step network of ``train_learned_baseline``, fitted briefly on black-box and tilted children; γ at ν's states."""
+    lam = values.lam
+    parents = states[train_rows]
+    kids = chain.sample_children(parents, t, children, generator)
+    log_ratios = (values(kids.reshape(-1, *chain.state_shape), t).reshape(len(train_rows), children)
+                  - state_values[train_rows, None]) / lam
+    tilted, _ = step_rejection_sample(chain, parents, t, values, envelope, generator=generator)
+    tilted_log_ratios = ((values(tilted, t) - state_values[train_rows]) / lam)[:, None]
+    features = StepFeatures(parents, state_values[train_rows], lam, None)
+    network, _ = fit_step_network(features(parents, state_values[train_rows]), log_ratios, delta_train=0.4 * delta,
+                                  cap=6.0, tilted_log_ratios=tilted_log_ratios, iterations=iterations, hidden=16,
+                                  seed=int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
+    with torch.no_grad():
+        return gamma_of(network, features(states, state_values), 6.0)
 
 
 def quantile_offset(instance: ChainInstance, t: int, states: torch.Tensor, weights: torch.Tensor,

@@ -55,10 +55,9 @@ from estimators.design_chain import min_gap_of_tvs_detectable_by_tv_lower_bound,
 from estimators.confidence import (clopper_pearson_lower, clopper_pearson_upper,
                                    dkw_radius, ks_distance, multinomial_tv_radius)
 from estimators.exact import TiltedLaw
-from estimators.learned_chain_baseline import StepFeatures, fit_step_network, gamma_of
 from estimators.law_tests import tv_lower_confidence
 from primitives.chain_samplers import (EnvelopeBaseline, ExactSoftValues, OffsetBaseline, per_step_rejection_sample,
-                                       step_rejection_sample, trajectory_rejection_sample)
+                                       trajectory_rejection_sample)
 from primitives.diffusion import GaussianMixtureDiffusion
 from primitives.laws import Categorical, GaussianMixture
 from primitives.masked_diffusion import MaskedDiffusion, SequenceSetReward, reference_masked_diffusion
@@ -502,33 +501,6 @@ def check_trajectory_exact(instance: ChainInstance, context: CheckContext, *, en
                     detectable_gap_units=_fit_units(instance), margin=threshold - statistic,
                     message="" if statistic <= threshold else f"x_0 law differs from q_0: {statistic:.4g} > {threshold:.4g}",
                     details={"queries_per_sample": result.queries_per_sample})
-
-
-# ---------------------------------------------------------------- T6 on chains (claims: theorems.chain_learned_baseline)
-def _t6_parent_set(instance: ChainInstance, t: int, size: int = 48) -> tuple[torch.Tensor, torch.Tensor]:
-    """ν: a fixed finite set of parents at step t+1 (uniform weights), drawn once from the aligned marginal
-    q_{t+1} by exact (ideal per-step) rejection with a fixed seed, so that averages over ν are exact."""
-    result = per_step_rejection_sample(instance.chain, instance.values, EnvelopeBaseline(instance.values), size,
-                                       generator=torch.Generator().manual_seed(20260208), stop_at=t + 1)
-    return result.samples, torch.full((size,), 1.0 / size, dtype=torch.float64)
-
-
-def _fit_cheap_network(chain, values, states, state_values, train_rows, t, children, envelope, delta, iterations,
-                       generator) -> torch.Tensor:
-    """The step network of ``train_learned_baseline``, fitted briefly on black-box and tilted children; γ at ν's states."""
-    lam = values.lam
-    parents = states[train_rows]
-    kids = chain.sample_children(parents, t, children, generator)
-    log_ratios = (values(kids.reshape(-1, *chain.state_shape), t).reshape(len(train_rows), children)
-                  - state_values[train_rows, None]) / lam
-    tilted, _ = step_rejection_sample(chain, parents, t, values, envelope, generator=generator)
-    tilted_log_ratios = ((values(tilted, t) - state_values[train_rows]) / lam)[:, None]
-    features = StepFeatures(parents, state_values[train_rows], lam, None)
-    network, _ = fit_step_network(features(parents, state_values[train_rows]), log_ratios, delta_train=0.4 * delta,
-                                  cap=6.0, tilted_log_ratios=tilted_log_ratios, iterations=iterations, hidden=16,
-                                  seed=int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
-    with torch.no_grad():
-        return gamma_of(network, features(states, state_values), 6.0)
 
 
 # ---------------------------------------------------------------- registration
