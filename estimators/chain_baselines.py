@@ -44,6 +44,11 @@ class OracleChernoffBaseline:
         if parents is None:
             laws = kernel_value_laws(self.chain, self.chain.steps, None, self.values, spacing=self.spacing)
             return laws.chernoff_baseline(lam, self.delta, self.s_grid)[0]
+        if not parents.is_floating_point() and parents.shape[0] > 1:
+            # Token states repeat (a masked chain has few states per level): compute each distinct state once.
+            distinct, inverse = torch.unique(parents, dim=0, return_inverse=True)
+            if distinct.shape[0] < parents.shape[0]:
+                return self(distinct, t)[inverse]
         pieces = []
         for block in torch.split(parents, self.chunk):
             laws = kernel_value_laws(self.chain, t, block, self.values, spacing=self.spacing)

@@ -27,9 +27,10 @@ used (one call = one sample of a tilt ``p_θ``). Routes:
   ``P_k ≻ 0`` is exactly the condition for ``q_KL`` to exist.
 
 Partition errors (L1d): ``log_partitions=`` replaces the exact ``log Z(Aᵀg_i/λ)`` (e.g. telescoping
-estimates of a diffusion model); with ``Ẑ_i/Z_i ∈ [1 − η, 1 + η]`` the proposal ratio
-``π̂/π`` lies in ``[(1−η)/(1+η), (1+η)/(1−η)]`` and the output is within TV η of ``q_KL`` (the extreme
-two-point ratio law gives ``(√κ − 1)/(√κ + 1) = η`` for ``κ = ((1+η)/(1−η))²``).
+estimates of a diffusion model); with ``Ẑ_i/Z_i ∈ [1 − η, 1 + η]`` the output is ``q·ρ/E_qρ`` with ρ a convex
+combination of the ratios, so ``ρ/E_qρ`` ranges over ``κ = (1+η)/(1−η)`` and the output is within TV
+``(√κ − 1)/(√κ + 1) = tanh(artanh(η)/2) ≤ η`` of ``q_KL``, attained by a two-level ρ (proof and attaining
+instance: ``theorems.kl_partition_error``).
 """
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from primitives import (Categorical, ConvexLowRank, Gaussian, GaussianMixture, L
                         SquaredNormReward, kl_align, plane_cover)
 from tests.conftest import STAT_ALPHA
 from tests.strategies import seeds
+from theorems import kl_net_clipping as clip
 from theorems import linear_tilt_sufficiency as l1
 from theorems._tractability import mixture_projections, proposal_interval, ridge_projections, spd_matrix
 
@@ -135,15 +136,15 @@ def test_dropped_plane_is_refused_or_rejected():
 
 
 def test_net_cover_is_valid_and_counted():
-    base, reward, lam = l1.net_instance()
-    cover = plane_cover(reward, l1.NET_EPS)
-    bound = (2 * l1.NET_L * l1.NET_RADIUS / l1.NET_EPS + 2) ** 1
-    assert cover.size <= bound and cover.epsilon == l1.NET_EPS
+    base, reward, lam = clip.net_instance()
+    cover = plane_cover(reward, clip.NET_EPS)
+    bound = (2 * clip.NET_L * clip.NET_RADIUS / clip.NET_EPS + 2) ** 1
+    assert cover.size <= bound and cover.epsilon == clip.NET_EPS
     # every net point's nearest plane is within ε of f on a fine grid of the ball (checked directly)
-    z = torch.linspace(l1.NET_S0 - l1.NET_RADIUS, l1.NET_S0 + l1.NET_RADIUS, 2001, dtype=torch.float64)[:, None]
+    z = torch.linspace(clip.NET_S0 - clip.NET_RADIUS, clip.NET_S0 + clip.NET_RADIUS, 2001, dtype=torch.float64)[:, None]
     planes = z @ torch.as_tensor(cover.slopes).T + torch.as_tensor(cover.intercepts)
-    f = l1._net_f(z)
-    assert float((f - planes.max(1).values).max()) <= l1.NET_EPS + 1e-12
+    f = clip._net_f(z)
+    assert float((f - planes.max(1).values).max()) <= clip.NET_EPS + 1e-12
     assert float((planes - f[:, None]).max()) <= 1e-12
 
 

@@ -15,7 +15,11 @@ from estimators.ridge_law import RidgeTiltedLaw
 from primitives import Gaussian, GaussianMixture
 from tests.conftest import STAT_ALPHA
 from tests.strategies import seeds
+from theorems import kl_net_clipping as l1a_clip
+from theorems import kl_oracle_calls as l1b
+from theorems import kl_partition_error as l1d
 from theorems import linear_tilt_sufficiency as l1
+from theorems import prox_grid_error as w1b
 from theorems import prox_oracle_tractability as w1
 from theorems._tractability import spd_matrix
 from theorems.framework import run_claim
@@ -78,17 +82,17 @@ def test_gridded_ks_is_a_lower_bound_within_one_bracket(seed, n, points):
 
 
 def test_every_tractability_theorem_has_two_wrong_variants():
-    claims = l1.claims() + w1.claims()
+    claims = l1.claims() + l1a_clip.claims() + l1b.claims() + l1d.claims() + w1.claims() + w1b.claims()
     theorems = {claim.theorem for claim in claims}
     assert theorems == {"P1", "L1a", "L1b", "L1c", "L1d", "W1a", "W1b", "W1c", "W1d"}
     counts: dict[str, int] = {}
-    for mutant in l1.mutants() + w1.mutants():
+    for mutant in l1.mutants() + l1a_clip.mutants() + l1b.mutants() + l1d.mutants() + w1.mutants() + w1b.mutants():
         assert mutant.claim.id.split("#")[0] in {claim.id for claim in claims}
         counts[mutant.theorem] = counts.get(mutant.theorem, 0) + 1
     assert all(counts.get(theorem, 0) >= 2 for theorem in theorems), counts
 
 
-FAST = select_claims(all_claims(), r"^(w1[acd]\.|l1c\.|l1d\.(laplace|hubbard)|l1b\.oracle_calls/smooth-norm/k=[12],d=4|p1\.score)")
+FAST = select_claims(all_claims(), r"^(w1[abcd]\.|l1c\.|l1d\.(laplace|hubbard|partition_error_tight)|l1b\.oracle_calls/smooth-norm/k=[12],d=4|p1\.score)")
 
 
 @pytest.mark.parametrize("claim", FAST, ids=lambda claim: claim.id)

@@ -20,7 +20,7 @@ from estimators.ridge_law import RidgeTiltedLaw
 from theorems.framework import CheckContext, Evidence
 
 __all__ = ["mixture_projections", "ridge_projections", "fit_evidence", "proposal_interval", "spd_matrix",
-           "relative_power"]
+           "relative_power", "with_units"]
 
 
 def spd_matrix(rng: np.random.Generator, d: int, floor: float = 0.4) -> np.ndarray:
@@ -68,10 +68,24 @@ def fit_evidence(samples, projections: list[Projection], context: CheckContext, 
     return Evidence(
         holds=holds, statistic=name, bound=threshold, exact=None, empirical=fit.statistic,
         confidence_bound=fit.statistic, n=fit.n, detectable_gap=fit.detectable_gap + allowance,
-        margin=threshold - fit.statistic,
+        detectable_gap_units="KS, max over the projections (KS ≤ TV)", margin=threshold - fit.statistic,
         message="" if holds else f"{claim} is rejected: KS {fit.statistic:.4g} > {threshold:.4g}",
         details={"per_projection": fit.per_projection, **(details or {})},
     )
+
+
+def with_units(check, units: str, deterministic: bool = False):
+    """``check`` with ``detectable_gap_units`` set on its evidence where it left them unset; a deterministic
+    check (no sampling) detects any excess over its stated tolerance, so its detectable gap is 0."""
+    def run(context: CheckContext) -> Evidence:
+        evidence = check(context)
+        if evidence.detectable_gap_units is None:
+            evidence.detectable_gap_units = units
+        if deterministic and evidence.detectable_gap is None:
+            evidence.detectable_gap = 0.0
+        return evidence
+    run.__wrapped__ = check
+    return run
 
 
 def proposal_interval(accepted: int, calls: int, alpha: float) -> tuple[float, float, float]:

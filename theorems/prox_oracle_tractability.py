@@ -9,12 +9,8 @@ Claims registered here:
   ``N(μ, Σ)`` has law ``N(M(λμ + b), λ²MΣM)``, ``M = (Q + λI)⁻¹`` (projection KS, DKW), and POT's
   Bures–Wasserstein ``W₂²(p, q_W)`` equals ``E‖T(X) − X‖²`` in closed form (T is linear with a
   symmetric PSD part, hence the Brenier map).
-* **W1b — low-dimensional Lipschitz f(Ay), f non-concave**: ``w1b.grid_vs_brute_force`` — the grid
-  reduction's point is within its certified ``ε = (L + Lip(pen))·h√k/2`` of the best point a d-dimensional
-  brute force finds (dense random search in the reachable ball, then L-BFGS, all on an independent numpy
-  implementation of the objective); ``w1b.error_and_cost`` — over ``h, h/2, h/4`` the suboptimality
-  against a fine reference stays below ``ε(h) = O(L h √k)`` and the evaluations are exactly
-  ``(2⌈R/h⌉ + 1)^k``: exponential in k, independent of d.
+* **W1b — low-dimensional Lipschitz f(Ay), f non-concave**: registered by ``theorems.prox_grid_error``
+  (constants from (A, λ, R), an independent optimiser for every k, and the second-order claim).
 * **W1c — edge cases**: W1 cost with a linear reward: ``‖b‖ < λ ⇒ T(x) = x`` (closed form, and cvxpy
   within ``gap/(λ − ‖b‖)`` since the objective drops by at least ``(λ − ‖b‖)‖y − x‖``);
   ``‖b‖ > λ ⇒`` unbounded, and every route says so; non-concave rewards are refused on the convex path.
@@ -33,34 +29,28 @@ import numpy as np
 import ot
 import sympy
 import torch
-from scipy import optimize
 from scipy.stats import norm
 
 from estimators.projection_fit import projection_fit_sample_size
 from primitives.kl_align import kl_align
 from primitives.laws import Gaussian
-from primitives.prox import (ConcaveExpressionReward, ConcaveQuadratic, LowRankReward, _grid_prox, grid_error_bound,
-                             grid_radius, prox, solve_prox, wasserstein_align)
+from primitives.prox import (ConcaveExpressionReward, ConcaveQuadratic, LowRankReward, prox, solve_prox, wasserstein_align)
 from primitives.rewards import LinearReward, QuadraticReward
 from theorems._evidence import interval_evidence, upper_bound_evidence
-from theorems._tractability import fit_evidence, mixture_projections, spd_matrix
+from theorems._tractability import fit_evidence, mixture_projections, spd_matrix, with_units
 from theorems.framework import CheckContext, Claim, Evidence, Mutant, wrong_variant
 
 MODULE = "prox_oracle_tractability"
 FIT_GAP = 0.04
+LAW_GAP = 0.1             # relative error of W₂(q_KL, q_W) the two-sample mean test detects w.p. ≥ 1 − β
 
 lam = sympy.Symbol("lambda", positive=True)
 gap = sympy.Symbol("g", nonnegative=True)               # certified duality gap
-h_sym = sympy.Symbol("h", positive=True)
-k_sym = sympy.Symbol("k", positive=True, integer=True)
-L_sym = sympy.Symbol("L", positive=True)
-pen_lipschitz = sympy.Symbol("L_pen", nonnegative=True)
 slack = sympy.Symbol("s", positive=True)                # λ − ‖b‖
 b_norm = sympy.Symbol(r"\|(\Sigma-I)b\|", nonnegative=True)
 b_norm_root = sympy.Symbol(r"\|(\Sigma^{1/2}-I)b\|", nonnegative=True)
 
 CVXPY_DISTANCE = sympy.sqrt(2 * gap / lam)
-GRID_ERROR = (L_sym + pen_lipschitz) * h_sym * sympy.sqrt(k_sym) / 2
 W1_STAY = gap / slack
 EXACT = sympy.Integer(0)
 LAW_DISTANCE = b_norm / lam
@@ -148,128 +138,6 @@ def check_pushforward(context: CheckContext, sampler=None) -> Evidence:
     return evidence
 
 
-# ================================================================ W1b
-def _bump_torch(z: torch.Tensor) -> torch.Tensor:
-    s = z[:, 0]
-    return torch.sin(2 * s) + 3 * torch.exp(-((s - 2.5) ** 2))
-
-
-def _bump_numpy(s: np.ndarray) -> np.ndarray:
-    return np.sin(2 * s) + 3 * np.exp(-((s - 2.5) ** 2))
-
-
-BUMP_LIPSCHITZ = 2.0 + 3 * math.sqrt(2) * math.exp(-0.5)   # |f'| ≤ 2 + 3·max|2u e^{−u²}|
-
-
-@lru_cache(maxsize=None)
-def bump_instance():
-    A = np.array([[1.2, -0.4, 0.7]])
-    reward = LowRankReward(A, _bump_torch, BUMP_LIPSCHITZ, name="sine-bump")
-    unit = A[0] / np.linalg.norm(A[0])
-    points = np.outer(np.linspace(-3.0, 3.0, 8) / np.linalg.norm(A[0]), unit)
-    points += np.random.default_rng(5003).normal(size=points.shape) * 0.3
-    return reward, 1.0, torch.as_tensor(points)
-
-
-def _brute_force_values(A: np.ndarray, f_numpy, x: np.ndarray, lam_value: float, radius_y: float,
-                        rng: np.random.Generator, draws: int = 20_000, polish: int = 5) -> float:
-    """Best objective found in ℝ^d for a k = 1 reward (independent of the reduction): random search in the
-    reachable ball, then L-BFGS from the best candidates. Any point's value is a lower bound on the max."""
-    d = x.shape[0]
-
-    def objective(y):
-        return float(f_numpy(np.array([A[0] @ y]))[0]) - lam_value * 0.5 * float(np.sum((y - x) ** 2))
-
-    directions = rng.normal(size=(draws, d))
-    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-    radii = radius_y * rng.uniform(size=(draws, 1)) ** (1.0 / d)
-    candidates = x + directions * radii
-    projected = candidates @ A.T
-    values = f_numpy(projected[:, 0]) - lam_value * 0.5 * np.sum((candidates - x) ** 2, axis=1)
-    best = -math.inf
-    for start in candidates[np.argsort(values)[-polish:]]:
-        result = optimize.minimize(lambda y: -objective(y), start, method="L-BFGS-B")
-        best = max(best, -float(result.fun), objective(start))
-    return best
-
-
-def check_grid_vs_brute_force(context: CheckContext, prox_fn=None) -> Evidence:
-    reward, lam_value, x = bump_instance()
-    result = prox_fn(reward, x, lam_value) if prox_fn else solve_prox(reward, x, lam_value, method="grid")
-    radius = grid_radius(reward, lam_value, "sq")
-    metric = np.linalg.inv(reward.A @ reward.A.T)
-    radius_y = radius * math.sqrt(float(np.linalg.norm(metric, 2)))
-    rng = np.random.default_rng(context.seed)
-    # The grid point's value, re-evaluated with the numpy objective (an independent implementation).
-    y = result.point.numpy()
-    grid_values = _bump_numpy(y @ reward.A[0]) - lam_value * 0.5 * np.sum((y - x.numpy()) ** 2, axis=1)
-    brute = np.array([_brute_force_values(reward.A, _bump_numpy, point, lam_value, radius_y, rng) for point in x.numpy()])
-    shortfall = float(np.max(brute - grid_values))
-    certified = grid_error_bound(reward, lam_value, "sq", result.certificate["spacing"], radius)
-    values = {L_sym: reward.lipschitz, pen_lipschitz: certified / (result.certificate["spacing"] / 2) - reward.lipschitz,
-              h_sym: result.certificate["spacing"], k_sym: 1}
-    bound = _evaluate(GRID_ERROR, values)
-    return upper_bound_evidence(
-        statistic="max over 8 points of (best d-dimensional brute-force value − grid value), both evaluated with an "
-                  "independent numpy objective, against the certified grid error",
-        bound=bound, exact=shortfall, empirical=None, lower_confidence=None, n=len(brute), detectable_gap=None,
-        details={"grid_values": grid_values.tolist(), "brute_force_values": brute.tolist(),
-                 "evaluations_per_point": result.certificate["evaluations_per_point"]})
-
-
-def _wave_torch(z: torch.Tensor) -> torch.Tensor:
-    return 2 * torch.sin(z[:, 0]) * torch.cos(1.5 * z[:, 1]) + 0.3 * z[:, 0]
-
-
-WAVE_LIPSCHITZ = 2 * math.sqrt(1 + 1.5**2) + 0.3
-
-
-@lru_cache(maxsize=None)
-def wave_instance():
-    rng = np.random.default_rng(5004)
-    A = rng.normal(size=(2, 5)) * 0.6
-    reward = LowRankReward(A, _wave_torch, WAVE_LIPSCHITZ, name="wave")
-    return reward, 1.5, torch.as_tensor(rng.normal(size=(6, 5)))
-
-
-def check_error_and_cost(context: CheckContext, prox_fn=None) -> Evidence:
-    reward, lam_value, x = wave_instance()
-    radius = grid_radius(reward, lam_value, "sq")
-    k = reward.k
-    reference = _grid_prox(reward, x, lam_value, "sq", spacing=radius / 400).value
-    coarse = radius / 20
-    worst_ratio, reasons, rows = 0.0, [], []
-    for spacing in (coarse, coarse / 2, coarse / 4):
-        result = prox_fn(reward, x, lam_value, spacing) if prox_fn else _grid_prox(reward, x, lam_value, "sq", spacing)
-        count = result.certificate["evaluations_per_point"]
-        expected_count = (2 * math.ceil(radius / spacing - 1e-12) + 1) ** k
-        used = result.certificate["spacing"]
-        certified = grid_error_bound(reward, lam_value, "sq", used, radius)
-        bound = _evaluate(GRID_ERROR, {L_sym: reward.lipschitz, h_sym: used, k_sym: k,
-                                       pen_lipschitz: certified / (used * math.sqrt(k) / 2) - reward.lipschitz})
-        shortfall = float((reference - result.value).max())
-        worst_ratio = max(worst_ratio, shortfall / bound)
-        rows.append({"spacing": used, "evaluations": count, "shortfall": shortfall, "bound": bound})
-        if count != expected_count:
-            reasons.append(f"h={used:.3g}: {count} evaluations, expected (2⌈R/h⌉+1)^k = {expected_count}")
-        if shortfall > bound * (1 + 1e-9):
-            reasons.append(f"h={used:.3g}: shortfall {shortfall:.4g} > ε(h) = {bound:.4g}")
-    return Evidence(
-        holds=not reasons, statistic="suboptimality against a 20× finer grid, for h, h/2, h/4, against "
-                                     "ε(h) = (L + Lip(pen))·h√k/2; evaluation counts against (2⌈R/h⌉+1)^k",
-        bound=1.0, exact=worst_ratio, empirical=None, n=len(rows), margin=1.0 - worst_ratio,
-        message="; ".join(reasons), details={"rows": rows, "radius": radius, "k": k, "d": reward.dim})
-
-
-def _identity_metric_prox(reward, x, lam_value):
-    return _grid_prox(reward, x, lam_value, "sq", None, metric=np.eye(reward.k))
-
-
-def _local_window_prox(reward, x, lam_value, spacing=None):
-    """Wrong: a local search (window of radius 1 around Ax) in place of the ball of radius 2L‖A‖²/λ."""
-    return _grid_prox(reward, x, lam_value, "sq", spacing, radius_scale=1.0 / grid_radius(reward, lam_value, "sq"))
-
-
 # ================================================================ W1c
 def _w1_instance(ratio: float):
     b = np.array([0.6, -0.8, 0.0]) * ratio   # ‖b‖ = ratio·λ with λ = 1
@@ -341,6 +209,8 @@ def check_nonconcave_refused(context: CheckContext) -> Evidence:
     u = np.array([1.0, 2.0, -1.0]) / math.sqrt(6.0)
     convex_quadratic = QuadraticReward(-2.0 * np.outer(u, u), np.zeros(3))            # Q + λI has eigenvalue −1
     convex_expression = ConcaveExpressionReward(3, lambda y: cp.sum_squares(y), lambda x: (x**2).sum(-1), "sum-squares")
+    from theorems.prox_grid_error import BUMP_LIPSCHITZ, _bump_torch
+
     wiggly = LowRankReward([[1.0, 0.0, 0.0]], _bump_torch, BUMP_LIPSCHITZ, name="sine-bump")
     x = torch.zeros(2, 3, dtype=torch.float64)
     cases = {
@@ -394,13 +264,14 @@ def check_laws_differ(context: CheckContext, w_sampler=_w_sampler, expression=LA
     norm_value = float(np.linalg.norm(difference)) if claimed_norm is None else claimed_norm(cov, reward.theta)
     claimed = _evaluate(expression, {b_norm: norm_value, b_norm_root: norm_value, lam: lam_value})
     exact = float(ot.gaussian.bures_wasserstein_distance(mean_kl, mean_w, cov, cov))
-    n = 4000
+    u = difference / np.linalg.norm(difference)
+    # Designed: a mean difference off by LAW_GAP·W₂ (either way) is detected w.p. ≥ 1 − β by the two-sided test.
+    z, z_beta = norm.isf(context.alpha / 2), norm.isf(context.beta)
+    n = int(math.ceil(2 * (u @ cov @ u) * ((z + z_beta) / (LAW_GAP * abs(claimed))) ** 2))
     kl_samples = _kl_sampler(base, reward, lam_value)(n, context.generator(0)).numpy()
     w_samples = w_sampler(base, reward, lam_value)(n, context.generator(1)).numpy()
-    u = difference / np.linalg.norm(difference)
     measured = float((kl_samples.mean(0) - w_samples.mean(0)) @ u)
     scale = math.sqrt(2 * u @ cov @ u / n)       # exact: both means are normal under the claimed laws
-    z = norm.isf(context.alpha / 2)
     interval = (measured - z * scale, measured + z * scale)
     # Reported: the empirical W₂ between 500 KL and 500 W samples (POT exact OT), next to the exact W₂.
     subsample = 500
@@ -409,7 +280,7 @@ def check_laws_differ(context: CheckContext, w_sampler=_w_sampler, expression=LA
     return interval_evidence(
         statistic="exact normal interval (two-sided α) for ⟨u, X̄_KL − X̄_W⟩, u ∥ (Σ − I)b; exact side: POT "
                   "Bures–Wasserstein W₂(q_KL, q_W)",
-        value=claimed, exact=exact, empirical=measured, interval=interval, n=2 * n, detectable_gap=2 * z * scale,
+        value=claimed, exact=exact, empirical=measured, interval=interval, n=2 * n, detectable_gap=(z + z_beta) * scale,
         exact_tolerance=1e-8, details={"mean_kl": mean_kl.tolist(), "mean_w": mean_w.tolist(),
                                        "empirical_w2_500_samples": empirical_w2})
 
@@ -455,13 +326,26 @@ def check_objective_gaps(context: CheckContext) -> Evidence:
 
 
 # ================================================================ registration
+#: claim group → (units of its detectable gap, whether the check is deterministic)
+_UNITS = {
+    "w1a.closed_form_vs_cvxpy": ("distance ‖T_closed − T_cvxpy‖ (deterministic: any excess fails)", True),
+    "w1a.pushforward": ("KS, max over the projections (KS ≤ TV)", False),
+    "w1c.w1_linear_inside": ("distance ‖T(x) − x‖ (deterministic: any excess fails)", True),
+    "w1c.w1_linear_unbounded": ("refusals (deterministic)", True),
+    "w1c.nonconcave_refused": ("refusals (deterministic)", True),
+    "w1d.laws_differ": ("W₂ units: error of the mean difference along (Σ − I)b", False),
+    "w1d.objective_gaps": ("objective units (closed forms exact; mean rewards by normal intervals)", True),
+}
+
+
 def claims() -> list[Claim]:
     out: list[Claim] = []
 
     def add(claim_id, theorem, title, statement, expression, instance, check, parameters=None):
+        units, deterministic = _UNITS[claim_id.split("/")[0]]
         out.append(Claim(id=claim_id, theorem=theorem, module=MODULE, title=title, statement=statement,
-                         bound_expression=expression, instance=instance, hypotheses=(), check=check,
-                         parameters=parameters or {}))
+                         bound_expression=expression, instance=instance, hypotheses=(),
+                         check=with_units(check, units, deterministic), parameters=parameters or {}))
 
     quadratic = r"$r=-\tfrac12 y^\top Qy+b^\top y$ on $\mathbb R^4$ ($Q\succeq0$ singular), $\lambda=0.7$"
     add("w1a.closed_form_vs_cvxpy/concave-quadratic-d4/lam=0.7", "W1a", "closed form = certified cvxpy",
@@ -470,14 +354,6 @@ def claims() -> list[Claim]:
     add("w1a.pushforward/concave-quadratic-gauss-d4/lam=0.7", "W1a", "pushforward of a Gaussian",
         r"T_\#\mathcal N(\mu,\Sigma) = \mathcal N(M(\lambda\mu+b), \lambda^2 M\Sigma M),\ M=(Q+\lambda I)^{-1}",
         EXACT, quadratic + r", $p=\mathcal N(\mu,\Sigma)$", check_pushforward, {"lambda": 0.7})
-    add("w1b.grid_vs_brute_force/sine-bump-d3-k1/lam=1", "W1b", "grid reduction vs brute force",
-        r"\max_y r(y)-\tfrac\lambda2\|y-x\|^2 - \text{grid value} \le (L+L_{\mathrm{pen}})\,h\sqrt k/2",
-        GRID_ERROR, r"$r=f(Ay)$, $f(z)=\sin 2z+3e^{-(z-2.5)^2}$, $A\in\mathbb R^{1\times3}$, $\lambda=1$",
-        check_grid_vs_brute_force, {"lambda": 1.0, "k": 1, "d": 3})
-    add("w1b.error_and_cost/wave-d5-k2/lam=1.5", "W1b", "grid error O(Lh√k) at cost (2R/h+1)^k",
-        r"\text{error}(h) \le (L+L_{\mathrm{pen}})\,h\sqrt k/2,\quad \#\text{evaluations} = (2\lceil R/h\rceil+1)^k",
-        GRID_ERROR, r"$f(z)=2\sin z_1\cos 1.5z_2+0.3z_1$, $A\in\mathbb R^{2\times5}$, $\lambda=1.5$",
-        check_error_and_cost, {"lambda": 1.5, "k": 2, "d": 5})
     add("w1c.w1_linear_inside/gauss-d3/norm_b=0.6lam", "W1c", "W1 cost, ‖b‖ < λ: T(x) = x",
         r"c=\|x-y\|,\ r=\langle b,y\rangle,\ \|b\|<\lambda \Rightarrow T(x)=x", W1_STAY,
         r"$r=\langle b,y\rangle$ on $\mathbb R^3$, $\|b\|=0.6\lambda$", check_w1_inside, {"lambda": 1.0})
@@ -527,12 +403,6 @@ def mutants() -> list[Mutant]:
         Mutant("pushforward-wrong-lambda", "W1a", "wasserstein_align run with 2λ, checked against the λ law",
                _variant("w1a.pushforward/concave-quadratic-gauss-d4/lam=0.7",
                         partial(check_pushforward, sampler=_wrong_lambda_sampler()), "wrong-lambda")),
-        Mutant("grid-identity-metric", "W1b", "grid reduction with ‖z − Ax‖² in place of (z−Ax)ᵀ(AAᵀ)⁻¹(z−Ax)",
-               _variant("w1b.grid_vs_brute_force/sine-bump-d3-k1/lam=1",
-                        partial(check_grid_vs_brute_force, prox_fn=_identity_metric_prox), "identity-metric")),
-        Mutant("grid-local-window", "W1b", "a local search (radius 1 around Ax) instead of the radius 2L‖A‖²/λ",
-               _variant("w1b.grid_vs_brute_force/sine-bump-d3-k1/lam=1",
-                        partial(check_grid_vs_brute_force, prox_fn=_local_window_prox), "local-window")),
         Mutant("w1-sq-formula", "W1c", "W1 prox answered with the quadratic-cost formula x + b/λ",
                _variant("w1c.w1_linear_inside/gauss-d3/norm_b=0.6lam", partial(check_w1_inside, prox_fn=_sq_formula_prox),
                         "sq-formula")),
