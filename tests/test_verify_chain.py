@@ -124,11 +124,16 @@ def test_bad_sampler_output_and_kernel_calls_raise(one_torch_thread):
 
 
 @pytest.mark.slow
-def test_oracle_sampler_is_certified_at_budget_005_with_default_audit(one_torch_thread):
+@pytest.mark.parametrize("method", ["oracle", "analytic"])
+def test_repo_baselines_are_certified_at_budget_005_with_default_audit(method, one_torch_thread):
+    """The repo's oracle and analytic per-step baselines (δ = 0.05/21 per step), wrapped as user samplers."""
+    from estimators.chain_baselines import AnalyticGaussianBaseline
+
     instance = resolve_chain_instance("gmm-ref-B5")
-    oracle = OracleChernoffBaseline(instance.chain, instance.values, 0.05 / 21)
-    record = check_chain_sampler(cv.per_step(instance.values, oracle), "gmm-ref-B5", budget=0.05, baseline=oracle,
-                                 alpha=STAT_ALPHA)
+    maker = OracleChernoffBaseline if method == "oracle" else AnalyticGaussianBaseline
+    baseline = maker(instance.chain, instance.values, 0.05 / 21)
+    record = check_chain_sampler(cv.per_step(instance.values, baseline), "gmm-ref-B5", budget=0.05,
+                                 baseline=baseline, alpha=STAT_ALPHA)
     assert record.verdict == "pass", str(record)
 
 
