@@ -26,13 +26,15 @@ kernels that exist on the CPU only.
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves, tree_map
 
-__all__ = ["fake_cuda", "FAKE_DEVICE", "is_fake", "FakeCudaGenerator"]
+__all__ = ["fake_cuda", "FAKE_DEVICE", "is_fake", "FakeCudaGenerator", "DeviceAudit"]
 
 FAKE_DEVICE = torch.device("cuda", 0)
 _TAG = "_tiltproof_fake_cuda"
@@ -74,6 +76,34 @@ def _device_is_cuda(value: Any) -> bool:
         return False
 
 
+RANDOM_OPS = frozenset({
+    "rand", "randn", "randint", "randperm", "multinomial", "normal", "bernoulli", "poisson", "rand_like",
+    "randn_like", "randint_like", "uniform_", "normal_", "exponential_", "geometric_", "cauchy_", "log_normal_",
+    "random_", "bernoulli_", "uniform", "kaiming_uniform_", "kaiming_normal_", "xavier_uniform_", "xavier_normal_",
+    "trunc_normal_", "orthogonal_", "dropout",
+})
+#: ops that, without a generator, draw a network's initial weights (torch's seeded global generator, on the
+#: CPU; the network is moved to its device afterwards)
+INITIALISERS = frozenset({"kaiming_uniform_", "kaiming_normal_", "xavier_uniform_", "xavier_normal_",
+                          "trunc_normal_", "orthogonal_", "uniform_"})
+
+
+@dataclass
+class DeviceAudit:
+    """What ran where under the stand-in: random draws by device (``"cuda"``/``"cpu"``) and op name, and
+    draws from torch's global generator (no ``generator=``), which a seeded claim must never make."""
+
+    random_draws: Counter = field(default_factory=Counter)
+    global_generator_draws: Counter = field(default_factory=Counter)
+    initialisation_draws: Counter = field(default_factory=Counter)
+
+    def draws_on(self, device: str) -> int:
+        return sum(count for (where, _), count in self.random_draws.items() if where == device)
+
+    def cpu_draws(self) -> dict[str, int]:
+        return {name: count for (where, name), count in self.random_draws.items() if where == "cpu"}
+
+
 def _name(func: Any) -> str:
     owner = getattr(func, "__self__", None)
     if owner is not None and type(owner).__name__ == "getset_descriptor":
@@ -87,6 +117,10 @@ def _device_name(fake: bool) -> str:
 
 class _CudaRules(TorchFunctionMode):
     """The checking mode (see the module docstring for the rules)."""
+
+    def __init__(self, audit: DeviceAudit) -> None:
+        super().__init__()
+        self.audit = audit
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = dict(kwargs or {})
@@ -129,7 +163,8 @@ class _CudaRules(TorchFunctionMode):
 
         tensors = [leaf for leaf in tree_leaves((args, kwargs)) if isinstance(leaf, torch.Tensor)]
         fakes = [tensor for tensor in tensors if is_fake(tensor)]
-        if name not in ("to", "cpu", "cuda", "copy_", "__setitem__", "__getitem__") and fakes:
+        if name not in ("to", "cpu", "cuda", "copy_", "__setitem__", "__getitem__", "_has_compatible_shallow_copy_type",
+                        "set_") and fakes:
             for tensor in tensors:
                 if not is_fake(tensor) and tensor.dim() > 0:
                     raise RuntimeError("Expected all tensors to be on the same device, but found at least two "
@@ -144,6 +179,12 @@ class _CudaRules(TorchFunctionMode):
         generator = kwargs.get("generator")
         if generator is None:
             generator = next((leaf for leaf in args if isinstance(leaf, _REAL_GENERATOR)), None)
+        if generator is None and name in INITIALISERS:
+            self.audit.initialisation_draws[(_device_name(produced_on_fake), name)] += 1
+        elif name in RANDOM_OPS or generator is not None:
+            self.audit.random_draws[(_device_name(produced_on_fake), name)] += 1
+            if generator is None:
+                self.audit.global_generator_draws[name] += 1
         if generator is not None and is_fake(generator) != produced_on_fake:
             raise RuntimeError(f"Expected a '{_device_name(produced_on_fake)}' device type for generator but found "
                                f"'{_device_name(is_fake(generator))}' (in {name})")
@@ -167,14 +208,16 @@ def _device_is_like_cuda_or_cpu(value: Any) -> bool:
 
 
 @contextlib.contextmanager
-def fake_cuda() -> Iterator[torch.device]:
-    """Run the body with ``cuda`` standing for a tagged CPU device (see the module docstring)."""
+def fake_cuda() -> Iterator[DeviceAudit]:
+    """Run the body with ``cuda`` standing for a tagged CPU device (see the module docstring); yields the
+    audit of the random draws made inside."""
     saved_generator, saved_available = torch.Generator, torch.cuda.is_available
     torch.Generator = FakeCudaGenerator           # type: ignore[misc]
     torch.cuda.is_available = lambda: True        # type: ignore[assignment]
+    audit = DeviceAudit()
     try:
-        with _CudaRules():
-            yield FAKE_DEVICE
+        with _CudaRules(audit):
+            yield audit
     finally:
         torch.Generator = saved_generator         # type: ignore[misc]
         torch.cuda.is_available = saved_available  # type: ignore[assignment]

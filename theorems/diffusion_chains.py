@@ -34,6 +34,7 @@ q(A) gives ``q(A) = 1/(e^a+1)`` and the value ``(e^a−1)/(e^a+1) = tanh(a/2)``,
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -55,6 +56,7 @@ from estimators.learned_chain_baseline import (StepFeatures, calibrate_offset, c
 from estimators.law_tests import tv_lower_confidence
 from primitives.chain_samplers import (EnvelopeBaseline, ExactSoftValues, OffsetBaseline, per_step_rejection_sample,
                                        step_rejection_sample, trajectory_rejection_sample)
+from primitives._checks import resolve_device
 from primitives.diffusion import GaussianMixtureDiffusion
 from primitives.laws import Categorical, GaussianMixture
 from primitives.masked_diffusion import MaskedDiffusion, SequenceSetReward, reference_masked_diffusion
@@ -81,15 +83,15 @@ VALUE_ERROR_BOUND = sympy.tanh(value_error / (2 * sym.lam))
 
 # ---------------------------------------------------------------- instances
 @lru_cache(maxsize=None)
-def reference_gmm_diffusion() -> GaussianMixtureDiffusion:
+def reference_gmm_diffusion(device: str = "cpu") -> GaussianMixtureDiffusion:
     """The reference GMM diffusion: 0.95 N((5,0), I) + 0.05 N((−5,0), I), reference schedule (T = 20)."""
-    mixture = GaussianMixture([0.95, 0.05], [[5.0, 0.0], [-5.0, 0.0]], [np.eye(2), np.eye(2)])
+    mixture = GaussianMixture([0.95, 0.05], [[5.0, 0.0], [-5.0, 0.0]], [np.eye(2), np.eye(2)], device=device)
     return GaussianMixtureDiffusion(mixture)
 
 
 @lru_cache(maxsize=None)
-def _reference_masked() -> tuple[MaskedDiffusion, np.ndarray]:
-    return reference_masked_diffusion()
+def _reference_masked(device: str = "cpu") -> tuple[MaskedDiffusion, np.ndarray]:
+    return reference_masked_diffusion(device=device)
 
 
 @dataclass(frozen=True)
@@ -99,10 +101,15 @@ class ChainInstance:
     kind: str                 # "gmm" or "masked"
     height: float             # B
     lam: float = 1.0
+    device: str = "cpu"       # where the chain, its soft values and the samplers run
+
+    def on(self, device: str | torch.device) -> ChainInstance:
+        """This instance with its chain and values on ``device`` (a check runs on its context's device)."""
+        return dataclasses.replace(self, device=str(resolve_device(device)))
 
     @property
     def chain(self):
-        return reference_gmm_diffusion() if self.kind == "gmm" else _reference_masked()[0]
+        return reference_gmm_diffusion(self.device) if self.kind == "gmm" else _reference_masked(self.device)[0]
 
     @property
     def reward(self):
@@ -110,7 +117,7 @@ class ChainInstance:
 
     @property
     def values(self) -> ExactSoftValues:
-        return _values(self.kind, self.height, self.lam)
+        return _values(self.kind, self.height, self.lam, self.device)
 
     def x0_target(self) -> TiltedLaw:
         """The exact aligned x_0 law q_0 (GMM: on ℝ²; masked: over the data table's indices)."""
@@ -133,8 +140,8 @@ def _reward(kind: str, height: float):
 
 
 @lru_cache(maxsize=None)
-def _values(kind: str, height: float, lam: float) -> ExactSoftValues:
-    chain = reference_gmm_diffusion() if kind == "gmm" else _reference_masked()[0]
+def _values(kind: str, height: float, lam: float, device: str = "cpu") -> ExactSoftValues:
+    chain = reference_gmm_diffusion(device) if kind == "gmm" else _reference_masked(device)[0]
     return ExactSoftValues(chain, _reward(kind, height), lam)
 
 
@@ -311,6 +318,7 @@ def _exact_sampler_law(instance: ChainInstance, baseline):
 def check_path_tv(instance: ChainInstance, baseline_name: str, context: CheckContext, *,
                   sampler: ChainSampler = default_chain_sampler, terms: str = "all") -> Evidence:
     """T7 with exact terms; ``terms='last'`` keeps only the t = 0 term (a deliberately wrong bound)."""
+    instance = instance.on(context.device)
     baseline = make_baseline(instance, baseline_name)
     tv_exact, step_terms, quadrature_error, _ = _exact_sampler_law(instance, baseline)
     steps = instance.chain.steps
@@ -336,6 +344,7 @@ def check_path_tv(instance: ChainInstance, baseline_name: str, context: CheckCon
 def check_sampler_law(instance: ChainInstance, baseline_name: str, context: CheckContext, *,
                       sampler: ChainSampler = default_chain_sampler) -> Evidence:
     """The per-step sampler's x_0 against its exact law (composition of its clipped kernels)."""
+    instance = instance.on(context.device)
     baseline = make_baseline(instance, baseline_name)
     _, _, quadrature_error, law = _exact_sampler_law(instance, baseline)
     n = _x0_sample_size(instance, context.alpha, context.beta)
@@ -343,7 +352,7 @@ def check_sampler_law(instance: ChainInstance, baseline_name: str, context: Chec
     points = instance.x0_points(result.samples)
     if instance.kind == "gmm":
         # The orthogonal coordinate is an untouched N(0, 1) chain; the ridge coordinate carries the law.
-        along = (points @ torch.as_tensor(law.direction, dtype=points.dtype)).cpu().numpy()
+        along = (points @ torch.as_tensor(law.direction, dtype=points.dtype, device=points.device)).cpu().numpy()
         statistic = ks_distance(along, law.x0_cdf)
         threshold = dkw_radius(n, context.alpha) + quadrature_error
         name = "KS of ⟨û, x_0⟩ against the exact propagated CDF vs DKW ε(α) + quadrature error"
@@ -361,6 +370,7 @@ def check_sampler_law(instance: ChainInstance, baseline_name: str, context: Chec
 
 def check_ideal_exact(instance: ChainInstance, context: CheckContext, *,
                       sampler: ChainSampler = default_chain_sampler) -> Evidence:
+    instance = instance.on(context.device)
     baseline = make_baseline(instance, "ideal")
     tv_exact, step_terms, quadrature_error, _ = _exact_sampler_law(instance, baseline)
     n = _x0_sample_size(instance, context.alpha / 2, context.beta)
@@ -386,6 +396,7 @@ def default_trajectory_sampler(instance: ChainInstance, envelope_shift: float, n
 
 
 def check_trajectory_exact(instance: ChainInstance, context: CheckContext, *, envelope_shift: float = 0.0) -> Evidence:
+    instance = instance.on(context.device)
     n = _x0_sample_size(instance, context.alpha, context.beta)
     result = default_trajectory_sampler(instance, envelope_shift, n, context.generator())
     points = instance.x0_points(result.samples)
@@ -446,6 +457,7 @@ def worst_split(laws: StateLaws, lam: float, epsilon: float) -> float:
 def check_value_error_tv(instance: ChainInstance, t: int, epsilon: float, context: CheckContext, *,
                          sampler_epsilon: float | None = None, bound=VALUE_ERROR_BOUND) -> Evidence:
     """T8 at one state of the masked chain: exact TV by enumeration, empirical multinomial lower bound."""
+    instance = instance.on(context.device)
     chain, values, lam = instance.chain, instance.values, instance.lam
     parent = _value_error_state(instance, t)
     laws = kernel_value_laws(chain, t, parent, values)
@@ -458,7 +470,8 @@ def check_value_error_tv(instance: ChainInstance, t: int, epsilon: float, contex
     used = PerturbedValues(values, t, epsilon if sampler_epsilon is None else sampler_epsilon, split)
     parents = parent.expand(STEP_SAMPLES, -1)
     envelope_used = float(kernel_value_laws(chain, t, parent, used).ess_sup()[0])
-    children, _ = step_rejection_sample(chain, parents, t, used, torch.tensor([envelope_used]), generator=context.generator())
+    children, _ = step_rejection_sample(chain, parents, t, used, torch.tensor([envelope_used], device=parents.device),
+                                      generator=context.generator())
     # Empirical TV over the kernel's support: children as (position, token) cells.
     atoms = chain.kernel_atoms(t, parent)
     target_probs = torch.exp(laws.log_probs[0] + torch.nan_to_num(laws.values[0]) / lam - laws.log_partition(lam)[0])
@@ -478,11 +491,12 @@ def check_value_error_tv(instance: ChainInstance, t: int, epsilon: float, contex
     )
 
 
-def two_point_chain(epsilon: float, lam: float) -> tuple[MaskedDiffusion, SequenceSetReward, float]:
+def two_point_chain(epsilon: float, lam: float, device: str | torch.device = "cpu"
+                    ) -> tuple[MaskedDiffusion, SequenceSetReward, float]:
     """One masked token over two values with ``p(0) = 1/(e^{ε/λ}+1)`` and ``r ≡ 0``: q = p, and
     ``V̂ = V + ε(1{x=0} − 1{x=1})`` attains T8's bound."""
     low = 1.0 / (math.exp(epsilon / lam) + 1.0)
-    chain = MaskedDiffusion(np.array([[0], [1]]), [low, 1.0 - low], 2)
+    chain = MaskedDiffusion(np.array([[0], [1]]), [low, 1.0 - low], 2, device=device)
     return chain, SequenceSetReward(0.0, [[0]]), low
 
 
@@ -495,7 +509,7 @@ class TwoPointValues:
     def __call__(self, states, t):
         if t == 0:
             return torch.where(states[:, 0] == 0, self.epsilon, -self.epsilon).to(torch.float64)
-        return torch.zeros(states.shape[0], dtype=torch.float64)
+        return torch.zeros(states.shape[0], dtype=torch.float64, device=states.device)
 
     def root(self):
         return 0.0
@@ -506,14 +520,15 @@ class TwoPointValues:
 
 def check_two_point_tight(epsilon: float, lam: float, context: CheckContext, *, sampler_epsilon: float | None = None,
                           bound=VALUE_ERROR_BOUND, samples: int = 20_000) -> Evidence:
-    chain, reward, low = two_point_chain(epsilon, lam)
+    chain, reward, low = two_point_chain(epsilon, lam, context.device)
     exact_values = ExactSoftValues(chain, reward, lam)
     claimed = TwoPointValues(chain, epsilon, lam)
     laws = kernel_value_laws(chain, 0, chain.sample_prior(1), claimed, target=exact_values)
     tv_exact = float(laws.tv_to_target(lam, epsilon)[0])
     claimed_tv = sym.evaluate(bound, {value_error: epsilon, sym.lam: lam})
     used = TwoPointValues(chain, epsilon if sampler_epsilon is None else sampler_epsilon, lam)
-    children, _ = step_rejection_sample(chain, chain.sample_prior(samples), 0, used, torch.tensor([used.envelope(0)]),
+    children, _ = step_rejection_sample(chain, chain.sample_prior(samples), 0, used,
+                                        torch.tensor([used.envelope(0)], device=chain.device),
                                         generator=context.generator())
     hits = int((children[:, 0] == 0).sum())
     # q(0) = low; the claimed law has q̂(0) = low + tanh(ε/2λ): two-sided exact interval on q̂(0).
@@ -527,8 +542,8 @@ def check_two_point_tight(epsilon: float, lam: float, context: CheckContext, *, 
 
 
 # ---------------------------------------------------------------- T4 per state
-def _ridge_parent(t: int, position: float) -> torch.Tensor:
-    return torch.tensor([[position, 0.0]], dtype=torch.float64)
+def _ridge_parent(t: int, position: float, device: str | torch.device = "cpu") -> torch.Tensor:
+    return torch.tensor([[position, 0.0]], dtype=torch.float64, device=device)
 
 
 def undercounting(proposals: torch.Tensor) -> torch.Tensor:
@@ -537,14 +552,15 @@ def undercounting(proposals: torch.Tensor) -> torch.Tensor:
 
 def _step_parent(instance: ChainInstance, t: int) -> torch.Tensor:
     if instance.kind == "gmm":
-        return _ridge_parent(t, -1.0)
+        return _ridge_parent(t, -1.0, instance.device)
     return _value_error_state(instance, t)
 
 
 def _measure_step(instance: ChainInstance, parent: torch.Tensor, t: int, baseline: float, context: CheckContext,
                   alpha: float, count=lambda p: p):
     parents = parent.expand(STEP_ACCEPTED, *parent.shape[1:])
-    _, proposals = step_rejection_sample(instance.chain, parents, t, instance.values, torch.tensor([baseline]),
+    _, proposals = step_rejection_sample(instance.chain, parents, t, instance.values,
+                                         torch.tensor([baseline], device=parents.device),
                                          generator=context.generator())
     total = int(count(proposals).sum())
     low_rate, high_rate = negative_binomial_rate_interval(STEP_ACCEPTED, total, alpha)
@@ -553,6 +569,7 @@ def _measure_step(instance: ChainInstance, parent: torch.Tensor, t: int, baselin
 
 def check_step_proposals_identity(instance: ChainInstance, t: int, offset: float, context: CheckContext, *,
                                   count=lambda p: p, expression=sym.PROPOSALS_IDENTITY) -> Evidence:
+    instance = instance.on(context.device)
     parent = _step_parent(instance, t)
     laws = kernel_value_laws(instance.chain, t, parent, instance.values)
     soft = float(instance.values(parent, t + 1)[0])
@@ -584,6 +601,7 @@ def baseline_with_clip_mass(laws: StateLaws, lam: float, target: float) -> float
 def check_step_proposals_upper(instance: ChainInstance, t: int, delta: float, context: CheckContext, *,
                                expression=sym.PROPOSALS_UPPER) -> Evidence:
     """T4's upper bound at a baseline whose clipped mass is 0.9δ (so the 1/(1−δ) factor matters)."""
+    instance = instance.on(context.device)
     parent = _step_parent(instance, t)
     laws = kernel_value_laws(instance.chain, t, parent, instance.values)
     soft = float(instance.values(parent, t + 1)[0])
@@ -608,8 +626,9 @@ def _t6_parent_set(instance: ChainInstance, t: int, size: int = 48) -> tuple[tor
     """ν: a fixed finite set of parents at step t+1 (uniform weights), drawn once from the aligned marginal
     q_{t+1} by exact (ideal per-step) rejection with a fixed seed, so that averages over ν are exact."""
     result = per_step_rejection_sample(instance.chain, instance.values, EnvelopeBaseline(instance.values), size,
-                                       generator=torch.Generator().manual_seed(20260208), stop_at=t + 1)
-    return result.samples, torch.full((size,), 1.0 / size, dtype=torch.float64)
+                                       generator=torch.Generator(device=instance.device).manual_seed(20260208),
+                                       stop_at=t + 1)
+    return result.samples, torch.full((size,), 1.0 / size, dtype=torch.float64, device=instance.device)
 
 
 def _fit_cheap_network(chain, values, states, state_values, train_rows, t, children, envelope, delta, iterations,
@@ -625,7 +644,8 @@ def _fit_cheap_network(chain, values, states, state_values, train_rows, t, child
     features = StepFeatures(parents, state_values[train_rows], lam, None)
     network, _ = fit_step_network(features(parents, state_values[train_rows]), log_ratios, delta_train=0.4 * delta,
                                   cap=6.0, tilted_log_ratios=tilted_log_ratios, iterations=iterations, hidden=16,
-                                  seed=int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
+                                  seed=int(torch.randint(0, 2**31 - 1, (1,), generator=generator,
+                                                         device=generator.device)))
     with torch.no_grad():
         return gamma_of(network, features(states, state_values), 6.0)
 
@@ -642,10 +662,11 @@ def check_learned_chain_baseline(instance: ChainInstance, t: int, delta: float, 
     (empirical (1−δ)-quantile of the residuals) or ``untilted`` (residuals of children of p_t, not q_t).
     ``learner``: ``network`` (the step network, briefly trained) or ``constant`` (γ ≡ 0: the calibration
     alone, which is what carries the guarantee for any γ fixed before calibration)."""
+    instance = instance.on(context.device)
     chain, values, lam = instance.chain, instance.values, instance.lam
     states, weights = _t6_parent_set(instance, t)
     state_values = values(states, t + 1)
-    envelope = torch.tensor([values.envelope(t)])
+    envelope = torch.tensor([values.envelope(t)], device=instance.device)
     generator = context.generator()
     exceed, tails, offsets = 0, [], []
     for _ in range(trainings):
@@ -660,13 +681,13 @@ def check_learned_chain_baseline(instance: ChainInstance, t: int, delta: float, 
             draws = chain.sample_children(states[held_rows], t, 1, generator)[:, 0]
         else:
             draws, _ = step_rejection_sample(chain, states[held_rows], t, values, envelope, generator=generator)
-        residuals = (values(draws, t) - state_values[held_rows] - lam * gamma_all[held_rows]).numpy()
+        residuals = (values(draws, t) - state_values[held_rows] - lam * gamma_all[held_rows]).cpu().numpy()
         if calibration == "no-slack":
             offset = float(np.quantile(residuals, 1.0 - delta, method="higher"))
         else:
             offset = calibrate_offset(residuals, delta, eta)
         baseline = torch.clamp(state_values + lam * gamma_all + offset, max=values.envelope(t))
-        tail = float((weights * ridge_tail_q(chain, values, t, states, baseline, nodes=1201)).sum())
+        tail = float((weights.cpu() * ridge_tail_q(chain, values, t, states, baseline, nodes=1201).cpu()).sum())
         exceed += tail > delta
         tails.append(tail)
         offsets.append(offset)
