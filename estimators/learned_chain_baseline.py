@@ -369,7 +369,7 @@ def train_learned_baseline(kernel, values, *, delta: float, eta: float, train_pa
     report = TrainingReport(delta=delta, eta=eta, calibration_pairs=calibration_pairs)
     steps = counting.steps
     # Prior step: b_T = V̂_root + c_T.
-    prior_children, _ = step_rejection_sample(counting, None, steps, values, torch.tensor([values.envelope(steps)]),
+    prior_children, _ = step_rejection_sample(counting, None, steps, values, torch.tensor([values.envelope(steps)], device=counting.device),
                                               n=calibration_pairs, generator=generator)
     if calibration not in ("clip", "tail"):
         raise ValueError(f"calibration must be 'clip' or 'tail', got {calibration!r}")
