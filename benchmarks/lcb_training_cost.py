@@ -13,6 +13,9 @@ call it makes:
 * ``prior_calibration``: the prior step's tilted draws; ``untilted_children``: the rest (black-box
   children for the fit and the selection score).
 
+``proposals_per_tilted_child_by_step``: the mean envelope-rejection cost of one calibration child at each
+step t < T (how unevenly a per-step (δ_t, η_t) allocation could spread the calibration).
+
 The phases sum to ``training_queries``. ``calibration_floor`` is the least any envelope-rejection
 calibration can spend at these (δ, η): ``calibration_rank`` needs ``n_min`` pairs per step, each costing
 the measured mean proposals per tilted child.
@@ -54,6 +57,7 @@ def training_cost_by_phase(instance, settings: dict, *, delta: float, eta: float
                            generator: torch.Generator) -> dict:
     """Train lcb with ``settings`` and count its kernel draws per phase (module docstring)."""
     phases: Counter = Counter()
+    calibration_by_step: Counter = Counter()      # tilted calibration draws per step t
     selecting = {"active": False}
     calibration_pairs = settings["calibration_pairs"]
     if calibration_pairs == 2 * settings["train_parents"]:       # two tilted children per training parent
@@ -65,7 +69,10 @@ def training_cost_by_phase(instance, settings: dict, *, delta: float, eta: float
         def call(kernel, *args, **kwargs):
             before = kernel.draws
             out = originals[name](kernel, *args, **kwargs)
-            phases[phase_of(args)] += kernel.draws - before
+            phase = phase_of(args)
+            phases[phase] += kernel.draws - before
+            if phase == "tilted_calibration":
+                calibration_by_step[int(args[1])] += kernel.draws - before
             return out
         return call
 
@@ -105,7 +112,10 @@ def training_cost_by_phase(instance, settings: dict, *, delta: float, eta: float
     return {"training_queries": report.training_queries, "phases": dict(phases),
             "shares": {key: value / report.training_queries for key, value in phases.items()},
             "proposals_per_tilted_child": per_tilted_child, "minimum_calibration_pairs": floor_pairs,
-            "calibration_floor": floor_pairs * steps * per_tilted_child, "seconds": seconds}
+            "calibration_floor": floor_pairs * steps * per_tilted_child,
+            "proposals_per_tilted_child_by_step": {str(t): calibration_by_step[t] / calibration_pairs
+                                                   for t in sorted(calibration_by_step)},
+            "seconds": seconds}
 
 
 def main(argv: list[str] | None = None) -> int:
