@@ -19,10 +19,10 @@ from theorems import diffusion_chains as dc
 
 
 def _train_and_sample(device: str):
-    instance = dc.chain_instance("gmm", 3.0).on(device)
+    instance = dc.chain_instance("gmm", 1.0).on(device)
     generator = torch.Generator(device=device).manual_seed(4)
     baseline, report = train_learned_baseline(instance.chain, instance.values, delta=0.2, eta=0.2, train_parents=24,
-                                              children=4, calibration_pairs=40, iterations=3, selection_pairs=12,
+                                              children=4, calibration_pairs=40, iterations=2, selection_pairs=12,
                                               generator=generator)
     result = per_step_rejection_sample(instance.chain, instance.values, baseline, 50, generator=generator)
     return baseline, report, result
@@ -32,8 +32,8 @@ def test_lcb_trains_and_samples_on_the_device(one_torch_thread):
     _, on_cpu, cpu_result = _train_and_sample("cpu")
     with fake_cuda() as audit:
         baseline, on_device, result = _train_and_sample("cuda")
-        assert all(parameter.device.type == "cuda" for network in baseline.networks.values()
-                   for parameter in network.parameters())
+        parameters = [parameter for network in baseline.networks.values() for parameter in network.parameters()]
+        assert parameters and all(parameter.device.type == "cuda" for parameter in parameters)
         assert result.samples.device.type == "cuda" and is_fake(result.samples)
     assert audit.cpu_draws() == {} and not audit.global_generator_draws
     assert on_device.training_queries == on_cpu.training_queries and on_device.offsets == on_cpu.offsets
