@@ -1,6 +1,7 @@
 """The alignment experiment (issue 3): kernel queries and x_0-law TV of every sampler against B.
 
-    python benchmarks/alignment.py --instance gmm|masked [--quick] --json FILE --save-samples DIR [--figure FILE]
+    python benchmarks/alignment.py --instance gmm|masked [--quick] [--device cuda] --json FILE --save-samples DIR [--figure FILE]
+    python benchmarks/alignment.py --instance gmm --from-results FILE --json FILE   # summaries + figure only
 
 Reference configuration: GMM diffusion (d = 2, 0.95·N((5,0), I) + 0.05·N((−5,0), I), T = 20, reference
 schedule), reward ``B·1{x_1 < −7}``; masked diffusion (L = 6, V = 8, 512 sequences, T = 6), reward
@@ -22,6 +23,10 @@ batched code made; ``training_queries`` (lcb only) = every kernel draw spent tra
   with the exact per-state terms at the sampler's own visited states, and an upper confidence bound
   (level 1e-3, Hoeffding–Chernoff KL / empirical Bernstein) on their mean; masked: exact enumeration.
 ``tv_lower`` is a sample-based lower confidence bound (level 1e-3) on the same TV, for consistency.
+
+``meta.amortised`` (``benchmarks/amortised.py``): per B, lcb's total cost ``training_queries + n·q_lcb``
+against the references' ``n·q`` and the n from which lcb is cheaper in total (break-even), drawn in the
+figure's third panel at the largest B.
 """
 from __future__ import annotations
 
@@ -38,12 +43,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.amortised import amortised_summary, draw_amortised  # noqa: E402
 from estimators.bounded_means import bounded_mean_upper_confidence  # noqa: E402
 from estimators.chain_baselines import AnalyticGaussianBaseline, OracleChernoffBaseline  # noqa: E402
 from estimators.chain_exact import aligned_data_law, finite_sampler_law  # noqa: E402
 from estimators.chain_laws import path_tv_terms  # noqa: E402
 from estimators.chain_ridge import ridge_sampler_law  # noqa: E402
 from estimators.learned_chain_baseline import train_learned_baseline  # noqa: E402
+from primitives._checks import resolve_device  # noqa: E402
 from primitives.chain_samplers import (EnvelopeBaseline, per_step_rejection_sample,  # noqa: E402
                                        trajectory_rejection_sample, unaligned_sample)
 from theorems import diffusion_chains as dc  # noqa: E402
@@ -94,7 +101,7 @@ def _path_ucb(instance, result, baseline) -> tuple[float, str, dict]:
     fine = path_tv_terms(instance.chain, result.states, baseline, instance.values, spacing=0.1)
     coarse = path_tv_terms(instance.chain, [s[:500] for s in result.states], baseline, instance.values, spacing=0.2)
     error = abs(float(fine[:, :500].sum(0).mean()) - float(coarse.sum(0).mean()))
-    sums = fine.sum(0).numpy()
+    sums = fine.sum(0).cpu().numpy()
     ucb = (steps + 1) * bounded_mean_upper_confidence(np.clip(sums / (steps + 1), 0.0, 1.0), CONFIDENCE) + 2 * error
     return (min(ucb, 1.0), f"T7 path bound: exact per-state terms at the sampler's states, UCB at level {CONFIDENCE:g} "
             "(+2× quadrature error)", {"t7_mean": float(sums.mean()), "t7_per_step": fine.mean(1).tolist()})
@@ -102,7 +109,8 @@ def _path_ucb(instance, result, baseline) -> tuple[float, str, dict]:
 
 def run_height(instance_kind: str, height: float, quick: bool, generator: torch.Generator, samples_dir: Path | None,
                log) -> list[dict]:
-    instance = dc.chain_instance(instance_kind, height)
+    """Every method's row at one B; the chain, the samplers and lcb's training run on ``generator.device``."""
+    instance = dc.chain_instance(instance_kind, height).on(generator.device)
     settings = SETTINGS[(instance_kind, quick)]
     n = settings["n"]
     steps = instance.chain.steps
@@ -189,12 +197,13 @@ def figure(rows: list[dict], path: Path, instance: str) -> None:
     import matplotlib.pyplot as plt
 
     methods = list(dict.fromkeys(row["method"] for row in rows))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (left, right, amortised) = plt.subplots(1, 3, figsize=(15, 4))
+    colors = {method: f"C{index}" for index, method in enumerate(methods)}
     for method in methods:
         chosen = sorted((row for row in rows if row["method"] == method), key=lambda row: row["B"])
         heights = [row["B"] for row in chosen]
-        left.plot(heights, [row["queries_per_sample"] for row in chosen], marker="o", label=method)
-        right.plot(heights, [row["tv"] for row in chosen], marker="o", label=method)
+        left.plot(heights, [row["queries_per_sample"] for row in chosen], marker="o", label=method, color=colors[method])
+        right.plot(heights, [row["tv"] for row in chosen], marker="o", label=method, color=colors[method])
     left.set_yscale("log")
     left.set_xlabel("B")
     left.set_ylabel("kernel queries per sample")
@@ -202,6 +211,7 @@ def figure(rows: list[dict], path: Path, instance: str) -> None:
     right.set_ylabel("TV upper confidence bound to q_0")
     right.axhline(0.05, color="grey", lw=0.8, ls="--")
     left.legend(fontsize=8)
+    draw_amortised(amortised, rows, max(row["B"] for row in rows), colors)
     fig.suptitle(f"alignment experiment ({instance})")
     fig.tight_layout()
     fig.savefig(path)
@@ -219,11 +229,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads (1 is fastest for these small tensors, much faster on a loaded machine)")
+    parser.add_argument("--device", default="cpu", help="where the chains run and lcb trains: cpu, cuda or cuda:N")
+    parser.add_argument("--from-results", type=Path, default=None,
+                        help="recompute the summaries and the figure from this results JSON (no sampling)")
     arguments = parser.parse_args(argv)
+    device = resolve_device(arguments.device)
+    if arguments.from_results is not None:
+        return summarise(arguments.from_results, arguments.json, arguments.figure)
     torch.set_num_threads(arguments.threads)
     if arguments.save_samples is not None:
         arguments.save_samples.mkdir(parents=True, exist_ok=True)
-    generator = torch.Generator().manual_seed(arguments.seed)
+    generator = torch.Generator(device=device).manual_seed(arguments.seed)
     started = time.perf_counter()
     rows = []
     for height in arguments.heights:
@@ -233,14 +249,27 @@ def main(argv: list[str] | None = None) -> int:
     summary = target_summary(rows)
     meta = {"instance": arguments.instance, "quick": arguments.quick, "seed": arguments.seed, "lambda": 1.0,
             "heights": arguments.heights, "path_tv_budget": PATH_TV_BUDGET, "path_failure": PATH_FAILURE,
-            "confidence": CONFIDENCE, "settings": SETTINGS[(arguments.instance, arguments.quick)],
-            "seconds": time.perf_counter() - started, "target_at_B7": summary}
+            "confidence": CONFIDENCE, "settings": SETTINGS[(arguments.instance, arguments.quick)], "device": str(device),
+            "seconds": time.perf_counter() - started, "target_at_B7": summary, "amortised": amortised_summary(rows)}
     arguments.json.parent.mkdir(parents=True, exist_ok=True)
     arguments.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     figure(rows, arguments.figure or arguments.json.with_suffix(".pdf"), arguments.instance)
     print(f"wrote {arguments.json} ({meta['seconds']:.0f}s)")
     if summary:
         print("target at B = 7:", json.dumps(summary))
+    print("amortised:", json.dumps(meta["amortised"]))
+    return 0
+
+
+def summarise(source: Path, destination: Path, figure_path: Path | None) -> int:
+    """Recompute ``target_at_B7`` and ``amortised`` from a results JSON's rows; write it and its figure."""
+    results = json.loads(source.read_text())
+    rows = results["rows"]
+    results["meta"].update(target_at_B7=target_summary(rows), amortised=amortised_summary(rows))
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    destination.write_text(json.dumps(results, indent=2))
+    figure(rows, figure_path or destination.with_suffix(".pdf"), results["meta"]["instance"])
+    print("amortised:", json.dumps(results["meta"]["amortised"]))
     return 0
 
 

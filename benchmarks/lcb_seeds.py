@@ -23,6 +23,7 @@ for path in (ROOT, ROOT / "benchmarks"):
 from alignment import PATH_FAILURE, PATH_TV_BUDGET, SETTINGS  # noqa: E402
 from estimators.chain_baselines import OracleChernoffBaseline  # noqa: E402
 from estimators.learned_chain_baseline import train_selected_baseline  # noqa: E402
+from primitives._checks import resolve_device  # noqa: E402
 from primitives.chain_samplers import per_step_rejection_sample  # noqa: E402
 from theorems import diffusion_chains as dc  # noqa: E402
 
@@ -38,9 +39,11 @@ def main(argv=None) -> int:
     parser.add_argument("--calibration", choices=("tail", "clip"), default="tail")
     parser.add_argument("--trainings", type=int, default=None,
                         help="trainings per baseline, the cheapest on validation runs kept (train_selected_baseline)")
+    parser.add_argument("--device", default="cpu", help="where the chain runs and lcb trains: cpu, cuda or cuda:N")
     arguments = parser.parse_args(argv)
+    device = resolve_device(arguments.device)
     torch.set_num_threads(1)
-    instance = dc.chain_instance("gmm", arguments.height)
+    instance = dc.chain_instance("gmm", arguments.height).on(device)
     steps = instance.chain.steps
     delta, eta = PATH_TV_BUDGET / (steps + 1), PATH_FAILURE / (steps + 1)
     settings = dict(SETTINGS[("gmm", False)])
@@ -50,10 +53,10 @@ def main(argv=None) -> int:
         settings["trainings"] = arguments.trainings
     oracle = per_step_rejection_sample(instance.chain, instance.values,
                                        OracleChernoffBaseline(instance.chain, instance.values, delta), arguments.n,
-                                       generator=torch.Generator().manual_seed(0)).queries_per_sample
+                                       generator=torch.Generator(device=device).manual_seed(0)).queries_per_sample
     rows = []
     for seed in arguments.seeds:
-        generator = torch.Generator().manual_seed(seed)
+        generator = torch.Generator(device=device).manual_seed(seed)
         clock = time.perf_counter()
         baseline, report = train_selected_baseline(
             instance.chain, instance.values, delta=delta, eta=eta, trainings=settings.get("trainings", 1),
@@ -70,7 +73,8 @@ def main(argv=None) -> int:
     arguments.json.write_text(json.dumps({"height": arguments.height, "n": arguments.n,
                                           "selection_pairs": settings.get("selection_pairs", 0),
                                           "trainings": settings.get("trainings", 1),
-                                          "calibration": arguments.calibration, "rows": rows}, indent=2))
+                                          "calibration": arguments.calibration, "device": str(device),
+                                          "rows": rows}, indent=2))
     return 0
 
 

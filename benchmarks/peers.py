@@ -53,6 +53,7 @@ from estimators.exact import reward_law  # noqa: E402
 from estimators.peer_laws import (best_of_n_reward_probabilities, reward_tv, rso_reward_probabilities,  # noqa: E402
                                   sir_reward_probabilities, target_reward_probabilities)
 from primitives import GaussianMixture, StepReward, best_of_n_sample, rejection_sample  # noqa: E402
+from primitives._checks import resolve_device  # noqa: E402
 from primitives.peers import percentile_beta, quasi_rejection_sample, rso_sample, sir_sample  # noqa: E402
 
 HEIGHT, LAM = 7.0, 1.0
@@ -73,14 +74,16 @@ def hit_rate_tv_upper(samples, reward, target_hit: float, alpha: float) -> tuple
     return hits / n, max(high - target_hit, target_hit - low, 0.0)
 
 
-def single_step_rows(quick: bool, alpha: float, seed: int) -> list[dict]:
-    """The single-step instance's rows (module docstring); sampled bounds at level ``alpha`` in all."""
+def single_step_rows(quick: bool, alpha: float, seed: int, device: str | torch.device = "cpu") -> list[dict]:
+    """The single-step instance's rows (module docstring); sampled bounds at level ``alpha`` in all. The
+    samplers run on ``device``; the exact laws are computed on the CPU."""
     n = 20_000 if quick else 100_000
-    base = GaussianMixture([0.95, 0.05], [[5.0], [-5.0]], [[[1.0]], [[1.0]]])
+    exact_base = GaussianMixture([0.95, 0.05], [[5.0], [-5.0]], [[[1.0]], [[1.0]]])
+    base = exact_base.to(device)
     reward = StepReward(HEIGHT, [1.0], -7.0)
-    law = reward_law(base, reward)
+    law = reward_law(exact_base, reward)
     _, target = target_reward_probabilities(law, LAM)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator(device=base.device).manual_seed(seed)
 
     runs = []  # (method, budget label, sampler thunk -> (samples, queries), exact reward law or None)
     for delta in (0.3, 0.1, 0.03):
@@ -131,20 +134,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instances", nargs="+", choices=("single-step", "diffusion"), default=["single-step", "diffusion"])
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads (1 is fastest for these small tensors on a loaded machine)")
+    parser.add_argument("--device", default="cpu", help="where every sampler runs (and lcb trains): cpu, cuda or cuda:N")
     arguments = parser.parse_args(argv)
+    device = resolve_device(arguments.device)
     torch.set_num_threads(arguments.threads)
     started = time.perf_counter()
     rows, summary = [], {}
     if "single-step" in arguments.instances:
         print("single-step instance", flush=True)
-        single = single_step_rows(arguments.quick, arguments.alpha, arguments.seed)
+        single = single_step_rows(arguments.quick, arguments.alpha, arguments.seed, device)
         rows += single
         summary["single-step"] = peers_diffusion.instance_summary(single)
     if "diffusion" in arguments.instances:
         print(f"diffusion instance ({peers_diffusion.INSTANCE})", flush=True)
         settings = peers_diffusion.QUICK if arguments.quick else peers_diffusion.FULL
         diffusion = peers_diffusion.diffusion_rows(settings, alpha=arguments.alpha,
-                                                   generator=torch.Generator().manual_seed(arguments.seed + 1),
+                                                   generator=torch.Generator(device=device).manual_seed(arguments.seed + 1),
                                                    log=lambda line: print(line, flush=True))
         rows += diffusion
         summary[peers_diffusion.INSTANCE] = {**peers_diffusion.instance_summary(diffusion),
@@ -155,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
               f"({block['cheapest_budget']}, {block['cheapest_queries_per_sample']} queries/sample); "
               f"lcb cheapest: {block['lcb_is_cheapest']}")
     meta = {"quick": arguments.quick, "seed": arguments.seed, "alpha_per_instance": arguments.alpha,
-            "threads": arguments.threads, "seconds": seconds, "lambda": LAM, "height": HEIGHT}
+            "threads": arguments.threads, "seconds": seconds, "lambda": LAM, "height": HEIGHT, "device": str(device)}
     with open(arguments.json, "w") as handle:
         json.dump({"meta": meta, "rows": rows, "summary": summary}, handle, indent=2)
     if arguments.plot:

@@ -341,8 +341,9 @@ def _chain_runs(instance, settings: DiffusionSettings, generator) -> list[_Run]:
 def diffusion_rows(settings: DiffusionSettings, *, alpha: float = 0.01, generator: torch.Generator | None = None,
                    log: Callable[[str], None] = lambda line: None, height: float = HEIGHT) -> list[dict]:
     """Every method's rows on the diffusion instance (module docstring). ``alpha``: total level of the
-    sampled upper bounds (Bonferroni over those rows); ``tv_lower`` is at the same per-row level."""
-    instance = dc.chain_instance("gmm", height)
+    sampled upper bounds (Bonferroni over those rows); ``tv_lower`` is at the same per-row level. Every
+    sampler runs, and lcb trains, on ``generator.device``."""
+    instance = dc.chain_instance("gmm", height).on("cpu" if generator is None else generator.device)
     law = reward_atoms(instance)
     q_hit = target_hit(law, instance.lam)
     log_partition = instance.values.root() / instance.lam

@@ -159,8 +159,9 @@ def ridge_sampler_law(diffusion: GaussianMixtureDiffusion, values, baseline, *, 
     perpendicular = diffusion.means[0] - (diffusion.means[0] @ u) * u
     # The baseline must depend on the parent only through ⟨û, y⟩: probe with a shifted orthogonal part.
     probe_s = torch.linspace(-6.0, 6.0, 7, dtype=diffusion.dtype, device=diffusion.device)
-    other = torch.randn(diffusion.dim, generator=torch.Generator().manual_seed(0), dtype=diffusion.dtype)
-    other = (other - (other @ u.cpu()) * u.cpu()).to(diffusion.device)
+    other = torch.randn(diffusion.dim, generator=torch.Generator(device=diffusion.device).manual_seed(0),
+                        dtype=diffusion.dtype, device=diffusion.device)
+    other = other - (other @ u) * u
     for t in (0, diffusion.steps // 2, diffusion.steps - 1):
         a = baseline(_ridge_points(probe_s, u, perpendicular), t)
         b = baseline(_ridge_points(probe_s, u, perpendicular + other), t)
@@ -195,10 +196,11 @@ def ridge_tail_q(diffusion: GaussianMixtureDiffusion, values, t: int, parents: t
         raise UnsupportedRidge("the diffusion does not factorise along the reward's direction")
     lam = values.lam
     perpendicular = diffusion.means[0] - (diffusion.means[0] @ u) * u
-    b = torch.as_tensor(baselines, dtype=diffusion.dtype).reshape(-1)
+    to = dict(dtype=diffusion.dtype, device=diffusion.device)
+    b = torch.as_tensor(baselines, **to).reshape(-1)
     m = parents.shape[0]
-    low = torch.full((m,), -60.0, dtype=diffusion.dtype)
-    high = torch.full((m,), 60.0, dtype=diffusion.dtype)
+    low = torch.full((m,), -60.0, **to)
+    high = torch.full((m,), 60.0, **to)
     for _ in range(44):                               # V_t(low) ≥ b > V_t(high) is kept (width 120·2^−44)
         middle = 0.5 * (low + high)
         above = values(_ridge_points(middle, u, perpendicular), t) > b
@@ -208,8 +210,8 @@ def ridge_tail_q(diffusion: GaussianMixtureDiffusion, values, t: int, parents: t
     weights = torch.softmax(log_w, -1)
     centres, stds = means @ u, torch.sqrt(torch.einsum("i,kij,j->k", u, covs, u))
     parent_values = values(parents, t + 1)
-    total = torch.zeros(m, dtype=diffusion.dtype)
-    fraction = torch.linspace(0.0, 1.0, nodes, dtype=diffusion.dtype)
+    total = torch.zeros(m, **to)
+    fraction = torch.linspace(0.0, 1.0, nodes, **to)
     for k in range(diffusion.components):
         top = torch.clamp((crossing - centres[:, k]) / stds[k], min=-width, max=width)      # (m,)
         z = -width + (top + width)[:, None] * fraction[None, :]                                 # (m, nodes)

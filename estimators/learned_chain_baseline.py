@@ -152,10 +152,12 @@ class StepFeatures:
         return (self._raw(states, parent_values) - self.mean) / self.scale
 
 
-def _network(inputs: int, hidden: int) -> torch.nn.Module:
+def _network(inputs: int, hidden: int, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """The step network, initialised on the CPU (from torch's seeded global generator, the same weights on
+    every device) and moved to ``device``."""
     network = torch.nn.Sequential(torch.nn.Linear(inputs, hidden), torch.nn.SiLU(), torch.nn.Linear(hidden, hidden),
                                   torch.nn.SiLU(), torch.nn.Linear(hidden, 1)).double()
-    return network
+    return network.to(device)
 
 
 GAMMA_FLOOR = -2.0   # γ ∈ [GAMMA_FLOOR, cap] (units of λ): the baseline may sit below V̂_{t+1}(y)
@@ -186,7 +188,7 @@ def fit_step_network(features: torch.Tensor, log_ratios: torch.Tensor, *, delta_
     children), and the shared network then barely moves on, or undoes its fit of, the many cheap parents;
     the per-parent logs weigh every parent equally and learn the shape first."""
     torch.manual_seed(seed)
-    network = initial if initial is not None else _network(features.shape[1], hidden)
+    network = initial if initial is not None else _network(features.shape[1], hidden, features.device)
     if initial is None:
         with torch.no_grad():
             network[-1].bias.fill_(math.log((1.0 - GAMMA_FLOOR) / (cap - 1.0)))     # γ = 1 at start
@@ -301,7 +303,7 @@ def fit_gamma_regression(features: torch.Tensor, targets: torch.Tensor, *, cap: 
                          iterations: int = 300, learning_rate: float = 0.02, seed: int = 0) -> torch.nn.Module:
     """Least squares of ``γ(y)`` (``gamma_of``) onto per-parent targets clamped to ``[GAMMA_FLOOR, cap]``."""
     torch.manual_seed(seed)
-    network = _network(features.shape[1], hidden)
+    network = _network(features.shape[1], hidden, features.device)
     targets = torch.clamp(targets, GAMMA_FLOOR, cap)
     optimiser = torch.optim.Adam(network.parameters(), lr=learning_rate)
     for _ in range(iterations):
@@ -324,7 +326,7 @@ def validation_log_cost(gamma: torch.Tensor, offset: float, log_ratios: torch.Te
 
 def _tilted_children(kernel, parents, t, values, generator):
     """One child of ``q_t(·|y)`` per parent (or n prior draws of q_T): envelope rejection, exact."""
-    envelope = torch.tensor([values.envelope(t)], dtype=torch.float64)
+    envelope = torch.tensor([values.envelope(t)], dtype=torch.float64, device=parents.device)
     children, _ = step_rejection_sample(kernel, parents, t, values, envelope, generator=generator)
     return children
 
@@ -367,7 +369,7 @@ def train_learned_baseline(kernel, values, *, delta: float, eta: float, train_pa
     report = TrainingReport(delta=delta, eta=eta, calibration_pairs=calibration_pairs)
     steps = counting.steps
     # Prior step: b_T = V̂_root + c_T.
-    prior_children, _ = step_rejection_sample(counting, None, steps, values, torch.tensor([values.envelope(steps)]),
+    prior_children, _ = step_rejection_sample(counting, None, steps, values, torch.tensor([values.envelope(steps)], device=counting.device),
                                               n=calibration_pairs, generator=generator)
     if calibration not in ("clip", "tail"):
         raise ValueError(f"calibration must be 'clip' or 'tail', got {calibration!r}")
@@ -497,7 +499,7 @@ def _select(candidates, baseline, kernel, values, selection, t, children, estima
 
 
 def _copy(network: torch.nn.Module) -> torch.nn.Module:
-    clone = _network(network[0].in_features, network[0].out_features)
+    clone = _network(network[0].in_features, network[0].out_features, network[0].weight.device)
     clone.load_state_dict(network.state_dict())
     return clone
 
@@ -564,7 +566,8 @@ def fit_soft_values(kernel, reward, lam: float, *, parents: int = 2048, children
         inputs = (encoded - values.means[t]) / values.scales[t]
         torch.manual_seed(t)
         network = torch.nn.Sequential(torch.nn.Linear(inputs.shape[1], hidden), torch.nn.SiLU(),
-                                      torch.nn.Linear(hidden, hidden), torch.nn.SiLU(), torch.nn.Linear(hidden, 1)).double()
+                                      torch.nn.Linear(hidden, hidden), torch.nn.SiLU(), torch.nn.Linear(hidden, 1)
+                                      ).double().to(inputs.device)
         optimiser = torch.optim.Adam(network.parameters(), lr=learning_rate)
         for _ in range(iterations):
             loss = ((network(inputs)[:, 0] - targets) ** 2).mean()

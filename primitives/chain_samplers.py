@@ -269,7 +269,7 @@ def per_step_rejection_sample(kernel: ChainKernel, values: SoftValues, baseline:
     def check_baseline(b: torch.Tensor, m: int, t: int) -> torch.Tensor:
         if not isinstance(b, torch.Tensor):
             b = torch.as_tensor(b, dtype=torch.float64)
-        b = b.reshape(-1).to(torch.float64)
+        b = b.reshape(-1).to(device=counting.device, dtype=torch.float64)
         if b.shape[0] == 1 and m != 1:
             b = b.expand(m)
         if b.shape[0] != m:
@@ -305,7 +305,7 @@ def step_rejection_sample(kernel: ChainKernel, parents: torch.Tensor | None, t: 
     lam = check_positive("lam", values.lam)
     counting = _counting(kernel)
     template = counting.sample_prior(0, generator)
-    baselines = torch.as_tensor(baselines, dtype=torch.float64).reshape(-1)
+    baselines = torch.as_tensor(baselines, dtype=torch.float64, device=counting.device).reshape(-1)
     if parents is None:
         if n is None:
             raise ValueError("n is required for the prior step")

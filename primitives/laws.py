@@ -125,6 +125,11 @@ class Gaussian:
         theta_t = _as_tensor("theta", theta, self.dtype, self.device).reshape(self.dim)
         return Gaussian(self.mean + self.cov @ theta_t, self.cov, device=self.device, dtype=self.dtype)
 
+    def to(self, device: str | torch.device) -> "Gaussian":
+        """This law on ``device`` (itself when it is there already)."""
+        device = resolve_device(device)
+        return self if device == self.device else Gaussian(self.mean, self.cov, device=device, dtype=self.dtype)
+
     def __repr__(self) -> str:
         return f"Gaussian(d={self.dim})"
 
@@ -195,6 +200,12 @@ class GaussianMixture:
         means = self.means + torch.einsum("kij,j->ki", self.covs, theta_t)
         return GaussianMixture(weights, means, self.covs, device=self.device, dtype=self.dtype)
 
+    def to(self, device: str | torch.device) -> "GaussianMixture":
+        """This law on ``device`` (itself when it is there already)."""
+        device = resolve_device(device)
+        return self if device == self.device else GaussianMixture(self.weights, self.means, self.covs, device=device,
+                                                                  dtype=self.dtype)
+
     def __repr__(self) -> str:
         return f"GaussianMixture(K={self.components}, d={self.dim})"
 
@@ -243,6 +254,11 @@ class Categorical:
         """The law ``∝ p(x) e^{log_weights[x]}`` (any tilt of a finite law is a reweighting)."""
         scores = torch.log(self.probs) + log_weights.to(self.dtype)
         return Categorical(torch.softmax(scores, 0), device=self.device, dtype=self.dtype)
+
+    def to(self, device: str | torch.device) -> "Categorical":
+        """This law on ``device`` (itself when it is there already)."""
+        device = resolve_device(device)
+        return self if device == self.device else Categorical(self.probs, device=device, dtype=self.dtype)
 
     def __repr__(self) -> str:
         return f"Categorical(K={self.size})"

@@ -78,8 +78,9 @@ def _t6_parent_set(instance: ChainInstance, t: int, size: int = 48) -> tuple[tor
     """ν: a fixed finite set of parents at step t+1 (uniform weights), drawn once from the aligned marginal
     q_{t+1} by exact (ideal per-step) rejection with a fixed seed, so that averages over ν are exact."""
     result = per_step_rejection_sample(instance.chain, instance.values, EnvelopeBaseline(instance.values), size,
-                                       generator=torch.Generator().manual_seed(20260208), stop_at=t + 1)
-    return result.samples, torch.full((size,), 1.0 / size, dtype=torch.float64)
+                                       generator=torch.Generator(device=instance.device).manual_seed(20260208),
+                                       stop_at=t + 1)
+    return result.samples, torch.full((size,), 1.0 / size, dtype=torch.float64, device=instance.device)
 
 
 def _fit_cheap_network(chain, values, states, state_values, train_rows, t, children, envelope, delta, iterations,
@@ -95,7 +96,8 @@ def _fit_cheap_network(chain, values, states, state_values, train_rows, t, child
     features = StepFeatures(parents, state_values[train_rows], lam, None)
     network, _ = fit_step_network(features(parents, state_values[train_rows]), log_ratios, delta_train=0.4 * delta,
                                   cap=6.0, tilted_log_ratios=tilted_log_ratios, iterations=iterations, hidden=16,
-                                  seed=int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
+                                  seed=int(torch.randint(0, 2**31 - 1, (1,), generator=generator,
+                                                         device=generator.device)))
     with torch.no_grad():
         return gamma_of(network, features(states, state_values), 6.0)
 
@@ -107,7 +109,7 @@ def quantile_offset(instance: ChainInstance, t: int, states: torch.Tensor, weigh
     base = values(states, t + 1) + instance.lam * shape
 
     def tail(offset: float) -> float:
-        return float((weights * ridge_tail_q(instance.chain, values, t, states, base + offset, nodes=601)).sum()) - delta
+        return float((weights.cpu() * ridge_tail_q(instance.chain, values, t, states, base + offset, nodes=601).cpu()).sum()) - delta
 
     low, high = -1.0, 1.0
     while tail(low) < 0:
@@ -127,10 +129,11 @@ def check_learned_chain_baseline(instance: ChainInstance, t: int, delta: float, 
                                  calibrate=calibrate_offset, pair_sampler: str = "tilted", train_parents: int = 128,
                                  children: int = 8, iterations: int = 20) -> Evidence:
     """Exact Beta form at the code's rank + residual-level and event-level exact binomial tests (docstring)."""
+    instance = instance.on(context.device)
     chain, values, lam = instance.chain, instance.values, instance.lam
     states, weights = _t6_parent_set(instance, t)
     state_values = values(states, t + 1)
-    envelope = torch.tensor([values.envelope(t)])
+    envelope = torch.tensor([values.envelope(t)], device=instance.device)
     residual_alpha = event_alpha = context.alpha / 2
     total = min_num_residuals_for_calibration_test(pairs, delta, eta, factor=VIOLATION_FACTOR, alpha=residual_alpha,
                                                    beta=context.beta)

@@ -97,6 +97,7 @@ def worst_split(laws: StateLaws, lam: float, epsilon: float) -> float:
 def check_value_error_tv(instance: ChainInstance, t: int, epsilon: float, context: CheckContext, *,
                          sampler_epsilon: float | None = None, bound=VALUE_ERROR_BOUND) -> Evidence:
     """T8 at one state of the masked chain: exact TV by enumeration, empirical multinomial lower bound."""
+    instance = instance.on(context.device)
     chain, values, lam = instance.chain, instance.values, instance.lam
     parent = _value_error_state(instance, t)
     laws = kernel_value_laws(chain, t, parent, values)
@@ -113,7 +114,8 @@ def check_value_error_tv(instance: ChainInstance, t: int, epsilon: float, contex
     samples = min_num_samples_for_tv_lower_bound_test(VALUE_ERROR_GAP, support, alpha=context.alpha, beta=context.beta)
     parents = parent.expand(samples, -1)
     envelope_used = float(kernel_value_laws(chain, t, parent, used).ess_sup()[0])
-    children, _ = step_rejection_sample(chain, parents, t, used, torch.tensor([envelope_used]), generator=context.generator())
+    children, _ = step_rejection_sample(chain, parents, t, used, torch.tensor([envelope_used], device=parents.device),
+                                      generator=context.generator())
     # Empirical TV over the kernel's support: children as (position, token) cells.
     match = (children[:, None, :] == atoms.atoms[0][None]).all(-1)
     cell = match.to(torch.int64).argmax(-1)
@@ -134,11 +136,12 @@ def check_value_error_tv(instance: ChainInstance, t: int, epsilon: float, contex
     return evidence
 
 
-def two_point_chain(epsilon: float, lam: float) -> tuple[MaskedDiffusion, SequenceSetReward, float]:
+def two_point_chain(epsilon: float, lam: float, device: str | torch.device = "cpu"
+                    ) -> tuple[MaskedDiffusion, SequenceSetReward, float]:
     """One masked token over two values with ``p(0) = 1/(e^{ε/λ}+1)`` and ``r ≡ 0``: q = p, and
     ``V̂ = V + ε(1{x=0} − 1{x=1})`` attains T8's bound."""
     low = 1.0 / (math.exp(epsilon / lam) + 1.0)
-    chain = MaskedDiffusion(np.array([[0], [1]]), [low, 1.0 - low], 2)
+    chain = MaskedDiffusion(np.array([[0], [1]]), [low, 1.0 - low], 2, device=device)
     return chain, SequenceSetReward(0.0, [[0]]), low
 
 
@@ -151,7 +154,7 @@ class TwoPointValues:
     def __call__(self, states, t):
         if t == 0:
             return torch.where(states[:, 0] == 0, self.epsilon, -self.epsilon).to(torch.float64)
-        return torch.zeros(states.shape[0], dtype=torch.float64)
+        return torch.zeros(states.shape[0], dtype=torch.float64, device=states.device)
 
     def root(self):
         return 0.0
@@ -162,7 +165,7 @@ class TwoPointValues:
 
 def check_two_point_tight(epsilon: float, lam: float, context: CheckContext, *, sampler_epsilon: float | None = None,
                           bound=VALUE_ERROR_BOUND) -> Evidence:
-    chain, reward, low = two_point_chain(epsilon, lam)
+    chain, reward, low = two_point_chain(epsilon, lam, context.device)
     exact_values = ExactSoftValues(chain, reward, lam)
     claimed = TwoPointValues(chain, epsilon, lam)
     laws = kernel_value_laws(chain, 0, chain.sample_prior(1), claimed, target=exact_values)
@@ -174,7 +177,7 @@ def check_two_point_tight(epsilon: float, lam: float, context: CheckContext, *, 
                                                          beta=context.beta),
                   min_num_samples_for_binomial_rate_test(target, max(target - TIGHT_GAP, 1e-9), alpha=context.alpha,
                                                          beta=context.beta))
-    children, _ = step_rejection_sample(chain, chain.sample_prior(samples), 0, used, torch.tensor([used.envelope(0)]),
+    children, _ = step_rejection_sample(chain, chain.sample_prior(samples), 0, used, torch.tensor([used.envelope(0)], device=chain.device),
                                         generator=context.generator())
     hits = int((children[:, 0] == 0).sum())
     # q(0) = low; the claimed law has q̂(0) = low + tanh(ε/2λ): two-sided exact interval on q̂(0).
@@ -191,8 +194,8 @@ def check_two_point_tight(epsilon: float, lam: float, context: CheckContext, *, 
 
 
 # ---------------------------------------------------------------- T4 per state
-def _ridge_parent(t: int, position: float) -> torch.Tensor:
-    return torch.tensor([[position, 0.0]], dtype=torch.float64)
+def _ridge_parent(t: int, position: float, device: str | torch.device = "cpu") -> torch.Tensor:
+    return torch.tensor([[position, 0.0]], dtype=torch.float64, device=device)
 
 
 def undercounting(proposals: torch.Tensor) -> torch.Tensor:
@@ -217,14 +220,14 @@ def direct_clip_mass(laws: StateLaws, lam: float, baseline: float) -> float:
 
 def _step_parent(instance: ChainInstance, t: int) -> torch.Tensor:
     if instance.kind == "gmm":
-        return _ridge_parent(t, -1.0)
+        return _ridge_parent(t, -1.0, instance.device)
     return _value_error_state(instance, t)
 
 
 def _measure_step(instance: ChainInstance, parent: torch.Tensor, t: int, baseline: float, context: CheckContext,
                   alpha: float, accepted: int, count=lambda p: p):
     parents = parent.expand(accepted, *parent.shape[1:])
-    _, proposals = step_rejection_sample(instance.chain, parents, t, instance.values, torch.tensor([baseline]),
+    _, proposals = step_rejection_sample(instance.chain, parents, t, instance.values, torch.tensor([baseline], device=parents.device),
                                          generator=context.generator())
     total = int(count(proposals).sum())
     low_rate, high_rate = negative_binomial_rate_interval(accepted, total, alpha)
@@ -233,6 +236,7 @@ def _measure_step(instance: ChainInstance, parent: torch.Tensor, t: int, baselin
 
 def check_step_proposals_identity(instance: ChainInstance, t: int, offset: float, context: CheckContext, *,
                                   count=lambda p: p, expression=sym.PROPOSALS_IDENTITY) -> Evidence:
+    instance = instance.on(context.device)
     parent = _step_parent(instance, t)
     laws = kernel_value_laws(instance.chain, t, parent, instance.values)
     soft = float(instance.values(parent, t + 1)[0])
@@ -269,6 +273,7 @@ def baseline_with_clip_mass(laws: StateLaws, lam: float, target: float) -> float
 def check_step_proposals_upper(instance: ChainInstance, t: int, delta: float, context: CheckContext, *,
                                expression=sym.PROPOSALS_UPPER) -> Evidence:
     """T4's upper bound at a baseline whose clipped mass is 0.9δ (so the 1/(1−δ) factor matters)."""
+    instance = instance.on(context.device)
     parent = _step_parent(instance, t)
     laws = kernel_value_laws(instance.chain, t, parent, instance.values)
     soft = float(instance.values(parent, t + 1)[0])

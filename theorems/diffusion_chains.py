@@ -58,6 +58,7 @@ from estimators.exact import TiltedLaw
 from estimators.law_tests import tv_lower_confidence
 from primitives.chain_samplers import (EnvelopeBaseline, ExactSoftValues, OffsetBaseline, per_step_rejection_sample,
                                        trajectory_rejection_sample)
+from primitives._checks import resolve_device
 from primitives.diffusion import GaussianMixtureDiffusion
 from primitives.laws import Categorical, GaussianMixture
 from primitives.masked_diffusion import MaskedDiffusion, SequenceSetReward, reference_masked_diffusion
@@ -80,15 +81,15 @@ PATH_TV_BOUND = tau_prior + tau_steps
 
 # ---------------------------------------------------------------- instances
 @lru_cache(maxsize=None)
-def reference_gmm_diffusion() -> GaussianMixtureDiffusion:
+def reference_gmm_diffusion(device: str = "cpu") -> GaussianMixtureDiffusion:
     """The reference GMM diffusion: 0.95 N((5,0), I) + 0.05 N((−5,0), I), reference schedule (T = 20)."""
-    mixture = GaussianMixture([0.95, 0.05], [[5.0, 0.0], [-5.0, 0.0]], [np.eye(2), np.eye(2)])
+    mixture = GaussianMixture([0.95, 0.05], [[5.0, 0.0], [-5.0, 0.0]], [np.eye(2), np.eye(2)], device=device)
     return GaussianMixtureDiffusion(mixture)
 
 
 @lru_cache(maxsize=None)
-def _reference_masked() -> tuple[MaskedDiffusion, np.ndarray]:
-    return reference_masked_diffusion()
+def _reference_masked(device: str = "cpu") -> tuple[MaskedDiffusion, np.ndarray]:
+    return reference_masked_diffusion(device=device)
 
 
 @dataclass(frozen=True)
@@ -98,10 +99,15 @@ class ChainInstance:
     kind: str                 # "gmm" or "masked"
     height: float             # B
     lam: float = 1.0
+    device: str = "cpu"       # where the chain, its soft values and the samplers run
+
+    def on(self, device: str | torch.device) -> ChainInstance:
+        """This instance with its chain and values on ``device`` (a check runs on its context's device)."""
+        return dataclasses.replace(self, device=str(resolve_device(device)))
 
     @property
     def chain(self):
-        return reference_gmm_diffusion() if self.kind == "gmm" else _reference_masked()[0]
+        return reference_gmm_diffusion(self.device) if self.kind == "gmm" else _reference_masked(self.device)[0]
 
     @property
     def reward(self):
@@ -109,7 +115,7 @@ class ChainInstance:
 
     @property
     def values(self) -> ExactSoftValues:
-        return _values(self.kind, self.height, self.lam)
+        return _values(self.kind, self.height, self.lam, self.device)
 
     def x0_target(self) -> TiltedLaw:
         """The exact aligned x_0 law q_0 (GMM: on ℝ²; masked: over the data table's indices)."""
@@ -132,8 +138,8 @@ def _reward(kind: str, height: float):
 
 
 @lru_cache(maxsize=None)
-def _values(kind: str, height: float, lam: float) -> ExactSoftValues:
-    chain = reference_gmm_diffusion() if kind == "gmm" else _reference_masked()[0]
+def _values(kind: str, height: float, lam: float, device: str = "cpu") -> ExactSoftValues:
+    chain = reference_gmm_diffusion(device) if kind == "gmm" else _reference_masked(device)[0]
     return ExactSoftValues(chain, _reward(kind, height), lam)
 
 
@@ -341,6 +347,7 @@ def _exact_sampler_law(instance: ChainInstance, baseline):
 def check_path_tv(instance: ChainInstance, baseline_name: str, context: CheckContext, *,
                   sampler: ChainSampler = default_chain_sampler, terms: str = "all") -> Evidence:
     """T7 with exact terms; ``terms='last'`` keeps only the t = 0 term (a deliberately wrong bound)."""
+    instance = instance.on(context.device)
     baseline = make_baseline(instance, baseline_name)
     tv_exact, step_terms, quadrature_error, law = _exact_sampler_law(instance, baseline)
     steps = instance.chain.steps
@@ -427,6 +434,7 @@ def single_step_terms(instance: ChainInstance, baseline, law) -> dict:
 def check_sampler_law(instance: ChainInstance, baseline_name: str, context: CheckContext, *,
                       sampler: ChainSampler = default_chain_sampler) -> Evidence:
     """The per-step sampler's x_0 against its exact law (composition of its clipped kernels)."""
+    instance = instance.on(context.device)
     baseline = make_baseline(instance, baseline_name)
     _, _, quadrature_error, law = _exact_sampler_law(instance, baseline)
     details = {}
@@ -435,7 +443,7 @@ def check_sampler_law(instance: ChainInstance, baseline_name: str, context: Chec
         result = sampler(instance, baseline, n, context.generator())
         points = instance.x0_points(result.samples)
         # The ridge coordinate carries the tilt; the orthogonal coordinate is an untouched N(0, 1) chain.
-        direction = torch.as_tensor(law.direction, dtype=points.dtype)
+        direction = torch.as_tensor(law.direction, dtype=points.dtype, device=points.device)
         along = (points @ direction).cpu().numpy()
         across = (points - (points @ direction)[:, None] * direction).cpu().numpy() @ np.array([-law.direction[1], law.direction[0]])
         ridge_ks = ks_distance(along, law.x0_cdf)
@@ -466,6 +474,7 @@ def check_sampler_law(instance: ChainInstance, baseline_name: str, context: Chec
 
 def check_ideal_exact(instance: ChainInstance, context: CheckContext, *,
                       sampler: ChainSampler = default_chain_sampler) -> Evidence:
+    instance = instance.on(context.device)
     baseline = make_baseline(instance, "ideal")
     tv_exact, step_terms, quadrature_error, _ = _exact_sampler_law(instance, baseline)
     n = _x0_sample_size(instance, context.alpha / 2, context.beta)
@@ -492,6 +501,7 @@ def default_trajectory_sampler(instance: ChainInstance, envelope_shift: float, n
 
 
 def check_trajectory_exact(instance: ChainInstance, context: CheckContext, *, envelope_shift: float = 0.0) -> Evidence:
+    instance = instance.on(context.device)
     n = _x0_sample_size(instance, context.alpha, context.beta)
     result = default_trajectory_sampler(instance, envelope_shift, n, context.generator())
     points = instance.x0_points(result.samples)

@@ -130,7 +130,8 @@ def check_complexity(k: int, d: int, context: CheckContext, sampler=None) -> Evi
     tolerance = exact.value * (exact.relative_error + NUMERIC_TOLERANCE)
     gap = RELATIVE_GAP[k]
     accepted = min_num_accepted_for_relative_mean_test(exact.value, gap, alpha=context.alpha, beta=context.beta)
-    draw = sampler(base, reward, lam_value) if sampler else default_sampler(base, reward, lam_value)
+    device_base = base.to(context.device)
+    draw = sampler(device_base, reward, lam_value) if sampler else default_sampler(device_base, reward, lam_value)
     result = draw(accepted, context.generator(0))
     estimate, low, high = proposal_interval(result.accepted, result.oracle_calls, context.alpha)
     reasons = []

@@ -138,7 +138,7 @@ def two_point_exact(base: Categorical, reward: MaxOfPlanes, lam_value: float, fa
 # ---------------------------------------------------------------- checks
 def _draw(base, reward, lam_value, factors, n: int, context: CheckContext):
     log_z = perturbed_log_partitions(base, reward, lam_value, factors)
-    return kl_align(base, reward, lam_value, n, context.generator(0), log_partitions=log_z)
+    return kl_align(base.to(context.device), reward, lam_value, n, context.generator(0), log_partitions=log_z)
 
 
 def check_partition_error(context: CheckContext, factors=_factors(PARTITION_ETA), expression=PARTITION_TV) -> Evidence:

@@ -81,9 +81,9 @@ def _generator(context: CheckContext, stream: int = 0) -> torch.Generator:
 
 # ================================================================ P1: the diffusion tilt oracle
 @lru_cache(maxsize=None)
-def diffusion_instance() -> tuple[ExactScoreMixtureDiffusion, np.ndarray]:
+def diffusion_instance(device: str = "cpu") -> tuple[ExactScoreMixtureDiffusion, np.ndarray]:
     mixture = GaussianMixture([0.5, 0.3, 0.2], [[-2.0, 0.0], [2.0, 1.0], [0.0, -2.5]],
-                              [np.eye(2) * 0.5, [[1.0, 0.3], [0.3, 0.6]], np.eye(2) * 0.3])
+                              [np.eye(2) * 0.5, [[1.0, 0.3], [0.3, 0.6]], np.eye(2) * 0.3], device=device)
     return ExactScoreMixtureDiffusion(mixture, horizon=10.0, steps=24), np.array([0.8, -0.5])
 
 
@@ -107,10 +107,10 @@ def _retype(diffusion: ExactScoreMixtureDiffusion, cls) -> ExactScoreMixtureDiff
 
 def check_score_query_shift(context: CheckContext, variant=None) -> Evidence:
     """Exact identity: query-shift score vs autograd of the tilted marginal's exact log-density."""
-    diffusion, theta = diffusion_instance()
+    diffusion, theta = diffusion_instance(str(context.device))
     if variant is not None:
         diffusion = _retype(diffusion, variant)
-    theta_t = torch.as_tensor(theta)
+    theta_t = torch.as_tensor(theta, device=diffusion.device)
     generator = _generator(context)
     worst, points = 0.0, 0
     for t in (0.01, 0.1, 0.5, 1.0, 2.0, 5.0, 9.0):
@@ -136,10 +136,10 @@ def _diffusion_projection_density(law: GaussianMixture, u: np.ndarray) -> float:
 
 
 def check_diffusion_tilt_law(context: CheckContext, variant=None) -> Evidence:
-    diffusion, theta = diffusion_instance()
+    diffusion, theta = diffusion_instance(str(context.device))
     if variant is not None:
         diffusion = _retype(diffusion, variant)
-    exact = diffusion.mixture.tilt(theta)
+    exact = diffusion_instance()[0].mixture.tilt(theta)
     directions = {"x0": np.array([1.0, 0.0]), "x1": np.array([0.0, 1.0]),
                   "diagonal": np.array([1.0, 1.0]) / math.sqrt(2.0)}
     projections = mixture_projections(exact.weights.numpy(), exact.means.numpy(), exact.covs.numpy(), directions)
@@ -164,13 +164,13 @@ TELESCOPING_SCALE = 2.0   # log Z at 2θ: mutants' errors grow like |θ|², the 
 
 
 def check_telescoping(context: CheckContext, claimed=None) -> Evidence:
-    diffusion, theta = diffusion_instance()
+    diffusion, theta = diffusion_instance(str(context.device))
     theta = TELESCOPING_SCALE * theta
     oracle = ScoreTiltOracle(diffusion)
     estimate = telescoping_log_partition(oracle, theta, steps=2, samples_per_step=4000, alpha=context.alpha,
                                          generator=_generator(context))
     exact = float(diffusion.mixture.log_partition(theta))
-    value = exact if claimed is None else claimed(diffusion.mixture, theta)
+    value = exact if claimed is None else claimed(diffusion_instance()[0].mixture, theta)
     return interval_evidence(
         statistic="telescoping over θ_j = jθ/2: bounded bridge identity, empirical Bernstein (α/8 per side "
                   "per mean), widened by the Pinsker initial-TV bound and the RK4 displacement",
@@ -275,7 +275,7 @@ def check_ridge_exact(instance, context: CheckContext, sampler=None) -> Evidence
     law = ridge_law_of(base, reward, lam_value)
     projections = ridge_projections(law, base.dim)
     n = projection_fit_sample_size(FIT_GAP, context.alpha, context.beta, len(projections))
-    draw = sampler(base, reward, lam_value) if sampler else default_kl(base, reward, lam_value)
+    draw = sampler(base.to(context.device), reward, lam_value) if sampler else default_kl(base.to(context.device), reward, lam_value)
     result = draw(n, _generator(context))
     return fit_evidence(result.samples, projections, context, claim="kl_align's output law q_KL",
                         details={"oracle_calls": result.oracle_calls, "planes": result.planes,
@@ -289,7 +289,7 @@ def check_lse_planes_exact(context: CheckContext, sampler=None) -> Evidence:
     directions.update({f"Ax{i}": reward.A[i] for i in range(reward.k)})
     projections = mixture_projections(weights, means, covs, directions)
     n = projection_fit_sample_size(FIT_GAP, context.alpha, context.beta, len(projections))
-    draw = sampler(base, reward, lam_value) if sampler else default_kl(base, reward, lam_value, route="planes")
+    draw = sampler(base.to(context.device), reward, lam_value) if sampler else default_kl(base.to(context.device), reward, lam_value, route="planes")
     result = draw(n, _generator(context))
     return fit_evidence(result.samples, projections, context, claim="kl_align (planes, ε = τ log J) output law q_KL",
                         details={"oracle_calls": result.oracle_calls, "epsilon": result.epsilon,
@@ -300,9 +300,9 @@ def check_categorical_exact(context: CheckContext, sampler=None) -> Evidence:
     base, reward, lam_value = categorical_instance()
     probabilities = categorical_exact(base, reward, lam_value)
     n = min_num_samples_for_multinomial_tv_test(FIT_GAP, probabilities, alpha=context.alpha, beta=context.beta)
-    draw = sampler(base, reward, lam_value) if sampler else default_kl(base, reward, lam_value)
+    draw = sampler(base.to(context.device), reward, lam_value) if sampler else default_kl(base.to(context.device), reward, lam_value)
     result = draw(n, _generator(context))
-    fit = multinomial_fit(result.samples[:, 0].round().numpy(), probabilities, context.alpha, context.beta)
+    fit = multinomial_fit(result.samples[:, 0].round().cpu().numpy(), probabilities, context.alpha, context.beta)
     return Evidence(holds=not fit.rejected, statistic=fit.name, bound=fit.threshold, empirical=fit.statistic,
                     confidence_bound=fit.statistic, n=n, detectable_gap=fit.detectable_gap,
                     detectable_gap_units="TV over the 12 atoms (multinomial)", margin=fit.threshold - fit.statistic,
@@ -354,7 +354,7 @@ def check_nonconvex(lam_value: float, context: CheckContext, sampler=None, expre
     exact = nonconvex_exact(lam_value)
     bound = _evaluate(expression, {gap_sym: NONCONVEX_L, lam: lam_value, Z_sym: 1.0,
                                    Z_conv: exact["Z_conv_over_Z"] * (1 - exact["ratio_error"])})
-    draw = sampler(base, reward, lam_value) if sampler else default_kl(base, reward, lam_value, cover=envelope)
+    draw = sampler(base.to(context.device), reward, lam_value) if sampler else default_kl(base.to(context.device), reward, lam_value, cover=envelope)
     # Designed to detect an acceptance 10 % above the ceiling (one side of the two-sided 2α NB interval).
     accepted = min_num_accepted_for_relative_mean_test(1.0 / bound, NONCONVEX_GAP, alpha=2 * context.alpha,
                                                        beta=context.beta)
@@ -412,7 +412,7 @@ def check_laplace_mixture(which: str, context: CheckContext, sampler=None) -> Ev
     directions.update({f"x{j}": np.eye(base.dim)[j] for j in range(base.dim)})
     projections = mixture_projections(weights, means, covs, directions)
     n = projection_fit_sample_size(FIT_GAP, context.alpha, context.beta, len(projections))
-    draw = sampler(base, reward, lam_value) if sampler else default_kl(base, reward, lam_value)
+    draw = sampler(base.to(context.device), reward, lam_value) if sampler else default_kl(base.to(context.device), reward, lam_value)
     result = draw(n, _generator(context))
     evidence = fit_evidence(result.samples, projections, context, claim=f"the {result.route} route's law q_KL",
                             details={"route": result.route, "oracle_calls": result.oracle_calls})
@@ -523,8 +523,8 @@ def _unweighted_hubbard_sampler(base, reward, lam_value):
     oracle = ExactTiltOracle(base)
 
     def draw(n, generator):
-        xi = torch.randn(n, reward.k, generator=generator, dtype=torch.float64)
-        thetas = xi @ torch.as_tensor(reward.L) / math.sqrt(lam_value)
+        xi = torch.randn(n, reward.k, generator=generator, dtype=torch.float64, device=base.device)
+        thetas = xi @ torch.as_tensor(reward.L, device=base.device) / math.sqrt(lam_value)
         return KLAlignResult(oracle.sample_rows(thetas, generator), n, "hubbard-stratonovich (unweighted)", 1)
     return draw
 
@@ -533,10 +533,11 @@ def _unweighted_lse_sampler(base, reward, lam_value):
     """Laplace mixture drawn with its coefficients only (the Z(θ_t) factor forgotten)."""
     mixture = reward.laplace_mixture(lam_value)
     oracle = ExactTiltOracle(base)
-    thetas = torch.as_tensor(mixture.slopes @ reward.A)
+    thetas = torch.as_tensor(mixture.slopes @ reward.A, device=base.device)
 
     def draw(n, generator):
-        index = torch.multinomial(torch.softmax(torch.as_tensor(mixture.log_coefficients), 0), n, replacement=True,
+        index = torch.multinomial(torch.softmax(torch.as_tensor(mixture.log_coefficients, device=base.device), 0), n,
+                                  replacement=True,
                                   generator=generator)
         return KLAlignResult(oracle.sample_rows(thetas[index], generator), n, "laplace mixture (unweighted)",
                              thetas.shape[0])

@@ -84,14 +84,20 @@ def _closed_prox(reward, x, lam_value):
 
 
 def _closed_prox_missing_lambda(reward, x, lam_value):
-    system = torch.as_tensor(reward.Q + lam_value * np.eye(reward.Q.shape[0]))
-    return torch.linalg.solve(system, (x + torch.as_tensor(reward.b)).T).T
+    system = torch.as_tensor(reward.Q + lam_value * np.eye(reward.Q.shape[0]), device=x.device)
+    return torch.linalg.solve(system, (x + torch.as_tensor(reward.b, device=x.device)).T).T
+
+
+def _cpu_fallback(context: CheckContext, step: str) -> dict:
+    """The record's note that ``step`` ran on the CPU while the claim ran on another device."""
+    return {} if context.device.type == "cpu" else {"cpu_fallback": step}
 
 
 def check_closed_vs_cvxpy(context: CheckContext, closed=_closed_prox) -> Evidence:
     base, reward, lam_value = quadratic_instance()
-    x = base.sample(12, context.generator())
-    closed_points = closed(reward, x, lam_value)
+    x = base.to(context.device).sample(12, context.generator())
+    closed_points = closed(reward, x, lam_value).cpu()
+    x = x.cpu()                                   # cvxpy solves on the CPU
     solved = solve_prox(reward, x, lam_value, method="cvxpy")
     distance = float((closed_points - solved.point).norm(dim=1).max())
     bound = _evaluate(CVXPY_DISTANCE, {gap: solved.certificate["duality_gap"], lam: lam_value}) + 1e-9
@@ -101,7 +107,8 @@ def check_closed_vs_cvxpy(context: CheckContext, closed=_closed_prox) -> Evidenc
         statistic="max ‖T_closed(x) − T_cvxpy(x)‖ over 12 points against √(2·gap/λ) (+1e-9), gap = certified "
                   "duality gap; first-order residual ‖∇r(y) − λ(y − x)‖ of the closed form ≤ 1e-9",
         bound=bound, exact=distance, empirical=None, lower_confidence=None, n=12, detectable_gap=None,
-        details={"duality_gap": solved.certificate["duality_gap"], "first_order_residual": residual})
+        details={"duality_gap": solved.certificate["duality_gap"], "first_order_residual": residual,
+                 **_cpu_fallback(context, "cvxpy solve")})
     if residual > 1e-9:
         evidence.holds = False
         evidence.message = "; ".join(filter(None, [evidence.message, f"first-order residual {residual:.3g} > 1e-9"]))
@@ -116,14 +123,15 @@ def check_pushforward(context: CheckContext, sampler=None) -> Evidence:
     directions["random"] = rng.normal(size=base.dim) / math.sqrt(base.dim)
     projections = mixture_projections([1.0], mean_w[None], cov_w[None], directions)
     n = projection_fit_sample_size(FIT_GAP, context.alpha, context.beta, len(projections))
-    draw = sampler or (lambda n, generator: wasserstein_align(base, reward, lam_value, n, generator=generator))
+    draw = sampler or (lambda n, generator: wasserstein_align(base.to(context.device), reward, lam_value, n,
+                                                              generator=generator))
     result = draw(n, context.generator())
     # POT Bures–Wasserstein against the Brenier map's transport cost, in closed form.
     mean, cov = base.mean.numpy(), base.cov.numpy()
     linear = lam_value * M - np.eye(base.dim)
     closed_cost = float(np.sum((linear @ mean + M @ reward.b) ** 2) + np.trace(linear @ cov @ linear.T))
     bures = float(ot.gaussian.bures_wasserstein_distance(mean, mean_w, cov, cov_w)) ** 2
-    samples = result.samples.numpy()
+    samples = result.samples.cpu().numpy()
     # Reported alongside the test: 1-D W1 between each sampled coordinate and the exact quantiles (POT).
     levels = (np.arange(2000) + 0.5) / 2000
     w1_coordinates = [float(ot.lp.wasserstein_1d(samples[:, j], norm.ppf(levels, mean_w[j], math.sqrt(cov_w[j, j]))))
@@ -151,14 +159,15 @@ def _linear_as_expression(reward: LinearReward) -> ConcaveExpressionReward:
 
 
 def _sq_formula_prox(reward, x, lam_value, cost, method):
-    return x + torch.as_tensor(reward.theta) / lam_value      # wrong: the quadratic-cost formula
+    return x + torch.as_tensor(reward.theta, device=x.device) / lam_value      # wrong: the quadratic-cost formula
 
 
 def check_w1_inside(context: CheckContext, prox_fn=None) -> Evidence:
     base, reward, lam_value = _w1_instance(0.6)
-    x = base.sample(10, context.generator())
+    x = base.to(context.device).sample(10, context.generator())
     closed = (prox_fn or (lambda r, p, l, cost, method: prox(r, p, l, cost, method=method)))(reward, x, lam_value, "w1", "closed")
     deviation = float((closed - x).norm(dim=1).max())
+    x = x.cpu()                                   # cvxpy solves on the CPU
     solved = solve_prox(_linear_as_expression(reward), x, lam_value, "w1", method="cvxpy")
     cvx_deviation = float((solved.point - x).norm(dim=1).max())
     allowed = _evaluate(W1_STAY, {gap: solved.certificate["duality_gap"], slack: lam_value - np.linalg.norm(reward.theta)}) + 1e-9
@@ -166,7 +175,8 @@ def check_w1_inside(context: CheckContext, prox_fn=None) -> Evidence:
         statistic="max ‖T(x) − x‖ of the closed form (must be 0) and of cvxpy (≤ gap/(λ − ‖b‖) + 1e-9)",
         bound=allowed, exact=max(deviation, cvx_deviation), empirical=None, lower_confidence=None, n=10,
         detectable_gap=None, details={"closed_form_deviation": deviation, "cvxpy_deviation": cvx_deviation,
-                                      "duality_gap": solved.certificate["duality_gap"]})
+                                      "duality_gap": solved.certificate["duality_gap"],
+                                      **_cpu_fallback(context, "cvxpy solve")})
     if deviation > 0:
         evidence.holds = False
         evidence.message = "; ".join(filter(None, [evidence.message, f"closed form moved x by {deviation:.3g}"]))
@@ -175,7 +185,7 @@ def check_w1_inside(context: CheckContext, prox_fn=None) -> Evidence:
 
 def _clipped_prox(reward, x, lam_value, cost, method):
     """Wrong: searches a ball of radius 1e6 and returns its boundary instead of reporting unboundedness."""
-    direction = torch.as_tensor(reward.theta / np.linalg.norm(reward.theta))
+    direction = torch.as_tensor(reward.theta / np.linalg.norm(reward.theta), device=x.device)
     return x + 1e6 * direction
 
 
@@ -189,17 +199,18 @@ def _raises_unbounded(call) -> tuple[bool, str]:
 
 def check_w1_unbounded(context: CheckContext, prox_fn=None) -> Evidence:
     base, reward, lam_value = _w1_instance(1.5)
-    x = base.sample(3, context.generator())
+    x = base.to(context.device).sample(3, context.generator())
     routes = {
         "closed": lambda: (prox_fn or (lambda r, p, l, cost, method: prox(r, p, l, cost, method=method)))(
             reward, x, lam_value, "w1", "closed"),
-        "cvxpy": lambda: solve_prox(_linear_as_expression(reward), x, lam_value, "w1", method="cvxpy"),
+        "cvxpy": lambda: solve_prox(_linear_as_expression(reward), x.cpu(), lam_value, "w1", method="cvxpy"),
     }
     outcomes = {name: _raises_unbounded(call) for name, call in routes.items()}
     failed = [f"{name}: {message}" for name, (ok, message) in outcomes.items() if not ok]
     return Evidence(holds=not failed, statistic="every route raises ValueError('unbounded …') for ‖b‖ = 1.5λ",
                     bound=0.0, exact=float(len(failed)), n=len(routes), margin=-float(len(failed)) if failed else 0.0,
-                    message="; ".join(failed), details={name: message for name, (_, message) in outcomes.items()})
+                    message="; ".join(failed), details={**{name: message for name, (_, message) in outcomes.items()},
+                                                        **_cpu_fallback(context, "cvxpy solve")})
 
 
 def check_nonconcave_refused(context: CheckContext) -> Evidence:
@@ -268,8 +279,9 @@ def check_laws_differ(context: CheckContext, w_sampler=_w_sampler, expression=LA
     # Designed: a mean difference off by LAW_GAP·W₂ (either way) is detected w.p. ≥ 1 − β by the two-sided test.
     z, z_beta = norm.isf(context.alpha / 2), norm.isf(context.beta)
     n = int(math.ceil(2 * (u @ cov @ u) * ((z + z_beta) / (LAW_GAP * abs(claimed))) ** 2))
-    kl_samples = _kl_sampler(base, reward, lam_value)(n, context.generator(0)).numpy()
-    w_samples = w_sampler(base, reward, lam_value)(n, context.generator(1)).numpy()
+    device_base = base.to(context.device)
+    kl_samples = _kl_sampler(device_base, reward, lam_value)(n, context.generator(0)).cpu().numpy()
+    w_samples = w_sampler(device_base, reward, lam_value)(n, context.generator(1)).cpu().numpy()
     measured = float((kl_samples.mean(0) - w_samples.mean(0)) @ u)
     scale = math.sqrt(2 * u @ cov @ u / n)       # exact: both means are normal under the claimed laws
     interval = (measured - z * scale, measured + z * scale)
@@ -312,7 +324,7 @@ def check_objective_gaps(context: CheckContext) -> Evidence:
     z = norm.isf(context.alpha / 4)
     sampled = {}
     for stream, (name, draw, m) in enumerate((("KL", _kl_sampler, mean_kl), ("W", _w_sampler, mean_w))):
-        rewards = draw(base, reward, lam_value)(n, context.generator(stream)).numpy() @ b
+        rewards = draw(base.to(context.device), reward, lam_value)(n, context.generator(stream)).cpu().numpy() @ b
         half = z * math.sqrt(b @ cov @ b / n)
         sampled[name] = [float(rewards.mean()), float(b @ m)]
         if abs(rewards.mean() - b @ m) > half:
