@@ -30,6 +30,15 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "tiltproof"))
 
 
+@pytest.fixture(autouse=True)
+def single_process_check_by_default(monkeypatch):
+    """`tiltproof check` in tests runs in this process unless a test asks for --workers: tests monkeypatch the
+    registry, which worker processes (rebuilding it) would not see."""
+    import tiltproof.parallel
+
+    monkeypatch.setattr(tiltproof.parallel, "default_workers", lambda: 1)
+
+
 @pytest.fixture
 def one_torch_thread():
     """Run a test with one torch thread (the chain samplers' small tensors are fastest so on a shared CPU)."""

@@ -10,7 +10,8 @@ from tiltproof import cli
 from tiltproof.sweep import grid_points, parse_spec, run_sweep
 from tiltproof.sweep_families import FAMILIES, point_claims, point_key
 
-TINY = {"family": "single-step", "seed": 1, "grid": {"instance": ["finite-k10"], "lambda": [1.0, 0.5], "delta": [0.1]}}
+# δ = 0.5: at δ = 0.1 finite-k10's b_δ is ess sup r, a degenerate T3 claim (an `error` by its hypothesis)
+TINY = {"family": "single-step", "seed": 1, "grid": {"instance": ["finite-k10"], "lambda": [1.0, 0.5], "delta": [0.5]}}
 
 
 def _without_seconds(records: list[dict]) -> list[dict]:
@@ -40,8 +41,8 @@ def test_grid_is_sorted_by_axis_then_value_and_replicates_change_only_the_seed()
     spec = parse_spec({**TINY, "grid": {**TINY["grid"], "replicate": 2}})
     points = grid_points(spec)
     assert [point_key(point) for point in points] == [
-        "instance=finite-k10,lambda=0.5,delta=0.1,replicate=0", "instance=finite-k10,lambda=0.5,delta=0.1,replicate=1",
-        "instance=finite-k10,lambda=1,delta=0.1,replicate=0", "instance=finite-k10,lambda=1,delta=0.1,replicate=1"]
+        "instance=finite-k10,lambda=0.5,delta=0.5,replicate=0", "instance=finite-k10,lambda=0.5,delta=0.5,replicate=1",
+        "instance=finite-k10,lambda=1,delta=0.5,replicate=0", "instance=finite-k10,lambda=1,delta=0.5,replicate=1"]
     first, second = (point_claims(spec.family, point) for point in points[:2])
     assert [c.id.rsplit("/", 1)[0] for c in first] == [c.id.rsplit("/", 1)[0] for c in second]
     assert all(c.parameters == d.parameters for c, d in zip(first, second))
@@ -62,14 +63,14 @@ def test_process_pool_gives_the_serial_records_sorted_by_grid_point():
 
 def test_learned_baseline_replicates_measure_a_spread_and_unbounded_rewards_are_errors():
     spec = parse_spec({"family": "learned-baseline", "alpha_per_claim": 1e-6, "grid": {
-        "instance": ["gmm-step-d1", "gaussian-linear-d1"], "lambda": [1.0], "delta": [0.05], "eta": [0.05],
-        "training_size": [200], "replicate": 2}})
+        "instance": ["finite-u11", "gaussian-linear-d1"], "lambda": [0.5], "delta": [0.5], "eta": [0.05],
+        "training_size": [4000], "replicate": 2}})
     payload = run_sweep(spec, workers=1)
     by_instance = {}
     for record in payload["claims"]:
         by_instance.setdefault(record["point"]["instance"], []).append(record)
     assert [r["verdict"] for r in by_instance["gaussian-linear-d1"]] == ["error", "error"]  # hypothesis: bounded reward
-    bounded = by_instance["gmm-step-d1"]
+    bounded = by_instance["finite-u11"]
     assert [r["verdict"] for r in bounded] == ["pass", "pass"] and bounded[0]["seed"] != bounded[1]["seed"]
     assert payload["meta"]["alpha_total"] == pytest.approx(4e-6)
 
@@ -77,7 +78,7 @@ def test_learned_baseline_replicates_measure_a_spread_and_unbounded_rewards_are_
 def test_cli_sweep_writes_json_and_exits_zero_or_two(tmp_path):
     spec = tmp_path / "sweep.toml"
     spec.write_text('family = "single-step"\nseed = 1\n[grid]\ninstance = ["finite-k10"]\nlambda = [1.0, 0.5]\n'
-                    'delta = [0.1]\n')
+                    'delta = [0.5]\n')
     output = tmp_path / "out.json"
     assert cli.main(["sweep", str(spec), "--workers", "2", "--json", str(output)]) == 0
     payload = json.loads(output.read_text())

@@ -109,10 +109,11 @@ LEARNING_INSTANCES: dict[str, Instance] = {
 
 
 def get_instance(name: str) -> Instance:
-    try:
-        return INSTANCES[name]
-    except KeyError:
-        raise ValueError(f"instance must be one of {sorted(INSTANCES)}, got {name!r}") from None
+    """A registered single-step instance, or a learning instance (``LEARNING_INSTANCES``) by name."""
+    found = INSTANCES.get(name) or LEARNING_INSTANCES.get(name)
+    if found is None:
+        raise ValueError(f"instance must be one of {sorted(INSTANCES) + sorted(LEARNING_INSTANCES)}, got {name!r}")
+    return found
 
 
 def target_sampler(instance: Instance, device: torch.device | str = "cpu"):
