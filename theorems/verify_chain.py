@@ -365,7 +365,7 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
                                                   alpha=alpha, beta=beta, seed=seed, n=n, query_cap=query_cap)
     if instance is None:
         raise ValueError("instance is required (a registered chain instance name, e.g. 'gmm-ref-B5')")
-    instance = resolve_chain_instance(instance)
+    instance = resolve_chain_instance(instance).on(device)
     if (baseline is None) != (values is None) and baseline is None:
         raise ValueError("values: declare baseline=… with values=… (values alone is not an acceptance rule)")
     if baseline is not None and not callable(baseline):
