@@ -26,13 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    from tiltproof.stamp import _cpu_name
+
+    return _cpu_name()
 
 
 def load_average() -> list[float] | None:

@@ -34,7 +34,7 @@ from primitives.rewards import Reward, as_reward
 __all__ = [
     "SoftValues", "ExactSoftValues", "ChainBaseline", "EnvelopeBaseline", "OffsetBaseline",
     "ChainResult", "unaligned_sample", "trajectory_rejection_sample", "per_step_rejection_sample",
-    "step_rejection_sample",
+    "step_rejection_sample", "baseline_values",
 ]
 
 
@@ -245,6 +245,21 @@ def _rejection_step(propose: Callable[[torch.Tensor, int], torch.Tensor],
     return accepted, proposals
 
 
+def baseline_values(b, m: int, t: int, *, device: torch.device | str = "cpu") -> torch.Tensor:
+    """A baseline's output as m float64 values on ``device`` (a scalar is broadcast); ``ValueError`` for the
+    wrong count or NaN, naming the step."""
+    if not isinstance(b, torch.Tensor):
+        b = torch.as_tensor(b, dtype=torch.float64)
+    b = b.reshape(-1).to(device=device, dtype=torch.float64)
+    if b.shape[0] == 1 and m != 1:
+        b = b.expand(m)
+    if b.shape[0] != m:
+        raise ValueError(f"baseline returned {b.shape[0]} values for {m} parents at step {t}")
+    if torch.isnan(b).any():
+        raise ValueError(f"baseline returned NaN at step {t}")
+    return b
+
+
 def per_step_rejection_sample(kernel: ChainKernel, values: SoftValues, baseline: ChainBaseline, n: int, *,
                               generator: torch.Generator | None = None, record_states: bool = False,
                               stop_at: int = 0, max_batch: int = 1 << 19, max_proposals: int = 10**8) -> ChainResult:
@@ -267,16 +282,7 @@ def per_step_rejection_sample(kernel: ChainKernel, values: SoftValues, baseline:
     step_queries = [0] * (steps + 1)
 
     def check_baseline(b: torch.Tensor, m: int, t: int) -> torch.Tensor:
-        if not isinstance(b, torch.Tensor):
-            b = torch.as_tensor(b, dtype=torch.float64)
-        b = b.reshape(-1).to(device=counting.device, dtype=torch.float64)
-        if b.shape[0] == 1 and m != 1:
-            b = b.expand(m)
-        if b.shape[0] != m:
-            raise ValueError(f"baseline returned {b.shape[0]} values for {m} parents at step {t}")
-        if torch.isnan(b).any():
-            raise ValueError(f"baseline returned NaN at step {t}")
-        return b
+        return baseline_values(b, m, t, device=counting.device)
 
     template = counting.sample_prior(0, generator)
     prior_baseline = check_baseline(baseline(None, steps), 1, steps).expand(n).contiguous()

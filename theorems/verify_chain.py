@@ -52,6 +52,7 @@ from estimators.bounded_means import bounded_mean_upper_confidence
 from estimators.chain_laws import kernel_value_laws, path_tv_terms
 from estimators.confidence import dkw_radius
 from primitives._checks import check_positive, check_unit_interval, resolve_device
+from primitives.chain_samplers import baseline_values
 from primitives.diffusion import CountingKernel
 from theorems.verification import Certificate, TestOutcome, VerificationRecord, combine_verdict
 
@@ -151,14 +152,8 @@ class DeclaredValues:
 
 
 def _declared_baseline(baseline: Callable, parents: torch.Tensor | None, t: int, m: int) -> torch.Tensor:
-    b = torch.as_tensor(baseline(parents, t), dtype=torch.float64).reshape(-1)
-    if b.shape[0] == 1 and m != 1:
-        b = b.expand(m)
-    if b.shape[0] != m:
-        raise ValueError(f"baseline returned {b.shape[0]} values for {m} parents at step {t}")
-    if torch.isnan(b).any():
-        raise ValueError(f"baseline returned NaN at step {t}")
-    return b
+    device = parents.device if parents is not None else "cpu"
+    return baseline_values(baseline(parents, t), m, t, device=device)
 
 
 # -- statistics ---------------------------------------------------------------------------------------
