@@ -388,6 +388,9 @@ def hubbard_exact_law(base: GaussianMixture, reward: SquaredNormReward, lam_valu
     out_w, out_m, out_c = [], [], []
     for log_weight, mean, cov in zip(log_weights, means, covs):
         precision = np.linalg.inv(cov)
+        if np.linalg.eigvalsh(precision - quadratic).min() <= 1e-12:
+            raise ValueError(f"lam={lam_value:g} is too small for ½‖Lx‖²: Σ⁻¹ − LᵀL/λ is not positive definite, so "
+                             "E_p e^{r/λ} is infinite and q_KL does not exist")
         new_cov = np.linalg.inv(precision - quadratic)
         new_cov = 0.5 * (new_cov + new_cov.T)
         shift = precision @ mean

@@ -102,18 +102,25 @@ class SamplerOutput:
     proposals: list[torch.Tensor] | None
 
 
-def _normalise(output: Any, n: int, kernel: CountingKernel) -> SamplerOutput:
+def x0_samples(output: Any, n: int, state_shape: tuple[int, ...]) -> torch.Tensor:
+    """A sampler's x_0 (a tensor or array with n rows, or ``.samples`` of an object), validated:
+    ``ValueError`` for the wrong number of rows, the wrong state shape, or non-finite values."""
     samples = getattr(output, "samples", output)
     if not isinstance(samples, torch.Tensor):
         samples = torch.as_tensor(np.asarray(samples))
     if samples.ndim == 0 or samples.shape[0] != n:
         rows = "a scalar" if samples.ndim == 0 else f"{samples.shape[0]} rows"
         raise ValueError(f"sampler returned {rows} when asked for n={n}")
-    if tuple(samples.shape[1:]) != kernel.state_shape:
+    if tuple(samples.shape[1:]) != tuple(state_shape):
         raise ValueError(f"sampler returned samples of shape {tuple(samples.shape)}, expected (n, "
-                         f"{', '.join(map(str, kernel.state_shape))})")
+                         f"{', '.join(map(str, state_shape))})")
     if samples.is_floating_point() and not torch.isfinite(samples).all():
         raise ValueError("sampler returned non-finite samples (NaN or inf)")
+    return samples
+
+
+def _normalise(output: Any, n: int, kernel: CountingKernel) -> SamplerOutput:
+    samples = x0_samples(output, n, kernel.state_shape)
     queries = getattr(output, "queries", None)
     if queries is not None:
         queries = float(queries)

@@ -96,15 +96,9 @@ def check_against_trajectory_reference(sampler: Callable, *, kernel, reward, lam
     user_generator = torch.Generator(device=counting.device)
     user_generator.manual_seed(seed + 1)
     output = sampler(user_view, size, user_generator)
-    samples = getattr(output, "samples", output)
-    if not isinstance(samples, torch.Tensor) or samples.ndim == 0 or samples.shape[0] != size:
-        rows = samples.shape[0] if isinstance(samples, torch.Tensor) and samples.ndim else "a non-tensor"
-        raise ValueError(f"sampler returned {rows} rows when asked for n={size}")
-    if tuple(samples.shape[1:]) != counting.state_shape:
-        raise ValueError(f"sampler returned samples of shape {tuple(samples.shape)}, expected (n, "
-                         f"{', '.join(map(str, counting.state_shape))})")
-    if samples.is_floating_point() and not torch.isfinite(samples).all():
-        raise ValueError("sampler returned non-finite samples (NaN or inf)")
+    from theorems.verify_chain import x0_samples
+
+    samples = x0_samples(output, size, counting.state_shape)
     ours, theirs = _projections(reference, reward), _projections(samples.to(reference.device), reward)
     share = alpha / len(ours)
     threshold = budget + dkw_radius(size, share / 2) + dkw_radius(size, share / 2)

@@ -79,24 +79,11 @@ def _finite_rewards(base: Categorical, reward: Reward) -> np.ndarray:
 
 
 def _squared_norm_mixture(base, reward: SquaredNormReward, lam: float) -> Mixture:
-    log_weights, means, covs = mixture_components(base)
-    quadratic = reward.L.T @ reward.L / lam
-    out_w, out_m, out_c = [], [], []
-    for log_weight, mean, cov in zip(log_weights, means, covs):
-        precision = np.linalg.inv(cov)
-        if np.linalg.eigvalsh(precision - quadratic).min() <= 1e-12:
-            raise ValueError(f"lam={lam:g} is too small for ½‖Lx‖²: Σ⁻¹ − LᵀL/λ is not positive definite, so "
-                             "E_p e^{r/λ} is infinite and q_KL does not exist")
-        new_cov = np.linalg.inv(precision - quadratic)
-        new_cov = 0.5 * (new_cov + new_cov.T)
-        shift = precision @ mean
-        new_mean = new_cov @ shift
-        out_w.append(log_weight + 0.5 * (np.linalg.slogdet(new_cov)[1] - np.linalg.slogdet(cov)[1])
-                     + 0.5 * shift @ new_mean - 0.5 * mean @ shift)
-        out_m.append(new_mean)
-        out_c.append(new_cov)
-    out_w = np.array(out_w)
-    return np.exp(out_w - logsumexp(out_w)), np.array(out_m), np.array(out_c)
+    """Hubbard–Stratonovich closed form (``linear_tilt_sufficiency.hubbard_exact_law``, which refuses a λ
+    with an infinite partition function)."""
+    from theorems.linear_tilt_sufficiency import hubbard_exact_law
+
+    return hubbard_exact_law(base, reward, lam)
 
 
 def _laplace_mixture(base: Gaussian, reward: LogSumExpReward, lam: float) -> Mixture | None:
