@@ -34,7 +34,7 @@ from primitives.rewards import Reward, as_reward
 __all__ = [
     "SoftValues", "ExactSoftValues", "ChainBaseline", "EnvelopeBaseline", "OffsetBaseline",
     "ChainResult", "unaligned_sample", "trajectory_rejection_sample", "per_step_rejection_sample",
-    "step_rejection_sample", "baseline_values",
+    "step_rejection_sample", "baseline_values", "default_max_batch",
 ]
 
 
@@ -209,19 +209,40 @@ def trajectory_rejection_sample(kernel: ChainKernel, reward: Reward, lam: float,
                        step_queries=[chains] * (counting.steps + 1), details={"chains": chains})
 
 
+#: Draws per proposal round when ``max_batch`` is not given: the CPU keeps rounds cache-sized; a GPU needs
+#: millions of draws per launch to amortise its kernel launches and the one host synchronisation a round
+#: costs (the compaction of the still-active parents).
+DEFAULT_MAX_BATCH = {"cpu": 1 << 19, "cuda": 1 << 22}
+
+
+def default_max_batch(device: torch.device | str) -> int:
+    """Draws per proposal round on ``device`` (``DEFAULT_MAX_BATCH``; unknown device types use the CPU's)."""
+    return DEFAULT_MAX_BATCH.get(torch.device(device).type, DEFAULT_MAX_BATCH["cpu"])
+
+
 def _rejection_step(propose: Callable[[torch.Tensor, int], torch.Tensor],
                     evaluate: Callable[[torch.Tensor], torch.Tensor], baselines: torch.Tensor, lam: float,
-                    template: torch.Tensor, generator: torch.Generator | None, max_batch: int,
+                    template: torch.Tensor, generator: torch.Generator | None, max_batch: int | None,
                     max_proposals: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """One accepted child per parent; returns (children (m, …), proposals per parent (m,))."""
+    """One accepted child per parent; returns (children (m, …), proposals per parent (m,)).
+
+    Rounds draw ``c`` children for every still-active parent (c doubles each round, capped by
+    ``max_batch``), accept the first child with ``log U < min(0, (V̂(x) − b)/λ)`` and record its index.
+    Host synchronisation: one per chunk (the compaction of the parents still without a child) besides what
+    the kernel's own validation costs. The proposal cap is checked without reading the device: every
+    still-active parent has drawn exactly the children of every round so far.
+    """
     m = baselines.shape[0]
     device = baselines.device
+    if max_batch is None:
+        max_batch = default_max_batch(device)
     accepted = template.new_empty((m, *template.shape[1:]))
     proposals = torch.zeros(m, dtype=torch.long, device=device)
     active = torch.arange(m, device=device)
     children_per_parent = 2
+    drawn_by_active = 0   # proposals of every still-active parent (identical across them)
     while active.numel() > 0:
-        if int(proposals[active].max()) > max_proposals:
+        if drawn_by_active > max_proposals:
             raise RuntimeError(f"per-step rejection needed more than max_proposals={max_proposals} proposals for "
                                "one parent (baseline far above the values?)")
         c = max(1, min(children_per_parent, max_batch // max(active.numel(), 1)))
@@ -235,11 +256,13 @@ def _rejection_step(propose: Callable[[torch.Tensor, int], torch.Tensor],
             accept = torch.log(uniforms) < log_accept
             has = accept.any(1)
             first = accept.to(torch.int8).argmax(1)
-            done = chunk[has]
-            proposals[done] += first[has] + 1
-            proposals[chunk[~has]] += c
-            accepted[done] = children[has, first[has]]
+            # Masked updates by torch.where over the whole chunk: no host read until the compaction below.
+            proposals[chunk] += torch.where(has, first + 1, torch.full_like(first, c))
+            chosen = children[torch.arange(a, device=children.device), first]
+            keep = has.reshape(a, *([1] * (chosen.ndim - 1)))
+            accepted[chunk] = torch.where(keep, chosen, accepted[chunk])
             still_active.append(chunk[~has])
+        drawn_by_active += c
         active = torch.cat(still_active)
         children_per_parent = min(children_per_parent * 2, 1 << 14)
     return accepted, proposals
@@ -262,7 +285,7 @@ def baseline_values(b, m: int, t: int, *, device: torch.device | str = "cpu") ->
 
 def per_step_rejection_sample(kernel: ChainKernel, values: SoftValues, baseline: ChainBaseline, n: int, *,
                               generator: torch.Generator | None = None, record_states: bool = False,
-                              stop_at: int = 0, max_batch: int = 1 << 19, max_proposals: int = 10**8) -> ChainResult:
+                              stop_at: int = 0, max_batch: int | None = None, max_proposals: int = 10**8) -> ChainResult:
     """Per-step tilted rejection with state-dependent baseline ``b_t(y)`` (LCB spec, per-step rejection).
 
     Step T draws ``x_T`` from the prior accepted with ``min(1, e^{(V̂_T(x) − b_T)/λ})``; each later step
@@ -305,7 +328,7 @@ def per_step_rejection_sample(kernel: ChainKernel, values: SoftValues, baseline:
 
 def step_rejection_sample(kernel: ChainKernel, parents: torch.Tensor | None, t: int, values: SoftValues,
                           baselines: torch.Tensor, *, n: int | None = None, generator: torch.Generator | None = None,
-                          max_batch: int = 1 << 19, max_proposals: int = 10**8) -> tuple[torch.Tensor, torch.Tensor]:
+                          max_batch: int | None = None, max_proposals: int = 10**8) -> tuple[torch.Tensor, torch.Tensor]:
     """One step of per-step rejection for given parents (``parents=None``, t = T: n prior draws):
     returns one accepted child per parent and the proposals each used (i.i.d. geometric given y)."""
     lam = check_positive("lam", values.lam)

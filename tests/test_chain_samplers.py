@@ -214,3 +214,23 @@ def test_sampler_bad_input():
         unaligned_sample(GMM3.chain, -2)
     with pytest.raises(ValueError, match="offset"):
         OffsetBaseline(values, float("nan"))
+
+
+def test_round_size_follows_the_device_and_never_changes_the_draws():
+    """The default draws per round is the device's (millions on a GPU, 2^19 on the CPU); on the CPU the
+    default and an explicit 2^19 are the same algorithm, so the same seed gives the same chain."""
+    from primitives.chain_samplers import DEFAULT_MAX_BATCH, default_max_batch
+
+    assert default_max_batch("cpu") == DEFAULT_MAX_BATCH["cpu"] == 1 << 19
+    assert default_max_batch("cuda") > default_max_batch("cpu")
+    runs = [per_step_rejection_sample(GMM3.chain, GMM3.values, EnvelopeBaseline(GMM3.values), 200,
+                                      generator=_generator(4), max_batch=batch) for batch in (None, 1 << 19)]
+    assert torch.equal(runs[0].samples, runs[1].samples) and runs[0].queries == runs[1].queries
+
+
+def test_proposal_cap_is_enforced_without_reading_the_device():
+    """A baseline far above every value would loop for ever; the cap (tracked on the host: every still-active
+    parent has drawn the same children) stops it with the argument's name."""
+    far = OffsetBaseline(GMM3.values, 60.0)
+    with pytest.raises(RuntimeError, match="max_proposals=100"):
+        per_step_rejection_sample(GMM3.chain, GMM3.values, far, 5, generator=_generator(1), max_proposals=100)
