@@ -17,7 +17,8 @@ enforces, raising the error CUDA raises:
 3. a CUDA tensor does not convert to numpy (``np.asarray``, ``.numpy()``);
 4. a CPU tensor is not indexed by a CUDA index.
 
-Numbers are computed on the CPU by CPU generators seeded alike, so a claim's record under the
+Numbers are computed on the CPU by CPU generators seeded alike (and the chain sampler keeps the CPU's
+draws per round), so a claim's record under the
 stand-in equals its CPU record bit for bit: the test compares both, which checks the plumbing (every
 instance, law, generator and network follows the context's device) without a GPU. What it cannot see:
 composite torch functions written in Python run unchecked inside (their operands are checked), and
@@ -211,9 +212,15 @@ def _device_is_like_cuda_or_cpu(value: Any) -> bool:
 def fake_cuda() -> Iterator[DeviceAudit]:
     """Run the body with ``cuda`` standing for a tagged CPU device (see the module docstring); yields the
     audit of the random draws made inside."""
+    from primitives.chain_samplers import DEFAULT_MAX_BATCH
+
     saved_generator, saved_available = torch.Generator, torch.cuda.is_available
+    saved_batch = DEFAULT_MAX_BATCH["cuda"]
     torch.Generator = FakeCudaGenerator           # type: ignore[misc]
     torch.cuda.is_available = lambda: True        # type: ignore[assignment]
+    # A real GPU draws more children per round; the stand-in keeps the CPU's rounds so that its numbers stay
+    # the CPU's bit for bit (the batch size changes which uniforms meet which child, not the law).
+    DEFAULT_MAX_BATCH["cuda"] = DEFAULT_MAX_BATCH["cpu"]
     audit = DeviceAudit()
     try:
         with _CudaRules(audit):
@@ -221,3 +228,4 @@ def fake_cuda() -> Iterator[DeviceAudit]:
     finally:
         torch.Generator = saved_generator         # type: ignore[misc]
         torch.cuda.is_available = saved_available  # type: ignore[assignment]
+        DEFAULT_MAX_BATCH["cuda"] = saved_batch

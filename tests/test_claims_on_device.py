@@ -28,6 +28,7 @@ REPRESENTATIVES = (
     r"^t8\.tight/two-point/eps=0\.5", r"^t4\.step_proposals_identity/gmm",
     r"^p1\.score_query_shift/", r"^l1a\.exact/hinge-categorical", r"^l1b\.oracle_calls/smooth-norm/k=1,d=4",
     r"^w1a\.closed_form_vs_cvxpy/", r"^w1c\.w1_linear_inside/", r"^w1d\.laws_differ/",
+    r"^t6\.learned_chain_baseline/gmm-ref-B2/t=2,",
 )
 
 
@@ -102,3 +103,21 @@ def test_every_claim_runs_on_the_device(one_torch_thread):
     claims, alpha = _registered()
     for claim in claims:
         _check_on_fake_cuda(claim, alpha)
+
+
+def test_instance_defining_draws_do_not_follow_the_device_stream(one_torch_thread):
+    """A fixed set that defines an instance (chain T6's ν) is drawn on the CPU and moved: a real CUDA generator
+    with the same seed gives another stream, and on the H200 another ν made the γ ≡ 0 instance degenerate while
+    its hypothesis (evaluated on the CPU's ν) held. The stand-in shares the CPU stream, so the test asserts the
+    construction: no device draw makes ν, and ν on the device equals ν on the CPU."""
+    from theorems.chain_learned_baseline import _cpu_parent_set, _t6_parent_set
+    from theorems.diffusion_chains import chain_instance
+
+    instance = chain_instance("gmm", 2.0)
+    on_cpu, _ = _t6_parent_set(instance, 2)
+    _cpu_parent_set.cache_clear()
+    with fake_cuda() as audit:
+        on_device, weights = _t6_parent_set(instance.on("cuda"), 2)
+    assert is_fake(on_device) and is_fake(weights)
+    assert audit.draws_on("cuda") == 0 and audit.cpu_draws()
+    assert torch.equal(on_device.cpu(), on_cpu)

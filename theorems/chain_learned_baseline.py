@@ -48,6 +48,7 @@ without slack (empirical (1 − δ)-quantile), for both learners; pairs drawn fr
 """
 from __future__ import annotations
 
+import functools
 import math
 from functools import partial
 
@@ -74,13 +75,28 @@ VIOLATION_FACTOR = 2.0        # the check detects an exceedance probability of 2
 EXCEEDANCE_UNITS = "exceedance probability P(E_ν P_q(V_t > b̂) > δ)"
 
 
+PARENT_SET_SEED = 20260208
+PARENT_SET_NOTE = (f"ν (the fixed parent set) is drawn once on the CPU (seed {PARENT_SET_SEED}) and moved to the "
+                   "check's device: it is part of the instance, identical on every device")
+
+
 def _t6_parent_set(instance: ChainInstance, t: int, size: int = 48) -> tuple[torch.Tensor, torch.Tensor]:
     """ν: a fixed finite set of parents at step t+1 (uniform weights), drawn once from the aligned marginal
-    q_{t+1} by exact (ideal per-step) rejection with a fixed seed, so that averages over ν are exact."""
-    result = per_step_rejection_sample(instance.chain, instance.values, EnvelopeBaseline(instance.values), size,
-                                       generator=torch.Generator(device=instance.device).manual_seed(20260208),
-                                       stop_at=t + 1)
-    return result.samples, torch.full((size,), 1.0 / size, dtype=torch.float64, device=instance.device)
+    q_{t+1} by exact (ideal per-step) rejection with a fixed seed, so that averages over ν are exact.
+
+    ν is part of the instance, so it is drawn on the CPU whatever the check's device and then moved there: a
+    CUDA generator with the same seed gives other parents, and on the H200 (2026-11-26) those made the
+    γ ≡ 0 instance degenerate (u inside R's atom at 0) while the hypothesis, evaluated on the CPU's ν, held."""
+    states = _cpu_parent_set(instance.on("cpu"), t, size)
+    return (states.to(instance.device),
+            torch.full((size,), 1.0 / size, dtype=torch.float64, device=instance.device))
+
+
+@functools.lru_cache(maxsize=8)
+def _cpu_parent_set(cpu: ChainInstance, t: int, size: int) -> torch.Tensor:
+    result = per_step_rejection_sample(cpu.chain, cpu.values, EnvelopeBaseline(cpu.values), size,
+                                       generator=torch.Generator().manual_seed(PARENT_SET_SEED), stop_at=t + 1)
+    return result.samples
 
 
 def _fit_cheap_network(chain, values, states, state_values, train_rows, t, children, envelope, delta, iterations,
@@ -193,7 +209,7 @@ def check_learned_chain_baseline(instance: ChainInstance, t: int, delta: float, 
         details={"tail_rate": reach / drawn, "tail_rate_upper": rate_upper, "events": events,
                  "calibrations": len(ranks), "event_lower": event_lower, "ranks": sorted(set(ranks)),
                  "design_rank": design_rank, "detectable_tail_rate": detectable, "quantiles": quantiles,
-                 "mean_offset": float(np.mean(offsets)), "pairs": pairs},
+                 "mean_offset": float(np.mean(offsets)), "pairs": pairs, "parent_set": PARENT_SET_NOTE},
     )
 
 
