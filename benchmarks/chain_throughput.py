@@ -8,10 +8,11 @@ the envelope (ideal per-step rejection). For each device it reports, at n partic
 * ``kernel_draws/s``: every state the black-box kernel produced (children past the first acceptance included),
   over the wall time of the whole sampler run (synchronised);
 * ``queries/s``: the sequential-equivalent proposals (what T4 counts) over the same time;
-* the same sampler with the CPU's draws per round (``max_batch = 2^19``: what every device used before the
-  batch size followed the device), run in the same process — the ratio is the gain of the device batch;
+* on a GPU, in the same process, the same sampler with the small per-state products by GEMM (``GEMM
+  products``) and with the code as it was before 2026-11-26 (2^19 draws per round and GEMM products) — the
+  ratios are the gains of the device's round size and of ``primitives.small_linalg``'s broadcast route;
 * ``kernel only``: ``sample_children`` + the soft value of every child on one fixed batch, no rejection
-  logic — the ceiling the sampler's rounds can approach.
+  logic — the ceiling the sampler's rounds can approach (both routes on a GPU).
 
 Usage: ``python benchmarks/chain_throughput.py [--device cuda] [--particles 1000000] [--json FILE]``.
 Speed belongs here, not in timed tests.
@@ -19,6 +20,7 @@ Speed belongs here, not in timed tests.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -29,6 +31,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from estimators.chain_baselines import AnalyticGaussianBaseline  # noqa: E402
+from primitives import small_linalg  # noqa: E402
 from primitives._checks import resolve_device  # noqa: E402
 from primitives.chain_samplers import EnvelopeBaseline, default_max_batch, per_step_rejection_sample  # noqa: E402
 from theorems import diffusion_chains as dc  # noqa: E402
@@ -73,26 +76,48 @@ def time_kernel_only(instance, draws: int, device: torch.device, seed: int, repe
     return {"draws": done, "seconds": best, "kernel_draws_per_s": done / best}
 
 
+@contextlib.contextmanager
+def route(broadcast: bool, device: torch.device):
+    """Small per-state products by broadcasting (``True``) or by GEMM on ``device`` for the body."""
+    saved = set(small_linalg.BROADCAST_DEVICE_TYPES)
+    if broadcast:
+        small_linalg.BROADCAST_DEVICE_TYPES.add(device.type)
+    else:
+        small_linalg.BROADCAST_DEVICE_TYPES.discard(device.type)
+    try:
+        yield
+    finally:
+        small_linalg.BROADCAST_DEVICE_TYPES.clear()
+        small_linalg.BROADCAST_DEVICE_TYPES.update(saved)
+
+
 def run(device: torch.device, particles: int, height: float, seed: int) -> list[dict]:
+    """The committed configuration first, then (on a GPU) the variants it is compared with, same process."""
     instance = dc.chain_instance("gmm", height).on(device)
     steps = instance.chain.steps
     analytic = AnalyticGaussianBaseline(instance.chain, instance.values, 0.05 / (steps + 1))
+    default_broadcast = device.type in small_linalg.BROADCAST_DEVICE_TYPES
+    configurations = [("committed", None, default_broadcast)]
+    if device.type != "cpu":
+        configurations += [("GEMM products", None, False), ("before: 2^19 rounds, GEMM", 1 << 19, False)]
     rows = []
     for name, baseline, n in (("analytic", analytic, particles),
                               ("ideal_per_step", EnvelopeBaseline(instance.values), max(1, particles // 50))):
-        for label, max_batch in (("device batch", None), ("cpu batch 2^19", 1 << 19)):
-            if label != "device batch" and default_max_batch(device) == 1 << 19:
-                continue
-            row = time_sampler(instance, baseline, n, device, seed, max_batch)
-            row.update(method=name, device=str(device), rounds=label, B=height)
+        for label, max_batch, broadcast in configurations:
+            with route(broadcast, device):
+                row = time_sampler(instance, baseline, n, device, seed, max_batch)
+            row.update(method=name, device=str(device), configuration=label, broadcast=broadcast, B=height)
             rows.append(row)
-            print(f"{device} {name:15s} {label:15s} n={n:>9,d} {row['seconds']:8.2f} s  "
+            print(f"{device} {name:15s} {label:26s} n={n:>9,d} {row['seconds']:8.2f} s  "
                   f"kernel draws/s {row['kernel_draws_per_s']:.3e}  queries/s {row['queries_per_s']:.3e}",
                   flush=True)
-    kernel = time_kernel_only(instance, default_max_batch(device), device, seed)
-    kernel.update(method="kernel only", device=str(device), B=height)
-    rows.append(kernel)
-    print(f"{device} kernel only  {kernel['draws']:,d} draws  kernel draws/s {kernel['kernel_draws_per_s']:.3e}", flush=True)
+    for label, broadcast in [("committed", default_broadcast)] + ([("GEMM products", False)] if device.type != "cpu" else []):
+        with route(broadcast, device):
+            kernel = time_kernel_only(instance, default_max_batch(device), device, seed)
+        kernel.update(method="kernel only", device=str(device), configuration=label, broadcast=broadcast, B=height)
+        rows.append(kernel)
+        print(f"{device} kernel only {label:26s} {kernel['draws']:,d} draws  kernel draws/s "
+              f"{kernel['kernel_draws_per_s']:.3e}", flush=True)
     return rows
 
 

@@ -18,7 +18,7 @@ python3 -c "import torch, cvxpy, ot; print('torch', torch.__version__, torch.cud
 step() { local limit=$1; shift; echo "== $* (limit ${limit}s)"; local t0=$SECONDS; timeout "$limit" "$@"; echo "== rc $? after $((SECONDS - t0)) s: $*"; }
 {
 step 150 python3 benchmarks/chain_throughput.py --device cuda --particles 1000000 --cpu-particles 50000 --profile --json "$OUT/chain_throughput.json"
-step 60 python3 -m pytest -m gpu -q -p no:cacheprovider tests/test_devices.py
+step 60 python3 -m pytest -m gpu -q -p no:cacheprovider tests/test_devices.py tests/test_small_linalg.py
 step 200 python3 -m tiltproof.cli check --device cuda --workers 4 --json "$OUT/check_cuda.json"
 step 90 python3 -m tiltproof.cli check --device cpu --workers 8 --json "$OUT/check_cpu.json"  # CPU verdicts of the same code on that machine
 step 10 python3 benchmarks/compare_checks.py "$OUT/check_cpu.json" "$OUT/check_cuda.json"

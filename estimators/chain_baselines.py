@@ -19,6 +19,8 @@ import math
 
 import torch
 
+from primitives.small_linalg import quadratic_forms
+
 from estimators.chain_laws import DEFAULT_S_GRID, kernel_value_laws
 from primitives._checks import check_positive, check_unit_interval
 from primitives.diffusion import GaussianMixtureDiffusion
@@ -78,7 +80,7 @@ class AnalyticGaussianBaseline:
             value = self.values(points, t)
             (gradient,) = torch.autograd.grad(value.sum(), points)
         gradient = gradient.reshape(m, k, d)
-        variance = torch.einsum("mki,kij,mkj->mk", gradient, covs, gradient)
+        variance = quadratic_forms(gradient, covs)
         variance = torch.where(log_weights >= self.log_floor, variance, torch.zeros_like(variance))
         return torch.sqrt(torch.clamp(variance, min=0.0)).max(-1).values
 

@@ -38,6 +38,7 @@ import torch
 
 from primitives._checks import check_positive, resolve_device, resolve_dtype
 from primitives.laws import GaussianMixture
+from primitives.small_linalg import affine_means, dot_last, inclusive_cumsum, quadratic_forms, right_multiply_transpose
 from primitives.rewards import LinearReward, QuadraticReward, Reward, StepReward, as_reward
 
 __all__ = [
@@ -251,7 +252,7 @@ class GaussianMixtureDiffusion:
     def _marginal_log_likelihoods(self, t: int, states: torch.Tensor) -> torch.Tensor:
         """``log π_k + log N(y; √ᾱ_t μ_k, S_t^k)`` of shape (m, K)."""
         centred = states[:, None, :] - self.marginal_means[t][None]
-        mahalanobis = torch.einsum("mki,kij,mkj->mk", centred, self._marginal_precisions[t], centred)
+        mahalanobis = quadratic_forms(centred, self._marginal_precisions[t])
         return (self.log_weights - 0.5 * mahalanobis - 0.5 * self._marginal_log_dets[t]
                 - 0.5 * self.dim * math.log(2.0 * math.pi))
 
@@ -266,7 +267,7 @@ class GaussianMixtureDiffusion:
         t = check_step(t, self.steps)
         parents = self._check_states("parents", parents)
         log_weights = self.component_posterior(t + 1, parents)
-        means = self._kernel_offset[t][None] + torch.einsum("kij,mj->mki", self._kernel_gain[t], parents)
+        means = affine_means(self._kernel_offset[t], self._kernel_gain[t], parents)
         return log_weights, means, self._kernel_cov[t]
 
     def posterior(self, t: int, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -276,7 +277,7 @@ class GaussianMixtureDiffusion:
             raise ValueError("t must be ≥ 1 for the posterior of x_0 (x_0 is observed at t = 0)")
         states = self._check_states("states", states)
         log_weights = self.component_posterior(t, states)
-        means = self._posterior_offset[t][None] + torch.einsum("kij,mj->mki", self._posterior_gain[t], states)
+        means = affine_means(self._posterior_offset[t], self._posterior_gain[t], states)
         return log_weights, means, self._posterior_cov[t]
 
     # ------------------------------------------------------------------ black-box kernel
@@ -291,17 +292,17 @@ class GaussianMixtureDiffusion:
         if m == 0 or n_children == 0:
             return torch.empty(m, n_children, self.dim, device=self.device, dtype=self.dtype)
         # Component labels by inverse CDF (one uniform per child), then the component's Gaussian.
-        cumulative = torch.cumsum(torch.softmax(log_weights, -1), -1)
+        cumulative = inclusive_cumsum(torch.softmax(log_weights, -1))
         uniforms = torch.rand(m, n_children, 1, generator=generator, device=self.device, dtype=self.dtype)
         labels = torch.clamp((uniforms > cumulative[:, None, :]).sum(-1), max=self.components - 1)
         chosen_means = torch.gather(means, 1, labels[..., None].expand(-1, -1, self.dim))
         noise = torch.randn(m, n_children, self.dim, generator=generator, device=self.device, dtype=self.dtype)
         chol = self._kernel_chol[t]
         if self._kernel_chol_shared[t]:
-            return chosen_means + noise @ chol[0].T
+            return chosen_means + right_multiply_transpose(noise, chol[0])
         out = chosen_means
         for k in range(self.components):
-            out = out + (labels == k)[..., None].to(self.dtype) * (noise @ chol[k].T)
+            out = out + (labels == k)[..., None].to(self.dtype) * right_multiply_transpose(noise, chol[k])
         return out
 
     # ------------------------------------------------------------------ soft values
@@ -327,7 +328,7 @@ class GaussianMixtureDiffusion:
         if isinstance(reward, StepReward):
             u = torch.as_tensor(reward.direction, **to)
             std = torch.sqrt(torch.einsum("i,kij,j->k", u, covs, u))
-            z = (reward.threshold - means @ u) / std
+            z = (reward.threshold - dot_last(means, u)) / std
             return torch.logaddexp(a * reward.height + torch.special.log_ndtr(z), torch.special.log_ndtr(-z))
         if isinstance(reward, LinearReward):
             theta = torch.as_tensor(reward.theta, **to)

@@ -18,7 +18,7 @@ enforces, raising the error CUDA raises:
 4. a CPU tensor is not indexed by a CUDA index.
 
 Numbers are computed on the CPU by CPU generators seeded alike (and the chain sampler keeps the CPU's
-draws per round), so a claim's record under the
+draws per round and small products their CPU route), so a claim's record under the
 stand-in equals its CPU record bit for bit: the test compares both, which checks the plumbing (every
 instance, law, generator and network follows the context's device) without a GPU. What it cannot see:
 composite torch functions written in Python run unchecked inside (their operands are checked), and
@@ -213,6 +213,7 @@ def fake_cuda() -> Iterator[DeviceAudit]:
     """Run the body with ``cuda`` standing for a tagged CPU device (see the module docstring); yields the
     audit of the random draws made inside."""
     from primitives.chain_samplers import DEFAULT_MAX_BATCH
+    from primitives.small_linalg import BROADCAST_DEVICE_TYPES
 
     saved_generator, saved_available = torch.Generator, torch.cuda.is_available
     saved_batch = DEFAULT_MAX_BATCH["cuda"]
@@ -221,6 +222,8 @@ def fake_cuda() -> Iterator[DeviceAudit]:
     # A real GPU draws more children per round; the stand-in keeps the CPU's rounds so that its numbers stay
     # the CPU's bit for bit (the batch size changes which uniforms meet which child, not the law).
     DEFAULT_MAX_BATCH["cuda"] = DEFAULT_MAX_BATCH["cpu"]
+    saved_routes = set(BROADCAST_DEVICE_TYPES)
+    BROADCAST_DEVICE_TYPES.clear()                # and the CPU's order of additions in small products
     audit = DeviceAudit()
     try:
         with _CudaRules(audit):
@@ -229,3 +232,4 @@ def fake_cuda() -> Iterator[DeviceAudit]:
         torch.Generator = saved_generator         # type: ignore[misc]
         torch.cuda.is_available = saved_available  # type: ignore[assignment]
         DEFAULT_MAX_BATCH["cuda"] = saved_batch
+        BROADCAST_DEVICE_TYPES.update(saved_routes)
