@@ -122,3 +122,22 @@ def test_a_lost_grid_point_becomes_error_records_for_each_of_its_claims():
     assert [r["id"] for r in records] == [c.id for c in point_claims(spec.family, point)]
     assert all(r["verdict"] == "error" and r["point"] == dict(point) and "exit code -9" in r["message"]
                and r["alpha"] == 1e-7 for r in records)
+
+
+def test_spec_written_after_a_bare_ray_flag_is_the_spec():
+    """``tiltproof sweep --ray spec.toml`` used to hand the spec to --ray as a cluster address."""
+    import argparse
+
+    from tiltproof.sweep import _spec_after_ray, add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    swapped = parser.parse_args(["--ray", "grid.toml"])
+    _spec_after_ray(swapped)
+    assert (swapped.spec, swapped.ray) == ("grid.toml", "")
+    address = parser.parse_args(["grid.toml", "--ray", "10.0.0.1:6379"])
+    _spec_after_ray(address)
+    assert (address.spec, address.ray) == ("grid.toml", "10.0.0.1:6379")
+    with pytest.raises(ValueError, match="spec is required"):
+        _spec_after_ray(parser.parse_args(["--ray", "10.0.0.1:6379"]))
+    assert cli.main(["sweep"]) == 2

@@ -268,7 +268,8 @@ def _git_commit() -> str:
 
 # ---------------------------------------------------------------- command line
 def add_arguments(parser: Any) -> None:
-    parser.add_argument("spec", metavar="SPEC.toml", help="sweep spec: family, [grid], seed, alpha_total")
+    parser.add_argument("spec", metavar="SPEC.toml", nargs="?", default=None,
+                        help="sweep spec: family, [grid], seed, alpha_total")
     parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                         help="run on Ray: join the cluster at ADDRESS (or RAY_ADDRESS, or 'auto'); without "
                              "ADDRESS start a local Ray (needs pip install 'tiltproof[ray]')")
@@ -295,6 +296,15 @@ def _table(payload: dict[str, Any]):
     return table
 
 
+def _spec_after_ray(arguments: Any) -> None:
+    """``sweep --ray SPEC.toml`` (the spec written after a bare ``--ray``): argparse hands the spec to ``--ray``
+    as its address; a ``.toml`` there with no spec given is the spec, and Ray starts locally."""
+    if arguments.spec is None and arguments.ray and str(arguments.ray).endswith(".toml"):
+        arguments.spec, arguments.ray = arguments.ray, ""
+    if arguments.spec is None:
+        raise ValueError("a sweep spec is required: tiltproof sweep SPEC.toml [--ray [ADDRESS]]")
+
+
 def command_sweep(arguments: Any) -> int:
     """CLI handler: exit 0 when every claim passes, 1 on any fail/error, 2 for a bad spec or argument."""
     import sys
@@ -306,6 +316,7 @@ def command_sweep(arguments: Any) -> int:
 
     console = Console() if sys.stdout.isatty() else Console(width=200)
     try:
+        _spec_after_ray(arguments)
         spec = load_spec(arguments.spec)
         workers = check_workers(arguments.workers)
         if arguments.ray is not None:
