@@ -8,7 +8,15 @@ Instance (``gmm-diffusion-d2``): Gaussian-mixture data on ℝ² (3 components, e
   allowance = the Pinsker bound on the initial-law TV + the RK4 displacement times the largest projection
   density);
 * ``p1.telescoping_log_partition`` — the telescoping interval (bounded bridge identity, empirical Bernstein,
-  widened by the sampler's TV) contains the exact ``log Z(θ)``.
+  widened by the sampler's TV) contains the exact ``log Z(θ)``. The violation it must detect: a log Z off by
+  ``log(1 + η)`` = 0.262 nats, η = 0.3 the partition error L1d is registered for (an estimate this far off breaks
+  L1d's premise), w.p. ≥ 1 − β. The samples per telescoping point follow from
+  ``estimators.design_partition`` at the population moments of the bridge terms (closed forms for the
+  Gaussian-mixture tilts), with the RK4 displacement allowed up to ``DISPLACEMENT_CAP`` (a larger one fails);
+  the record's ``detectable_gap`` is that design's, and ``details.detectable_relative_tilt_error`` says the
+  same in the oracle's units (an oracle drawing ``p_{(1±e)θ}`` is caught for e ≥ 0.20). Wrong variants: an
+  oracle whose query shift tilts by 0.75θ (code path, bias −0.34 nats) and the moment-matched Gaussian's
+  log Z as the claimed value.
 
 (Split out of ``theorems.linear_tilt_sufficiency``; the claim ids are unchanged.) Every stochastic check uses
 the claim's α (Bonferroni over its projections) and reports its power.
@@ -22,6 +30,9 @@ import numpy as np
 import sympy
 import torch
 
+from estimators.design import detectable_parameter_error
+from estimators.design_partition import (gaussian_mixture_bridge_moments, min_gap_of_log_partitions_detectable_by_bridge,
+                                         min_num_samples_for_bridge_log_partition_test)
 from estimators.projection_fit import projection_fit_sample_size
 from primitives.laws import GaussianMixture
 from primitives.score_tilt import ExactScoreMixtureDiffusion, ScoreTiltOracle
@@ -64,6 +75,19 @@ class _HalfTiltDiffusion(ExactScoreMixtureDiffusion):
 
     def tilted_score(self, y, t, theta):
         return super().tilted_score(y, t, theta / 2)
+
+
+class _ScaledTiltDiffusion(ExactScoreMixtureDiffusion):
+    """Wrong variant: the query shift applied with ``scale·θ`` (an oracle whose tilt is off by a factor)."""
+
+    scale = 1.0
+
+    @classmethod
+    def at(cls, scale: float):
+        return type(f"_ScaledTiltDiffusion{scale:g}", (cls,), {"scale": float(scale)})
+
+    def tilted_score(self, y, t, theta):
+        return super().tilted_score(y, t, self.scale * theta)
 
 
 def _retype(diffusion: ExactScoreMixtureDiffusion, cls) -> ExactScoreMixtureDiffusion:
@@ -126,23 +150,90 @@ def check_diffusion_tilt_law(context: CheckContext, variant=None) -> Evidence:
 
 
 TELESCOPING_SCALE = 2.0   # log Z at 2θ: mutants' errors grow like |θ|², the interval like |θ|
+TELESCOPING_STEPS = 2
+PARTITION_ETA = 0.3       # L1d's registered partition error: Ẑ/Z ∈ [1 − η, 1 + η]
+TELESCOPING_GAP = math.log1p(PARTITION_ETA)   # nats: the smaller of log(1 + η) and −log(1 − η)
+DISPLACEMENT_CAP = 0.01   # the RK4 step-doubling displacement the design allows for (checked, else a fail)
+WRONG_TILT_SCALE = 0.75   # the code-path variant: an oracle that tilts by 0.75θ (bias ≈ −0.34 nats)
 
 
-def check_telescoping(context: CheckContext, claimed=None) -> Evidence:
+def _projected_tilt(mixture: GaussianMixture, theta: np.ndarray, direction: np.ndarray):
+    """The law of ⟨direction, X⟩ under p_θ: a 1-D Gaussian mixture (weights, means, scales)."""
+    tilted = mixture.tilt(theta)
+    scales = np.sqrt(np.einsum("i,kij,j->k", direction, tilted.covs.numpy(), direction))
+    return tilted.weights.numpy(), tilted.means.numpy() @ direction, scales
+
+
+def bridge_moments(mixture: GaussianMixture, theta: np.ndarray, steps: int, oracle_scale: float = 1.0):
+    """Per step, the population moments of the bridge's two bounded means (``estimators.design_partition``) when
+    the oracle draws ``p_{sθ_j}`` (s = ``oracle_scale``; 1 for an exact oracle), and the estimator's limit
+    ``Σ_j log(μ_num/(c μ_den))`` with the pilot's c at its population value ``Z(sθ_{j−1})/Z(sθ_{j−1} + Δ)``."""
+    moments, limit = [], 0.0
+    for j in range(1, steps + 1):
+        below, above = theta * (j - 1) / steps, theta * j / steps
+        delta = above - below
+        log_c = -(mixture.log_partition(oracle_scale * below + delta) - mixture.log_partition(oracle_scale * below))
+        m = gaussian_mixture_bridge_moments(*_projected_tilt(mixture, oracle_scale * below, delta),
+                                            *_projected_tilt(mixture, oracle_scale * above, delta), log_c)
+        moments.append(m)
+        limit += math.log(m.numerator_mean) - log_c - math.log(m.denominator_mean)
+    return moments, limit
+
+
+@lru_cache(maxsize=None)
+def telescoping_design(alpha: float, beta: float) -> dict:
+    """Samples per telescoping point so that a log Z off by ``TELESCOPING_GAP`` nats (either side) is excluded
+    w.p. ≥ 1 − β (``estimators.design_partition``, population moments of the exact oracle, widening at the
+    initial-TV bound plus |Δ|·``DISPLACEMENT_CAP``), the detectable gap at that n, and the same power in the
+    user's units: the smallest relative tilt error e of an oracle drawing ``p_{(1±e)θ}`` that it detects."""
+    diffusion, theta = diffusion_instance()
+    theta = TELESCOPING_SCALE * theta
+    mixture = diffusion.mixture
+    moments, _ = bridge_moments(mixture, theta, TELESCOPING_STEPS)
+    grid_tv = max(diffusion.initial_tv_bound(theta * j / TELESCOPING_STEPS) for j in range(TELESCOPING_STEPS + 1))
+    widening = grid_tv + float(np.linalg.norm(theta)) / TELESCOPING_STEPS * DISPLACEMENT_CAP
+    n = min_num_samples_for_bridge_log_partition_test(TELESCOPING_GAP, moments, alpha=alpha, beta=beta,
+                                                      widening=widening)
+    gap = min_gap_of_log_partitions_detectable_by_bridge(moments, n, alpha=alpha, beta=beta, widening=widening)
+    exact = float(mixture.log_partition(theta))
+    bias = lambda e, sign: abs(bridge_moments(mixture, theta, TELESCOPING_STEPS, 1.0 + sign * e)[1] - exact)
+    tilt_error = max(detectable_parameter_error(lambda e: bias(e, sign), gap, largest=0.9, tolerance=1e-3) or math.inf
+                     for sign in (-1.0, 1.0))
+    return {"samples_per_step": n, "detectable_gap": gap, "widening": widening,
+            "detectable_relative_tilt_error": tilt_error}
+
+
+def check_telescoping(context: CheckContext, claimed=None, oracle_scale: float = 1.0) -> Evidence:
+    """P1's telescoping interval must contain the exact log Z(θ). Violation it must detect: a log Z off by
+    ``TELESCOPING_GAP`` = log(1 + η) nats (η = 0.3, the partition error L1d is registered for), w.p. ≥ 1 − β;
+    the design's samples per point follow from it (``telescoping_design``)."""
     diffusion, theta = diffusion_instance(str(context.device))
     theta = TELESCOPING_SCALE * theta
-    oracle = ScoreTiltOracle(diffusion)
-    estimate = telescoping_log_partition(oracle, theta, steps=2, samples_per_step=4000, alpha=context.alpha,
+    plan = telescoping_design(context.alpha, context.beta)
+    oracle_diffusion = diffusion if oracle_scale == 1.0 else _retype(diffusion, _ScaledTiltDiffusion.at(oracle_scale))
+    oracle = ScoreTiltOracle(oracle_diffusion)
+    estimate = telescoping_log_partition(oracle, theta, steps=TELESCOPING_STEPS,
+                                         samples_per_step=plan["samples_per_step"], alpha=context.alpha,
                                          generator=_generator(context))
-    exact = float(diffusion.mixture.log_partition(theta))
+    exact = float(diffusion_instance()[0].mixture.log_partition(theta))
     value = exact if claimed is None else claimed(diffusion_instance()[0].mixture, theta)
-    return interval_evidence(
-        statistic="telescoping over θ_j = jθ/2: bounded bridge identity, empirical Bernstein (α/8 per side "
-                  "per mean), widened by the Pinsker initial-TV bound and the RK4 displacement",
+    evidence = interval_evidence(
+        statistic=f"telescoping over θ_j = jθ/{TELESCOPING_STEPS}: bounded bridge identity, empirical Bernstein "
+                  f"(α/{4 * TELESCOPING_STEPS} per side per mean), widened by the Pinsker initial-TV bound and the "
+                  "RK4 displacement; n designed for a log Z error of log(1.3) nats (estimators.design_partition)",
         value=value, exact=exact, empirical=estimate.estimate, interval=(estimate.lower, estimate.upper),
-        n=estimate.calls, detectable_gap=estimate.upper - estimate.lower,
+        n=estimate.calls, detectable_gap=plan["detectable_gap"],
         details={"initial_tv_bound": estimate.sampler_tv, "max_displacement": estimate.displacement,
-                 "factors": estimate.factors, "oracle_calls": estimate.calls})
+                 "factors": estimate.factors, "oracle_calls": estimate.calls,
+                 "samples_per_step": plan["samples_per_step"], "designed_gap_nats": TELESCOPING_GAP,
+                 "interval_width": estimate.upper - estimate.lower,
+                 "detectable_relative_tilt_error": plan["detectable_relative_tilt_error"]})
+    if estimate.displacement > DISPLACEMENT_CAP:
+        evidence.holds = False
+        evidence.message = "; ".join(filter(None, [evidence.message, (
+            f"the RK4 displacement {estimate.displacement:.3g} exceeds the {DISPLACEMENT_CAP:g} the design allows "
+            "for: the interval's power is not what the record states")]))
+    return evidence
 
 
 def moment_matched_log_partition(mixture: GaussianMixture, theta: np.ndarray) -> float:
@@ -158,7 +249,7 @@ def moment_matched_log_partition(mixture: GaussianMixture, theta: np.ndarray) ->
 _UNITS = {
     "p1.score_query_shift": ("relative score error (deterministic: any excess over the tolerance fails)", True),
     "p1.diffusion_tilt_law": ("KS, max over the projections (KS ≤ TV)", False),
-    "p1.telescoping_log_partition": ("log Z(θ) (width of the two-sided interval)", False),
+    "p1.telescoping_log_partition": ("nats of log Z(θ) (claimed value off by this much, either side)", False),
 }
 
 
@@ -206,6 +297,10 @@ def mutants() -> list[Mutant]:
         Mutant("diffusion-tilt-half-theta", "P1", "the query-shift sampler run with θ/2, checked against p_θ",
                _variant("p1.diffusion_tilt_law/gmm-diffusion-d2", partial(check_diffusion_tilt_law, variant=_HalfTiltDiffusion),
                         "half-theta")),
+        Mutant("telescoping-scaled-tilt-oracle", "P1",
+               f"the telescoping run on an oracle whose query shift tilts by {WRONG_TILT_SCALE:g}θ",
+               _variant("p1.telescoping_log_partition/gmm-diffusion-d2/theta=(1.6,-1)",
+                        partial(check_telescoping, oracle_scale=WRONG_TILT_SCALE), "scaled-tilt-oracle")),
         Mutant("telescoping-moment-matched", "P1", "log Z(θ) claimed as that of the moment-matched Gaussian",
                _variant("p1.telescoping_log_partition/gmm-diffusion-d2/theta=(1.6,-1)",
                         partial(check_telescoping, claimed=moment_matched_log_partition), "moment-matched")),
