@@ -51,7 +51,7 @@ from primitives.tilt_oracle import ExactTiltOracle, LinearTiltOracle, as_tilt_or
 __all__ = ["KLAlignResult", "kl_align", "plane_cover", "plane_log_weights"]
 
 _RATIO_TOLERANCE = 1e-9
-_CHUNK_ENTRIES = 1 << 22
+_CHUNK_ENTRIES = 1 << 16   # rows × planes per chunk of the plane log-sum: small enough to stay in cache
 
 
 @dataclass(frozen=True)
@@ -116,8 +116,12 @@ def plane_log_weights(oracle: LinearTiltOracle, cover: PlaneCover, A: np.ndarray
 
 
 def _log_sum_planes(z: torch.Tensor, slopes: torch.Tensor, intercepts: torch.Tensor, lam: float) -> torch.Tensor:
+    """``log Σ_i e^{ℓ_i(z)/λ}`` per row: the 1/λ folded into the planes and the intercepts added by one fused
+    ``addmm`` per cache-sized chunk (one pass over each chunk instead of three; the cost of an L1b call)."""
     rows = max(1, _CHUNK_ENTRIES // max(1, slopes.shape[0]))
-    parts = [torch.logsumexp((z[i:i + rows] @ slopes.T + intercepts) / lam, dim=-1) for i in range(0, z.shape[0], rows)]
+    scaled_slopes, scaled_intercepts = (slopes / lam).T.contiguous(), intercepts / lam
+    parts = [torch.logsumexp(torch.addmm(scaled_intercepts, z[i:i + rows], scaled_slopes), dim=-1)
+             for i in range(0, z.shape[0], rows)]
     return torch.cat(parts) if parts else z.new_empty(0)
 
 

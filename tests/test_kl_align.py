@@ -16,6 +16,7 @@ from primitives import (Categorical, ConvexLowRank, Gaussian, GaussianMixture, L
 from tests.conftest import STAT_ALPHA
 from tests.strategies import seeds
 from theorems import kl_net_clipping as clip
+from theorems import kl_laplace_mixtures as l1d_mix
 from theorems import linear_tilt_sufficiency as l1
 from theorems._tractability import mixture_projections, proposal_interval, ridge_projections, spd_matrix
 
@@ -102,7 +103,7 @@ def test_hubbard_stratonovich_gives_the_gaussian_tilt(seed, lam):
     base = Gaussian(rng.normal(size=d), spd_matrix(rng, d) * 0.5)
     reward = SquaredNormReward(rng.normal(size=(2, d)) * 0.4)
     mixture = GaussianMixture([1.0], base.mean[None], base.cov[None])
-    weights, means, covs = l1.hubbard_exact_law(mixture, reward, lam)
+    weights, means, covs = l1d_mix.hubbard_exact_law(mixture, reward, lam)
     projections = mixture_projections(weights, means, covs, {f"x{j}": np.eye(d)[j] for j in range(d)})
     n = projection_fit_sample_size(0.07, STAT_ALPHA, 1e-3, len(projections))
     result = kl_align(base, reward, lam, n, _generator(6))

@@ -21,13 +21,14 @@ shows it.
 Test: the exact two-sided negative-binomial interval (α/2 per side) for calls per accepted sample must contain
 the exact value (widened by the quadrature error), with the accepted count from
 ``estimators.design_chain.min_num_accepted_for_relative_mean_test``: it detects a true (or reported) mean off
-by a relative 10 % in either direction w.p. ≥ 1 − β for k ≤ 2, and by 30 % for k = 3 (mean ≈ 146 calls of
-179 planes: a 10 % design needs 8.3·10³ accepted samples, 1.2·10⁶ calls, about 40 s at d = 64 on one core;
-30 % still rejects the counters below). The exact side checks the bracket, the spec bound and the net size.
+by a relative 10 % in either direction w.p. ≥ 1 − β for every k (k = 3: mean ≈ 146 calls of 179 planes, so the
+design asks for 8723 accepted samples, ≈ 1.27·10⁶ calls, at the default level 4e-9; measured on the 2-core AMD EPYC
+under load: 1.0 s at d = 4 and 5.6 s at d = 64, the plane log-sum of each call being one fused ``addmm`` per
+cache-sized chunk in ``primitives.kl_align``). The exact side checks the bracket, the spec bound and the net size.
 Calls do not depend on d (Ax has the same law); one call costs O(d²).
 
-Wrong variants perturb the counter (a sampler reporting 0.7× or 2× its calls, or only its accepted draws) and
-the acceptance (3ε while the bound is stated at ε).
+Wrong variants perturb the counter (a sampler reporting 0.7× or 2× its calls, or only its accepted draws; at k = 3
+0.9× and 1.1×, the 10 % the design is sized for) and the acceptance (3ε while the bound is stated at ε).
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ from theorems.framework import NUMERIC_TOLERANCE, CheckContext, Claim, Evidence,
 MODULE = "kl_oracle_calls"
 COMPLEXITY_L, COMPLEXITY_EPS, COMPLEXITY_R, COMPLEXITY_LAM = 1.0, 1.0, 1.5, 1.0
 COMPLEXITY_GRID = ((1, 4), (1, 64), (2, 4), (2, 64), (3, 4), (3, 64))
-RELATIVE_GAP = {1: 0.1, 2: 0.1, 3: 0.3}   # relative error of E[calls] each check detects w.p. ≥ 1 − β
+RELATIVE_GAP = 0.1   # relative error of E[calls] every check detects w.p. ≥ 1 − β (either direction, each k)
 
 lam = sympy.Symbol("lambda", positive=True)
 eps = sympy.Symbol("varepsilon", nonnegative=True)
@@ -128,7 +129,7 @@ def check_complexity(k: int, d: int, context: CheckContext, sampler=None) -> Evi
     net_bound = float(NET_SIZE.subs(values).evalf())
     exact = exact_calls(k)
     tolerance = exact.value * (exact.relative_error + NUMERIC_TOLERANCE)
-    gap = RELATIVE_GAP[k]
+    gap = RELATIVE_GAP
     accepted = min_num_accepted_for_relative_mean_test(exact.value, gap, alpha=context.alpha, beta=context.beta)
     device_base = base.to(context.device)
     draw = sampler(device_base, reward, lam_value) if sampler else default_sampler(device_base, reward, lam_value)
@@ -214,6 +215,8 @@ def mutants() -> list[Mutant]:
                variant(1, 64, _scaled_counter(0.7), "counter-0.7x")),
         Mutant("complexity-counter-2x", "L1b", "a counter reporting 2× the oracle calls made",
                variant(2, 64, _scaled_counter(2.0), "counter-2x")),
-        Mutant("complexity-counter-0.7x-k3", "L1b", "a counter reporting 0.7× the oracle calls made (k = 3)",
-               variant(3, 4, _scaled_counter(0.7), "counter-0.7x")),
+        Mutant("complexity-counter-0.9x-k3", "L1b", "a counter reporting 0.9× the oracle calls made (k = 3)",
+               variant(3, 4, _scaled_counter(0.9), "counter-0.9x")),
+        Mutant("complexity-counter-1.1x-k3", "L1b", "a counter reporting 1.1× the oracle calls made (k = 3)",
+               variant(3, 4, _scaled_counter(1.1), "counter-1.1x")),
     ]

@@ -21,7 +21,8 @@ n ≫ 10⁴ to clip at all, which the hypothesis "b̄_n < ess sup r" turns into 
 error in the measured N. Wrong variants (``theorems.mutants``): the learner without its slack (killed by
 the certificate, which it fails about half the time), a sampler under-reporting its proposals, a sampler
 at the wrong temperature. Halving the learner's radius or dropping its union bound does *not* break
-T6 here (``estimators.baselines`` explains why), so no sound check can reject those.
+T6 here (``estimators.baselines`` explains why); ``theorems.t6_learner_slack`` registers them where they are
+testable (a two-point law with the learner's exact law: the halved radius breaks the certificate at 5η).
 """
 from __future__ import annotations
 

@@ -79,9 +79,9 @@ def _finite_rewards(base: Categorical, reward: Reward) -> np.ndarray:
 
 
 def _squared_norm_mixture(base, reward: SquaredNormReward, lam: float) -> Mixture:
-    """Hubbard–Stratonovich closed form (``linear_tilt_sufficiency.hubbard_exact_law``, which refuses a λ
+    """Hubbard–Stratonovich closed form (``kl_laplace_mixtures.hubbard_exact_law``, which refuses a λ
     with an infinite partition function)."""
-    from theorems.linear_tilt_sufficiency import hubbard_exact_law
+    from theorems.kl_laplace_mixtures import hubbard_exact_law
 
     return hubbard_exact_law(base, reward, lam)
 
