@@ -15,11 +15,11 @@ from benchmarks import peers_diffusion as pd
 from estimators.learned_chain_baseline import train_learned_baseline
 from primitives.chain_samplers import per_step_rejection_sample
 from tests.fake_cuda import fake_cuda, is_fake
-from theorems import diffusion_chains as dc
+from theorems import chain_instances
 
 
 def _train_and_sample(device: str):
-    instance = dc.chain_instance("gmm", 1.0).on(device)
+    instance = chain_instances.chain_instance("gmm", 1.0).on(device)
     generator = torch.Generator(device=device).manual_seed(4)
     baseline, report = train_learned_baseline(instance.chain, instance.values, delta=0.2, eta=0.2, train_parents=24,
                                               children=4, calibration_pairs=40, iterations=2, selection_pairs=0,

@@ -24,7 +24,8 @@ from primitives.chain_samplers import (EnvelopeBaseline, ExactSoftValues, Offset
                                        step_rejection_sample, trajectory_rejection_sample, unaligned_sample)
 from primitives.diffusion import GaussianMixtureDiffusion
 from tests.conftest import STAT_ALPHA
-from theorems import diffusion_chains as dc
+from theorems import chain_instances
+from theorems import chain_x0_statistics as x0_statistics
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -34,12 +35,12 @@ def _generator(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-GMM3, GMM5, MASKED = dc.chain_instance("gmm", 3.0), dc.chain_instance("gmm", 5.0), dc.chain_instance("masked", 5.0)
+GMM3, GMM5, MASKED = chain_instances.chain_instance("gmm", 3.0), chain_instances.chain_instance("gmm", 5.0), chain_instances.chain_instance("masked", 5.0)
 N = 4000
 
 
 def _fits_q0(instance, samples) -> bool:
-    statistic, threshold, _ = dc._x0_fit(instance, instance.x0_points(samples), STAT_ALPHA)
+    statistic, threshold, _ = x0_statistics._x0_fit(instance, instance.x0_points(samples), STAT_ALPHA)
     return statistic <= threshold
 
 
@@ -68,7 +69,7 @@ def test_exact_samplers_have_the_aligned_law(instance):
 @pytest.mark.parametrize("baseline", ["offset=0", "offset=1", "oracle-delta=0.1", "analytic"])
 def test_clipped_gmm_samplers_have_their_exact_propagated_law(baseline):
     values = GMM5.values
-    made = AnalyticGaussianBaseline(GMM5.chain, values, 0.1) if baseline == "analytic" else dc.make_baseline(GMM5, baseline)
+    made = AnalyticGaussianBaseline(GMM5.chain, values, 0.1) if baseline == "analytic" else chain_instances.make_baseline(GMM5, baseline)
     law = ridge_sampler_law(GMM5.chain, values, made, spacing=0.04)
     assert law.tv_x0 <= law.path_bound + 2 * law.quadrature_error            # T7, exact sides
     n = N // 4 if baseline.startswith("oracle") else N   # the oracle solves a Chernoff problem per state
@@ -78,7 +79,7 @@ def test_clipped_gmm_samplers_have_their_exact_propagated_law(baseline):
 
 @pytest.mark.parametrize("baseline", ["offset=0", "oracle-delta=0.05"])
 def test_clipped_masked_samplers_have_their_enumerated_law(baseline):
-    made = dc.make_baseline(MASKED, baseline)
+    made = chain_instances.make_baseline(MASKED, baseline)
     law = finite_sampler_law(MASKED.chain, MASKED.values, made)
     assert law.x0_probs.sum() == pytest.approx(1.0, abs=1e-12)
     n = 10_000
@@ -89,7 +90,7 @@ def test_clipped_masked_samplers_have_their_enumerated_law(baseline):
 
 def test_wrong_variants_are_rejected():
     """Accepting at 2λ, or an envelope below sup r, changes the x_0 law detectably."""
-    wrong = dc.wrong_temperature_chain_sampler(MASKED, EnvelopeBaseline(MASKED.values), N, _generator(6))
+    wrong = chain_instances.wrong_temperature_chain_sampler(MASKED, EnvelopeBaseline(MASKED.values), N, _generator(6))
     assert not _fits_q0(MASKED, wrong.samples)
     low = trajectory_rejection_sample(MASKED.chain, MASKED.reward, MASKED.lam, N, envelope=2.0, generator=_generator(7))
     assert not _fits_q0(MASKED, low.samples)
@@ -103,7 +104,7 @@ def test_ideal_laws_are_exact_by_propagation():
     np.testing.assert_allclose(law.x0_probs, aligned_data_law(MASKED.chain, MASKED.reward, MASKED.lam), atol=1e-12)
     ridge = ridge_sampler_law(GMM5.chain, GMM5.values, EnvelopeBaseline(GMM5.values))
     assert ridge.tv_x0 < 1e-6 and np.abs(ridge.step_terms).max() < 1e-9
-    cdf = dc.ridge_projection_cdfs(GMM5)["x0"][0]
+    cdf = x0_statistics.ridge_projection_cdfs(GMM5)["x0"][0]
     grid = np.linspace(-12.0, 10.0, 200)
     assert np.abs(ridge.x0_cdf(grid) - cdf(grid)).max() < 1e-4
 

@@ -6,7 +6,7 @@ import torch
 
 from benchmarks.lcb_training_cost import minimum_calibration_pairs, training_cost_by_phase
 from estimators.learned_chain_baseline import calibration_rank
-from theorems import diffusion_chains as dc
+from theorems import chain_instances
 
 
 def test_minimum_calibration_pairs_is_the_least_with_a_finite_offset():
@@ -16,7 +16,7 @@ def test_minimum_calibration_pairs_is_the_least_with_a_finite_offset():
 
 
 def test_phases_sum_to_the_training_queries(one_torch_thread):
-    instance = dc.chain_instance("gmm", 3.0)
+    instance = chain_instances.chain_instance("gmm", 3.0)
     settings = dict(train_parents=16, children=4, calibration_pairs=30, iterations=2, learning_rate=0.02,
                     selection_pairs=8)
     result = training_cost_by_phase(instance, settings, delta=0.2, eta=0.2, generator=torch.Generator().manual_seed(2))

@@ -64,7 +64,7 @@ from estimators.learned_chain_baseline import calibrate_offset
 from estimators.learned_chain_baseline import StepFeatures, fit_step_network, gamma_of
 from primitives.chain_samplers import EnvelopeBaseline, per_step_rejection_sample, step_rejection_sample
 from theorems import symbols as sym
-from theorems.diffusion_chains import ChainInstance, _hypotheses, chain_instance, single_threaded
+from theorems.chain_instances import ChainInstance, _hypotheses, chain_instance, single_threaded
 from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
 
 MODULE = "chain_learned_baseline"

@@ -1,5 +1,5 @@
 """Per-step bounds on diffusion chains (LCB spec, "Diffusion chains"): T8 (value-error robustness) and the per-state
-T4 proposal counts. Split out of ``theorems.diffusion_chains`` (claim ids unchanged); instances from there.
+T4 proposal counts. Split out of ``theorems.diffusion_chains`` (claim ids unchanged); instances from ``theorems.chain_instances``.
 
 Claims registered here:
 
@@ -37,7 +37,7 @@ from primitives.chain_samplers import ExactSoftValues, step_rejection_sample
 from primitives.masked_diffusion import MaskedDiffusion, SequenceSetReward
 from theorems import symbols as sym
 from theorems._evidence import interval_evidence, upper_bound_evidence
-from theorems.diffusion_chains import ChainInstance, _hypotheses, chain_instance, single_threaded
+from theorems.chain_instances import ChainInstance, _hypotheses, chain_instance, single_threaded
 from theorems.framework import CheckContext, Claim, Evidence, Mutant, wrong_variant
 
 MODULE = "chain_step_bounds"

@@ -13,7 +13,7 @@ with probability ≤ α):
 
 1. **x_0 law** — a lower confidence bound on TV(law of x_0, q_0): the rare-event mass
    ``q_0(r = B)`` outside its Clopper–Pearson interval and the exact projection KS distances (each
-   ≤ TV) minus their radii (``diffusion_chains.x0_tv_lower``); ``fail`` when it exceeds ``budget``.
+   ≤ TV) minus their radii (``chain_x0_statistics.x0_tv_lower``); ``fail`` when it exceeds ``budget``.
    n is designed so that a rare-event mass error of ``gap`` (TV units, default 0.02) beyond the budget is
    detected with probability ≥ 1 − β (exact one-sided binomial design, ``estimators.design``).
 2. **declared rule** (when ``baseline`` is given: the sampler declares "accept x ~ p_t(·|y) with
@@ -76,9 +76,9 @@ FINE, COARSE = 0.2, 0.4
 
 def resolve_chain_instance(instance):
     """A registered chain instance by name (``gmm-ref-B5``) or a ``ChainInstance`` object."""
-    from theorems import diffusion_chains as dc
+    from theorems import chain_instances
 
-    if isinstance(instance, dc.ChainInstance):
+    if isinstance(instance, chain_instances.ChainInstance):
         return instance
     if not isinstance(instance, str):
         raise ValueError(f"instance must be a chain instance name or ChainInstance, got {instance!r}")
@@ -89,7 +89,7 @@ def resolve_chain_instance(instance):
         value = math.nan
     if kind not in ("gmm", "masked") or not math.isfinite(value) or value <= 0:
         raise ValueError(f"instance must be one of {', '.join(CHAIN_INSTANCE_NAMES)} (any B > 0), got {instance!r}")
-    return dc.chain_instance(kind, value)
+    return chain_instances.chain_instance(kind, value)
 
 
 @dataclass(frozen=True)
@@ -198,9 +198,9 @@ def _rare_event_design(instance, budget: float, gap: float, alpha: float, beta: 
 
 
 def _x0_test(instance, samples: torch.Tensor, budget: float, alpha: float, beta: float) -> TestOutcome:
-    from theorems import diffusion_chains as dc
+    from theorems.chain_x0_statistics import x0_tv_lower
 
-    estimate, lower, detectable, name = dc.x0_tv_lower(instance, samples, alpha, beta)
+    estimate, lower, detectable, name = x0_tv_lower(instance, samples, alpha, beta)
     return TestOutcome("x_0 law", f"lower confidence bound on TV(x_0, q_0): {name}", lower, budget, samples.shape[0],
                        alpha, budget + detectable, "TV (projection KS / rare-event mass)", lower > budget,
                        {"tv_estimate": estimate})
