@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 from scipy.stats import binom
 
@@ -35,6 +36,17 @@ def test_closed_form_equals_the_learner(n, fraction, lam, delta, eta, variant, b
     assert math.isclose(learned, closed, rel_tol=1e-12, abs_tol=1e-12)
 
 
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**31 - 1))
+def test_the_learner_is_symmetric_in_its_training(seed):
+    """What lets the certificate claim run the learner on the sorted training (its count K) instead of each draw."""
+    rng = np.random.default_rng(seed)
+    rewards = (rng.uniform(size=20_000) < 0.05).astype(float)
+    shuffled = empirical_chernoff_baseline(rewards, 10.0, 0.1, 1e-3, (0.0, 1.0)).value
+    ordered = empirical_chernoff_baseline(np.sort(rewards)[::-1], 10.0, 0.1, 1e-3, (0.0, 1.0)).value
+    assert math.isclose(shuffled, ordered, rel_tol=1e-12)
+
+
 def test_exact_law_is_the_pushforward_of_the_binomial():
     n, p = 300, 0.2
     law = two_point_learner_law(n, p, 1.0, 0.3, 0.05, (0.0, 1.0), DEFAULT_S_GRID)
@@ -61,3 +73,30 @@ def test_halved_radius_breaks_the_certificate_and_dropped_union_does_not():
     assert law_plan["detectable_ks"] <= min(law_plan["variant_ks"].values())
     # the two slack variants move the whole law of b̂, which the consistency claim tests
     assert ks_distance_between_laws(exact["laws"]["real"], exact["laws"]["dropped_union"]) > 0.2
+
+
+@pytest.mark.slow
+def test_dropped_union_never_breaks_the_certificate_on_two_point_laws():
+    """The exact scan behind ``theorems.t6_learner_slack``'s docstring (a coarser grid): the dropped union stays
+    far below η everywhere, the halved radius exceeds η at small η."""
+    from estimators.baselines import chernoff_baseline
+    from estimators.reward_law import DiscreteLaw
+
+    worst = {"half": {}, "union": {}}
+    for eta in (0.05, 1e-3):
+        for lam in (0.5, 2.0, 10.0):
+            for q in (0.03, 0.2):
+                p = q / (q + (1 - q) * math.exp(1 / lam))
+                law = DiscreteLaw(np.array([0.0, 1.0]), np.log(np.array([1 - p, p])))
+                for delta in (0.1, 0.5):
+                    target = chernoff_baseline(law, lam, delta).value
+                    if target >= 1.0:
+                        continue
+                    for n in (1000, 100_000):
+                        for name, options in (("half", {"radius_scale": 0.5}), ("union", {"bound_count": 2})):
+                            rate = certificate_failure_probability(
+                                two_point_learner_law(n, p, lam, delta, eta, (0.0, 1.0), DEFAULT_S_GRID, **options),
+                                target) / eta
+                            worst[name][eta] = max(worst[name].get(eta, 0.0), rate)
+    assert max(worst["union"].values()) < 0.1
+    assert worst["half"][0.05] < 1.0 < worst["half"][1e-3]
