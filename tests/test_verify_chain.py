@@ -238,3 +238,35 @@ def test_samplers_at_the_stated_detectable_temperature_errors_fail(one_torch_thr
         record = check_chain_sampler(at(instance.lam * (1 + sign * epsilon)), INSTANCE, budget=0.0, alpha=STAT_ALPHA,
                                      beta=STAT_ALPHA)
         assert record.verdict == "fail", (side, str(record))
+
+
+@pytest.mark.parametrize("name", ["gmm-ref-B3", "masked-ref-B5"])
+def test_rare_event_mass_at_another_temperature_matches_the_exact_law(name):
+    """The power's closed form q^λ'(A) = e^{B/λ'}p(A)/(1 + (e^{B/λ'} − 1)p(A)) against the exact tilted law
+    built at λ' (estimators.exact.TiltedLaw: another route)."""
+    from estimators.exact import TiltedLaw
+    from theorems import verify_chain_power as power
+
+    instance = resolve_chain_instance(name)
+    base = power._base_mass(instance)
+    target = instance.x0_target()
+    for lam in (0.7, 1.0, 1.6):
+        law = TiltedLaw(target.base, target.reward, lam)
+        exact = 1.0 - float(law.reward_cdf_left(np.array([instance.height]))[0])
+        assert np.isclose(power.tilted_mass(base, instance.height, lam), exact, rtol=1e-9)
+
+
+def test_sampler_at_the_stated_orthogonal_scale_error_fails(one_torch_thread):
+    """x_0 power in the orthogonal coordinate: an exact sampler whose x_2 is scaled by 1 + s (s the record's
+    stated detectable scale error at β = STAT_ALPHA) fails w.p. ≥ 1 − STAT_ALPHA."""
+    instance = resolve_chain_instance(INSTANCE)
+    scale = {"factor": 1.0}
+
+    def sampler(kernel, n, generator):
+        samples = trajectory_rejection_sample(kernel, instance.reward, instance.lam, n, generator=generator).samples
+        return samples * torch.tensor([1.0, scale["factor"]], dtype=samples.dtype)
+
+    exact = check_chain_sampler(sampler, INSTANCE, budget=0.0, alpha=STAT_ALPHA, beta=STAT_ALPHA)
+    assert exact.verdict == "pass", str(exact)
+    scale["factor"] = 1.0 + exact.power["orthogonal_scale_relative_error"]
+    assert check_chain_sampler(sampler, INSTANCE, budget=0.0, alpha=STAT_ALPHA, beta=STAT_ALPHA).verdict == "fail"
