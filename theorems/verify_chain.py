@@ -15,7 +15,10 @@ with probability ≤ α):
    ``q_0(r = B)`` outside its Clopper–Pearson interval and the exact projection KS distances (each
    ≤ TV) minus their radii (``chain_x0_statistics.x0_tv_lower``); ``fail`` when it exceeds ``budget``.
    n is designed so that a rare-event mass error of ``gap`` (TV units, default 0.02) beyond the budget is
-   detected with probability ≥ 1 − β (exact one-sided binomial design, ``estimators.design``).
+   detected with probability ≥ 1 − β (exact one-sided binomial design, ``estimators.design``), and so is a
+   projection KS error of 0.05 beyond the budget (GMM; a TV error of 0.2 over the masked chain's sequences);
+   the record's ``power`` also states the temperature error λ(1 ± ε) and (GMM) the orthogonal scale error
+   1 ± s detected w.p. ≥ 1 − β (``theorems.verify_chain_power``).
 2. **declared rule** (when ``baseline`` is given: the sampler declares "accept x ~ p_t(·|y) with
    probability min(1, e^{(V̂_t(x) − b_t(y))/λ})", with ``values`` = V̂, default the exact V_t) — per
    particle and step the proposals until acceptance are geometric with success probability
@@ -26,10 +29,14 @@ with probability ≤ α):
    declared one, an untilted prior step or miscounted proposals all move these counts.
 3. **query count** — the sampler's own ``.queries`` must equal the sum of its ``.proposals`` (when both
    are given), must not exceed the draws the counting kernel saw, and (with a declared rule) must agree
-   with the exact expectation ``Σ N_t(y)`` at its visited states: two-sided tail bounds for sums of
-   independent geometric variables (Janson 2018, Thms 2.1 and 3.1):
-   ``P(X ≥ sμ) ≤ s⁻¹ e^{−p* μ (s − 1 − ln s)}`` (s ≥ 1) and ``P(X ≤ sμ) ≤ e^{−p* μ (s − 1 − ln s)}`` (s ≤ 1),
-   ``μ = Σ 1/p_i``, ``p* = min p_i``.
+   with the exact law of ``Σ N_t(y)`` at its visited states: a sum of independent geometric variables with
+   the exact per-state rates, whose two-sided region is the exact Chernoff (Cramér) bound on its cumulant
+   generating function (``estimators.geometric_sums``; never wider than Janson's 2018 bounds
+   ``P(X ≥ sμ) ≤ s⁻¹ e^{−p* μ (s − 1 − ln s)}``, which replace every rate by the smallest,
+   ``janson_interval``). Its power — the smallest ε such that a counter reporting (1 ± ε)× the true count
+   is rejected w.p. ≥ 1 − β — is exact Chernoff again, reported as ``power["query_count_relative_error"]``.
+   On the GMM the rates come from quadrature atoms: the region is widened by the relative change of Σ N_t(y)
+   when the atom spacing is doubled (500 particles), and the stated power by twice that.
 4. **certificate** (declared rule) — T7: ``TV(q̂_0, q_0) ≤ τ_T + Σ_t E_{y~q̂_{t+1}} TV(q̂_t(·|y), q_t(·|y))``.
    The terms are exact at each visited state (``estimators.chain_laws.path_tv_terms``); their expectation
    over the sampler's own states is bounded above at level α_share (``bounded_mean_upper_confidence``),
@@ -51,10 +58,12 @@ from estimators import design
 from estimators.bounded_means import bounded_mean_upper_confidence
 from estimators.chain_laws import kernel_value_laws, path_tv_terms
 from estimators.confidence import dkw_radius
+from estimators.geometric_sums import geometric_sum_interval, min_relative_count_error_detectable
 from primitives._checks import check_positive, check_unit_interval, resolve_device
 from primitives.chain_samplers import baseline_values
 from primitives.diffusion import CountingKernel
 from theorems.verification import Certificate, TestOutcome, VerificationRecord, combine_verdict
+from theorems.verify_chain_power import projection_design, x0_power
 
 __all__ = ["check_chain_sampler", "CHAIN_INSTANCE_NAMES", "resolve_chain_instance", "SamplerOutput",
            "janson_interval"]
@@ -211,8 +220,10 @@ class _StateAudit:
     pit: np.ndarray            # PIT of every (t, particle) proposal count
     expected: float            # Σ N_t(y) over the audited particles and steps
     smallest_rate: float       # min acceptance probability over them
+    rates: np.ndarray          # every audited (step, particle) acceptance probability 1/N_t(y)
     terms: torch.Tensor        # T7 terms (T+1, m)
     quadrature_error: float
+    rate_error: float = 0.0    # relative change of Σ N_t(y) (first 500 particles) when the atom spacing is doubled
 
 
 def _laws(instance, t: int, parents: torch.Tensor | None, values, spacing: float):
@@ -261,8 +272,26 @@ def _audit_states(instance, output: SamplerOutput, baseline: Callable, values, p
         coarse = path_tv_terms(instance.chain, [s[:coarse_m] for s in states], DeclaredBaselineAdapter(baseline),
                                values, target=instance.values, spacing=COARSE)
         error = abs(float(terms[:, :coarse_m].sum(0).mean()) - float(coarse.sum(0).mean()))
+        rate_error = _rate_quadrature_error(instance, states, baseline, values, rates, coarse_m)
+    else:
+        rate_error = 0.0
     return _StateAudit(np.concatenate(pits) if pits else np.empty(0), float(np.sum(1.0 / all_rates)),
-                       float(all_rates.min()), terms, error)
+                       float(all_rates.min()), all_rates, terms, error, rate_error)
+
+
+def _rate_quadrature_error(instance, states, baseline, values, rates: list[np.ndarray], m: int) -> float:
+    """Relative change of ``Σ N_t(y)`` over the first m particles when the ridge atoms' spacing goes from
+    ``FINE`` to ``COARSE`` (``rates`` in the order t = T, …, 0): the count test's region is widened by it."""
+    steps, lam = instance.chain.steps, values.lam
+    fine = coarse = 0.0
+    for index, t in enumerate(range(steps, -1, -1)):
+        parents = None if t == steps else states[t + 1][:m]
+        law = _laws(instance, t, parents, values, COARSE)
+        b = _declared_baseline(baseline, parents, t, 1 if parents is None else m)
+        coarse_rate = torch.exp(torch.clamp(law.log_clipped_partition(lam, b), max=0.0)).cpu().numpy()
+        coarse += float(np.sum(1.0 / np.broadcast_to(coarse_rate, (m,))))
+        fine += float(np.sum(1.0 / rates[index][:m]))
+    return abs(fine - coarse) / fine
 
 
 class DeclaredBaselineAdapter:
@@ -287,7 +316,7 @@ def _pit_test(pit: np.ndarray, alpha: float, beta: float) -> TestOutcome:
 
 
 def _count_tests(output: SamplerOutput, kernel_draws: int, audit: _StateAudit | None, audited: int, n: int,
-                 alpha: float) -> list[TestOutcome]:
+                 alpha: float, beta: float) -> list[TestOutcome]:
     outcomes = []
     if output.queries is None:
         return outcomes
@@ -301,13 +330,19 @@ def _count_tests(output: SamplerOutput, kernel_draws: int, audit: _StateAudit | 
                                 output.queries > kernel_draws,
                                 {"queries": output.queries, "kernel_draws": kernel_draws}))
     if audit is not None and audited == n:
-        low, high = janson_interval(audit.expected, audit.smallest_rate, alpha)
+        low, high = geometric_sum_interval(audit.rates, alpha)
+        low, high = low * (1.0 - audit.rate_error), high * (1.0 + audit.rate_error)
+        detectable = min_relative_count_error_detectable(audit.rates, alpha, beta)
+        detectable = None if detectable is None else detectable + 2.0 * audit.rate_error
         value = output.queries / audit.expected
         outcomes.append(TestOutcome(
-            "query count", "sampler's queries ÷ exact Σ N_t(y) at its visited states (Janson tail bounds)", value,
-            high / audit.expected if value > 1 else low / audit.expected, n, alpha,
-            None, "ratio to the exact expectation", not (low <= output.queries <= high),
-            {"expected": audit.expected, "acceptance_region": [low, high]}))
+            "query count", "sampler's queries ÷ exact Σ N_t(y) at its visited states (exact Chernoff region of a "
+            "sum of geometric variables)", value, high / audit.expected if value > 1 else low / audit.expected, n,
+            alpha, detectable, "relative error of the query count (a counter off by a factor 1 ± ε)",
+            not (low <= output.queries <= high),
+            {"expected": audit.expected, "acceptance_region": [low, high],
+             "janson_region": list(janson_interval(audit.expected, audit.smallest_rate, alpha)),
+             "rate_quadrature_error": audit.rate_error}))
     return outcomes
 
 
@@ -379,7 +414,7 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
     declared = baseline is not None
     parts = 1 + (3 if declared else 0)
     share = alpha / parts
-    designed = _rare_event_design(instance, budget, gap, share, beta)
+    designed = max(_rare_event_design(instance, budget, gap, share, beta), projection_design(instance, share, beta))
     if declared:
         designed = max(designed, audit_particles)
     warnings = []
@@ -420,7 +455,7 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
                 warnings.append("no .proposals returned: the declared rule is audited through the total query count only")
             certificates.append(_certificate(audit, budget, share, instance.chain.steps))
     audited = int(audit.terms.shape[1]) if audit is not None else 0
-    tests.extend(_count_tests(output, draws, audit, audited, size, share))
+    tests.extend(_count_tests(output, draws, audit, audited, size, share, beta))
     tests = tuple(tests)
     verdict = combine_verdict(tests, tuple(certificates))
     message = ""
@@ -431,8 +466,12 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
                                          "randomness from somewhere other than the generator it is handed")
     power = {"x0_tv_beyond_budget": tests[0].detectable_gap - budget if tests[0].detectable_gap is not None else None,
              "rare_event_mass_error_beyond_budget": gap if size >= designed else None}
+    power.update(x0_power(instance, size, budget, share, beta))
     if declared and output.proposals is not None and audit is not None:
         power["proposal_pit_ks"] = next(t.detectable_gap for t in tests if t.name == "declared rule")
+    count = [t for t in tests if t.name == "query count" and t.alpha > 0]
+    if count:
+        power["query_count_relative_error"] = count[0].detectable_gap
     return VerificationRecord(
         family="chain", instance=instance.name, verdict=verdict, alpha=alpha, beta=beta, seed=seed, tests=tests,
         certificates=tuple(certificates), power=power, warnings=tuple(warnings), message=message,
