@@ -147,11 +147,11 @@ class DiffusionSettings:
 QUICK = DiffusionSettings(peer_samples=2000, sizes=(16, 64, 256, 1024), qrs_baselines=(5.0, 6.0, 6.5, 6.9),
                           qrs_rates=(0.01, 0.002), pilot=20_000, smc_samples=2000, smc_particles=(4, 16, 64, 256),
                           chain_samples=2000, lcb_samples=6000, lcb_budgets=(0.05, 0.1), sir=True,
-                          training=alignment.SETTINGS[("gmm", True)])
+                          training=alignment.PER_STEP_GMM[True])
 FULL = DiffusionSettings(peer_samples=10_000, sizes=(16, 64, 256, 1024), qrs_baselines=(5.0, 6.0, 6.5, 6.9),
                          qrs_rates=(0.01, 0.002), pilot=20_000, smc_samples=10_000,
                          smc_particles=(4, 16, 64, 256, 1024), chain_samples=10_000, lcb_samples=20_000,
-                         lcb_budgets=(0.02, 0.05, 0.1), training=alignment.SETTINGS[("gmm", False)])
+                         lcb_budgets=(0.02, 0.05, 0.1), training=alignment.PER_STEP_GMM[False])
 
 
 class ChainEndpointLaw:

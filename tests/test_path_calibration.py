@@ -153,3 +153,28 @@ def test_bad_input_names_the_argument(chain_b2, kwargs, name):
     with pytest.raises(ValueError, match="steps_plus_one"):
         min_num_pairs_for_path_clip_test(0.05, 0.05, 0)
     assert np.isfinite(min_num_pairs_for_path_clip_test(0.05, 0.05, 21))
+
+
+def test_path_calibrated_training_runs_on_the_device(one_torch_thread):
+    """On the CUDA stand-in the training, its tests and its sampler draw everything on the device and give the
+    CPU run's numbers exactly."""
+    from primitives.chain_samplers import per_step_rejection_sample
+    from tests.fake_cuda import fake_cuda
+
+    def run(device):
+        instance = dc.chain_instance("gmm", 2.0).on(device)
+        generator = torch.Generator(device=device).manual_seed(4)
+        baseline, report = train_path_calibrated_baseline(instance.chain, instance.values, budget=BUDGET, eta=ETA,
+                                                          train_parents=24, children=4, selection_pairs=24,
+                                                          iterations=2, generator=generator)
+        result = per_step_rejection_sample(instance.chain, instance.values, baseline, 50, generator=generator)
+        return baseline, report, result
+
+    _, on_cpu, cpu_result = run("cpu")
+    with fake_cuda() as audit:
+        baseline, on_device, result = run("cuda")
+        parameters = [p for network in baseline.networks.values() for p in network.parameters()]
+        assert all(p.device.type == "cuda" for p in parameters) and result.samples.device.type == "cuda"
+    assert audit.cpu_draws() == {} and not audit.global_generator_draws
+    assert on_device.training_queries == on_cpu.training_queries and on_device.offsets == on_cpu.offsets
+    assert torch.equal(result.samples.cpu(), cpu_result.samples) and result.queries == cpu_result.queries
