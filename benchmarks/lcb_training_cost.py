@@ -178,7 +178,7 @@ def path_training_cost_by_phase(instance, settings: dict, *, budget: float, eta:
     return {"training_queries": report.training_queries, "phases": dict(phases),
             "shares": {key: value / report.training_queries for key, value in phases.items()},
             "path_tests": [test.as_dict() for test in report.path_tests],
-            "per_step_calibration_floor": 21 * minimum_calibration_pairs(budget / 21, eta / 21),
+            "per_step_calibration_floor_pairs": 21 * minimum_calibration_pairs(budget / 21, eta / 21),
             "seconds": seconds}
 
 
