@@ -45,7 +45,10 @@ pairs of tests 1, …, k−1 (here ``c^(k) = ĉ + s_k λ``: ĉ from training, ``
 output the last certified one — or the envelope baseline ``b_t ≡ sup V̂_t`` (ideal per-step rejection: ρ = 0,
 exact) when ``b^(1)`` fails. Then, with probability ≥ 1 − η over the training and all the tests,
 
-    TV(law of x_0, q_0) ≤ TV(q̂, q) ≤ (T+1)·ρ(output) ≤ ε          (ρ_D for the statistic of Lemma 3′).
+    TV(law of x_0, q_0) ≤ TV(q̂, q) ≤ (T+1)·ρ(output) ≤ ε          (ρ_D for the statistic of Lemma 3′),
+
+where q_0 is the x_0 marginal of the targeted chain q: the aligned law for exact soft values; for learned
+ones T8 adds its per-step term to the distance from the aligned law.
 
 *Proof.* Let F_k be the training data and the pairs of tests 1..k; b^(k) is F_{k−1}-measurable. Call b^(k)
 *bad* if ``ρ(b^(k)) > r``, and let A_k = {tests 1..k−1 certified, b^(k) is the first bad candidate}, an
@@ -376,6 +379,14 @@ def train_path_calibrated_baseline(kernel, values, *, budget: float, eta: float,
     selection_pairs = _positive_int("selection_pairs", selection_pairs)
     if isinstance(tilted_children, bool) or not isinstance(tilted_children, int) or tilted_children < 0:
         raise ValueError(f"tilted_children must be a non-negative integer, got {tilted_children!r}")
+    if statistic not in STATISTICS:
+        raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
+    max_tests = _positive_int("max_tests", max_tests)
+    if not math.isfinite(first_shift) or any(not math.isfinite(float(shift)) for shift in grid):
+        raise ValueError("first_shift and grid must be finite numbers")
+    if test_pairs is not None:
+        for m in ([test_pairs] if isinstance(test_pairs, (int, np.integer)) else test_pairs):
+            _positive_int("test_pairs", m)
     lam = values.lam
     counting = kernel if isinstance(kernel, CountingKernel) else CountingKernel(kernel)
     steps = counting.steps

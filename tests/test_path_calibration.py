@@ -141,13 +141,17 @@ def test_exact_tilted_children_match_the_tilted_prior_mean(chain_b2):
 @pytest.mark.parametrize("kwargs, name", [(dict(budget=0.0), "budget"), (dict(eta=1.5), "eta"),
                                           (dict(train_parents=0), "train_parents"),
                                           (dict(tilted_children=-1), "tilted_children"),
-                                          (dict(statistic="mean"), "statistic")])
+                                          (dict(statistic="mean"), "statistic"), (dict(max_tests=0), "max_tests"),
+                                          (dict(test_pairs=[100, 0]), "test_pairs"),
+                                          (dict(first_shift=math.inf), "first_shift")])
 def test_bad_input_names_the_argument(chain_b2, kwargs, name):
     chain, values = chain_b2
     arguments = dict(budget=BUDGET, eta=ETA, train_parents=8, selection_pairs=8, iterations=1)
     arguments.update(kwargs)
+    counting = CountingKernel(chain)
     with pytest.raises(ValueError, match=name):
-        train_path_calibrated_baseline(chain, values, **arguments)
+        train_path_calibrated_baseline(counting, values, **arguments)
+    assert counting.draws == 0                       # refused before any kernel draw
     with pytest.raises(ValueError, match="allowed"):
         min_num_pairs_for_path_tail_test(0.05, 0.05, 21, -1)
     with pytest.raises(ValueError, match="steps_plus_one"):
