@@ -2,8 +2,9 @@
 
     python benchmarks/lcb_seeds.py --height 7 --seeds 1 2 3 --json FILE
 
-Each seed trains and calibrates ``train_learned_baseline`` with the full settings of
-``benchmarks/alignment.py`` and measures queries per sample on n samples; the oracle is measured once.
+Each seed trains and calibrates ``train_learned_baseline`` (per-step calibration) with the full per-step
+settings of ``benchmarks/alignment.py`` (``PER_STEP_GMM[False]``; the GMM default there is now path
+calibration) and measures queries per sample on n samples; the oracle is measured once.
 """
 from __future__ import annotations
 

@@ -42,8 +42,8 @@ summary.
 * ``ideal_rejection``: per-step rejection with the envelope baseline (``EnvelopeBaseline``; exact by T7,
   all terms 0 — claim ``t7.ideal_exact``) and trajectory rejection with envelope B (exact by T1 on paths —
   claim ``t1.trajectory_exact``): ``tv`` = 0.
-* ``lcb``: per-step rejection with the learned baseline trained exactly as ``benchmarks/alignment.py`` does
-  (its settings, its calibration failure budget), one row per path-TV budget ``(T+1)δ``; ``tv`` is
+* ``lcb``: per-step rejection with the learned baseline trained with per-step calibration as
+  ``benchmarks/alignment.py`` did before issue 12 (``alignment.PER_STEP_GMM``, its calibration failure budget), one row per path-TV budget ``(T+1)δ``; ``tv`` is
   alignment's ``_path_ucb``: T7's path bound with the exact per-state terms at the sampler's own visited
   states and an upper confidence bound on their mean (level ``alignment.CONFIDENCE``), plus twice the
   quadrature error.
