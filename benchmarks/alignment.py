@@ -11,6 +11,10 @@ schedule), reward ``B·1{x_1 < −7}``; masked diffusion (L = 6, V = 8, 512 sequ
 Per row: ``queries_per_sample`` = kernel queries (prior draws + child draws, up to each accepted proposal:
 what a sequential implementation spends) per x_0 sample; ``kernel_draws_per_sample`` = all draws the
 batched code made; ``training_queries`` (lcb only) = every kernel draw spent training and calibrating it.
+lcb on the GMM is certified by one sequential path test (``estimators.path_calibration``: with probability
+≥ 1 − ``PATH_FAILURE`` its path TV is ≤ ``PATH_TV_BUDGET``; ``path_tests`` in its row), the masked chain's by
+per-step calibration (``--calibration`` overrides either). In ``--quick`` lcb still draws 10 000 outputs:
+its T7 certificate below needs the visited states (at 2 000 its KL bound alone is ≥ 21·log(1000)/2000 = 0.07).
 
 ``tv`` is an upper confidence bound on ``TV(law of x_0, q_0)``, by the tightest valid route for the method
 (stated per row in ``tv_statistic``):
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -50,6 +55,7 @@ from estimators.chain_exact import aligned_data_law, finite_sampler_law  # noqa:
 from estimators.chain_laws import path_tv_terms  # noqa: E402
 from estimators.chain_ridge import ridge_sampler_law  # noqa: E402
 from estimators.learned_chain_baseline import train_learned_baseline  # noqa: E402
+from estimators.path_calibration import train_path_calibrated_baseline  # noqa: E402
 from primitives._checks import resolve_device  # noqa: E402
 from primitives.chain_samplers import (EnvelopeBaseline, per_step_rejection_sample,  # noqa: E402
                                        trajectory_rejection_sample, unaligned_sample)
@@ -60,11 +66,17 @@ PATH_TV_BUDGET = 0.05      # δ·(T+1): the certified path TV of lcb/oracle/anal
 PATH_FAILURE = 0.05        # η·(T+1): the lcb calibration's total failure probability
 CONFIDENCE = 1e-3          # level of the sampled confidence bounds (tv for lcb on the GMM, tv_lower)
 
+# GMM: lcb is certified by one path test (estimators.path_calibration, issue 12); the same training in both
+# modes, --quick samples fewer outputs but keeps 10 000 lcb outputs for its T7 certificate. The per-step
+# calibration (calibration="per_step") is kept for the masked chain and as an option.
+PATH_TRAINING = dict(train_parents=512, children=16, selection_pairs=400, iterations=300, learning_rate=0.02)
+PER_STEP_GMM = {False: dict(train_parents=2048, children=32, calibration_pairs=8000, iterations=300,
+                            learning_rate=0.02, selection_pairs=2000),
+                True: dict(train_parents=1024, children=16, calibration_pairs=4000, iterations=300,
+                           learning_rate=0.02, selection_pairs=1000)}
 SETTINGS = {
-    ("gmm", False): dict(n=20_000, train_parents=2048, children=32, calibration_pairs=8000, iterations=300,
-                         learning_rate=0.02, selection_pairs=2000),
-    ("gmm", True): dict(n=2_000, train_parents=1024, children=16, calibration_pairs=4000, iterations=300,
-                        learning_rate=0.02, selection_pairs=1000),
+    ("gmm", False): dict(n=20_000, calibration="path", **PATH_TRAINING),
+    ("gmm", True): dict(n=2_000, lcb_n=10_000, calibration="path", **PATH_TRAINING),
     ("masked", False): dict(n=20_000, train_parents=2048, children=32, calibration_pairs=4000, iterations=600,
                             learning_rate=0.05, selection_pairs=1000),
     ("masked", True): dict(n=2_000, train_parents=512, children=16, calibration_pairs=1500, iterations=600,
@@ -108,7 +120,7 @@ def _path_ucb(instance, result, baseline) -> tuple[float, str, dict]:
 
 
 def run_height(instance_kind: str, height: float, quick: bool, generator: torch.Generator, samples_dir: Path | None,
-               log) -> list[dict]:
+               log, calibration: str | None = None) -> list[dict]:
     """Every method's row at one B; the chain, the samplers and lcb's training run on ``generator.device``."""
     instance = dc.chain_instance(instance_kind, height).on(generator.device)
     settings = SETTINGS[(instance_kind, quick)]
@@ -154,16 +166,29 @@ def run_height(instance_kind: str, height: float, quick: bool, generator: torch.
         tv, statistic = _exact_law_tv(instance, analytic)
         record("analytic", result, tv, statistic, {"delta": delta}, clock=clock)
     clock = time.perf_counter()
-    baseline, report = train_learned_baseline(
-        instance.chain, values, delta=delta, eta=eta, train_parents=settings["train_parents"],
-        children=settings["children"], calibration_pairs=settings["calibration_pairs"], iterations=settings["iterations"],
-        learning_rate=settings["learning_rate"], selection_pairs=settings["selection_pairs"],
-        vocabulary=None if instance.kind == "gmm" else instance.chain.mask + 1, generator=generator)
+    vocabulary = None if instance.kind == "gmm" else instance.chain.mask + 1
+    if calibration is None:
+        calibration = settings.get("calibration", "per_step")
+    if calibration == "path":
+        training = {key: settings[key] for key in PATH_TRAINING}
+        baseline, report = train_path_calibrated_baseline(
+            instance.chain, values, budget=PATH_TV_BUDGET, eta=PATH_FAILURE, vocabulary=vocabulary,
+            generator=generator, **training)
+    else:
+        training = settings if "calibration_pairs" in settings else PER_STEP_GMM[quick]
+        baseline, report = train_learned_baseline(
+            instance.chain, values, delta=delta, eta=eta, train_parents=training["train_parents"],
+            children=training["children"], calibration_pairs=training["calibration_pairs"],
+            iterations=training["iterations"], learning_rate=training["learning_rate"],
+            selection_pairs=training["selection_pairs"], vocabulary=vocabulary, generator=generator)
     trained = time.perf_counter()
-    result = per_step_rejection_sample(instance.chain, values, baseline, n, generator=generator,
+    result = per_step_rejection_sample(instance.chain, values, baseline, settings.get("lcb_n", n), generator=generator,
                                        record_states=instance.kind == "gmm")
     extra = {"training_queries": report.training_queries, "training_seconds": trained - clock, "delta": delta,
-             "eta": eta, "offsets": {str(t): v for t, v in report.offsets.items()}}
+             "eta": eta, "calibration": calibration, "offsets": {str(t): v for t, v in report.offsets.items()}}
+    if calibration == "path":
+        extra.update(eta=PATH_FAILURE, path_tests=[test.as_dict() for test in report.path_tests],
+                     base_offsets={str(t): v for t, v in report.base_offsets.items()})
     if instance.kind == "gmm":
         tv, statistic, details = _path_ucb(instance, result, baseline)
         extra.update(details)
@@ -230,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads (1 is fastest for these small tensors, much faster on a loaded machine)")
     parser.add_argument("--device", default="cpu", help="where the chains run and lcb trains: cpu, cuda or cuda:N")
+    parser.add_argument("--calibration", choices=("path", "per_step"), default=None,
+                        help="lcb's calibration: one path test (GMM default) or per step (masked default)")
     parser.add_argument("--from-results", type=Path, default=None,
                         help="recompute the summaries and the figure from this results JSON (no sampling)")
     arguments = parser.parse_args(argv)
@@ -245,11 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     for height in arguments.heights:
         print(f"B = {height:g}", flush=True)
         rows += run_height(arguments.instance, height, arguments.quick, generator, arguments.save_samples,
-                           lambda line: print(line, flush=True))
+                           lambda line: print(line, flush=True), arguments.calibration)
     summary = target_summary(rows)
     meta = {"instance": arguments.instance, "quick": arguments.quick, "seed": arguments.seed, "lambda": 1.0,
             "heights": arguments.heights, "path_tv_budget": PATH_TV_BUDGET, "path_failure": PATH_FAILURE,
             "confidence": CONFIDENCE, "settings": SETTINGS[(arguments.instance, arguments.quick)], "device": str(device),
+            "calibration": arguments.calibration, "load_average": list(os.getloadavg()),
             "seconds": time.perf_counter() - started, "target_at_B7": summary, "amortised": amortised_summary(rows)}
     arguments.json.parent.mkdir(parents=True, exist_ok=True)
     arguments.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))

@@ -2,8 +2,9 @@
 
     python benchmarks/lcb_seeds.py --height 7 --seeds 1 2 3 --json FILE
 
-Each seed trains and calibrates ``train_learned_baseline`` with the full settings of
-``benchmarks/alignment.py`` and measures queries per sample on n samples; the oracle is measured once.
+Each seed trains and calibrates ``train_learned_baseline`` (per-step calibration) with the full per-step
+settings of ``benchmarks/alignment.py`` (``PER_STEP_GMM[False]``; the GMM default there is now path
+calibration) and measures queries per sample on n samples; the oracle is measured once.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ for path in (ROOT, ROOT / "benchmarks"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from alignment import PATH_FAILURE, PATH_TV_BUDGET, SETTINGS  # noqa: E402
+from alignment import PATH_FAILURE, PATH_TV_BUDGET, PER_STEP_GMM  # noqa: E402
 from estimators.chain_baselines import OracleChernoffBaseline  # noqa: E402
 from estimators.learned_chain_baseline import train_selected_baseline  # noqa: E402
 from primitives._checks import resolve_device  # noqa: E402
@@ -46,7 +47,7 @@ def main(argv=None) -> int:
     instance = dc.chain_instance("gmm", arguments.height).on(device)
     steps = instance.chain.steps
     delta, eta = PATH_TV_BUDGET / (steps + 1), PATH_FAILURE / (steps + 1)
-    settings = dict(SETTINGS[("gmm", False)])
+    settings = dict(PER_STEP_GMM[False])      # per-step calibration (train_selected_baseline)
     if arguments.selection_pairs is not None:
         settings["selection_pairs"] = arguments.selection_pairs
     if arguments.trainings is not None:

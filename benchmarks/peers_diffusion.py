@@ -42,8 +42,8 @@ summary.
 * ``ideal_rejection``: per-step rejection with the envelope baseline (``EnvelopeBaseline``; exact by T7,
   all terms 0 — claim ``t7.ideal_exact``) and trajectory rejection with envelope B (exact by T1 on paths —
   claim ``t1.trajectory_exact``): ``tv`` = 0.
-* ``lcb``: per-step rejection with the learned baseline trained exactly as ``benchmarks/alignment.py`` does
-  (its settings, its calibration failure budget), one row per path-TV budget ``(T+1)δ``; ``tv`` is
+* ``lcb``: per-step rejection with the learned baseline trained with per-step calibration as
+  ``benchmarks/alignment.py`` did before issue 12 (``alignment.PER_STEP_GMM``, its calibration failure budget), one row per path-TV budget ``(T+1)δ``; ``tv`` is
   alignment's ``_path_ucb``: T7's path bound with the exact per-state terms at the sampler's own visited
   states and an upper confidence bound on their mean (level ``alignment.CONFIDENCE``), plus twice the
   quadrature error.
@@ -147,11 +147,11 @@ class DiffusionSettings:
 QUICK = DiffusionSettings(peer_samples=2000, sizes=(16, 64, 256, 1024), qrs_baselines=(5.0, 6.0, 6.5, 6.9),
                           qrs_rates=(0.01, 0.002), pilot=20_000, smc_samples=2000, smc_particles=(4, 16, 64, 256),
                           chain_samples=2000, lcb_samples=6000, lcb_budgets=(0.05, 0.1), sir=True,
-                          training=alignment.SETTINGS[("gmm", True)])
+                          training=alignment.PER_STEP_GMM[True])
 FULL = DiffusionSettings(peer_samples=10_000, sizes=(16, 64, 256, 1024), qrs_baselines=(5.0, 6.0, 6.5, 6.9),
                          qrs_rates=(0.01, 0.002), pilot=20_000, smc_samples=10_000,
                          smc_particles=(4, 16, 64, 256, 1024), chain_samples=10_000, lcb_samples=20_000,
-                         lcb_budgets=(0.02, 0.05, 0.1), training=alignment.SETTINGS[("gmm", False)])
+                         lcb_budgets=(0.02, 0.05, 0.1), training=alignment.PER_STEP_GMM[False])
 
 
 class ChainEndpointLaw:

@@ -24,3 +24,18 @@ def test_phases_sum_to_the_training_queries(one_torch_thread):
     assert sum(phases.values()) == result["training_queries"]
     assert all(value >= 0 for value in phases.values())
     assert phases["tilted_calibration"] > 0 and phases["tilted_selection"] > 0 and phases["parents"] > 0
+
+
+def test_path_phases_sum_to_the_training_queries(one_torch_thread):
+    from benchmarks.lcb_training_cost import path_training_cost_by_phase
+
+    instance = dc.chain_instance("gmm", 3.0)
+    settings = dict(train_parents=16, children=4, selection_pairs=16, iterations=2, learning_rate=0.02)
+    result = path_training_cost_by_phase(instance, settings, budget=0.5, eta=0.2,
+                                         generator=torch.Generator().manual_seed(2))
+    phases = result["phases"]
+    assert sum(phases.values()) == result["training_queries"]
+    assert all(value >= 0 for value in phases.values())
+    assert phases["tilted_test"] > 0 and phases["test_paths"] > 0 and phases["tilted_selection"] > 0
+    assert phases["tilted_prior"] > 0 and phases["population"] > 0
+    assert sum(test["queries"] for test in result["path_tests"]) == phases["tilted_test"] + phases["test_paths"]
