@@ -29,7 +29,7 @@ def test_phases_sum_to_the_training_queries(one_torch_thread):
 def test_path_phases_sum_to_the_training_queries(one_torch_thread):
     from benchmarks.lcb_training_cost import path_training_cost_by_phase
 
-    instance = dc.chain_instance("gmm", 3.0)
+    instance = chain_instances.chain_instance("gmm", 3.0)
     settings = dict(train_parents=16, children=4, selection_pairs=16, iterations=2, learning_rate=0.02)
     result = path_training_cost_by_phase(instance, settings, budget=0.5, eta=0.2,
                                          generator=torch.Generator().manual_seed(2))
