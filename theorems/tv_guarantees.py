@@ -32,6 +32,7 @@ from functools import partial
 
 import numpy as np
 from scipy import integrate
+from scipy.special import logsumexp
 from scipy.stats import nbinom, norm
 
 from estimators import tilt_quantities as tq
@@ -72,7 +73,7 @@ def tv_by_independent_route(instance: Instance, baseline: float) -> tuple[float,
     weights = np.exp(law.log_weights)
 
     def integrand(value: float) -> float:
-        log_density = np.log(float(weights @ norm.pdf(value, law.means, law.stds)))
+        log_density = float(logsumexp(law.log_weights + norm.logpdf(value, law.means, law.stds)))
         return 0.5 * abs(math.exp(log_density + a * value - log_z)
                          - math.exp(log_density + min(0.0, a * (value - baseline)) - log_zb))
 
