@@ -62,10 +62,31 @@ def _clipped_exp_moment(weights, means, scales, log_c: float, power: int) -> flo
     return float(np.sum(weights * (above + np.exp(log_below))))
 
 
+def _check_mixture(side: str, weights, means, scales) -> None:
+    weights, means, scales = (np.asarray(v, dtype=float).reshape(-1) for v in (weights, means, scales))
+    if not weights.size == means.size == scales.size or weights.size == 0:
+        raise ValueError(f"weights_{side}, means_{side} and scales_{side} must be non-empty and of one length, got "
+                         f"{weights.size}, {means.size}, {scales.size}")
+    if not (np.isfinite(scales).all() and (scales > 0).all()):
+        raise ValueError(f"scales_{side} must be finite and > 0, got {scales.tolist()}")
+    if not np.isfinite(means).all():
+        raise ValueError(f"means_{side} must be finite, got {means.tolist()}")
+    if (weights < 0).any() or not math.isclose(float(weights.sum()), 1.0, rel_tol=0.0, abs_tol=1e-9):
+        raise ValueError(f"weights_{side} must be non-negative and sum to 1, got {weights.tolist()}")
+
+
 def gaussian_mixture_bridge_moments(weights_below, means_below, scales_below, weights_above, means_above,
                                     scales_above, log_c: float) -> BridgeMoments:
     """Moments of ``min(1, c e^Y)`` with ``Y = ⟨Δ, X⟩``, X from the lower tilt (1-D mixture ``*_below``), and of
-    ``min(1, e^{−Y}/c)`` with X from the upper tilt (``*_above``): the two means of one bridge factor."""
+    ``min(1, e^{−Y}/c)`` with X from the upper tilt (``*_above``): the two means of one bridge factor.
+
+    ``ValueError`` naming the argument for non-positive or non-finite scales, weights that are negative or do
+    not sum to 1, mismatched lengths, or a non-finite ``log_c``."""
+    for side, (weights, means, scales) in (("below", (weights_below, means_below, scales_below)),
+                                           ("above", (weights_above, means_above, scales_above))):
+        _check_mixture(side, weights, means, scales)
+    if not math.isfinite(log_c):
+        raise ValueError(f"log_c must be finite, got {log_c!r}")
     num = _clipped_exp_moment(weights_below, means_below, scales_below, log_c, 1)
     num2 = _clipped_exp_moment(weights_below, means_below, scales_below, log_c, 2)
     den = _clipped_exp_moment(weights_above, -np.asarray(means_above, dtype=float), scales_above, -log_c, 1)
@@ -92,6 +113,8 @@ def bridge_end_deviations(moments: list[BridgeMoments], samples_per_step: int, *
     """(below, above): how far the interval's lower/upper end can lie from the true log Z, w.p. ≥ 1 − β each
     (``math.inf`` when a mean's interval may reach 0). One ``BridgeMoments`` per telescoping step."""
     samples_per_step = _check_samples(samples_per_step)
+    if not (math.isfinite(widening) and widening >= 0):
+        raise ValueError(f"widening must be finite and ≥ 0, got {widening!r}")
     alpha = check_unit_interval("alpha", alpha)
     beta = check_unit_interval("beta", beta)
     steps = len(moments)

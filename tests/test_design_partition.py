@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 from scipy import integrate
 from scipy.stats import norm
@@ -72,3 +73,23 @@ def test_telescoping_bridge_is_exact_at_the_population_pilot():
     _, wrong = p1.bridge_moments(diffusion.mixture, theta, p1.TELESCOPING_STEPS, p1.WRONG_TILT_SCALE)
     assert abs(wrong - exact) > p1.TELESCOPING_GAP
     assert 0 < plan["detectable_relative_tilt_error"] < 1 - p1.WRONG_TILT_SCALE
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(scales_below=[0.0]), "scales_below"),
+    (dict(scales_above=[-1.0]), "scales_above"),
+    (dict(weights_below=[0.7]), "weights_below"),
+    (dict(means_above=[float("nan")]), "means_above"),
+    (dict(weights_above=[0.5, 0.5]), "weights_above, means_above and scales_above"),
+    (dict(log_c=float("inf")), "log_c"),
+])
+def test_bridge_moments_refuse_bad_mixtures_naming_the_argument(change, message):
+    arguments = dict(weights_below=[1.0], means_below=[0.0], scales_below=[1.0], weights_above=[1.0],
+                     means_above=[0.5], scales_above=[1.0], log_c=0.1)
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        gaussian_mixture_bridge_moments(**{**arguments, **change})
+
+
+def test_negative_widening_is_refused():
+    with pytest.raises(ValueError, match="widening"):
+        bridge_end_deviations([BridgeMoments(0.5, 0.1, 0.5, 0.1)], 1000, alpha=1e-6, beta=1e-3, widening=-0.1)

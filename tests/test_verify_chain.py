@@ -1,6 +1,8 @@
 """Bring your own chain sampler: the repo's samplers pass, the wrong variants do not, bad input is named."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -196,8 +198,8 @@ def _counter(instance, ideal, factor):
 
 @pytest.mark.parametrize("factor", [0.9, 1.1])
 def test_off_by_ten_percent_counter_is_caught_with_its_stated_power(chain, factor, one_torch_thread):
-    """A counter reporting 0.9× or 1.1× its queries (an off-by-one-round bug), no per-particle proposals (the
-    0.8× total-only counter of the list above is implied): the
+    """A counter reporting 0.9× or 1.1× its queries (an off-by-one-round bug), no per-particle proposals (a 0.8×
+    counter, farther off, is rejected at least as often): the
     count test's power at β = STAT_ALPHA, on 2 000 particles (the default size is the slow test below), covers
     10 %, so the sampler fails (w.p. ≥ 1 − STAT_ALPHA); the correct counter passes."""
     _, _, ideal = chain
@@ -264,9 +266,25 @@ def test_sampler_at_the_stated_orthogonal_scale_error_fails(one_torch_thread):
 
     def sampler(kernel, n, generator):
         samples = trajectory_rejection_sample(kernel, instance.reward, instance.lam, n, generator=generator).samples
-        return samples * torch.tensor([1.0, scale["factor"]], dtype=samples.dtype)
+        return samples * torch.tensor([1.0, scale["factor"]], dtype=samples.dtype, device=samples.device)
 
     exact = check_chain_sampler(sampler, INSTANCE, budget=0.0, alpha=STAT_ALPHA, beta=STAT_ALPHA)
     assert exact.verdict == "pass", str(exact)
     scale["factor"] = 1.0 + exact.power["orthogonal_scale_relative_error"]
     assert check_chain_sampler(sampler, INSTANCE, budget=0.0, alpha=STAT_ALPHA, beta=STAT_ALPHA).verdict == "fail"
+
+
+def test_tilted_mass_in_log_odds_survives_extreme_temperatures():
+    """``logit q = B/λ + logit p``: finite and in (0, 1] at B/λ = 2000 (e^{B/λ} overflows a float), the same as
+    the direct formula where that one is finite, and a mass outside (0, 1) is refused by name."""
+    from theorems import verify_chain_power as power
+
+    p = 1e-3
+    assert power.tilted_mass(p, 2000.0, 1.0) == 1.0
+    assert power.tilted_mass(p, -2000.0, 1.0) == 0.0                 # e^{-2007} underflows, no error
+    assert 0.0 < power.tilted_mass(p, -700.0, 1.0) < 1e-300
+    direct = math.exp(3.0) * p / (1.0 + (math.exp(3.0) - 1.0) * p)
+    assert math.isclose(power.tilted_mass(p, 3.0, 1.0), direct, rel_tol=1e-12)
+    for bad in (0.0, 1.0, -0.1):
+        with pytest.raises(ValueError, match="base_mass"):
+            power.tilted_mass(bad, 1.0, 1.0)

@@ -175,6 +175,9 @@ def check_step_terms(instance: ChainInstance, baseline_name: str, context: Check
     # Every particle's numerical error is at most Σ_t (interpolation + atom error): |I_h − I_2h| peaks at the
     # nodes between coarse nodes, where it was measured. The test is sized for the gap less this tolerance.
     tolerance_bound = float(np.sum(terms.interpolation_error + terms.atom_error)) + 2.0 * quadrature_error
+    if tolerance_bound >= STEP_TERM_GAP:
+        raise ValueError(f"the numerical tolerance of the per-state terms ({tolerance_bound:.3g}) is not below the "
+                         f"designed gap {STEP_TERM_GAP:g}: refine the grid or the atoms before testing")
     n = min_num_samples_for_bernstein_mean_test(STEP_TERM_GAP - tolerance_bound, expected, span, **design)
     result = sampler(instance, baseline, n, context.generator())
     sums, errors, means = path_term_sums(instance, terms, baseline, result.states)

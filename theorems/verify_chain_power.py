@@ -47,16 +47,29 @@ def rare_event_mass(instance) -> float:
     return 1.0 - float(target.reward_cdf_left(np.array([instance.height]))[0])
 
 
+def _logit(probability: float, name: str) -> float:
+    if not 0.0 < probability < 1.0:
+        raise ValueError(f"{name} must lie in (0, 1), got {probability!r}")
+    return math.log(probability) - math.log1p(-probability)
+
+
+def _expit(log_odds: float) -> float:
+    """``1/(1 + e^{−z})`` without overflow for either sign of z."""
+    if log_odds >= 0:
+        return 1.0 / (1.0 + math.exp(-log_odds))
+    odds = math.exp(log_odds)
+    return odds / (1.0 + odds)
+
+
 def tilted_mass(base_mass: float, height: float, lam: float) -> float:
-    """``e^{B/λ}p/(1 + (e^{B/λ} − 1)p)`` in log space (the aligned mass of the rare set at temperature λ)."""
-    log_ratio = height / lam
-    return 1.0 / (1.0 + math.exp(-log_ratio + math.log1p(-base_mass) - math.log(base_mass)))
+    """``e^{B/λ}p/(1 + (e^{B/λ} − 1)p)``, the aligned mass of the rare set at temperature λ, in log-odds:
+    ``logit q = B/λ + logit p`` (no overflow for B/λ > 709). ``ValueError`` for p outside (0, 1)."""
+    return _expit(height / lam + _logit(base_mass, "base_mass"))
 
 
 def _base_mass(instance) -> float:
-    """``p_0(A)`` recovered from the exact ``q_0(A)`` (the inverse of ``tilted_mass``)."""
-    mass = rare_event_mass(instance)
-    return 1.0 / (1.0 + math.exp(instance.height / instance.lam) * (1.0 - mass) / mass)
+    """``p_0(A)`` recovered from the exact ``q_0(A)`` (the inverse of ``tilted_mass``: logit p = logit q − B/λ)."""
+    return _expit(_logit(rare_event_mass(instance), "q_0(A)") - instance.height / instance.lam)
 
 
 def projection_design(instance, alpha: float, beta: float) -> int:
