@@ -389,8 +389,21 @@ def train_path_calibrated_baseline(kernel, values, *, budget: float, eta: float,
     if not math.isfinite(first_shift) or any(not math.isfinite(float(shift)) for shift in grid):
         raise ValueError("first_shift and grid must be finite numbers")
     if test_pairs is not None:
-        for m in ([test_pairs] if isinstance(test_pairs, (int, np.integer)) else test_pairs):
+        sizes = [test_pairs] if isinstance(test_pairs, (int, np.integer)) else list(test_pairs)
+        if not sizes:
+            raise ValueError("test_pairs must name at least one test size (or be None for the design's)")
+        for m in sizes:
             _positive_int("test_pairs", m)
+    children = _positive_int("children", children)
+    iterations = _positive_int("iterations", iterations)
+    hidden = _positive_int("hidden", hidden)
+    learning_rate = check_positive("learning_rate", learning_rate)
+    smoothing = check_positive("smoothing", smoothing)
+    train_fraction = check_positive("train_fraction", train_fraction)
+    if train_fraction > 1.0:
+        raise ValueError(f"train_fraction must be a number in (0, 1], got {train_fraction!r}")
+    if vocabulary is not None:
+        vocabulary = _positive_int("vocabulary", vocabulary)
     lam = values.lam
     counting = kernel if isinstance(kernel, CountingKernel) else CountingKernel(kernel)
     steps = counting.steps

@@ -143,7 +143,14 @@ def test_exact_tilted_children_match_the_tilted_prior_mean(chain_b2):
                                           (dict(tilted_children=-1), "tilted_children"),
                                           (dict(statistic="mean"), "statistic"), (dict(max_tests=0), "max_tests"),
                                           (dict(test_pairs=[100, 0]), "test_pairs"),
-                                          (dict(first_shift=math.inf), "first_shift")])
+                                          (dict(first_shift=math.inf), "first_shift"),
+                                          (dict(test_pairs=[]), "test_pairs"), (dict(children=0), "children"),
+                                          (dict(iterations=0), "iterations"), (dict(hidden=2.5), "hidden"),
+                                          (dict(learning_rate=-0.1), "learning_rate"),
+                                          (dict(train_fraction=0.0), "train_fraction"),
+                                          (dict(train_fraction=1.5), "train_fraction"),
+                                          (dict(smoothing=math.nan), "smoothing"),
+                                          (dict(vocabulary=0), "vocabulary")])
 def test_bad_input_names_the_argument(chain_b2, kwargs, name):
     chain, values = chain_b2
     arguments = dict(budget=BUDGET, eta=ETA, train_parents=8, selection_pairs=8, iterations=1)
