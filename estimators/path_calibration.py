@@ -105,18 +105,28 @@ DESIGN_FRACTIONS = (0.4,)               # κ_k: test k's m certifies a sample me
 
 
 def exact_tilted_children(kernel: CountingKernel, parents: torch.Tensor | None, t: int, values, *,
-                          n: int | None = None, chunk: int = 64,
+                          n: int | None = None, chunk: int = 64, max_proposals: int = 10**8,
                           generator: torch.Generator | None = None) -> torch.Tensor:
     """One child of ``q_t(·|y) ∝ p_t(·|y) e^{V̂_t/λ}`` per parent (n draws of q_T when ``parents`` is None) by
     envelope rejection at ``sup V̂_t``: exact. Draws ``chunk`` proposals per still-active parent and round, so
     at most ``chunk − 1`` draws per child are wasted (the sampler's doubling batches waste ≈ 25 % at the
-    ≈ 700 proposals a child costs on the reference chain at B = 7); every draw is counted by the kernel."""
+    ≈ 700 proposals a child costs on the reference chain at B = 7); every draw is counted by the kernel.
+
+    Exactness needs ``envelope(t) ≥ V̂_t`` on every proposal: a value above it (log-acceptance > 1e-9) raises
+    ``ValueError``, as does a NaN value (never accepted: the loop would not end). ``RuntimeError`` once a
+    still-active parent has drawn ``max_proposals`` proposals (envelope far above the values?)."""
     lam = values.lam
     envelope = float(values.envelope(t))
+    max_proposals = _positive_int("max_proposals", max_proposals)
     count = n if parents is None else parents.shape[0]
     out = None
     active = torch.arange(count, device=kernel.device)
+    drawn_by_active = 0   # proposals drawn by every still-active parent (identical across them)
     while active.numel() > 0:
+        if drawn_by_active >= max_proposals:
+            raise RuntimeError(f"exact tilted children at step {t} needed more than max_proposals={max_proposals} "
+                               "proposals for one child (envelope far above the values?)")
+        drawn_by_active += chunk
         if parents is None:
             proposals = kernel.sample_prior(active.numel() * chunk, generator).reshape(active.numel(), chunk,
                                                                                       *kernel.state_shape)
@@ -124,6 +134,12 @@ def exact_tilted_children(kernel: CountingKernel, parents: torch.Tensor | None, 
             proposals = kernel.sample_children(parents[active], t, chunk, generator)
         flat = proposals.reshape(-1, *proposals.shape[2:])
         log_accept = ((values(flat, t).double() - envelope) / lam).reshape(active.numel(), chunk)
+        worst = float(log_accept.max())             # NaN if any value is (one host read per round)
+        if math.isnan(worst):
+            raise ValueError(f"values returned NaN at step {t}: exact tilted children need finite values")
+        if worst > 1e-9:
+            raise ValueError(f"envelope({t}) = {envelope!r} is below the values at step {t} (log-acceptance "
+                             f"{worst:.3g} > 0): the children would not be exact")
         uniforms = torch.rand(log_accept.shape, generator=generator, device=log_accept.device, dtype=torch.float64)
         accept = torch.log(uniforms) < log_accept
         has = accept.any(1)

@@ -138,6 +138,45 @@ def test_exact_tilted_children_match_the_tilted_prior_mean(chain_b2):
     assert counting.draws >= 20_000
 
 
+class _AlteredValues:
+    """The chain's values with ``__call__`` or ``envelope`` replaced (a buggy values object)."""
+
+    def __init__(self, values, *, call=None, envelope=None) -> None:
+        self.values, self.lam, self._call, self._envelope = values, values.lam, call, envelope
+
+    def __call__(self, states, t):
+        return self.values(states, t) if self._call is None else self._call(states, t)
+
+    def root(self):
+        return self.values.root()
+
+    def envelope(self, t):
+        return self.values.envelope(t) if self._envelope is None else self._envelope(t)
+
+
+def test_exact_tilted_children_refuse_nan_values_a_low_envelope_and_endless_rejection(chain_b2):
+    """A NaN value is never accepted (the loop would not end), an envelope below the values makes the
+    acceptance exceed 1 (biased children): both raise ValueError; an envelope far above the values hits the
+    proposal cap."""
+    chain, values = chain_b2
+    generator = torch.Generator().manual_seed(6)
+    nan_values = _AlteredValues(values, call=lambda states, t: torch.full(states.shape[:1], math.nan,
+                                                                           dtype=torch.float64))
+    with pytest.raises(ValueError, match="NaN"):
+        exact_tilted_children(CountingKernel(chain), None, 20, nan_values, n=4, generator=generator)
+    prior_values = values(chain.sample_prior(512, generator), 20)
+    median = float(prior_values.median())            # < sup V_20: half the proposals lie above it
+    assert median < float(values.envelope(20))
+    low = _AlteredValues(values, envelope=lambda t: median)
+    with pytest.raises(ValueError, match="envelope"):
+        exact_tilted_children(CountingKernel(chain), None, 20, low, n=8, generator=generator)
+    high = _AlteredValues(values, envelope=lambda t: float(values.envelope(t)) + 100 * values.lam)
+    with pytest.raises(RuntimeError, match="max_proposals"):
+        exact_tilted_children(CountingKernel(chain), None, 20, high, n=4, max_proposals=256, generator=generator)
+    with pytest.raises(ValueError, match="max_proposals"):
+        exact_tilted_children(CountingKernel(chain), None, 20, values, n=4, max_proposals=0, generator=generator)
+
+
 @pytest.mark.parametrize("kwargs, name", [(dict(budget=0.0), "budget"), (dict(eta=1.5), "eta"),
                                           (dict(train_parents=0), "train_parents"),
                                           (dict(tilted_children=-1), "tilted_children"),
