@@ -182,7 +182,7 @@ def min_num_pairs_for_path_clip_test(budget: float, eta: float, steps_plus_one: 
                                     fraction: float = DESIGN_FRACTIONS[-1]) -> int:
     """The smallest m at which Lemma 3′'s KL bound (level η/2) at a sample mean of ``κ·r`` is ≤ ``r = ε/(T+1)``:
     ``m = ⌈log(2/η) / kl(κr ‖ r)⌉``. Since ``kl(κr ‖ r) ≈ r(κ log κ + 1 − κ)``, m grows like
-    ``(T+1) log(2/η) / (ε (κ log κ + 1 − κ))`` (κ = 1/3: ≈ 3.3·(T+1) log(2/η)/ε)."""
+    ``(T+1) log(2/η) / (ε (κ log κ + 1 − κ))`` (the default κ = 0.4: ≈ 4.3·(T+1) log(2/η)/ε)."""
     from estimators.bounded_means import bernoulli_kl
 
     budget = check_unit_interval("budget", budget)
@@ -270,11 +270,14 @@ def path_exceedance_test(kernel, values, baseline, *, pairs: int, budget: float,
 
 def planned_shift(test: PathTest, tested_shift: float, grid, baseline, base_offsets: dict[int, float],
                   fraction: float) -> float | None:
-    """The next candidate after a certified test: the smallest grid shift s below ``tested_shift`` whose plug-in
-    clipped mass on that test's pairs, ``mean_i (1 − e^{−(V̂(x_i) − b^{(s)}(y_i))/λ})_+`` with the candidate
-    baseline ``b^{(s)}`` (offsets ĉ + sλ, capped at the envelope as the sampler caps them), is ≤ ``κ·r``
-    (None if none is). A planning estimate only (it ignores that the parents move with the offsets); the
-    next test alone decides."""
+    """The next candidate after a certified test. Scan the grid shifts s below ``tested_shift`` downward, from
+    the highest, computing each one's plug-in clipped mass on that test's pairs,
+    ``mean_i (1 − e^{−(V̂(x_i) − b^{(s)}(y_i))/λ})_+`` with the candidate baseline ``b^{(s)}`` (offsets
+    ĉ + sλ, capped at the envelope as the sampler caps them); stop at the first shift whose mass exceeds
+    ``fraction·r`` (``PLAN_FRACTION`` = 0.25 in ``calibrate_path_offsets``) and return the shift scanned just
+    before it — the lowest of the unbroken run of passing shifts, the lowest grid shift when none fails —
+    or None when the highest already fails. A planning estimate only (it ignores that the parents move with
+    the offsets); the next test alone decides."""
     lam = baseline.values.lam
     saved = dict(baseline.offsets)
     chosen = None
@@ -299,14 +302,14 @@ def calibrate_path_offsets(kernel, values, baseline: LearnedChernoffBaseline, ba
                            statistic: str = "clip", generator: torch.Generator | None = None,
                            log=None) -> list[PathTest]:
     """The theorem's sequence: offsets ``ĉ_t + s_k λ``, starting at ``s_1 = first_shift``; after each certified
-    test the next shift is planned from that test's pairs (``planned_shift``: the lowest grid shift whose
-    plug-in clipped mass is ≤ ``plan_fraction·r``), each candidate tested on fresh pairs with its own sampler,
+    test the next shift is planned from that test's pairs (``planned_shift``: scanning the grid downward, the
+    lowest shift before the first whose plug-in clipped mass exceeds ``plan_fraction·r``), each candidate tested on fresh pairs with its own sampler,
     at most ``max_tests`` tests, stopping at the first failure. ``baseline.offsets`` ends as the last certified
     candidate, or +inf at every step (the envelope: ideal per-step rejection) when the first fails.
-    ``pairs``: m per test, an int or one per test (the last repeats); default ``"clip"``: test k uses
-    ``min_num_pairs_for_path_clip_test`` at ``DESIGN_FRACTIONS[k]`` (a cheap first test of a conservative
-    candidate, then larger ones that certify a mean up to 0.4·r); ``"tail"``: the smallest m certifying 0
-    exceedances."""
+    ``pairs``: m per test, an int or one per test (the last repeats); default ``"clip"``: every test uses
+    ``min_num_pairs_for_path_clip_test`` at the single design fraction ``DESIGN_FRACTIONS = (0.4,)``, the m
+    that certifies a sample mean up to 0.4·r (6 624 pairs at ε = η = 0.05, T = 20); ``"tail"``: the smallest
+    m certifying 0 exceedances."""
     budget = check_unit_interval("budget", budget)
     eta = check_unit_interval("eta", eta)
     grid = tuple(float(s) for s in grid)
