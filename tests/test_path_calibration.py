@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.special import rel_entr
 from scipy.stats import beta, binom, norm
 
 from estimators.bounded_means import bernoulli_kl, kl_upper_confidence
@@ -198,11 +198,21 @@ def test_bad_input_names_the_argument(chain_b2, kwargs, name):
     with pytest.raises(ValueError, match=name):
         train_path_calibrated_baseline(counting, values, **arguments)
     assert counting.draws == 0                       # refused before any kernel draw
+
+
+def test_design_functions_refuse_bad_input_and_default_to_the_design_fraction():
+    """Bad sizes raise naming the argument; the clip design's default m is ``⌈log(2/η)/kl(κr ‖ r)⌉`` at
+    κ = 0.4 with the Bernoulli KL computed here from scipy's relative entropy."""
     with pytest.raises(ValueError, match="allowed"):
         min_num_pairs_for_path_tail_test(0.05, 0.05, 21, -1)
     with pytest.raises(ValueError, match="steps_plus_one"):
         min_num_pairs_for_path_clip_test(0.05, 0.05, 0)
-    assert np.isfinite(min_num_pairs_for_path_clip_test(0.05, 0.05, 21))
+    with pytest.raises(ValueError, match="fraction"):
+        min_num_pairs_for_path_clip_test(0.05, 0.05, 21, 1.0)
+    budget, eta, steps_plus_one, kappa = 0.05, 0.05, 21, 0.4
+    rate = budget / steps_plus_one
+    kl = float(rel_entr(kappa * rate, rate) + rel_entr(1 - kappa * rate, 1 - rate))
+    assert min_num_pairs_for_path_clip_test(budget, eta, steps_plus_one) == math.ceil(math.log(2 / eta) / kl)
 
 
 def test_path_calibrated_training_runs_on_the_device(one_torch_thread):
