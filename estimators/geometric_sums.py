@@ -13,8 +13,10 @@ region here is never wider, and far narrower when the rates spread.
   count falls outside with probability ≤ α.
 * ``count_error_rejection_bound(rates, alpha, factor)``: a counter reporting ``factor·X`` is inside the
   region with probability at most ``e^{−I(lo/factor)}`` (factor < 1) or ``e^{−I(hi/factor)}`` (factor > 1).
-* ``min_relative_count_error_detectable(rates, alpha, beta)``: the smallest ε such that counters off by
-  ``1 − ε`` and ``1 + ε`` are both rejected w.p. ≥ 1 − β (bisection on that bound).
+* ``min_relative_count_error_detectable(rates, alpha, beta)``: the ε such that counters off by ``1 − ε'``
+  and ``1 + ε'`` are both rejected w.p. ≥ 1 − β for any ε' above ε (by that bound). Attained (ε' = ε
+  included) except when ``Π p_i ≥ β`` sets the ``1 + ε`` side: there ε is an infimum — at ε itself
+  ``hi/(1 + ε) = m`` and ``X = m`` (probability ``Π p_i ≥ β``) still lands inside.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ import math
 
 import numpy as np
 
-from primitives._checks import check_unit_interval
+from primitives._checks import check_positive, check_unit_interval
 
 __all__ = ["geometric_sum_rate_function", "geometric_sum_interval", "count_error_rejection_bound",
            "min_relative_count_error_detectable"]
@@ -123,8 +125,9 @@ def geometric_sum_interval(rates, alpha: float) -> tuple[float, float]:
 
 def count_error_rejection_bound(rates, alpha: float, factor: float) -> float:
     """Upper bound on P(``factor·X`` lands in the level-α region), i.e. on the miss rate against a counter
-    off by ``factor`` (1 when the bound is trivial)."""
+    off by ``factor`` > 0 (1 when the bound is trivial)."""
     rates = _rates(rates)
+    factor = check_positive("factor", factor)
     low, high = geometric_sum_interval(rates, alpha)
     mean = float(np.sum(1.0 / rates))
     edge = low / factor if factor < 1.0 else high / factor   # the count needed to land inside
@@ -134,14 +137,17 @@ def count_error_rejection_bound(rates, alpha: float, factor: float) -> float:
 
 
 def min_relative_count_error_detectable(rates, alpha: float, beta: float, *, largest: float = 0.9) -> float | None:
-    """Smallest ε ≤ ``largest`` with both ``count_error_rejection_bound(1 ± ε) ≤ β`` (None if none)."""
+    """The least ε with ``count_error_rejection_bound(1 ± ε') ≤ β`` for every ε' > ε (for ε' = ε too, except
+    on the ``1 + ε`` side when ``Π p_i ≥ β``: module docstring); None if it exceeds ``largest`` ∈ (0, 1)."""
     rates = _rates(rates)
     beta = check_unit_interval("beta", beta)
+    largest = check_unit_interval("largest", largest)
     low, high = geometric_sum_interval(rates, alpha)
     target = math.log(1.0 / beta)
     # A counter (1 − ε)X lands inside only if X ≥ lo/(1 − ε): probability ≤ β once lo/(1 − ε) ≥ the point where
     # I = log(1/β) above μ. A counter (1 + ε)X needs X ≤ hi/(1 + ε): probability ≤ β once hi/(1 + ε) is at or below
-    # the point where I = log(1/β) below μ (or below the minimum m, where it is 0).
+    # the point where I = log(1/β) below μ; when no such point exists (Π p_i ≥ β, ``_solve`` returns m) once
+    # hi/(1 + ε) is below m (probability 0): for any ε above hi/m − 1, not at it (X = m still lands inside).
     upper_edge = _solve(rates, target, "upper")
     lower_edge = _solve(rates, target, "lower")
     epsilon = max(1.0 - low / upper_edge, high / lower_edge - 1.0)

@@ -30,7 +30,10 @@ __all__ = ["TwoPointLearnerLaw", "two_point_learned_baselines", "two_point_learn
 def two_point_learned_baselines(n: int, lam: float, delta: float, eta: float, bounds: tuple[float, float],
                                 s_grid: tuple[float, ...], *, radius_scale: float = 1.0,
                                 bound_count: int | None = None) -> np.ndarray:
-    """``b̂(K)`` for K = 0..n ones (rewards at ``bounds[1]``) among n two-point training rewards."""
+    """``b̂(K)`` for K = 0..n ones (rewards at ``bounds[1]``) among n two-point training rewards.
+
+    ``s_grid``: a non-empty grid of finite s > 0 (each candidate divides by s); ``bound_count``: the union's
+    size (a positive integer; None: ``2·|s_grid|``); ``radius_scale`` > 0 scales the radius."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
         raise ValueError(f"n must be an integer ≥ 2, got {n!r}")
     lam = check_positive("lam", lam)
@@ -39,6 +42,16 @@ def two_point_learned_baselines(n: int, lam: float, delta: float, eta: float, bo
     lower, upper = float(bounds[0]), float(bounds[1])
     if not lower < upper:
         raise ValueError(f"bounds must satisfy lower < upper, got {bounds!r}")
+    try:
+        s_grid = tuple(float(s) for s in s_grid)
+    except (TypeError, ValueError):
+        raise ValueError(f"s_grid must be a non-empty grid of finite numbers s > 0, got {s_grid!r}") from None
+    if not s_grid or not all(math.isfinite(s) and s > 0.0 for s in s_grid):
+        raise ValueError(f"s_grid must be a non-empty grid of finite numbers s > 0, got {s_grid!r}")
+    if bound_count is not None and (isinstance(bound_count, bool) or not isinstance(bound_count, (int, np.integer))
+                                    or bound_count < 1):
+        raise ValueError(f"bound_count must be a positive integer or None, got {bound_count!r}")
+    radius_scale = check_positive("radius_scale", radius_scale)
     share = eta / (2.0 * len(s_grid) if bound_count is None else float(bound_count))
     log_term = math.log(2.0 / share)
     fraction = np.arange(n + 1, dtype=float) / n

@@ -105,18 +105,28 @@ DESIGN_FRACTIONS = (0.4,)               # κ_k: test k's m certifies a sample me
 
 
 def exact_tilted_children(kernel: CountingKernel, parents: torch.Tensor | None, t: int, values, *,
-                          n: int | None = None, chunk: int = 64,
+                          n: int | None = None, chunk: int = 64, max_proposals: int = 10**8,
                           generator: torch.Generator | None = None) -> torch.Tensor:
     """One child of ``q_t(·|y) ∝ p_t(·|y) e^{V̂_t/λ}`` per parent (n draws of q_T when ``parents`` is None) by
     envelope rejection at ``sup V̂_t``: exact. Draws ``chunk`` proposals per still-active parent and round, so
     at most ``chunk − 1`` draws per child are wasted (the sampler's doubling batches waste ≈ 25 % at the
-    ≈ 700 proposals a child costs on the reference chain at B = 7); every draw is counted by the kernel."""
+    ≈ 700 proposals a child costs on the reference chain at B = 7); every draw is counted by the kernel.
+
+    Exactness needs ``envelope(t) ≥ V̂_t`` on every proposal: a value above it (log-acceptance > 1e-9) raises
+    ``ValueError``, as does a NaN value (never accepted: the loop would not end). ``RuntimeError`` once a
+    still-active parent has drawn ``max_proposals`` proposals (envelope far above the values?)."""
     lam = values.lam
     envelope = float(values.envelope(t))
+    max_proposals = _positive_int("max_proposals", max_proposals)
     count = n if parents is None else parents.shape[0]
     out = None
     active = torch.arange(count, device=kernel.device)
+    drawn_by_active = 0   # proposals drawn by every still-active parent (identical across them)
     while active.numel() > 0:
+        if drawn_by_active >= max_proposals:
+            raise RuntimeError(f"exact tilted children at step {t} needed more than max_proposals={max_proposals} "
+                               "proposals for one child (envelope far above the values?)")
+        drawn_by_active += chunk
         if parents is None:
             proposals = kernel.sample_prior(active.numel() * chunk, generator).reshape(active.numel(), chunk,
                                                                                       *kernel.state_shape)
@@ -124,6 +134,12 @@ def exact_tilted_children(kernel: CountingKernel, parents: torch.Tensor | None, 
             proposals = kernel.sample_children(parents[active], t, chunk, generator)
         flat = proposals.reshape(-1, *proposals.shape[2:])
         log_accept = ((values(flat, t).double() - envelope) / lam).reshape(active.numel(), chunk)
+        worst = float(log_accept.max())             # NaN if any value is (one host read per round)
+        if math.isnan(worst):
+            raise ValueError(f"values returned NaN at step {t}: exact tilted children need finite values")
+        if worst > 1e-9:
+            raise ValueError(f"envelope({t}) = {envelope!r} is below the values at step {t} (log-acceptance "
+                             f"{worst:.3g} > 0): the children would not be exact")
         uniforms = torch.rand(log_accept.shape, generator=generator, device=log_accept.device, dtype=torch.float64)
         accept = torch.log(uniforms) < log_accept
         has = accept.any(1)
@@ -166,7 +182,7 @@ def min_num_pairs_for_path_clip_test(budget: float, eta: float, steps_plus_one: 
                                     fraction: float = DESIGN_FRACTIONS[-1]) -> int:
     """The smallest m at which Lemma 3′'s KL bound (level η/2) at a sample mean of ``κ·r`` is ≤ ``r = ε/(T+1)``:
     ``m = ⌈log(2/η) / kl(κr ‖ r)⌉``. Since ``kl(κr ‖ r) ≈ r(κ log κ + 1 − κ)``, m grows like
-    ``(T+1) log(2/η) / (ε (κ log κ + 1 − κ))`` (κ = 1/3: ≈ 3.3·(T+1) log(2/η)/ε)."""
+    ``(T+1) log(2/η) / (ε (κ log κ + 1 − κ))`` (the default κ = 0.4: ≈ 4.3·(T+1) log(2/η)/ε)."""
     from estimators.bounded_means import bernoulli_kl
 
     budget = check_unit_interval("budget", budget)
@@ -254,11 +270,14 @@ def path_exceedance_test(kernel, values, baseline, *, pairs: int, budget: float,
 
 def planned_shift(test: PathTest, tested_shift: float, grid, baseline, base_offsets: dict[int, float],
                   fraction: float) -> float | None:
-    """The next candidate after a certified test: the smallest grid shift s below ``tested_shift`` whose plug-in
-    clipped mass on that test's pairs, ``mean_i (1 − e^{−(V̂(x_i) − b^{(s)}(y_i))/λ})_+`` with the candidate
-    baseline ``b^{(s)}`` (offsets ĉ + sλ, capped at the envelope as the sampler caps them), is ≤ ``κ·r``
-    (None if none is). A planning estimate only (it ignores that the parents move with the offsets); the
-    next test alone decides."""
+    """The next candidate after a certified test. Scan the grid shifts s below ``tested_shift`` downward, from
+    the highest, computing each one's plug-in clipped mass on that test's pairs,
+    ``mean_i (1 − e^{−(V̂(x_i) − b^{(s)}(y_i))/λ})_+`` with the candidate baseline ``b^{(s)}`` (offsets
+    ĉ + sλ, capped at the envelope as the sampler caps them); stop at the first shift whose mass exceeds
+    ``fraction·r`` (``PLAN_FRACTION`` = 0.25 in ``calibrate_path_offsets``) and return the shift scanned just
+    before it — the lowest of the unbroken run of passing shifts, the lowest grid shift when none fails —
+    or None when the highest already fails. A planning estimate only (it ignores that the parents move with
+    the offsets); the next test alone decides."""
     lam = baseline.values.lam
     saved = dict(baseline.offsets)
     chosen = None
@@ -283,14 +302,14 @@ def calibrate_path_offsets(kernel, values, baseline: LearnedChernoffBaseline, ba
                            statistic: str = "clip", generator: torch.Generator | None = None,
                            log=None) -> list[PathTest]:
     """The theorem's sequence: offsets ``ĉ_t + s_k λ``, starting at ``s_1 = first_shift``; after each certified
-    test the next shift is planned from that test's pairs (``planned_shift``: the lowest grid shift whose
-    plug-in clipped mass is ≤ ``plan_fraction·r``), each candidate tested on fresh pairs with its own sampler,
+    test the next shift is planned from that test's pairs (``planned_shift``: scanning the grid downward, the
+    lowest shift before the first whose plug-in clipped mass exceeds ``plan_fraction·r``), each candidate tested on fresh pairs with its own sampler,
     at most ``max_tests`` tests, stopping at the first failure. ``baseline.offsets`` ends as the last certified
     candidate, or +inf at every step (the envelope: ideal per-step rejection) when the first fails.
-    ``pairs``: m per test, an int or one per test (the last repeats); default ``"clip"``: test k uses
-    ``min_num_pairs_for_path_clip_test`` at ``DESIGN_FRACTIONS[k]`` (a cheap first test of a conservative
-    candidate, then larger ones that certify a mean up to 0.4·r); ``"tail"``: the smallest m certifying 0
-    exceedances."""
+    ``pairs``: m per test, an int or one per test (the last repeats); default ``"clip"``: every test uses
+    ``min_num_pairs_for_path_clip_test`` at the single design fraction ``DESIGN_FRACTIONS = (0.4,)``, the m
+    that certifies a sample mean up to 0.4·r (6 624 pairs at ε = η = 0.05, T = 20); ``"tail"``: the smallest
+    m certifying 0 exceedances."""
     budget = check_unit_interval("budget", budget)
     eta = check_unit_interval("eta", eta)
     grid = tuple(float(s) for s in grid)
@@ -389,8 +408,21 @@ def train_path_calibrated_baseline(kernel, values, *, budget: float, eta: float,
     if not math.isfinite(first_shift) or any(not math.isfinite(float(shift)) for shift in grid):
         raise ValueError("first_shift and grid must be finite numbers")
     if test_pairs is not None:
-        for m in ([test_pairs] if isinstance(test_pairs, (int, np.integer)) else test_pairs):
+        sizes = [test_pairs] if isinstance(test_pairs, (int, np.integer)) else list(test_pairs)
+        if not sizes:
+            raise ValueError("test_pairs must name at least one test size (or be None for the design's)")
+        for m in sizes:
             _positive_int("test_pairs", m)
+    children = _positive_int("children", children)
+    iterations = _positive_int("iterations", iterations)
+    hidden = _positive_int("hidden", hidden)
+    learning_rate = check_positive("learning_rate", learning_rate)
+    smoothing = check_positive("smoothing", smoothing)
+    train_fraction = check_positive("train_fraction", train_fraction)
+    if train_fraction > 1.0:
+        raise ValueError(f"train_fraction must be a number in (0, 1], got {train_fraction!r}")
+    if vocabulary is not None:
+        vocabulary = _positive_int("vocabulary", vocabulary)
     lam = values.lam
     counting = kernel if isinstance(kernel, CountingKernel) else CountingKernel(kernel)
     steps = counting.steps

@@ -100,3 +100,19 @@ def test_dropped_union_never_breaks_the_certificate_on_two_point_laws():
                             worst[name][eta] = max(worst[name].get(eta, 0.0), rate)
     assert max(worst["union"].values()) < 0.1
     assert worst["half"][0.05] < 1.0 < worst["half"][1e-3]
+
+
+@pytest.mark.parametrize("options, name", [(dict(s_grid=()), "s_grid"), (dict(s_grid=(0.5, 0.0)), "s_grid"),
+                                           (dict(s_grid=(-1.0,)), "s_grid"), (dict(s_grid=(math.nan,)), "s_grid"),
+                                           (dict(bound_count=0), "bound_count"),
+                                           (dict(bound_count=1.5), "bound_count"),
+                                           (dict(radius_scale=-1.0), "radius_scale"),
+                                           (dict(radius_scale=0.0), "radius_scale")])
+def test_bad_input_names_the_argument(options, name):
+    """An empty grid or bound_count = 0 divided by zero, s ≤ 0 gave a wrong law, a negative radius was taken."""
+    arguments = dict(s_grid=DEFAULT_S_GRID)
+    arguments.update(options)
+    with pytest.raises(ValueError, match=name):
+        two_point_learned_baselines(100, 1.0, 0.3, 0.05, (0.0, 1.0), **arguments)
+    with pytest.raises(ValueError, match=name):
+        two_point_learner_law(100, 0.2, 1.0, 0.3, 0.05, (0.0, 1.0), **arguments)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.special import rel_entr
 from scipy.stats import beta, binom, norm
 
 from estimators.bounded_means import bernoulli_kl, kl_upper_confidence
@@ -138,12 +138,58 @@ def test_exact_tilted_children_match_the_tilted_prior_mean(chain_b2):
     assert counting.draws >= 20_000
 
 
+class _AlteredValues:
+    """The chain's values with ``__call__`` or ``envelope`` replaced (a buggy values object)."""
+
+    def __init__(self, values, *, call=None, envelope=None) -> None:
+        self.values, self.lam, self._call, self._envelope = values, values.lam, call, envelope
+
+    def __call__(self, states, t):
+        return self.values(states, t) if self._call is None else self._call(states, t)
+
+    def root(self):
+        return self.values.root()
+
+    def envelope(self, t):
+        return self.values.envelope(t) if self._envelope is None else self._envelope(t)
+
+
+def test_exact_tilted_children_refuse_nan_values_a_low_envelope_and_endless_rejection(chain_b2):
+    """A NaN value is never accepted (the loop would not end), an envelope below the values makes the
+    acceptance exceed 1 (biased children): both raise ValueError; an envelope far above the values hits the
+    proposal cap."""
+    chain, values = chain_b2
+    generator = torch.Generator().manual_seed(6)
+    nan_values = _AlteredValues(values, call=lambda states, t: torch.full(states.shape[:1], math.nan,
+                                                                           dtype=torch.float64))
+    with pytest.raises(ValueError, match="NaN"):
+        exact_tilted_children(CountingKernel(chain), None, 20, nan_values, n=4, generator=generator)
+    prior_values = values(chain.sample_prior(512, generator), 20)
+    median = float(prior_values.median())            # < sup V_20: half the proposals lie above it
+    assert median < float(values.envelope(20))
+    low = _AlteredValues(values, envelope=lambda t: median)
+    with pytest.raises(ValueError, match="envelope"):
+        exact_tilted_children(CountingKernel(chain), None, 20, low, n=8, generator=generator)
+    high = _AlteredValues(values, envelope=lambda t: float(values.envelope(t)) + 100 * values.lam)
+    with pytest.raises(RuntimeError, match="max_proposals"):
+        exact_tilted_children(CountingKernel(chain), None, 20, high, n=4, max_proposals=256, generator=generator)
+    with pytest.raises(ValueError, match="max_proposals"):
+        exact_tilted_children(CountingKernel(chain), None, 20, values, n=4, max_proposals=0, generator=generator)
+
+
 @pytest.mark.parametrize("kwargs, name", [(dict(budget=0.0), "budget"), (dict(eta=1.5), "eta"),
                                           (dict(train_parents=0), "train_parents"),
                                           (dict(tilted_children=-1), "tilted_children"),
                                           (dict(statistic="mean"), "statistic"), (dict(max_tests=0), "max_tests"),
                                           (dict(test_pairs=[100, 0]), "test_pairs"),
-                                          (dict(first_shift=math.inf), "first_shift")])
+                                          (dict(first_shift=math.inf), "first_shift"),
+                                          (dict(test_pairs=[]), "test_pairs"), (dict(children=0), "children"),
+                                          (dict(iterations=0), "iterations"), (dict(hidden=2.5), "hidden"),
+                                          (dict(learning_rate=-0.1), "learning_rate"),
+                                          (dict(train_fraction=0.0), "train_fraction"),
+                                          (dict(train_fraction=1.5), "train_fraction"),
+                                          (dict(smoothing=math.nan), "smoothing"),
+                                          (dict(vocabulary=0), "vocabulary")])
 def test_bad_input_names_the_argument(chain_b2, kwargs, name):
     chain, values = chain_b2
     arguments = dict(budget=BUDGET, eta=ETA, train_parents=8, selection_pairs=8, iterations=1)
@@ -152,11 +198,21 @@ def test_bad_input_names_the_argument(chain_b2, kwargs, name):
     with pytest.raises(ValueError, match=name):
         train_path_calibrated_baseline(counting, values, **arguments)
     assert counting.draws == 0                       # refused before any kernel draw
+
+
+def test_design_functions_refuse_bad_input_and_default_to_the_design_fraction():
+    """Bad sizes raise naming the argument; the clip design's default m is ``⌈log(2/η)/kl(κr ‖ r)⌉`` at
+    κ = 0.4 with the Bernoulli KL computed here from scipy's relative entropy."""
     with pytest.raises(ValueError, match="allowed"):
         min_num_pairs_for_path_tail_test(0.05, 0.05, 21, -1)
     with pytest.raises(ValueError, match="steps_plus_one"):
         min_num_pairs_for_path_clip_test(0.05, 0.05, 0)
-    assert np.isfinite(min_num_pairs_for_path_clip_test(0.05, 0.05, 21))
+    with pytest.raises(ValueError, match="fraction"):
+        min_num_pairs_for_path_clip_test(0.05, 0.05, 21, 1.0)
+    budget, eta, steps_plus_one, kappa = 0.05, 0.05, 21, 0.4
+    rate = budget / steps_plus_one
+    kl = float(rel_entr(kappa * rate, rate) + rel_entr(1 - kappa * rate, 1 - rate))
+    assert min_num_pairs_for_path_clip_test(budget, eta, steps_plus_one) == math.ceil(math.log(2 / eta) / kl)
 
 
 def test_path_calibrated_training_runs_on_the_device(one_torch_thread):
