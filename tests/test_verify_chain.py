@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.stats import binom
 import pytest
 import torch
 
@@ -183,13 +184,18 @@ def test_chernoff_count_region_holds_its_level_and_is_inside_janson_s():
     low, high = geometric_sum_interval(rates, 1e-3)
     janson_low, janson_high = janson_interval(mean, float(rates.min()), 1e-3)
     assert janson_low <= low < mean < high <= janson_high
-    sums = rng.geometric(rates[None, :], size=(4000, rates.size)).sum(1)
-    assert np.mean((sums < low) | (sums > high)) <= 0.003     # level 1e-3 (P(more than 12 of 4000) < 1e-6)
+    draws = 4000
+    sums = rng.geometric(rates[None, :], size=(draws, rates.size)).sum(1)
+    # misses ~ Bin(4000, ≤ 1e-3) under the level; more than its (1 − STAT_ALPHA)-quantile fails
+    assert np.sum((sums < low) | (sums > high)) <= binom.isf(STAT_ALPHA, draws, 1e-3)
     epsilon = min_relative_count_error_detectable(rates, 1e-3, 1e-3)
     assert epsilon is not None and epsilon < 0.2
-    for factor in (1 - epsilon, 1 + epsilon):
-        caught = (factor * sums < low) | (factor * sums > high)
-        assert np.mean(caught) >= 0.997                        # power ≥ 1 − 1e-3 by design
+    # misses of a counter at the detectable error ~ Bin(4000, ≤ β = 1e-3) by design, one assertion per side
+    def missed(factor):
+        return int(np.sum(~((factor * sums < low) | (factor * sums > high))))
+
+    assert missed(1 - epsilon) <= binom.isf(STAT_ALPHA, draws, 1e-3)
+    assert missed(1 + epsilon) <= binom.isf(STAT_ALPHA, draws, 1e-3)
 
 
 def _counter(instance, ideal, factor):
