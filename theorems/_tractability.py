@@ -17,7 +17,10 @@ from scipy.special import ndtr
 from estimators.confidence import negative_binomial_rate_interval
 from estimators.projection_fit import Projection, projection_fit_test
 from estimators.ridge_law import RidgeTiltedLaw
-from theorems.framework import CheckContext, Evidence
+import functools
+from typing import Callable
+
+from theorems.framework import CheckContext, Claim, Evidence, wrong_variant
 
 __all__ = ["mixture_projections", "ridge_projections", "fit_evidence", "proposal_interval", "spd_matrix",
            "relative_power", "with_units"]
@@ -86,6 +89,28 @@ def with_units(check, units: str, deterministic: bool = False):
         return evidence
     run.__wrapped__ = check
     return run
+
+
+def claim_adder(out: list, units_table: dict, module: str):
+    """``add(claim_id, theorem, title, statement, expression, instance, check, parameters=None, hypotheses=())``:
+    appends the ``Claim`` to ``out`` with its check wrapped by ``with_units`` from ``units_table`` (claim group →
+    (units, deterministic)); the registration helper of the tractability modules."""
+    def add(claim_id, theorem, title, statement, expression, instance, check, parameters=None, hypotheses=()):
+        units, deterministic = units_table[claim_id.split("/")[0]]
+        out.append(Claim(id=claim_id, theorem=theorem, module=module, title=title, statement=statement,
+                         bound_expression=expression, instance=instance, hypotheses=tuple(hypotheses),
+                         check=with_units(check, units, deterministic), parameters=parameters or {}))
+    return add
+
+
+def variant_builder(claims: Callable[[], list[Claim]]):
+    """``variant(claim_id, check, suffix, expression=None)``: ``wrong_variant`` of a module's registered claim,
+    its ``claims()`` built once per process (lazily, on the first variant)."""
+    registered = functools.lru_cache(maxsize=None)(claims)
+
+    def variant(claim_id: str, check, suffix: str, expression=None) -> Claim:
+        return wrong_variant(registered(), claim_id, check, suffix, expression)
+    return variant
 
 
 def proposal_interval(accepted: int, calls: int, alpha: float) -> tuple[float, float, float]:

@@ -38,8 +38,8 @@ from primitives.laws import GaussianMixture
 from primitives.score_tilt import ExactScoreMixtureDiffusion, ScoreTiltOracle
 from primitives.tilt_oracle import telescoping_log_partition
 from theorems._evidence import interval_evidence, upper_bound_evidence
-from theorems._tractability import fit_evidence, mixture_projections, with_units
-from theorems.framework import CheckContext, Claim, Evidence, Mutant, wrong_variant
+from theorems._tractability import fit_evidence, mixture_projections, claim_adder, variant_builder
+from theorems.framework import CheckContext, Claim, Evidence, Mutant
 
 MODULE = "diffusion_tilt_oracle"
 DIFFUSION_GAP = 0.06      # the diffusion sampler's check (each sample is an ODE solve)
@@ -253,18 +253,10 @@ _UNITS = {
 }
 
 
-def _claims_builder(out: list, units_table: dict):
-    def add(claim_id, theorem, title, statement, expression, instance, check, parameters=None, hypotheses=()):
-        units, deterministic = units_table[claim_id.split("/")[0]]
-        out.append(Claim(id=claim_id, theorem=theorem, module=MODULE, title=title, statement=statement,
-                         bound_expression=expression, instance=instance, hypotheses=tuple(hypotheses),
-                         check=with_units(check, units, deterministic), parameters=parameters or {}))
-    return add
-
 
 def claims() -> list[Claim]:
     out: list[Claim] = []
-    add = _claims_builder(out, _UNITS)
+    add = claim_adder(out, _UNITS, MODULE)
     gmm_diffusion = r"GMM diffusion on $\mathbb R^2$ (3 components, exact score), $\theta=(0.8,-0.5)$"
     add("p1.score_query_shift/gmm-diffusion-d2", "P1", "query-shift score is the tilted score",
         r"\nabla\log p_{\theta,t}(y) = \theta/\alpha_t + s_t\!\left(y + \tfrac{\sigma_t^2}{\alpha_t}\theta\right)",
@@ -279,14 +271,7 @@ def claims() -> list[Claim]:
 
 
 # ================================================================ wrong variants
-def _variant(claim_id: str, check, suffix: str, expression=None) -> Claim:
-    return wrong_variant(_registered(), claim_id, check, suffix, expression)
-
-
-@lru_cache(maxsize=None)
-def _registered() -> list[Claim]:
-    """This module's claims, built once per process for its wrong variants."""
-    return claims()
+_variant = variant_builder(lambda: claims())
 
 
 def mutants() -> list[Mutant]:

@@ -25,8 +25,8 @@ from primitives.kl_align import KLAlignResult
 from primitives.laws import GaussianMixture
 from primitives.planes import SquaredNormReward
 from primitives.tilt_oracle import ExactTiltOracle
-from theorems._tractability import fit_evidence, mixture_projections, spd_matrix, with_units
-from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
+from theorems._tractability import fit_evidence, mixture_projections, spd_matrix, claim_adder, variant_builder
+from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant
 from theorems.linear_tilt_sufficiency import EXACT, FIT_GAP, _generator, default_kl, lse_exact_law, lse_instance
 
 MODULE = "kl_laplace_mixtures"
@@ -95,18 +95,10 @@ _UNITS = {
 }
 
 
-def _claims_builder(out: list, units_table: dict):
-    def add(claim_id, theorem, title, statement, expression, instance, check, parameters=None, hypotheses=()):
-        units, deterministic = units_table[claim_id.split("/")[0]]
-        out.append(Claim(id=claim_id, theorem=theorem, module=MODULE, title=title, statement=statement,
-                         bound_expression=expression, instance=instance, hypotheses=tuple(hypotheses),
-                         check=with_units(check, units, deterministic), parameters=parameters or {}))
-    return add
-
 
 def claims() -> list[Claim]:
     out: list[Claim] = []
-    add = _claims_builder(out, _UNITS)
+    add = claim_adder(out, _UNITS, MODULE)
     add("l1d.laplace_mixture/logsumexp-gauss-d4/k=2,tau=lam=0.5", "L1d", "log-sum-exp as a mixture of tilts",
         r"e^{\mathrm{LSE}_\lambda(VAx+b)/\lambda} = \sum_j e^{(\langle V_j, Ax\rangle+b_j)/\lambda} \Rightarrow \text{exact, one call per sample}",
         EXACT, r"$p=\mathcal N(\mu,\Sigma)$ on $\mathbb R^4$, $J=3$, $\tau=\lambda=0.5$",
@@ -126,14 +118,7 @@ def _hubbard_exists() -> bool:
 
 
 # ================================================================ wrong variants
-def _variant(claim_id: str, check, suffix: str, expression=None) -> Claim:
-    return wrong_variant(_registered(), claim_id, check, suffix, expression)
-
-
-@lru_cache(maxsize=None)
-def _registered() -> list[Claim]:
-    """This module's claims, built once per process for its wrong variants."""
-    return claims()
+_variant = variant_builder(lambda: claims())
 
 
 def _unweighted_hubbard_sampler(base, reward, lam_value):

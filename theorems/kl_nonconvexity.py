@@ -26,8 +26,8 @@ from primitives.planes import PlaneCover
 from primitives.prox import LowRankReward
 from primitives.tilt_oracle import ExactTiltOracle
 from theorems._evidence import upper_bound_evidence
-from theorems._tractability import proposal_interval, with_units
-from theorems.framework import CheckContext, Claim, Evidence, Mutant, wrong_variant
+from theorems._tractability import proposal_interval, claim_adder, variant_builder
+from theorems.framework import CheckContext, Claim, Evidence, Mutant
 from theorems.linear_tilt_sufficiency import _generator, default_kl
 
 MODULE = "kl_nonconvexity"
@@ -110,18 +110,10 @@ _UNITS = {
 }
 
 
-def _claims_builder(out: list, units_table: dict):
-    def add(claim_id, theorem, title, statement, expression, instance, check, parameters=None, hypotheses=()):
-        units, deterministic = units_table[claim_id.split("/")[0]]
-        out.append(Claim(id=claim_id, theorem=theorem, module=MODULE, title=title, statement=statement,
-                         bound_expression=expression, instance=instance, hypotheses=tuple(hypotheses),
-                         check=with_units(check, units, deterministic), parameters=parameters or {}))
-    return add
-
 
 def claims() -> list[Claim]:
     out: list[Claim] = []
-    add = _claims_builder(out, _UNITS)
+    add = claim_adder(out, _UNITS, MODULE)
     for lam_value in (1.0, 0.5):
         add(f"l1c.acceptance_decay/w-shape-gauss/lam={lam_value:g}", "L1c", "non-convexity costs e^{-Δ/λ}",
             r"\ell_i\le f,\ \max_i\ell_i \ge f-\varepsilon \Rightarrow \mathrm{acc} \le e^{-\Delta/\lambda}\,Z/Z_{\mathrm{conv}},\ \Delta=\sup(f-\operatorname{conv} f)",
@@ -131,14 +123,7 @@ def claims() -> list[Claim]:
 
 
 # ================================================================ wrong variants
-def _variant(claim_id: str, check, suffix: str, expression=None) -> Claim:
-    return wrong_variant(_registered(), claim_id, check, suffix, expression)
-
-
-@lru_cache(maxsize=None)
-def _registered() -> list[Claim]:
-    """This module's claims, built once per process for its wrong variants."""
-    return claims()
+_variant = variant_builder(lambda: claims())
 
 
 def _epsilon_zero_sampler(base, reward, lam_value):

@@ -29,8 +29,8 @@ from estimators.ridge_law import RidgeTiltedLaw
 from primitives.kl_align import kl_align, plane_cover
 from primitives.laws import Categorical, Gaussian, GaussianMixture
 from primitives.planes import LogSumExpReward, MaxOfPlanes
-from theorems._tractability import fit_evidence, mixture_projections, ridge_projections, spd_matrix, with_units
-from theorems.framework import CheckContext, Claim, Evidence, Mutant, wrong_variant
+from theorems._tractability import fit_evidence, mixture_projections, ridge_projections, spd_matrix, claim_adder, variant_builder
+from theorems.framework import CheckContext, Claim, Evidence, Mutant
 
 MODULE = "linear_tilt_sufficiency"
 FIT_GAP = 0.04            # KS gap every exactness check detects with probability ≥ 1 − β
@@ -170,18 +170,10 @@ _UNITS = {
 }
 
 
-def _claims_builder(out: list, units_table: dict):
-    def add(claim_id, theorem, title, statement, expression, instance, check, parameters=None, hypotheses=()):
-        units, deterministic = units_table[claim_id.split("/")[0]]
-        out.append(Claim(id=claim_id, theorem=theorem, module=MODULE, title=title, statement=statement,
-                         bound_expression=expression, instance=instance, hypotheses=tuple(hypotheses),
-                         check=with_units(check, units, deterministic), parameters=parameters or {}))
-    return add
-
 
 def claims() -> list[Claim]:
     out: list[Claim] = []
-    add = _claims_builder(out, _UNITS)
+    add = claim_adder(out, _UNITS, MODULE)
     exact_statement = r"\text{planes with } \varepsilon=0 \text{ on } \mathbb R^k \Rightarrow \text{output} \sim q_{KL} \propto p\,e^{r/\lambda}"
     add("l1a.exact/abs-linear-gauss-d5/lam=0.5", "L1a", "|⟨a,x⟩| sampled exactly", exact_statement, EXACT,
         r"$p=\mathcal N(\mu,\Sigma)$ on $\mathbb R^5$, $r=|\langle a,x\rangle|$, $\lambda=0.5$",
@@ -200,14 +192,7 @@ def claims() -> list[Claim]:
 
 
 # ================================================================ wrong variants
-def _variant(claim_id: str, check, suffix: str, expression=None) -> Claim:
-    return wrong_variant(_registered(), claim_id, check, suffix, expression)
-
-
-@lru_cache(maxsize=None)
-def _registered() -> list[Claim]:
-    """This module's claims, built once per process for its wrong variants."""
-    return claims()
+_variant = variant_builder(lambda: claims())
 
 
 def _dropped_plane_sampler(base, reward, lam_value):

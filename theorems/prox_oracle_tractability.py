@@ -38,8 +38,8 @@ from primitives.laws import Gaussian
 from primitives.prox import (ConcaveExpressionReward, ConcaveQuadratic, LowRankReward, prox, solve_prox, wasserstein_align)
 from primitives.rewards import LinearReward, QuadraticReward
 from theorems._evidence import interval_evidence, upper_bound_evidence
-from theorems._tractability import fit_evidence, mixture_projections, spd_matrix, with_units
-from theorems.framework import CheckContext, Claim, Evidence, Mutant, wrong_variant
+from theorems._tractability import fit_evidence, mixture_projections, spd_matrix, claim_adder, variant_builder
+from theorems.framework import CheckContext, Claim, Evidence, Mutant
 
 MODULE = "prox_oracle_tractability"
 FIT_GAP = 0.04
@@ -366,12 +366,7 @@ _UNITS = {
 
 def claims() -> list[Claim]:
     out: list[Claim] = []
-
-    def add(claim_id, theorem, title, statement, expression, instance, check, parameters=None):
-        units, deterministic = _UNITS[claim_id.split("/")[0]]
-        out.append(Claim(id=claim_id, theorem=theorem, module=MODULE, title=title, statement=statement,
-                         bound_expression=expression, instance=instance, hypotheses=(),
-                         check=with_units(check, units, deterministic), parameters=parameters or {}))
+    add = claim_adder(out, _UNITS, MODULE)
 
     quadratic = r"$r=-\tfrac12 y^\top Qy+b^\top y$ on $\mathbb R^4$ ($Q\succeq0$ singular), $\lambda=0.7$"
     add("w1a.closed_form_vs_cvxpy/concave-quadratic-d4/lam=0.7", "W1a", "closed form = certified cvxpy",
@@ -401,14 +396,7 @@ def claims() -> list[Claim]:
 
 
 # ================================================================ wrong variants
-def _variant(claim_id: str, check, suffix: str, expression=None) -> Claim:
-    return wrong_variant(_registered(), claim_id, check, suffix, expression)
-
-
-@lru_cache(maxsize=None)
-def _registered() -> list[Claim]:
-    """This module's claims, built once per process for its wrong variants."""
-    return claims()
+_variant = variant_builder(lambda: claims())
 
 
 def _wrong_lambda_sampler():
