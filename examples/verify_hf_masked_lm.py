@@ -36,7 +36,7 @@ def tiny_masked_lm(seed: int = 0):
     return BertForMaskedLM(config).eval()
 
 
-def run_demo(device: str = "cpu", n: int = 3000) -> dict:
+def run_demo(device: str = "cpu", n: int = 3000, alpha: float = 1e-6) -> dict:
     model = tiny_masked_lm().to(device)
     kernel = HFMaskedLMKernel(model, mask_id=11, length=4, schedule=1, prompt=[3, 4], device=device)
     reward = TokenFrequencyReward([0, 1, 2], height=4.0)
@@ -47,7 +47,7 @@ def run_demo(device: str = "cpu", n: int = 3000) -> dict:
             lambda k, m, g: trajectory_rejection_sample(k, reward, 2.0, m, generator=g),
     }
     return {name: check_chain_sampler(sampler, kernel=kernel, reward=reward, lam=1.0, reference="trajectory",
-                                      budget=0.0, n=n)
+                                      budget=0.0, n=n, alpha=alpha)
             for name, sampler in samplers.items()}
 
 
