@@ -183,8 +183,9 @@ class HFMaskedLMKernel:
         except ValueError:
             raise
         except Exception as error:  # the model's own failure on this length (e.g. a position-embedding index)
-            raise ValueError(f"length: the model failed on a probe batch of shape (2, {total}) (prompt {self.prompt_length}"
-                             f" + length {self.length} tokens): {type(error).__name__}: {error}") from error
+            raise ValueError(f"length: the model failed on a probe batch of shape (2, {total}) "
+                             f"(prompt {self.prompt_length} + length {self.length} tokens): "
+                             f"{type(error).__name__}: {error}") from error
         if logits.ndim != 3 or tuple(logits.shape[:2]) != (2, total) or logits.shape[2] < 2:
             raise ValueError(f"model must return logits of shape (batch, sequence, vocabulary) = (2, {total}, V) for a "
                              f"(2, {total}) probe, got {tuple(logits.shape)}")
@@ -193,7 +194,8 @@ class HFMaskedLMKernel:
             raise ValueError(f"mask_id={self.mask_id} is outside the model's vocabulary [0, {self.vocabulary_size})")
         if self.prompt_length and (int(self.prompt.min()) < 0 or int(self.prompt.max()) >= self.vocabulary_size
                                    or bool((self.prompt == self.mask_id).any())):
-            raise ValueError(f"prompt must hold token ids in [0, {self.vocabulary_size}) other than mask_id={self.mask_id}")
+            raise ValueError(f"prompt must hold token ids in [0, {self.vocabulary_size}) other than "
+                             f"mask_id={self.mask_id}")
         if not bool(torch.isfinite(logits).all()):
             raise ValueError("model returned non-finite logits on the probe")
 
