@@ -14,7 +14,10 @@ positions, so ``x_t`` has exactly ``M_t = Σ_{s<t} k_s`` masks (``M_T = L``: the
 on the all-mask response, ``M_0 = 0``: x_0 is fully unmasked). With ``π_i(v | y) = softmax(ℓ_i(y)/τ)_v``
 over the non-mask tokens (the mask id is never drawn; τ = ``temperature``, τ = 0 meaning the argmax,
 ties to the lowest id), ``ℓ_i(y)`` the logits at response position i of the model called on
-``prompt ⊕ y``, and ``S(y)`` the masked positions of the parent (``|S(y)| = M_{t+1} = m``):
+``prompt ⊕ y``, and ``S(y)`` the eligible masked positions of the parent — every masked position, or
+with ``block_length = B`` (LLaDA's semi-autoregressive sampling) the masked positions of the leftmost
+block ``[bB, (b+1)B)`` that still has masks (the schedule then finishes each block before the next, so
+``S(y)`` is a function of y and the chain stays Markov); ``m = |S(y)|``:
 
 * ``order="random"`` (LLaDA's ``remasking='random'``): choose a uniform k_t-subset ``A ⊆ S(y)`` and fill
   each ``i ∈ A`` independently with ``v_i ~ π_i(· | y)``. The one-step law is, in closed form,
@@ -31,14 +34,14 @@ fresh randomness drawn only from the ``torch.Generator`` passed in (no hidden st
 in training mode is refused), so ``p(x_{0:T}) = p_T(x_T) Π_t p_t(x_t | x_{t+1})`` and T1's trajectory
 rejection is exact on this chain. Differences from LLaDA's ``generate``: the mask id is excluded from the
 draw (LLaDA can draw it, which leaves the position masked: it would break the fixed mask counts M_t);
-semi-autoregressive blocks (``block_length < gen_length``) are a different schedule (only the positions of
-the current block are eligible) and are not implemented; classifier-free guidance is not implemented.
+classifier-free guidance is not implemented.
 
 Validation (``ValueError`` naming the argument, before any sampling): the model is probed once with a
 ``(2, P + L)`` batch of token 0; logits of the wrong shape, a ``mask_id`` outside ``[0, V)``, a ``length`` beyond the
 model's ``config.max_position_embeddings`` (or ``max_sequence_length``/``n_positions``) or one the probe
 fails on, a ``schedule`` that does not sum to L, a ``prompt`` that leaves no room for the response or holds
-out-of-vocabulary or mask tokens, a model on another device, or a model in training mode.
+out-of-vocabulary or mask tokens, a ``block_length`` that does not divide L or a schedule that does not finish each block before the next, a
+model on another device, or a model in training mode.
 """
 from __future__ import annotations
 
@@ -65,11 +68,20 @@ def _is_int(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, (int, np.integer))
 
 
-def even_schedule(length: int, steps: int) -> list[int]:
+def even_schedule(length: int, steps: int, block_length: int | None = None) -> list[int]:
     """LLaDA's ``get_num_transfer_tokens``: ``steps`` counts summing to ``length``, ``⌊L/T⌋`` each and one
-    more for the first ``L mod T`` steps (generation order)."""
+    more for the first ``L mod T`` steps (generation order). With ``block_length = B`` (B divides L, and the
+    L/B blocks divide the steps, as LLaDA's ``generate`` asserts): each block's ``T·B/L`` steps split B
+    that way, block after block."""
     if not _is_int(length) or length < 1:
         raise ValueError(f"length must be a positive integer, got {length!r}")
+    if block_length is not None:
+        if not _is_int(block_length) or not 1 <= block_length <= length or length % block_length:
+            raise ValueError(f"block_length must be an integer in [1, length={length}] dividing it, got {block_length!r}")
+        blocks = length // int(block_length)
+        if not _is_int(steps) or steps < 1 or steps % blocks:
+            raise ValueError(f"steps must be a positive multiple of the {blocks} blocks, got {steps!r}")
+        return [c for _ in range(blocks) for c in even_schedule(int(block_length), int(steps) // blocks)]
     if not _is_int(steps) or not 1 <= steps <= length:
         raise ValueError(f"steps must be an integer in [1, length={length}], got {steps!r}")
     base, extra = divmod(int(length), int(steps))
@@ -113,15 +125,16 @@ class HFMaskedLMKernel:
     ``mask_id``: its mask token; ``length``: response tokens L; ``schedule``: positions unmasked per
     step (an int k) or the generation-order counts (summing to L; ``even_schedule(L, T)`` gives
     LLaDA's); ``prompt``: token ids kept fixed in front of the response; ``order``: ``"random"`` or
-    ``"confidence"``; ``temperature`` τ ≥ 0; ``dtype``: of the probabilities (float64 by default;
+    ``"confidence"``; ``temperature`` τ ≥ 0; ``block_length``: semi-autoregressive blocks (None: one block of
+    L; ``even_schedule(L, T, B)`` gives LLaDA's schedule for them); ``dtype``: of the probabilities (float64 by default;
     float32 halves the memory of a large vocabulary); ``batch_size``: most sequences per model call
     (distinct parents only: identical parents share one call).
     """
 
     def __init__(self, model, mask_id: int, length: int, *, schedule: int | Sequence[int] = 1,
                  prompt: Sequence[int] | torch.Tensor | None = None, order: str = "random",
-                 temperature: float = 1.0, device: str | torch.device = "cpu", dtype: torch.dtype | None = None,
-                 batch_size: int = 4096) -> None:
+                 temperature: float = 1.0, block_length: int | None = None, device: str | torch.device = "cpu",
+                 dtype: torch.dtype | None = None, batch_size: int = 4096) -> None:
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype)
         if not callable(model):
@@ -169,6 +182,18 @@ class HFMaskedLMKernel:
                 raise ValueError(f"length={self.length} (+ a prompt of {self.prompt_length}) = {total} tokens is more "
                                  f"than the model takes: config.{name}={limit}")
         self.generation_counts = _schedule_counts(schedule, self.length)
+        if block_length is None:
+            block_length = self.length
+        if not _is_int(block_length) or not 1 <= block_length <= self.length or self.length % block_length:
+            raise ValueError(f"block_length must be an integer in [1, length={self.length}] dividing it, "
+                             f"got {block_length!r}")
+        self.block_length = int(block_length)
+        done = set(itertools.accumulate(self.generation_counts))
+        missing = [b for b in range(self.block_length, self.length + 1, self.block_length) if b not in done]
+        if missing:
+            raise ValueError(f"schedule must finish each block of block_length={self.block_length} before the next "
+                             f"(its running totals must reach {missing[0]}); even_schedule(length, steps, "
+                             "block_length) gives LLaDA's")
         self.steps = len(self.generation_counts)
         self.state_shape = (self.length,)
         # k_t: positions unmasked by the kernel of step t (x_{t+1} → x_t); M_t: masks of x_t.
@@ -214,7 +239,19 @@ class HFMaskedLMKernel:
             masks = self.masks_at[t + 1]
             if bool(((parents == self.mask_id).sum(-1) != masks).any()):
                 raise ValueError(f"parents at step t={t} must have exactly {masks} masked positions (x_{{t+1}})")
+            if bool((self.eligible(parents).sum(-1) < self.counts[t]).any()):
+                raise ValueError(f"parents at step t={t} must have ≥ {self.counts[t]} masked positions in their first "
+                                 f"block with masks (block_length={self.block_length}): not reachable by this chain")
         return parents
+
+    def eligible(self, parents: torch.Tensor) -> torch.Tensor:
+        """``S(y)`` as an ``(m, L)`` mask: the masked positions of each parent's leftmost block with masks."""
+        masked = parents == self.mask_id
+        if self.block_length == self.length:
+            return masked
+        block = torch.arange(self.length, device=parents.device) // self.block_length
+        blocks_with_masks = torch.where(masked, block[None, :], torch.full_like(parents, self.length))
+        return masked & (block[None, :] == blocks_with_masks.min(-1, keepdim=True).values)
 
     def logits(self, responses: torch.Tensor) -> torch.Tensor:
         """The model's logits ``ℓ_i(y)`` at the response positions, ``(m, L, V)`` in ``dtype``, one call per
@@ -270,7 +307,7 @@ class HFMaskedLMKernel:
         if m == 0 or c == 0:
             return torch.empty(m, c, L, dtype=torch.long, device=self.device)
         inverse, probs, confidence = self._unique_laws(parents)
-        masked = (parents == self.mask_id)                                                   # (m, L)
+        masked = self.eligible(parents)                                                      # S(y), (m, L)
         children = parents[:, None, :].expand(m, c, L).clone()
         if self.order == "random":
             keys = torch.rand(m, c, L, generator=generator, device=self.device)
@@ -301,7 +338,7 @@ class HFMaskedLMKernel:
         parent = self._check_parents(torch.as_tensor(parent).reshape(1, -1), t)
         _, probs, confidence = self._unique_laws(parent)
         probs = probs[0].to(torch.float64)
-        masked = torch.nonzero(parent[0] == self.mask_id).reshape(-1).tolist()
+        masked = torch.nonzero(self.eligible(parent)[0]).reshape(-1).tolist()
         k, V = self.counts[t], self.vocabulary_size
         tokens = [v for v in range(V) if v != self.mask_id]
         subsets = list(itertools.combinations(masked, k)) if self.order == "random" else [tuple(masked)]
@@ -332,7 +369,8 @@ class HFMaskedLMKernel:
 
     def __repr__(self) -> str:
         return (f"HFMaskedLMKernel({type(self.model).__name__}, V={self.vocabulary_size}, L={self.length}, "
-                f"prompt={self.prompt_length}, T={self.steps}, order={self.order!r}, τ={self.temperature})")
+                f"prompt={self.prompt_length}, T={self.steps}, order={self.order!r}, τ={self.temperature}, "
+                f"block_length={self.block_length})")
 
 
 class TokenFrequencyReward(Reward):

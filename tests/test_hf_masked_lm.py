@@ -129,6 +129,30 @@ def test_confidence_order_law_is_the_push_forward_of_the_model_softmax(model, le
         assert math.isclose(got[child], p, rel_tol=1e-9, abs_tol=1e-15)
 
 
+@settings(max_examples=8)
+@given(seed=st.integers(0, 10**6), done=st.integers(0, 2), k=st.integers(1, 2))
+def test_blocks_restrict_the_law_to_the_leftmost_unfinished_block(model, seed, done, k):
+    """block_length = 3, L = 6: a parent whose first block has ``done`` tokens filled unmasks only inside
+    that block, with the random-order closed form over it."""
+    k = min(k, 3 - done)
+    schedule = [1] * done + [k] + [1] * (3 - done - k) + [3]
+    kernel = HFMaskedLMKernel(model, MASK, 6, schedule=schedule, block_length=3)
+    parent = torch.full((6,), MASK)
+    rng = np.random.default_rng(seed)
+    parent[rng.choice(3, size=done, replace=False)] = torch.as_tensor(rng.integers(0, MASK, size=done))
+    t = step_with_masks(kernel, 6 - done)
+    assert kernel.counts[t] == k
+    children, probs = kernel.child_law(parent, t)
+    eligible = [i for i in range(3) if parent[i] == MASK]
+    pi = model_softmax(model, [], parent.tolist(), 1.0)
+    filled = children != parent[None]
+    assert not bool(filled[:, 3:].any())
+    assert children.shape[0] == math.comb(len(eligible), k) * (VOCABULARY - 1) ** k
+    factors = pi[torch.arange(6)[None, :], children]
+    expected = torch.where(filled, factors, torch.ones_like(factors)).prod(-1) / math.comb(len(eligible), k)
+    assert torch.allclose(probs, expected, rtol=1e-9, atol=0.0)
+
+
 @pytest.mark.parametrize("order", ["random", "confidence"])
 @pytest.mark.parametrize("batched", [False, True])
 def test_sampled_children_follow_the_exact_law(model, order, batched):
@@ -154,19 +178,27 @@ def test_sampled_children_follow_the_exact_law(model, order, batched):
 
 # -- whole chains --------------------------------------------------------------------------------------------
 
-@settings(max_examples=10)
+@settings(max_examples=12)
 @given(length=st.integers(1, 6), data=st.data(), order=st.sampled_from(["random", "confidence"]),
        temperature=st.sampled_from([0.0, 0.8, 1.0]), prompt_length=st.integers(0, 4))
 def test_chains_unmask_by_the_schedule_and_end_fully_unmasked(model, length, data, order, temperature, prompt_length):
+    """Every level has M_t masks, children keep their parents' tokens, x_0 has none; with blocks of B, no
+    block is touched before the blocks to its left are done (LLaDA's semi-autoregressive order)."""
+    block = data.draw(st.sampled_from([b for b in range(1, length + 1) if length % b == 0]))
     cuts = sorted(data.draw(st.sets(st.integers(1, length - 1), max_size=length - 1)) if length > 1 else [])
+    cuts = sorted(set(cuts) | set(range(block, length, block)))
     schedule = [b - a for a, b in zip([0] + cuts, cuts + [length])]
     kernel = HFMaskedLMKernel(model, MASK, length, schedule=schedule, prompt=[7] * prompt_length, order=order,
-                              temperature=temperature)
+                              temperature=temperature, block_length=block)
     assert isinstance(kernel, ChainKernel) and kernel.steps == len(schedule)
     result = unaligned_sample(CountingKernel(kernel), 64, generator=torch.Generator().manual_seed(0),
                               record_states=True)
     for t, state in enumerate(result.states):
         assert bool(((state == MASK).sum(-1) == kernel.masks_at[t]).all())
+        masked_blocks = (state == MASK).reshape(state.shape[0], length // block, block).any(-1)
+        first = torch.where(masked_blocks.any(-1), masked_blocks.to(torch.int8).argmax(-1), length // block)
+        later = torch.arange(length // block)[None, :] > first[:, None]
+        assert bool((state.reshape(state.shape[0], length // block, block) == MASK).all(-1)[later].all())
         if t < kernel.steps:   # a child keeps every token its parent had
             parent = result.states[t + 1]
             kept = parent != MASK
@@ -262,6 +294,8 @@ def test_wrong_logits_are_refused_at_the_probe(model, transform, match):
     (dict(schedule="two"), "schedule"), (dict(order="left-to-right"), "order"),
     (dict(temperature=-1.0), "temperature"), (dict(temperature=math.inf), "temperature"),
     (dict(batch_size=0), "batch_size"), (dict(dtype=torch.int64), "dtype"),
+    (dict(block_length=3), "block_length"), (dict(block_length=0), "block_length"),
+    (dict(schedule=[3, 1], block_length=2), "schedule"), (dict(schedule=[1, 3], block_length=2), "schedule"),
 ])
 def test_bad_arguments_are_refused(model, arguments, match):
     base = dict(mask_id=MASK, length=4, schedule=1)
@@ -306,6 +340,9 @@ def test_bad_calls_are_refused(model):
             kernel.sample_children(prior, 1, bad)
         with pytest.raises(ValueError, match="n must"):
             kernel.sample_prior(bad)
+    blocks = HFMaskedLMKernel(model, MASK, 4, schedule=[1, 1, 2], block_length=2)
+    with pytest.raises(ValueError, match="not reachable"):   # two masks, but the first block's one is alone
+        blocks.sample_children(torch.as_tensor([[1, MASK, 2, MASK]]), 0, 1)
     with pytest.raises(ValueError, match="parent"):
         HFMaskedLMKernel(model, MASK, 8, schedule=8).child_law(HFMaskedLMKernel(model, MASK, 8).sample_prior(1)[0], 0)
 
@@ -320,6 +357,13 @@ def test_even_schedule_is_llada_s_split(length, data):
     assert max(counts) - min(counts) <= 1 and counts == sorted(counts, reverse=True)
     with pytest.raises(ValueError, match="steps"):
         even_schedule(length, length + 1)
+    block = data.draw(st.sampled_from([b for b in range(1, length + 1) if length % b == 0]))
+    blocks = length // block
+    per_block = data.draw(st.integers(1, block))
+    counts = even_schedule(length, blocks * per_block, block)
+    assert counts == even_schedule(block, per_block) * blocks and sum(counts) == length
+    with pytest.raises(ValueError, match="steps"):
+        even_schedule(length, blocks * per_block + 1, block) if blocks > 1 else even_schedule(length, 0, block)
 
 
 @given(rows=st.lists(st.lists(st.integers(0, VOCABULARY - 1), min_size=5, max_size=5), min_size=1, max_size=20),
@@ -361,7 +405,7 @@ def _doc_block(name: str) -> str:
 def test_llada_doc_block_runs_on_the_tiny_model(model, one_torch_thread, capsys):
     """docs/llada.md's adapter-and-check block, verbatim, with the tiny model in place of the loaded LLaDA."""
     namespace = dict(torch=torch, model=model, mask_id=MASK, prompt_ids=[3, 4, 5], keyword_ids=[0, 1, 2],
-                     length=4, steps=4, n=3000, device="cpu", alpha=STAT_ALPHA)
+                     length=4, steps=4, block=2, n=3000, device="cpu", alpha=STAT_ALPHA)
     exec(compile(_doc_block("adapter"), "docs/llada.md", "exec"), namespace)
     records = namespace["records"]
     assert records["my sampler"].verdict == "pass", str(records["my sampler"])
