@@ -176,6 +176,25 @@ def test_sampled_children_follow_the_exact_law(model, order, batched):
     assert tv <= multinomial_tv_radius(n, alpha, probs=probs.numpy())
 
 
+def test_the_frequency_test_rejects_the_other_unmasking_order(model):
+    """Power of the test above: children drawn with order="confidence" against the exact random-order law.
+    Their exact TV (by child_law) exceeds the multinomial test's detectable gap at β = STAT_ALPHA, so the
+    rejection below fails with probability ≤ STAT_ALPHA."""
+    alpha, n = STAT_ALPHA, 20_000
+    parent = masked_state(4, 2, seed=3)
+    claimed = HFMaskedLMKernel(model, MASK, 4, schedule=1, prompt=[5, 6], order="random")
+    actual = HFMaskedLMKernel(model, MASK, 4, schedule=1, prompt=[5, 6], order="confidence")
+    children, probs = claimed.child_law(parent, 1)
+    other, other_probs = actual.child_law(parent, 1)
+    index = (other[:, None, :] == children[None]).all(-1).to(torch.int64).argmax(-1)
+    assert bool((children[index] == other).all())          # the confidence order's support lies inside
+    true_tv = 0.5 * float((probs - torch.zeros_like(probs).index_add_(0, index, other_probs)).abs().sum())
+    assert true_tv > min_gap_of_tvs_detectable_by_multinomial(n, probs.numpy(), alpha=alpha, beta=STAT_ALPHA)
+    draws = actual.sample_children(parent[None], 1, n, torch.Generator().manual_seed(5))[0]
+    frequencies = (draws[:, None, :] == children[None]).all(-1).to(torch.float64).mean(0)
+    assert 0.5 * float((frequencies - probs).abs().sum()) > multinomial_tv_radius(n, alpha, probs=probs.numpy())
+
+
 # -- whole chains --------------------------------------------------------------------------------------------
 
 @settings(max_examples=12)
