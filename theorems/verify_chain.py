@@ -42,8 +42,12 @@ with probability ≤ α):
    over the sampler's own states is bounded above at level α_share (``bounded_mean_upper_confidence``),
    plus twice the quadrature error (fine vs coarse atoms). Above ``budget`` → ``uncertified``.
 
-Verdicts: ``fail`` if any test rejects; else ``uncertified`` if the certificate exceeds the budget;
-else ``pass``. A failure is re-run with the same seed; a sampler whose samples change is ``error``.
+Verdicts (``theorems.verification``): ``fail`` if any test rejects; else ``uncertified`` if the
+certificate exceeds the budget, or if ``budget`` > 0 and there is no certificate (declare ``baseline``
+and return ``.states``); else ``pass`` — ``certified`` for budget > 0, ``not_refuted`` for budget 0.
+Two equally seeded draws of 8 particles run first; if they differ the record is flagged
+``not_reproducible`` (the verdict stays what the data say). A sampler (or declared rule) that raises, or
+output that breaks the protocol, gives an ``error`` record naming it.
 """
 from __future__ import annotations
 
@@ -62,7 +66,8 @@ from estimators.geometric_sums import geometric_sum_interval, min_relative_count
 from primitives._checks import check_positive, check_unit_interval, resolve_device
 from primitives.chain_samplers import baseline_values
 from primitives.diffusion import CountingKernel
-from theorems.verification import Certificate, TestOutcome, VerificationRecord, combine_verdict
+from theorems._verify_common import NOT_REPRODUCIBLE, BadOutput, ImplementationRaised, error_record
+from theorems.verification import Certificate, TestOutcome, VerificationRecord, settle_verdict
 from theorems.verify_chain_power import projection_design, x0_power
 
 __all__ = ["check_chain_sampler", "CHAIN_INSTANCE_NAMES", "resolve_chain_instance", "SamplerOutput",
@@ -426,14 +431,31 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
     if declared:
         declared_values = instance.values if values is None else DeclaredValues(values, instance.lam)
 
-    def run_once() -> tuple[SamplerOutput, int]:
+    def run_once(count: int = size) -> tuple[SamplerOutput, int]:
         kernel_view = CountingKernel(instance.chain)
         generator = torch.Generator(device=instance.chain.device)
         generator.manual_seed(seed)
-        output = _normalise(sampler(kernel_view, size, generator), size, kernel_view)
-        return output, kernel_view.draws
+        try:
+            raw = sampler(kernel_view, count, generator)
+        except Exception as error:  # noqa: BLE001 - the user's code: reported as an error record
+            raise ImplementationRaised("sampler", error) from error
+        try:
+            return _normalise(raw, count, kernel_view), kernel_view.draws
+        except (ValueError, TypeError) as error:
+            raise BadOutput(f"{error} (it returned {type(raw).__name__})") from error
 
-    output, draws = run_once()
+    record_details = {"n": size, "designed_n": designed, "budget": budget, "declared_rule": declared,
+                      "device": str(device)}
+    try:
+        first, _ = run_once(8)
+        second, _ = run_once(8)
+        not_reproducible = not torch.equal(first.samples.cpu(), second.samples.cpu())
+        output, draws = run_once()
+    except (ImplementationRaised, BadOutput) as problem:
+        return error_record("chain", instance.name, alpha=alpha, beta=beta, seed=seed, details=record_details,
+                            message=f"{problem}; the sampler could not be checked")
+    if not_reproducible:
+        warnings.append(NOT_REPRODUCIBLE)
     tests = [_x0_test(instance, output.samples, budget, share, beta)]
     certificates = []
     audit = None
@@ -447,8 +469,13 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
             # Without per-particle proposals the total query count is tested against its exact expectation
             # over every particle, so every particle's states are audited.
             particles = audit_particles if output.proposals is not None else size
-            audit = _audit_states(instance, output, baseline, declared_values, particles,
-                                  np.random.default_rng(seed))
+            try:
+                audit = _audit_states(instance, output, baseline, declared_values, particles,
+                                      np.random.default_rng(seed))
+            except Exception as error:  # noqa: BLE001 - the declared baseline/values are the user's code
+                return error_record("chain", instance.name, alpha=alpha, beta=beta, seed=seed, tests=tuple(tests),
+                                    details=record_details, message=f"auditing the declared rule raised "
+                                    f"{type(error).__name__}: {error} (check baseline=… and values=…)")
             if output.proposals is not None:
                 tests.append(_pit_test(audit.pit, share, beta))
             else:
@@ -457,13 +484,9 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
     audited = int(audit.terms.shape[1]) if audit is not None else 0
     tests.extend(_count_tests(output, draws, audit, audited, size, share, beta))
     tests = tuple(tests)
-    verdict = combine_verdict(tests, tuple(certificates))
-    message = ""
-    if verdict == "fail":
-        again, _ = run_once()
-        if not torch.equal(again.samples.cpu(), output.samples.cpu()):
-            verdict, message = "error", ("the sampler gave different samples for the same generator seed: it draws "
-                                         "randomness from somewhere other than the generator it is handed")
+    missing = ("not certified: a budget claim needs a certificate; declare the acceptance rule (baseline=…, "
+               "optionally values=…) and return each particle's .states (ChainResult(record_states=True))")
+    verdict, meaning, message = settle_verdict(tests, tuple(certificates), budget=budget, missing=missing)
     power = {"x0_tv_beyond_budget": tests[0].detectable_gap - budget if tests[0].detectable_gap is not None else None,
              "rare_event_mass_error_beyond_budget": gap if size >= designed else None}
     power.update(x0_power(instance, size, budget, share, beta))
@@ -475,6 +498,6 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
     return VerificationRecord(
         family="chain", instance=instance.name, verdict=verdict, alpha=alpha, beta=beta, seed=seed, tests=tests,
         certificates=tuple(certificates), power=power, warnings=tuple(warnings), message=message,
-        details={"n": size, "designed_n": designed, "budget": budget, "kernel_draws": draws,
-                 "queries_per_sample": None if output.queries is None else output.queries / size,
-                 "declared_rule": declared, "device": str(device)})
+        details={**record_details, "kernel_draws": draws, "samples_used": size,
+                 "queries_per_sample": None if output.queries is None else output.queries / size},
+        pass_meaning=meaning, not_reproducible=not_reproducible)

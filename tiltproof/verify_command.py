@@ -14,8 +14,13 @@
   function returning the keyword arguments of ``theorems.check_tilt_oracle`` / ``check_kl_align`` /
   ``check_prox`` (your implementation and the exactly computable instance it runs on).
 
-Exit status: 0 for ``pass`` (and for ``uncertified`` unless ``--strict``), 1 for ``fail`` or ``error``, 2 for
-bad arguments. ``--json FILE`` writes the record.
+The first line of the output is the summary: the verdict and, for ``pass``, which of its two meanings
+applied — ``PASS (not refuted)`` for an exactness claim (budget 0; the designed power is stated below)
+or ``PASS (certified)`` for a budget claim (a certificate at level α lies within the budget) — then
+``NOT REPRODUCIBLE`` when the implementation ignores its generator, and the samples used.
+
+Exit status: 0 for ``pass`` (and for ``uncertified`` unless ``--strict``), 1 for ``fail`` or ``error`` or a
+record flagged not reproducible, 2 for bad arguments. ``--json FILE`` writes the record.
 """
 from __future__ import annotations
 
@@ -112,7 +117,7 @@ def command_verify(arguments) -> int:
     if arguments.json:
         Path(arguments.json).write_text(json.dumps(record.to_json(), indent=2))
         console.print(f"wrote {arguments.json}", markup=False)
-    if record.verdict in ("fail", "error"):
+    if record.verdict in ("fail", "error") or getattr(record, "not_reproducible", False):
         return 1
     if record.verdict == "uncertified" and arguments.strict:
         return 1
