@@ -311,3 +311,26 @@ def test_tilted_mass_in_log_odds_survives_extreme_temperatures():
     for bad in (0.0, 1.0, -0.1):
         with pytest.raises(ValueError, match="base_mass"):
             power.tilted_mass(bad, 1.0, 1.0)
+
+
+def test_returning_proposals_never_weakens_the_certificate(chain, one_torch_thread):
+    """The certificate's audit looks are the same with and without .proposals (module docstring), so the
+    same particles give the same certificate; with proposals it may stop after fewer audited particles."""
+    from types import SimpleNamespace
+
+    _, values, ideal = chain
+    full = cv.per_step(values, ideal)
+
+    def states_only(kernel, n, generator):
+        result = full(kernel, n, generator)
+        return SimpleNamespace(samples=result.samples, queries=result.queries, states=result.states)
+
+    with_proposals = _check(full, ideal, budget=0.9, n=4 * AUDIT)
+    without = _check(states_only, ideal, budget=0.9, n=4 * AUDIT)
+    assert with_proposals.verdict == without.verdict == "pass", (str(with_proposals), str(without))
+    assert with_proposals.pass_meaning == "certified"
+    mine, theirs = with_proposals.certificates[0], without.certificates[0]
+    assert mine.upper_confidence == pytest.approx(theirs.upper_confidence, rel=1e-9)
+    assert mine.details["audit_looks"] == theirs.details["audit_looks"]
+    with pytest.raises(ValueError, match="max_audit"):
+        _check(full, ideal, budget=0.9, n=4 * AUDIT, max_audit=0)

@@ -40,7 +40,13 @@ with probability ≤ α):
 4. **certificate** (declared rule) — T7: ``TV(q̂_0, q_0) ≤ τ_T + Σ_t E_{y~q̂_{t+1}} TV(q̂_t(·|y), q_t(·|y))``.
    The terms are exact at each visited state (``estimators.chain_laws.path_tv_terms``); their expectation
    over the sampler's own states is bounded above at level α_share (``bounded_mean_upper_confidence``),
-   plus twice the quadrature error (fine vs coarse atoms). Above ``budget`` → ``uncertified``.
+   plus twice the quadrature error (fine vs coarse atoms). Above ``budget`` → ``uncertified``. For a
+   budget claim the audit is sequential, so returning more never weakens the verdict: prefixes of
+   ``audit_particles``, 2×, 4×, … particles up to every returned particle (or ``max_audit``) are
+   audited, the certificate's α share spent geometrically over these looks (``estimators.sequential``;
+   a union bound, valid at whichever look stops), stopping at the first look within the budget. The same
+   looks run whether or not ``.proposals`` are returned (without them every particle is audited anyway,
+   for the count test), so adding proposals changes the cost, never the certificate.
 
 Verdicts (``theorems.verification``): ``fail`` if any test rejects; else ``uncertified`` if the
 certificate exceeds the budget, or if ``budget`` > 0 and there is no certificate (declare ``baseline``
@@ -351,6 +357,32 @@ def _count_tests(output: SamplerOutput, kernel_draws: int, audit: _StateAudit | 
     return outcomes
 
 
+def _audited_certificate(instance, output: SamplerOutput, baseline, values, size: int, first: int, cap: int,
+                         budget: float, alpha: float, seed: int) -> tuple[_StateAudit, Certificate]:
+    """The state audit and T7 certificate, sequential over particle prefixes for budget > 0 (module docstring)."""
+    import dataclasses
+
+    from estimators import sequential
+
+    steps, cap = instance.chain.steps, min(cap, size)
+    if budget == 0.0:   # the structural certificate (every visited term is 0): one audit, as designed
+        audit = _audit_states(instance, output, baseline, values, first if output.proposals is not None else size,
+                              np.random.default_rng(seed))
+        return audit, _certificate(audit, budget, alpha, steps)
+    looks = sequential.look_schedule(cap, min(cap, first))
+    alphas = [alpha] if len(looks) == 1 else sequential.spend(alpha, len(looks))
+    full = None if output.proposals is not None else _audit_states(instance, output, baseline, values, size,
+                                                                   np.random.default_rng(seed))
+    for look, m in enumerate(looks):
+        audit = full if full is not None else _audit_states(instance, output, baseline, values, m,
+                                                            np.random.default_rng(seed))
+        certificate = _certificate(dataclasses.replace(audit, terms=audit.terms[:, :m]), budget, alphas[look], steps)
+        if certificate.within:
+            break
+    certificate.details.update({"audit_looks": looks[:look + 1], "audit_alphas": alphas[:look + 1]})
+    return audit, certificate
+
+
 def _certificate(audit: _StateAudit, budget: float, alpha: float, steps: int) -> Certificate:
     """T7's UCB; for an exactness claim (budget 0) the certificate is structural instead: every per-step
     term at every visited state is 0 (the declared baseline is ≥ ess sup V̂ there), recorded as 0 with the
@@ -374,7 +406,8 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
                         seed: int = 0, device: str | torch.device = "cpu", baseline: Callable | None = None,
                         values: Callable | None = None, gap: float = DEFAULT_GAP,
                         n: int | None = None, max_samples: int = DEFAULT_MAX_SAMPLES,
-                        audit_particles: int = AUDIT_PARTICLES, kernel=None, reward=None, lam: float | None = None,
+                        audit_particles: int = AUDIT_PARTICLES, max_audit: int | None = None, kernel=None,
+                        reward=None, lam: float | None = None,
                         reference: str = "exact", query_cap: float = 1e9) -> VerificationRecord:
     """Verify a diffusion-chain sampler's x_0 against the exact aligned law (see the module docstring).
 
@@ -416,6 +449,8 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
         raise ValueError(f"values must be a callable values(states, t), got {values!r}")
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise ValueError(f"n must be a positive integer, got {n!r}")
+    if max_audit is not None and (isinstance(max_audit, bool) or not isinstance(max_audit, int) or max_audit < 1):
+        raise ValueError(f"max_audit must be a positive integer (or None: every particle), got {max_audit!r}")
     declared = baseline is not None
     parts = 1 + (3 if declared else 0)
     share = alpha / parts
@@ -468,10 +503,10 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
         else:
             # Without per-particle proposals the total query count is tested against its exact expectation
             # over every particle, so every particle's states are audited.
-            particles = audit_particles if output.proposals is not None else size
             try:
-                audit = _audit_states(instance, output, baseline, declared_values, particles,
-                                      np.random.default_rng(seed))
+                audit, certificate = _audited_certificate(
+                    instance, output, baseline, declared_values, size, audit_particles,
+                    size if max_audit is None else int(max_audit), budget, share, seed)
             except Exception as error:  # noqa: BLE001 - the declared baseline/values are the user's code
                 return error_record("chain", instance.name, alpha=alpha, beta=beta, seed=seed, tests=tuple(tests),
                                     details=record_details, message=f"auditing the declared rule raised "
@@ -480,7 +515,7 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
                 tests.append(_pit_test(audit.pit, share, beta))
             else:
                 warnings.append("no .proposals returned: the declared rule is audited through the total query count only")
-            certificates.append(_certificate(audit, budget, share, instance.chain.steps))
+            certificates.append(certificate)
     audited = int(audit.terms.shape[1]) if audit is not None else 0
     tests.extend(_count_tests(output, draws, audit, audited, size, share, beta))
     tests = tuple(tests)

@@ -22,6 +22,13 @@ Design: n is the smallest size at which the test rejects, w.p. ≥ 1 − β, a s
 q_KL the sampler claims (0 for an exact sampler; ``q(K^c)`` for a plane net on a ball K, η for
 partition errors): it is added to the threshold (KS ≤ TV on every projection). Power in user units:
 ``lambda_relative_error`` (the smallest s whose ``λ(1 ± s)`` sampler is detected), and the KS/TV gap.
+
+Verdicts (``theorems.verification``): with ``budget`` 0 ``pass`` means not refuted. With ``budget`` > 0
+``pass`` needs a certificate: for a finite base ``TV(law, q) ≤ TV(p̂_n, q) + ½√(K/n) + √(log(1/α)/2n)``
+w.p. ≥ 1 − α (``certified`` when within the budget); for a continuous base the projection KS distances
+bound the TV only from below, so the verdict is ``uncertified`` unless the test refutes the claim. A
+sampler that ignores its generator is flagged ``not_reproducible``; one that raises or returns the wrong
+type gives an ``error`` record.
 """
 from __future__ import annotations
 
@@ -45,7 +52,8 @@ from primitives._checks import check_positive
 from primitives.laws import Categorical, Gaussian, GaussianMixture
 from primitives.planes import LogSumExpReward, MaxOfPlanes, SquaredNormReward
 from primitives.rewards import LinearReward, Reward
-from theorems._verify_common import (NOT_REPRODUCIBLE, BadOutput, ImplementationRaised, Mixture, as_sample_array, call_user, check_alpha_beta,
+from theorems._verify_common import (NOT_REPRODUCIBLE, BadOutput, ImplementationRaised, Mixture, as_sample_array,
+                                     call_user, check_alpha_beta,
                                      check_count, check_seed_device, error_record, finite_tv, fit_outcome,
                                      gridded_ks_lower, ignores_generator, mixture_ks, mixture_projections, seeded)
 from estimators.confidence import multinomial_tv_radius
@@ -316,8 +324,9 @@ def check_kl_align(sampler, base, reward: Reward, lam: float, *, alpha: float = 
     if budget > 0 and exact.kind == "finite":
         # TV(law, q) ≤ TV(p̂, q) + TV(p̂, law) ≤ statistic + ½√(K/n) + √(log(1/α)/2n) w.p. ≥ 1 − α
         radius = multinomial_tv_radius(n, alpha, support_size=exact.probabilities.size)
-        certificates = (Certificate("TV(output law, q_KL) ≤ TV(p̂_n, q_KL) + multinomial radius", float(fit.statistic)
-                                    + radius, budget, alpha, float(fit.statistic), {"radius": radius}),)
+        upper = float(fit.statistic) + radius
+        certificates = (Certificate("TV(output law, q_KL) ≤ TV(p̂_n, q_KL) + multinomial radius", upper, budget, alpha,
+                                    float(fit.statistic), {"radius": radius}),)
     missing = ("not certified: from samples of a continuous law, projection KS distances bound the TV only from "
                "below, so no certificate of TV ≤ budget exists here; claim budget 0 to get a not-refuted verdict "
                "with the designed power")

@@ -48,7 +48,8 @@ from primitives._checks import check_positive
 from primitives.planes import MaxOfPlanes
 from primitives.prox import ConcaveExpressionReward, LowRankReward, grid_radius, solve_prox
 from primitives.rewards import LinearReward, QuadraticReward, Reward
-from theorems._verify_common import (NOT_REPRODUCIBLE, BadOutput, ImplementationRaised, call_user, check_alpha_beta, check_seed_device, error_record,
+from theorems._verify_common import (NOT_REPRODUCIBLE, BadOutput, ImplementationRaised, call_user, check_alpha_beta,
+                                     check_seed_device, error_record,
                                      seeded)
 from theorems.verification import Certificate, TestOutcome, VerificationRecord, settle_verdict
 

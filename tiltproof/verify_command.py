@@ -82,9 +82,12 @@ def run_verification(arguments) -> Any:
         from theorems.verify_chain import check_chain_sampler
 
         sampler = getattr(target, "sampler", target)
+        extra = {} if getattr(arguments, "n", None) is None else {"n": arguments.n}
+        if getattr(arguments, "max_audit", None) is not None:
+            extra["max_audit"] = arguments.max_audit
         return check_chain_sampler(sampler, arguments.instance, budget=arguments.budget,
                                    baseline=getattr(target, "baseline", None), values=getattr(target, "values", None),
-                                   **common)
+                                   **extra, **common)
     if arguments.instance:
         from theorems.tractability_instances import check_tractability
 
@@ -135,6 +138,10 @@ def add_parser(commands) -> None:
                                                                    "claims (0 = exact)")
     verify.add_argument("--baseline", type=float, default=None, help="single: the baseline b the sampler claims "
                                                                       "(omit for the target q)")
+    verify.add_argument("--n", type=int, default=None, help="chain: particles to draw (default: the designed n); "
+                                                            "more particles let the certificate audit more")
+    verify.add_argument("--max-audit", type=int, default=None, help="chain: the most particles the T7 certificate "
+                                                                    "audits (default: every returned particle)")
     verify.add_argument("--alpha", type=float, default=1e-6, help="false-fail rate of the whole check (default 1e-6)")
     verify.add_argument("--seed", type=int, default=0)
     verify.add_argument("--device", default="cpu")
