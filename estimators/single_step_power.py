@@ -21,6 +21,7 @@ The statistic is the tightest valid one for the claimed law:
 """
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 import numpy as np
@@ -115,13 +116,20 @@ def samples_to_detect(claimed: TiltedLaw, other: TiltedLaw, kind: StatisticKind,
     return design.min_num_samples_for_dkw_cdf_test(gap, alpha=alpha, beta=beta)
 
 
+@functools.lru_cache(maxsize=256)
+def _binomial_detectable(n: int, rate: float, alpha: float, beta: float) -> tuple[float, float]:
+    """``design.min_discrepancy_of_binomial_rates_detectable``, cached: it does not depend on the alternative,
+    and the user-unit power bisects over alternatives at one n (dozens of root finds otherwise)."""
+    return design.min_discrepancy_of_binomial_rates_detectable(n, rate, alpha=alpha, beta=beta)
+
+
 def detected_at(n: int, claimed: TiltedLaw, other: TiltedLaw, kind: StatisticKind, *, alpha: float,
                 beta: float) -> float:
     """≥ 0 iff the test at n detects ``other`` w.p. ≥ 1 − β (a margin in the statistic's units)."""
     if kind == "rate":
         value = rate_event_value(claimed)
         rate, other_rate = event_rate(claimed, value), event_rate(other, value)
-        low, high = design.min_discrepancy_of_binomial_rates_detectable(n, rate, alpha=alpha, beta=beta)
+        low, high = _binomial_detectable(int(n), float(rate), float(alpha), float(beta))
         return max(other_rate - high, low - other_rate)
     if kind == "multinomial":
         threshold = design.min_gap_of_tvs_detectable_by_multinomial(n, claimed.finite_probabilities(), alpha=alpha,

@@ -1,6 +1,8 @@
 """Bring your own sampler: ``check_sampler`` accepts correct samplers and rejects wrong ones."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -61,12 +63,21 @@ def test_requested_gap_above_the_alignment_effect_is_flagged():
     assert any("alignment effect" in warning for warning in record.warnings)
 
 
-def test_sampler_ignoring_its_generator_is_an_error_not_a_fail():
+def test_sampler_ignoring_its_generator_is_flagged_and_a_refuted_law_still_fails():
     def careless(n, generator):  # draws from torch's global RNG, and from the wrong law
         return README_BASE.sample(n)
 
     record = check_sampler(careless, base=README_BASE, reward=README_REWARD, lam=1.0, baseline=3.0, alpha=STAT_ALPHA)
-    assert record.verdict == "error" and "generator" in record.message
+    assert record.verdict == "fail" and record.not_reproducible, str(record)
+    assert "NOT REPRODUCIBLE" in record.summary() and any("generator" in w for w in record.warnings)
+
+
+def test_correct_sampler_ignoring_its_generator_is_flagged_not_hidden():
+    def careless(n, generator):  # the right law, from the global RNG
+        return rejection_sample(README_BASE, README_REWARD, 1.0, 3.0, n).samples
+
+    record = check_sampler(careless, base=README_BASE, reward=README_REWARD, lam=1.0, baseline=3.0, alpha=STAT_ALPHA)
+    assert record.not_reproducible and record.verdict in ("pass", "fail"), str(record)
 
 
 BASELINES = {"gaussian-linear-d1": 3.0, "gaussian-linear-d5": 2.0, "finite-k10": 2.0, "gmm-step-d1": 3.0}
@@ -129,17 +140,25 @@ def test_unsupported_law_raises_clearly():
                       baseline=None)
 
 
-def test_wrong_shape_and_count_raise():
+@pytest.mark.parametrize("output, match", [
+    (lambda n, g: torch.zeros(n, 3, dtype=torch.float64), "shape"),
+    (lambda n, g: torch.zeros(n - 1, 2, dtype=torch.float64), "asked for n="),
+    (lambda n, g: torch.full((n, 2), float("nan"), dtype=torch.float64), "non-finite"),
+    (lambda n, g: None, "scalar"),
+    (lambda n, g: "samples", "got str|scalar"),
+    (lambda n, g: 1 / 0, "ZeroDivisionError"),
+])
+def test_sampler_that_raises_or_returns_the_wrong_thing_is_an_error_record(output, match):
     base, reward = Gaussian([0.0, 0.0], np.eye(2)), LinearReward([1.0, 1.0])
-    with pytest.raises(ValueError, match="shape"):
-        check_sampler(lambda n, g: torch.zeros(n, 3, dtype=torch.float64), base=base, reward=reward, lam=1.0, baseline=None)
-    with pytest.raises(ValueError, match="asked for n="):
-        check_sampler(lambda n, g: torch.zeros(n - 1, 2, dtype=torch.float64), base=base, reward=reward, lam=1.0, baseline=None)
+    record = check_sampler(output, base=base, reward=reward, lam=1.0, baseline=None)
+    assert record.verdict == "error" and record.pass_meaning == "", str(record)
+    assert re.search(match, record.message), record.message
+
+
+def test_bad_arguments_raise_before_sampling():
+    base, reward = Gaussian([0.0, 0.0], np.eye(2)), LinearReward([1.0, 1.0])
     with pytest.raises(ValueError, match="lam"):
         check_sampler(lambda n, g: None, base=base, reward=reward, lam=0.0, baseline=None)
-    with pytest.raises(ValueError, match="non-finite"):
-        check_sampler(lambda n, g: torch.full((n, 2), float("nan"), dtype=torch.float64), base=base, reward=reward,
-                      lam=1.0, baseline=None)
     with pytest.raises(ValueError, match="instance"):
         check_sampler(lambda n, g: None, instance="no-such-instance", baseline=None)
     with pytest.raises(ValueError, match="max_samples"):

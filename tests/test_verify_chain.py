@@ -113,16 +113,33 @@ def test_bad_arguments_raise_naming_them(bad, match):
         check_chain_sampler(lambda kernel, n, generator: None, **arguments)
 
 
-def test_bad_sampler_output_and_kernel_calls_raise(one_torch_thread):
-    rows = lambda kernel, n, generator: unaligned_sample(kernel, n - 1, generator=generator)
-    with pytest.raises(ValueError, match="asked for n="):
-        check_chain_sampler(rows, INSTANCE, budget=0.0, n=100)
-    nan = lambda kernel, n, generator: torch.full((n, 2), float("nan"), dtype=torch.float64)
-    with pytest.raises(ValueError, match="non-finite"):
-        check_chain_sampler(nan, INSTANCE, budget=0.0, n=100)
-    bad_step = lambda kernel, n, generator: kernel.sample_children(kernel.sample_prior(n, generator), 99, 1, generator)
-    with pytest.raises(ValueError, match="t must be"):
-        check_chain_sampler(bad_step, INSTANCE, budget=0.0, n=100)
+@pytest.mark.parametrize("sampler, match", [
+    (lambda kernel, n, generator: unaligned_sample(kernel, n - 1, generator=generator), "asked for n="),
+    (lambda kernel, n, generator: torch.full((n, 2), float("nan"), dtype=torch.float64), "non-finite"),
+    (lambda kernel, n, generator: kernel.sample_children(kernel.sample_prior(n, generator), 99, 1, generator),
+     "t must be"),
+    (lambda kernel, n, generator: 1 / 0, "ZeroDivisionError"),
+    (lambda kernel, n, generator: None, "NoneType"),
+])
+def test_bad_sampler_output_and_kernel_calls_are_error_records(sampler, match, one_torch_thread):
+    record = check_chain_sampler(sampler, INSTANCE, budget=0.0, n=100)
+    assert record.verdict == "error" and match in record.message, str(record)
+
+
+def test_chain_sampler_ignoring_its_generator_is_flagged_and_still_fails(one_torch_thread):
+    careless = lambda kernel, n, generator: unaligned_sample(kernel, n)       # global RNG, unaligned law
+    record = check_chain_sampler(careless, INSTANCE, budget=0.0, alpha=STAT_ALPHA)
+    assert record.verdict == "fail" and record.not_reproducible, str(record)
+
+
+def test_budget_claim_without_a_certificate_is_uncertified_and_says_what_to_declare(one_torch_thread):
+    instance = resolve_chain_instance(INSTANCE)
+    good = lambda kernel, n, generator: trajectory_rejection_sample(kernel, instance.reward, instance.lam, n,
+                                                                    generator=generator)
+    exact = check_chain_sampler(good, INSTANCE, budget=0.0, alpha=STAT_ALPHA)
+    assert exact.verdict == "pass" and exact.pass_meaning == "not_refuted", str(exact)
+    claimed = check_chain_sampler(good, INSTANCE, budget=0.05, alpha=STAT_ALPHA)
+    assert claimed.verdict == "uncertified" and "record_states" in claimed.message, str(claimed)
 
 
 @pytest.mark.slow
@@ -294,3 +311,26 @@ def test_tilted_mass_in_log_odds_survives_extreme_temperatures():
     for bad in (0.0, 1.0, -0.1):
         with pytest.raises(ValueError, match="base_mass"):
             power.tilted_mass(bad, 1.0, 1.0)
+
+
+def test_returning_proposals_never_weakens_the_certificate(chain, one_torch_thread):
+    """The certificate's audit looks are the same with and without .proposals (module docstring), so the
+    same particles give the same certificate; with proposals it may stop after fewer audited particles."""
+    from types import SimpleNamespace
+
+    _, values, ideal = chain
+    full = cv.per_step(values, ideal)
+
+    def states_only(kernel, n, generator):
+        result = full(kernel, n, generator)
+        return SimpleNamespace(samples=result.samples, queries=result.queries, states=result.states)
+
+    with_proposals = _check(full, ideal, budget=0.9, n=4 * AUDIT)
+    without = _check(states_only, ideal, budget=0.9, n=4 * AUDIT)
+    assert with_proposals.verdict == without.verdict == "pass", (str(with_proposals), str(without))
+    assert with_proposals.pass_meaning == "certified"
+    mine, theirs = with_proposals.certificates[0], without.certificates[0]
+    assert mine.upper_confidence == pytest.approx(theirs.upper_confidence, rel=1e-9)
+    assert mine.details["audit_looks"] == theirs.details["audit_looks"]
+    with pytest.raises(ValueError, match="max_audit"):
+        _check(full, ideal, budget=0.9, n=4 * AUDIT, max_audit=0)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -59,6 +60,36 @@ def test_verify_single_pass_and_fail_with_json(user_module, tmp_path, one_torch_
     assert record["verdict"] == "pass" and record["power"]["lambda_relative_error"] <= 0.051
     assert main(["verify", f"{user_module}:hot_single", "--family", "single", "--instance", "finite-k10",
                  "--baseline", "2", *LEVEL]) == 1
+
+
+def test_verify_summary_line_says_which_pass_and_a_fail_says_why(user_module, capsys, one_torch_thread):
+    assert main(["verify", f"{user_module}:good_single", "--family", "single", "--instance", "finite-k10",
+                 "--baseline", "2", *LEVEL]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("PASS (not refuted): single check") and "samples" in first, first
+    assert main(["verify", f"{user_module}:hot_single", "--family", "single", "--instance", "finite-k10",
+                 "--baseline", "2", *LEVEL]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("FAIL") and "consistent with λ" in out and "untilted" in out, out
+
+
+def test_verify_chain_budget_claim_without_a_rule_is_uncertified(user_module, capsys, one_torch_thread):
+    import importlib
+
+    (Path.cwd() / "my_undeclared.py").write_text(textwrap.dedent('''
+        from primitives.chain_samplers import trajectory_rejection_sample
+        from theorems.verify_chain import resolve_chain_instance
+        _instance = resolve_chain_instance("gmm-ref-B1")
+
+        def sampler(kernel, n, generator):
+            return trajectory_rejection_sample(kernel, _instance.reward, _instance.lam, n, generator=generator)
+    '''))
+    importlib.invalidate_caches()
+    arguments = ["verify", "my_undeclared:sampler", "--family", "chain", "--instance", "gmm-ref-B1", "--budget", "0.05",
+                 *LEVEL]
+    assert main([*arguments, "--strict"]) == 1       # uncertified exits 0 without --strict
+    out = capsys.readouterr().out
+    assert out.startswith("UNCERTIFIED") and "record_states" in out, out
 
 
 def test_verify_chain_with_a_declared_rule(user_module, one_torch_thread):

@@ -3,7 +3,10 @@
 * argument checks that name the argument (``check_count``, ``check_alpha_beta``), seeded generators;
 * ``as_sample_array``: a user's output as an ``(n, d)`` float array, or ``ValueError`` naming the callable;
 * ``ignores_generator``: draw twice with equally seeded generators; different draws mean the
-  implementation ignores the generator it is handed, so its failures would not replay (verdict ``error``);
+  implementation ignores the generator it is handed, so its failures would not replay (the record's
+  ``not_reproducible`` flag; the verdict stays what the data say);
+* ``BadOutput``: the user's output breaks the protocol (wrong type, rows, width, NaN); the checks turn
+  it, like ``ImplementationRaised``, into an ``error`` record naming what was returned;
 * exact signal curves between two claimed laws: projection KS of Gaussian mixtures (closed-form CDFs
   on a fine grid: the grid supremum is a lower bound on the true one, so a power stated from it is
   conservative), KS between gridded CDFs (bracket lower bound) and the TV of finite laws.
@@ -20,7 +23,8 @@ from estimators.projection_fit import GridCDF, Projection
 from primitives._checks import check_unit_interval, resolve_device
 from theorems.verification import TestOutcome, VerificationRecord
 
-__all__ = ["ImplementationRaised", "call_user", "error_record", "check_count", "check_alpha_beta", "seeded",
+__all__ = ["ImplementationRaised", "BadOutput", "NOT_REPRODUCIBLE", "call_user", "error_record", "check_count",
+           "check_alpha_beta", "seeded",
            "as_sample_array", "ignores_generator", "mixture_projections", "mixture_ks", "gridded_ks_lower", "finite_tv",
            "fit_outcome", "Mixture"]
 
@@ -59,6 +63,15 @@ class ImplementationRaised(Exception):
         self.name, self.error = name, error
 
 
+class BadOutput(ValueError):
+    """The user's implementation returned something the protocol does not allow (named in the message)."""
+
+
+NOT_REPRODUCIBLE = ("two equally seeded draws differed: the implementation draws randomness from somewhere other "
+                    "than the generator it is handed, so no run of this check can be replayed; draw only from "
+                    "`generator`")
+
+
 def call_user(name: str, function: Callable, *args, **kwargs) -> Any:
     """``function(*args, **kwargs)``, with any exception it raises wrapped as ``ImplementationRaised``."""
     try:
@@ -92,16 +105,18 @@ def as_sample_array(name: str, output: Any, n: int, dim: int, *, fields: tuple[s
         array = output.detach().cpu().numpy() if isinstance(output, torch.Tensor) else np.asarray(output)
         array = array.astype(float)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must return a numeric (n, {dim}) tensor or array, "
-                         f"got {type(output).__name__}") from None
+        raise BadOutput(f"{name} must return a numeric (n, {dim}) tensor or array, "
+                        f"got {type(output).__name__}") from None
+    if array.ndim == 0:
+        raise BadOutput(f"{name} returned a scalar ({type(output).__name__}), expected ({n}, {dim}) samples")
     if array.ndim == 1 and dim == 1:
         array = array[:, None]
     if array.ndim != 2 or array.shape[1] != dim:
-        raise ValueError(f"{name} returned samples of shape {array.shape}, expected ({n}, {dim})")
+        raise BadOutput(f"{name} returned samples of shape {array.shape}, expected ({n}, {dim})")
     if array.shape[0] != n:
-        raise ValueError(f"{name} returned {array.shape[0]} rows when asked for n={n}")
+        raise BadOutput(f"{name} returned {array.shape[0]} rows when asked for n={n}")
     if not np.isfinite(array).all():
-        raise ValueError(f"{name} returned non-finite values (NaN or ±inf)")
+        raise BadOutput(f"{name} returned non-finite values (NaN or ±inf)")
     return array
 
 

@@ -18,8 +18,20 @@ errors ≥ 0.16" — and warns when a requested ``gap`` exceeds the whole alignm
 statistic's distance between p and the claimed law), since such a check cannot tell a tilted sampler
 from an untilted one.
 
-Before reporting ``fail`` the sampler is run again with the same seed; a different statistic means it
-ignores the generator it is handed, and the verdict is ``error`` (the failure would not reproduce).
+**Sequential.** The sample is drawn in doubling batches and tested after each
+(``estimators.sequential``: α and β spent geometrically over the looks, the cap designed at (α/2, β/2),
+so the false-fail level holds at whichever look the check stops and the designed power holds at the
+cap); a gross bug stops at the first look, a correct sampler once its confidence band excludes every
+designed alternative. The record states the samples drawn, the sampler calls, the looks and the cap's
+inflation over the fixed-n design (``details``).
+
+**One meaning per verdict.** Every claim here is an exactness claim, so ``pass`` means "not refuted at
+level α, with the designed power stated" (``pass_meaning="not_refuted"``). Before the test, two equally
+seeded draws of 8 check that the sampler draws only from its generator; if not, the record is flagged
+``not_reproducible`` and the verdict stays what the data say (a refuted law is still ``fail``). A
+sampler that raises or returns the wrong type or shape gives an ``error`` record naming what it did.
+A ``fail`` carries a diagnosis (``details["diagnosis"]``, ``estimators.diagnosis``): confidence
+intervals for the λ and b that would explain the sample, and whether an untilted sampler would.
 """
 from __future__ import annotations
 
@@ -31,11 +43,15 @@ import torch
 
 from estimators import design
 from estimators import single_step_power as power
-from estimators.confidence import dkw_radius, ks_distance
+from estimators import sequential
+from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper, dkw_radius, ks_distance
+from estimators.diagnosis import diagnose_single_step
 from estimators.exact import TiltedLaw
 from estimators.law_tests import fit_sample_size, fit_test
 from primitives._checks import check_positive, check_unit_interval, resolve_device
-from theorems.verification import TestOutcome, VerificationRecord, combine_verdict
+from theorems._verify_common import (NOT_REPRODUCIBLE, BadOutput, ImplementationRaised, call_user, error_record,
+                                     ignores_generator)
+from theorems.verification import TestOutcome, VerificationRecord, settle_verdict
 
 __all__ = ["check_sampler", "SamplerCheck", "DEFAULT_LAM_ERROR", "DEFAULT_BASELINE_ERROR", "DEFAULT_MAX_SAMPLES"]
 
@@ -50,16 +66,32 @@ DEFAULT_MAX_SAMPLES = 4_000_000
 MIN_SAMPLES = 2_000
 
 
-def _as_samples(output: Any, n: int) -> np.ndarray:
+def _as_samples(output: Any, n: int, claimed: TiltedLaw) -> np.ndarray:
+    """The sampler's output as ``(n,)`` category indices (finite base) or an ``(n, d)`` float array;
+    ``BadOutput`` naming what was returned otherwise."""
     samples = getattr(output, "samples", output)
     if isinstance(samples, torch.Tensor):
         samples = samples.detach().cpu().numpy()
-    samples = np.asarray(samples)
+    try:
+        samples = np.asarray(samples, dtype=float)
+    except (TypeError, ValueError):
+        raise BadOutput(f"sampler must return n samples (an array or tensor, or an object with .samples), got "
+                        f"{type(samples).__name__}") from None
     if samples.ndim == 0 or samples.shape[0] != n:
-        rows = "a scalar" if samples.ndim == 0 else f"{samples.shape[0]} samples"
-        raise ValueError(f"sampler returned {rows} when asked for n={n}")
-    if samples.dtype.kind == "f" and not np.isfinite(samples).all():
-        raise ValueError("sampler returned non-finite values (NaN or inf)")
+        rows = f"a scalar ({type(output).__name__})" if samples.ndim == 0 else f"{samples.shape[0]} samples"
+        raise BadOutput(f"sampler returned {rows} when asked for n={n}")
+    if not np.isfinite(samples).all():
+        raise BadOutput("sampler returned non-finite values (NaN or inf)")
+    if claimed.is_finite:
+        labels = samples.reshape(n, -1)
+        size = claimed.base.size
+        if labels.shape[1] != 1 or np.any(labels != np.round(labels)) or labels.min() < 0 or labels.max() >= size:
+            raise BadOutput(f"sampler returned samples of shape {samples.shape} that are not category indices in "
+                            f"[0, {size - 1}]")
+        return labels[:, 0].astype(np.int64)
+    samples = samples.reshape(n, -1)
+    if samples.shape[1] != claimed.dim:
+        raise BadOutput(f"sampler returned samples of shape {samples.shape}, expected (n, {claimed.dim})")
     return samples
 
 
@@ -145,9 +177,6 @@ def _coordinate_tests(samples: np.ndarray, claimed: TiltedLaw, alpha: float, bet
 def _run_tests(samples: np.ndarray, claimed: TiltedLaw, kind, alpha: float, beta: float) -> tuple[TestOutcome, ...]:
     if kind == "multinomial":
         return (_primary_test(samples, claimed, kind, alpha, beta),)
-    samples = samples.reshape(samples.shape[0], -1).astype(float)
-    if samples.shape[1] != claimed.dim:
-        raise ValueError(f"sampler returned samples of shape {samples.shape}, expected (n, {claimed.dim})")
     return (_primary_test(samples, claimed, kind, alpha / 2.0, beta),
             *_coordinate_tests(samples, claimed, alpha / 2.0, beta))
 
@@ -192,41 +221,116 @@ def check_sampler(sampler: Callable[[int, torch.Generator], Any], *, base=None, 
     device = resolve_device(device)
     claimed = TiltedLaw(base, reward, lam, baseline)
     kind = power.statistic_kind(claimed)
-    primary_alpha = alpha if kind == "multinomial" else alpha / 2.0
+    share = 1.0 if kind == "multinomial" else 0.5      # the primary statistic's part of α (coordinates: the rest)
+    alpha_last, beta_last = sequential.final_levels(alpha, beta)
     warnings: list[str] = []
     alternatives = _alternatives(claimed, lam_error, baseline_error)
     effect = power.signal(claimed, alternatives["untilted (p)"], kind)
-    needs = {name: power.samples_to_detect(claimed, other, kind, alpha=primary_alpha, beta=beta)
+    needs = {name: power.samples_to_detect(claimed, other, kind, alpha=share * alpha, beta=beta)
              for name, other in alternatives.items()}
     if gap is not None:
-        n = fit_sample_size(claimed, gap, primary_alpha, beta) if kind != "rate" else \
-            design.min_num_samples_for_dkw_cdf_test(gap, alpha=primary_alpha, beta=beta)
+        def sized(a: float, b: float) -> int:
+            return fit_sample_size(claimed, gap, a, b) if kind != "rate" else \
+                design.min_num_samples_for_dkw_cdf_test(gap, alpha=a, beta=b)
+        fixed, cap = sized(share * alpha, beta), sized(share * alpha_last, beta_last)
+        designed_signals = {"requested gap": gap}
         if gap >= effect:
             warnings.append(f"the requested gap {gap:g} is at least the whole alignment effect ({effect:.3g} in the "
                             "statistic's units, p against the claimed law): an untilted sampler may pass")
     else:
-        n = max([MIN_SAMPLES] + [need for need in needs.values() if need is not None])
-    if n > max_samples:
-        warnings.append(f"n capped at max_samples={max_samples} (the design asked for {n}); see the power line "
-                        "for what is still detected")
-        n = int(max_samples)
+        detectable = {name: other for name, other in alternatives.items() if needs[name] is not None}
+        fixed = max([MIN_SAMPLES] + [needs[name] for name in detectable])
+        cap = max([MIN_SAMPLES] + [power.samples_to_detect(claimed, other, kind, alpha=share * alpha_last,
+                                                           beta=beta_last) for other in detectable.values()])
+        designed_signals = {name: power.signal(claimed, other, kind) for name, other in detectable.items()}
+    if cap > max_samples:
+        warnings.append(f"n capped at max_samples={max_samples} (the sequential design asked for {cap}); see the "
+                        "power line for what is still detected")
+        cap = int(max_samples)
+    plan = sequential.sequential_design(min(fixed, cap), cap, alpha, beta)
+    instance_name = instance or (f"{type(base).__name__}, {type(claimed.reward).__name__}, λ={lam:g}, "
+                                 f"b={'ess sup (target q)' if baseline is None else f'{baseline:g}'}")
+    details: dict[str, Any] = {
+        "designed_for": {"lam_error": lam_error, "baseline_error_in_lambda": baseline_error},
+        "samples_needed": needs, "alignment_effect": effect, "statistic_kind": kind, "device": str(device),
+        "sequential": {"looks": list(plan.looks), "alpha_spent": list(plan.alphas), "beta_spent": list(plan.betas),
+                       "cap": plan.cap, "fixed_design_n": fixed, "inflation": plan.inflation,
+                       "designed_signals": designed_signals}}
+    calls = {"sampler_calls": 0, "samples_drawn": 0, "reported_queries": None}
+
+    def draw(count: int, generator: torch.Generator) -> np.ndarray:
+        output = call_user("sampler", sampler, count, generator)
+        calls["sampler_calls"] += 1
+        calls["samples_drawn"] += count
+        queries = getattr(output, "queries", getattr(output, "oracle_calls", None))
+        if isinstance(queries, (int, np.integer)):
+            calls["reported_queries"] = (calls["reported_queries"] or 0) + int(queries)
+        return _as_samples(output, count, claimed)
+
+    try:
+        not_reproducible = ignores_generator(draw, seed, device)
+        samples, tests, look, reason = _sequential_tests(draw, plan, claimed, kind, alternatives, designed_signals,
+                                                         seed, device)
+    except (ImplementationRaised, BadOutput) as problem:
+        details.update(calls)
+        return error_record("single", instance_name, alpha=alpha, beta=beta, seed=seed, details=details,
+                            message=f"{problem}; the sampler could not be checked")
+    if not_reproducible:
+        warnings.append(NOT_REPRODUCIBLE)
+    verdict, meaning, _ = settle_verdict(tests, budget=0.0)
+    details.update(calls)
+    details.update({"samples_used": samples.shape[0], "stopped_at_look": look + 1, "stop_reason": reason})
+    message = ""
+    if verdict == "fail":
+        details["diagnosis"] = diagnose_single_step(samples, claimed, kind, alpha)
+        message = "diagnosis: " + details["diagnosis"]["text"]
+    return VerificationRecord(
+        family="single", instance=instance_name, verdict=verdict, alpha=alpha, beta=beta, seed=seed, tests=tests,
+        power=_user_units_power(plan.cap, claimed, kind, share * alpha_last, beta_last), warnings=tuple(warnings),
+        message=message, details=details, pass_meaning=meaning, not_reproducible=not_reproducible)
+
+
+def _accepts_early(samples: np.ndarray, tests: tuple[TestOutcome, ...], claimed: TiltedLaw, kind, alternatives,
+                   designed_signals: dict[str, float], beta_k: float) -> bool:
+    """Futility (``estimators.sequential``): every designed alternative lies outside the level-β_k
+    confidence region of the primary statistic, so stopping here misses it w.p. ≤ β_k."""
+    if not designed_signals:
+        return False
+    n = samples.shape[0]
+    if kind == "rate" and "requested gap" not in designed_signals:
+        value = power.rate_event_value(claimed)
+        rate = power.event_rate(claimed, value)
+        count = tests[0].details["count"]
+        low, high = clopper_pearson_lower(count, n, beta_k / 2.0), clopper_pearson_upper(count, n, beta_k / 2.0)
+        rates = [power.event_rate(alternatives[name], value) for name in designed_signals]
+        below = max((r for r in rates if r < rate), default=-1.0)
+        above = min((r for r in rates if r > rate), default=2.0)
+        return below < low and high < above
+    distance = abs(tests[0].value - tests[0].details["claimed_rate"]) if kind == "rate" else tests[0].value
+    support = claimed.base.size if kind == "multinomial" else None
+    radius = sequential.futility_radius(kind, n, beta_k, support)
+    return distance + radius < min(designed_signals.values())
+
+
+def _sequential_tests(draw, plan, claimed: TiltedLaw, kind, alternatives, designed_signals, seed: int,
+                      device) -> tuple[np.ndarray, tuple[TestOutcome, ...], int, str]:
+    """Draw in the plan's batches from one generator; stop at the first look that rejects (at α_k) or
+    accepts early (β_k futility); the last look decides at (α/2, β/2)."""
     generator = torch.Generator(device=device)
     generator.manual_seed(seed)
-    samples = _as_samples(sampler(n, generator), n)
-    tests = _run_tests(samples, claimed, kind, alpha, beta)
-    verdict = combine_verdict(tests)
-    message = ""
-    if verdict == "fail":  # a failure must reproduce under the same generator seed
-        generator.manual_seed(seed)
-        again = _run_tests(_as_samples(sampler(n, generator), n), claimed, kind, alpha, beta)
-        if [test.value for test in again] != [test.value for test in tests]:
-            verdict = "error"
-            message = ("the sampler gave different samples for the same generator seed: it draws randomness from "
-                       "somewhere other than the generator it is handed, so a failure cannot be reproduced")
-    return VerificationRecord(
-        family="single", instance=instance or f"{type(base).__name__}, {type(claimed.reward).__name__}, λ={lam:g}, "
-        f"b={'ess sup (target q)' if baseline is None else f'{baseline:g}'}",
-        verdict=verdict, alpha=alpha, beta=beta, seed=seed, tests=tests,
-        power=_user_units_power(n, claimed, kind, primary_alpha, beta), warnings=tuple(warnings), message=message,
-        details={"designed_for": {"lam_error": lam_error, "baseline_error_in_lambda": baseline_error},
-                 "samples_needed": needs, "alignment_effect": effect, "statistic_kind": kind, "device": str(device)})
+    chunks: list[np.ndarray] = []
+    drawn = 0
+    for look, size in enumerate(plan.looks):
+        chunks.append(draw(size - drawn, generator))
+        drawn = size
+        samples = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+        chunks = [samples]
+        last = look == len(plan.looks) - 1
+        tests = _run_tests(samples, claimed, kind, plan.alphas[look], plan.betas[-1])
+        if any(test.rejected for test in tests):
+            return samples, tests, look, "rejected"
+        if last:
+            return samples, tests, look, "cap"
+        if _accepts_early(samples, tests, claimed, kind, alternatives, designed_signals, plan.betas[look]):
+            return samples, tests, look, "every designed alternative excluded"
+    raise AssertionError("unreachable: the last look always returns")

@@ -9,7 +9,20 @@ so P(a correct implementation fails) ≤ alpha), each with its power stated:
 * ``uncertified`` — nothing is refuted, but a certificate (an upper confidence bound on the TV the
   implementation claims, say) exceeds the claimed budget, so the claim is not shown either;
 * ``pass`` — nothing is refuted and every certificate lies within its budget;
-* ``error`` — the implementation could not be checked (it raised, or ignores its generator).
+* ``error`` — the implementation could not be checked (it raised, or returned the wrong type).
+
+``pass`` has one of two meanings, stated in ``pass_meaning`` and in the summary line:
+
+* ``"not_refuted"`` — an **exactness** claim (budget 0: a single-step law, a registered identity, an
+  exact chain): the tests did not reject at level α, and ``power`` states what they would have rejected
+  w.p. ≥ 1 − β. Nothing smaller is excluded.
+* ``"certified"`` — a **budget** claim (TV ≤ budget > 0, a tolerance): a certificate (an upper
+  confidence bound at level α, or a deterministic bound) lies within the budget. Without one the verdict
+  is ``uncertified``, whatever else was returned, and the record says what to declare or return.
+
+``not_reproducible`` is a flag beside the verdict: two equally seeded small draws differed, so the
+implementation takes randomness from somewhere other than the generator it is handed. The verdict is
+still what the data say (a refuted law is ``fail``), but no run of the check can be replayed.
 
 ``power`` states what the design detects in the user's units (e.g. ``{"lambda_relative_error": 0.06,
 "baseline_error": 0.3}``: a sampler off by that much fails with probability ≥ 1 − beta).
@@ -22,7 +35,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 __all__ = ["VerificationVerdict", "TestOutcome", "Certificate", "VerificationRecord", "combine_verdict",
-           "split_alpha"]
+           "split_alpha", "settle_verdict", "PASS_MEANINGS"]
+
+PASS_MEANINGS = {"not_refuted": "not refuted at level α; the designed power is stated",
+                 "certified": "certified within the budget at level α"}
 
 VerificationVerdict = Literal["pass", "fail", "uncertified", "error"]
 
@@ -86,6 +102,10 @@ class VerificationRecord:
     warnings: tuple[str, ...] = ()
     message: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    pass_meaning: str = ""
+    """``"not_refuted"`` (exactness claim) or ``"certified"`` (budget claim) when the verdict is ``pass``."""
+    not_reproducible: bool = False
+    """Two equally seeded draws differed: the implementation ignores the generator it is handed."""
 
     # Single-statistic views, for callers of the original single-step check.
     @property
@@ -104,9 +124,23 @@ class VerificationRecord:
     def passed(self) -> bool:
         return self.verdict == "pass"
 
+    def summary(self) -> str:
+        """One line: verdict, what ``pass`` means here, reproducibility, samples used."""
+        verdict = self.verdict.upper()
+        if self.verdict == "pass" and self.pass_meaning:
+            verdict += f" ({self.pass_meaning.replace('_', ' ')})"
+        parts = [f"{verdict}: {self.family} check on {self.instance} at α={self.alpha:g}, β={self.beta:g}"]
+        if self.not_reproducible:
+            parts.append("NOT REPRODUCIBLE (ignores its generator)")
+        used = self.details.get("samples_used") if isinstance(self.details, dict) else None
+        if used is not None:
+            parts.append(f"{used} samples")
+        return " · ".join(parts)
+
     def __str__(self) -> str:
-        head = f"{self.verdict.upper()}: {self.family} check on {self.instance} at α={self.alpha:g}, β={self.beta:g}"
-        lines = [head]
+        lines = [self.summary()]
+        if self.verdict == "pass" and self.pass_meaning in PASS_MEANINGS:
+            lines.append(f"  pass means: {PASS_MEANINGS[self.pass_meaning]}")
         if self.message:
             lines.append(f"  {self.message}")
         lines.extend(test.line() for test in self.tests)
@@ -151,3 +185,23 @@ def combine_verdict(tests: tuple[TestOutcome, ...], certificates: tuple[Certific
     if any(not certificate.within for certificate in certificates):
         return "uncertified"
     return "pass"
+
+
+def settle_verdict(tests: tuple[TestOutcome, ...], certificates: tuple[Certificate, ...] = (), *,
+                   budget: float = 0.0, missing: str = "") -> tuple[VerificationVerdict, str, str]:
+    """(verdict, pass_meaning, message) under the one meaning of each verdict (module docstring).
+
+    ``budget`` > 0 is a budget claim: ``pass`` needs at least one certificate and every certificate
+    within its budget; without a certificate the verdict is ``uncertified`` and the message is
+    ``missing`` (what to declare or return to get one). ``budget`` = 0 is an exactness claim: ``pass``
+    means not refuted (a certificate over its budget still makes it ``uncertified``).
+    """
+    if any(test.rejected for test in tests):
+        return "fail", "", ""
+    if any(not certificate.within for certificate in certificates):
+        return "uncertified", "", ""
+    if budget > 0:
+        if not certificates:
+            return "uncertified", "", missing or "no certificate for this budget claim: nothing bounds the TV above"
+        return "pass", "certified", ""
+    return "pass", "not_refuted", ""

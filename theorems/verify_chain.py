@@ -40,10 +40,20 @@ with probability ≤ α):
 4. **certificate** (declared rule) — T7: ``TV(q̂_0, q_0) ≤ τ_T + Σ_t E_{y~q̂_{t+1}} TV(q̂_t(·|y), q_t(·|y))``.
    The terms are exact at each visited state (``estimators.chain_laws.path_tv_terms``); their expectation
    over the sampler's own states is bounded above at level α_share (``bounded_mean_upper_confidence``),
-   plus twice the quadrature error (fine vs coarse atoms). Above ``budget`` → ``uncertified``.
+   plus twice the quadrature error (fine vs coarse atoms). Above ``budget`` → ``uncertified``. For a
+   budget claim the audit is sequential, so returning more never weakens the verdict: prefixes of
+   ``audit_particles``, 2×, 4×, … particles up to every returned particle (or ``max_audit``) are
+   audited, the certificate's α share spent geometrically over these looks (``estimators.sequential``;
+   a union bound, valid at whichever look stops), stopping at the first look within the budget. The same
+   looks run whether or not ``.proposals`` are returned (without them every particle is audited anyway,
+   for the count test), so adding proposals changes the cost, never the certificate.
 
-Verdicts: ``fail`` if any test rejects; else ``uncertified`` if the certificate exceeds the budget;
-else ``pass``. A failure is re-run with the same seed; a sampler whose samples change is ``error``.
+Verdicts (``theorems.verification``): ``fail`` if any test rejects; else ``uncertified`` if the
+certificate exceeds the budget, or if ``budget`` > 0 and there is no certificate (declare ``baseline``
+and return ``.states``); else ``pass`` — ``certified`` for budget > 0, ``not_refuted`` for budget 0.
+Two equally seeded draws of 8 particles run first; if they differ the record is flagged
+``not_reproducible`` (the verdict stays what the data say). A sampler (or declared rule) that raises, or
+output that breaks the protocol, gives an ``error`` record naming it.
 """
 from __future__ import annotations
 
@@ -62,7 +72,8 @@ from estimators.geometric_sums import geometric_sum_interval, min_relative_count
 from primitives._checks import check_positive, check_unit_interval, resolve_device
 from primitives.chain_samplers import baseline_values
 from primitives.diffusion import CountingKernel
-from theorems.verification import Certificate, TestOutcome, VerificationRecord, combine_verdict
+from theorems._verify_common import NOT_REPRODUCIBLE, BadOutput, ImplementationRaised, error_record
+from theorems.verification import Certificate, TestOutcome, VerificationRecord, settle_verdict
 from theorems.verify_chain_power import projection_design, x0_power
 
 __all__ = ["check_chain_sampler", "CHAIN_INSTANCE_NAMES", "resolve_chain_instance", "SamplerOutput",
@@ -346,6 +357,32 @@ def _count_tests(output: SamplerOutput, kernel_draws: int, audit: _StateAudit | 
     return outcomes
 
 
+def _audited_certificate(instance, output: SamplerOutput, baseline, values, size: int, first: int, cap: int,
+                         budget: float, alpha: float, seed: int) -> tuple[_StateAudit, Certificate]:
+    """The state audit and T7 certificate, sequential over particle prefixes for budget > 0 (module docstring)."""
+    import dataclasses
+
+    from estimators import sequential
+
+    steps, cap = instance.chain.steps, min(cap, size)
+    if budget == 0.0:   # the structural certificate (every visited term is 0): one audit, as designed
+        audit = _audit_states(instance, output, baseline, values, first if output.proposals is not None else size,
+                              np.random.default_rng(seed))
+        return audit, _certificate(audit, budget, alpha, steps)
+    looks = sequential.look_schedule(cap, min(cap, first))
+    alphas = [alpha] if len(looks) == 1 else sequential.spend(alpha, len(looks))
+    full = None if output.proposals is not None else _audit_states(instance, output, baseline, values, size,
+                                                                   np.random.default_rng(seed))
+    for look, m in enumerate(looks):
+        audit = full if full is not None else _audit_states(instance, output, baseline, values, m,
+                                                            np.random.default_rng(seed))
+        certificate = _certificate(dataclasses.replace(audit, terms=audit.terms[:, :m]), budget, alphas[look], steps)
+        if certificate.within:
+            break
+    certificate.details.update({"audit_looks": looks[:look + 1], "audit_alphas": alphas[:look + 1]})
+    return audit, certificate
+
+
 def _certificate(audit: _StateAudit, budget: float, alpha: float, steps: int) -> Certificate:
     """T7's UCB; for an exactness claim (budget 0) the certificate is structural instead: every per-step
     term at every visited state is 0 (the declared baseline is ≥ ess sup V̂ there), recorded as 0 with the
@@ -369,7 +406,8 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
                         seed: int = 0, device: str | torch.device = "cpu", baseline: Callable | None = None,
                         values: Callable | None = None, gap: float = DEFAULT_GAP,
                         n: int | None = None, max_samples: int = DEFAULT_MAX_SAMPLES,
-                        audit_particles: int = AUDIT_PARTICLES, kernel=None, reward=None, lam: float | None = None,
+                        audit_particles: int = AUDIT_PARTICLES, max_audit: int | None = None, kernel=None,
+                        reward=None, lam: float | None = None,
                         reference: str = "exact", query_cap: float = 1e9) -> VerificationRecord:
     """Verify a diffusion-chain sampler's x_0 against the exact aligned law (see the module docstring).
 
@@ -411,6 +449,8 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
         raise ValueError(f"values must be a callable values(states, t), got {values!r}")
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise ValueError(f"n must be a positive integer, got {n!r}")
+    if max_audit is not None and (isinstance(max_audit, bool) or not isinstance(max_audit, int) or max_audit < 1):
+        raise ValueError(f"max_audit must be a positive integer (or None: every particle), got {max_audit!r}")
     declared = baseline is not None
     parts = 1 + (3 if declared else 0)
     share = alpha / parts
@@ -426,14 +466,31 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
     if declared:
         declared_values = instance.values if values is None else DeclaredValues(values, instance.lam)
 
-    def run_once() -> tuple[SamplerOutput, int]:
+    def run_once(count: int = size) -> tuple[SamplerOutput, int]:
         kernel_view = CountingKernel(instance.chain)
         generator = torch.Generator(device=instance.chain.device)
         generator.manual_seed(seed)
-        output = _normalise(sampler(kernel_view, size, generator), size, kernel_view)
-        return output, kernel_view.draws
+        try:
+            raw = sampler(kernel_view, count, generator)
+        except Exception as error:  # noqa: BLE001 - the user's code: reported as an error record
+            raise ImplementationRaised("sampler", error) from error
+        try:
+            return _normalise(raw, count, kernel_view), kernel_view.draws
+        except (ValueError, TypeError) as error:
+            raise BadOutput(f"{error} (it returned {type(raw).__name__})") from error
 
-    output, draws = run_once()
+    record_details = {"n": size, "designed_n": designed, "budget": budget, "declared_rule": declared,
+                      "device": str(device)}
+    try:
+        first, _ = run_once(8)
+        second, _ = run_once(8)
+        not_reproducible = not torch.equal(first.samples.cpu(), second.samples.cpu())
+        output, draws = run_once()
+    except (ImplementationRaised, BadOutput) as problem:
+        return error_record("chain", instance.name, alpha=alpha, beta=beta, seed=seed, details=record_details,
+                            message=f"{problem}; the sampler could not be checked")
+    if not_reproducible:
+        warnings.append(NOT_REPRODUCIBLE)
     tests = [_x0_test(instance, output.samples, budget, share, beta)]
     certificates = []
     audit = None
@@ -446,24 +503,25 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
         else:
             # Without per-particle proposals the total query count is tested against its exact expectation
             # over every particle, so every particle's states are audited.
-            particles = audit_particles if output.proposals is not None else size
-            audit = _audit_states(instance, output, baseline, declared_values, particles,
-                                  np.random.default_rng(seed))
+            try:
+                audit, certificate = _audited_certificate(
+                    instance, output, baseline, declared_values, size, audit_particles,
+                    size if max_audit is None else int(max_audit), budget, share, seed)
+            except Exception as error:  # noqa: BLE001 - the declared baseline/values are the user's code
+                return error_record("chain", instance.name, alpha=alpha, beta=beta, seed=seed, tests=tuple(tests),
+                                    details=record_details, message=f"auditing the declared rule raised "
+                                    f"{type(error).__name__}: {error} (check baseline=… and values=…)")
             if output.proposals is not None:
                 tests.append(_pit_test(audit.pit, share, beta))
             else:
                 warnings.append("no .proposals returned: the declared rule is audited through the total query count only")
-            certificates.append(_certificate(audit, budget, share, instance.chain.steps))
+            certificates.append(certificate)
     audited = int(audit.terms.shape[1]) if audit is not None else 0
     tests.extend(_count_tests(output, draws, audit, audited, size, share, beta))
     tests = tuple(tests)
-    verdict = combine_verdict(tests, tuple(certificates))
-    message = ""
-    if verdict == "fail":
-        again, _ = run_once()
-        if not torch.equal(again.samples.cpu(), output.samples.cpu()):
-            verdict, message = "error", ("the sampler gave different samples for the same generator seed: it draws "
-                                         "randomness from somewhere other than the generator it is handed")
+    missing = ("not certified: a budget claim needs a certificate; declare the acceptance rule (baseline=…, "
+               "optionally values=…) and return each particle's .states (ChainResult(record_states=True))")
+    verdict, meaning, message = settle_verdict(tests, tuple(certificates), budget=budget, missing=missing)
     power = {"x0_tv_beyond_budget": tests[0].detectable_gap - budget if tests[0].detectable_gap is not None else None,
              "rare_event_mass_error_beyond_budget": gap if size >= designed else None}
     power.update(x0_power(instance, size, budget, share, beta))
@@ -475,6 +533,6 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
     return VerificationRecord(
         family="chain", instance=instance.name, verdict=verdict, alpha=alpha, beta=beta, seed=seed, tests=tests,
         certificates=tuple(certificates), power=power, warnings=tuple(warnings), message=message,
-        details={"n": size, "designed_n": designed, "budget": budget, "kernel_draws": draws,
-                 "queries_per_sample": None if output.queries is None else output.queries / size,
-                 "declared_rule": declared, "device": str(device)})
+        details={**record_details, "kernel_draws": draws, "samples_used": size,
+                 "queries_per_sample": None if output.queries is None else output.queries / size},
+        pass_meaning=meaning, not_reproducible=not_reproducible)

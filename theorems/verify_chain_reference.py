@@ -29,7 +29,7 @@ from primitives._checks import check_positive
 from primitives.chain_samplers import trajectory_rejection_sample, unaligned_sample
 from primitives.diffusion import CountingKernel
 from primitives.rewards import as_reward
-from theorems.verification import TestOutcome, VerificationRecord, combine_verdict
+from theorems.verification import TestOutcome, VerificationRecord, settle_verdict
 
 __all__ = ["check_against_trajectory_reference", "two_sample_sample_size", "MAX_COORDINATES", "DEFAULT_GAP"]
 
@@ -92,13 +92,29 @@ def check_against_trajectory_reference(sampler: Callable, *, kernel, reward, lam
                          f"({size} samples at acceptance rate {rate:.3g} over T + 1 = {counting.steps + 1} steps), "
                          f"more than query_cap={query_cap:.3g}; raise query_cap, or lower gap's demands")
     reference = trajectory_rejection_sample(counting, reward, lam, size, generator=generator).samples
-    user_view = CountingKernel(kernel)
-    user_generator = torch.Generator(device=counting.device)
-    user_generator.manual_seed(seed + 1)
-    output = sampler(user_view, size, user_generator)
+    from theorems._verify_common import NOT_REPRODUCIBLE, BadOutput, ImplementationRaised, error_record
     from theorems.verify_chain import x0_samples
 
-    samples = x0_samples(output, size, counting.state_shape)
+    def run(count: int) -> tuple[torch.Tensor, CountingKernel]:
+        view = CountingKernel(kernel)
+        user_generator = torch.Generator(device=counting.device)
+        user_generator.manual_seed(seed + 1)
+        try:
+            output = sampler(view, count, user_generator)
+        except Exception as error:  # noqa: BLE001 - the user's code: reported as an error record
+            raise ImplementationRaised("sampler", error) from error
+        try:
+            return x0_samples(output, count, counting.state_shape), view
+        except (TypeError, ValueError) as error:
+            raise BadOutput(f"{error} (it returned {type(output).__name__})") from error
+
+    name = f"user kernel ({type(kernel).__name__}, T={counting.steps}), trajectory reference"
+    try:
+        not_reproducible = not torch.equal(run(8)[0].cpu(), run(8)[0].cpu())
+        samples, user_view = run(size)
+    except (ImplementationRaised, BadOutput) as problem:
+        return error_record("chain", name, alpha=alpha, beta=beta, seed=seed, details={"n": size, "budget": budget},
+                            message=f"{problem}; the sampler could not be checked")
     ours, theirs = _projections(reference, reward), _projections(samples.to(reference.device), reward)
     share = alpha / len(ours)
     threshold = budget + dkw_radius(size, share / 2) + dkw_radius(size, share / 2)
@@ -110,9 +126,13 @@ def check_against_trajectory_reference(sampler: Callable, *, kernel, reward, lam
                                  budget + _radius_sum(size, share, beta), f"KS of {name} (≤ TV)",
                                  statistic > threshold))
     tests = tuple(tests)
+    verdict, meaning, message = settle_verdict(tests, budget=budget, missing=(
+        "not certified: two-sample KS distances bound the TV only from below, so the trajectory reference gives no "
+        "certificate of TV ≤ budget; use a registered instance with a declared rule for one, or claim budget 0"))
     return VerificationRecord(
-        family="chain", instance=f"user kernel ({type(kernel).__name__}, T={counting.steps}), trajectory reference",
-        verdict=combine_verdict(tests), alpha=alpha, beta=beta, seed=seed, tests=tests,
-        power={"x0_projection_ks_beyond_budget": _radius_sum(size, share, beta)},
+        family="chain", instance=name, verdict=verdict, alpha=alpha, beta=beta, seed=seed, tests=tests,
+        power={"x0_projection_ks_beyond_budget": _radius_sum(size, share, beta)}, message=message,
+        warnings=(NOT_REPRODUCIBLE,) if not_reproducible else (),
         details={"n": size, "reference_acceptance_rate": rate, "reference_queries": counting.draws,
-                 "sampler_queries": user_view.draws, "budget": budget})
+                 "sampler_queries": user_view.draws, "budget": budget, "samples_used": size},
+        pass_meaning=meaning, not_reproducible=not_reproducible)

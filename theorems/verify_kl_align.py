@@ -22,6 +22,13 @@ Design: n is the smallest size at which the test rejects, w.p. ≥ 1 − β, a s
 q_KL the sampler claims (0 for an exact sampler; ``q(K^c)`` for a plane net on a ball K, η for
 partition errors): it is added to the threshold (KS ≤ TV on every projection). Power in user units:
 ``lambda_relative_error`` (the smallest s whose ``λ(1 ± s)`` sampler is detected), and the KS/TV gap.
+
+Verdicts (``theorems.verification``): with ``budget`` 0 ``pass`` means not refuted. With ``budget`` > 0
+``pass`` needs a certificate: for a finite base ``TV(law, q) ≤ TV(p̂_n, q) + ½√(K/n) + √(log(1/α)/2n)``
+w.p. ≥ 1 − α (``certified`` when within the budget); for a continuous base the projection KS distances
+bound the TV only from below, so the verdict is ``uncertified`` unless the test refutes the claim. A
+sampler that ignores its generator is flagged ``not_reproducible``; one that raises or returns the wrong
+type gives an ``error`` record.
 """
 from __future__ import annotations
 
@@ -45,10 +52,12 @@ from primitives._checks import check_positive
 from primitives.laws import Categorical, Gaussian, GaussianMixture
 from primitives.planes import LogSumExpReward, MaxOfPlanes, SquaredNormReward
 from primitives.rewards import LinearReward, Reward
-from theorems._verify_common import (ImplementationRaised, Mixture, as_sample_array, call_user, check_alpha_beta,
+from theorems._verify_common import (NOT_REPRODUCIBLE, BadOutput, ImplementationRaised, Mixture, as_sample_array,
+                                     call_user, check_alpha_beta,
                                      check_count, check_seed_device, error_record, finite_tv, fit_outcome,
                                      gridded_ks_lower, ignores_generator, mixture_ks, mixture_projections, seeded)
-from theorems.verification import VerificationRecord, combine_verdict
+from estimators.confidence import multinomial_tv_radius
+from theorems.verification import Certificate, VerificationRecord, settle_verdict
 
 __all__ = ["check_kl_align", "kl_target_supported"]
 
@@ -284,23 +293,23 @@ def check_kl_align(sampler, base, reward: Reward, lam: float, *, alpha: float = 
     instance = f"{getattr(reward, 'name', 'reward')} on {base!r}, λ={lam:g}"
     details: dict[str, Any] = {"exact_route": exact.route, "designed_signal": strength}
     try:
-        if ignores_generator(draw, seed, device):
-            return error_record("kl", instance, alpha=alpha, beta=beta, seed=seed, details=details,
-                                message="the sampler ignores the generator it is handed (two equally seeded draws "
-                                        "differ), so a failure could not be replayed; draw only from `generator`")
+        not_reproducible = ignores_generator(draw, seed, device)
         output = call_user("sampler", sampler, n, seeded(seed, device))
-    except ImplementationRaised as raised:
+        samples = as_sample_array("sampler", output, n, dim)
+        if exact.kind == "finite":
+            labels = np.round(samples[:, 0])
+            size = exact.probabilities.size
+            if np.any(np.abs(samples[:, 0] - labels) > 1e-9) or labels.min() < 0 or labels.max() >= size:
+                raise BadOutput(f"sampler returned samples that are not category indices in [0, {size - 1}]")
+    except (ImplementationRaised, BadOutput) as raised:
         return error_record("kl", instance, alpha=alpha, beta=beta, seed=seed, details=details, message=str(raised))
+    if not_reproducible:
+        warnings.append(NOT_REPRODUCIBLE)
     calls = getattr(output, "oracle_calls", None)
     if isinstance(calls, (int, np.integer)):
         details["oracle_calls"] = int(calls)
         details["calls_per_sample"] = int(calls) / n
-    samples = as_sample_array("sampler", output, n, dim)
     if exact.kind == "finite":
-        labels = np.round(samples[:, 0])
-        size = exact.probabilities.size
-        if np.any(np.abs(samples[:, 0] - labels) > 1e-9) or labels.min() < 0 or labels.max() >= size:
-            raise ValueError(f"sampler returned samples that are not category indices in [0, {size - 1}]")
         fit = multinomial_fit(labels.astype(np.int64), exact.probabilities, alpha, beta)
     else:
         fit = projection_fit_test(samples, projections, alpha, beta)
@@ -311,8 +320,21 @@ def check_kl_align(sampler, base, reward: Reward, lam: float, *, alpha: float = 
                                                                     largest=0.9, tolerance=1e-4)
         if power["lambda_relative_error"] is None:
             warnings.append("the test detects no λ error below 90 % at this n")
-    verdict = combine_verdict((test,))
-    message = "" if verdict == "pass" else (f"the output law is not q_KL: {test.statistic.split(' vs ')[0]} = "
-                                            f"{test.value:.4g} > {test.threshold:.4g}")
+    certificates = ()
+    if budget > 0 and exact.kind == "finite":
+        # TV(law, q) ≤ TV(p̂, q) + TV(p̂, law) ≤ statistic + ½√(K/n) + √(log(1/α)/2n) w.p. ≥ 1 − α
+        radius = multinomial_tv_radius(n, alpha, support_size=exact.probabilities.size)
+        upper = float(fit.statistic) + radius
+        certificates = (Certificate("TV(output law, q_KL) ≤ TV(p̂_n, q_KL) + multinomial radius", upper, budget, alpha,
+                                    float(fit.statistic), {"radius": radius}),)
+    missing = ("not certified: from samples of a continuous law, projection KS distances bound the TV only from "
+               "below, so no certificate of TV ≤ budget exists here; claim budget 0 to get a not-refuted verdict "
+               "with the designed power")
+    verdict, meaning, message = settle_verdict((test,), certificates, budget=budget, missing=missing)
+    if verdict == "fail":
+        message = (f"the output law is not q_KL: {test.statistic.split(' vs ')[0]} = {test.value:.4g} > "
+                   f"{test.threshold:.4g}")
     return VerificationRecord(family="kl", instance=instance, verdict=verdict, alpha=alpha, beta=beta, seed=seed,
-                              tests=(test,), power=power, warnings=tuple(warnings), message=message, details=details)
+                              tests=(test,), certificates=certificates, power=power, warnings=tuple(warnings),
+                              message=message, details=details, pass_meaning=meaning,
+                              not_reproducible=not_reproducible)

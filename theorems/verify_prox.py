@@ -48,9 +48,10 @@ from primitives._checks import check_positive
 from primitives.planes import MaxOfPlanes
 from primitives.prox import ConcaveExpressionReward, LowRankReward, grid_radius, solve_prox
 from primitives.rewards import LinearReward, QuadraticReward, Reward
-from theorems._verify_common import (ImplementationRaised, call_user, check_alpha_beta, check_seed_device, error_record,
+from theorems._verify_common import (NOT_REPRODUCIBLE, BadOutput, ImplementationRaised, call_user, check_alpha_beta,
+                                     check_seed_device, error_record,
                                      seeded)
-from theorems.verification import Certificate, TestOutcome, VerificationRecord, combine_verdict
+from theorems.verification import Certificate, TestOutcome, VerificationRecord, settle_verdict
 
 __all__ = ["check_prox"]
 
@@ -156,12 +157,12 @@ def _user_points(output: Any, n: int, dim: int) -> np.ndarray:
         array = output.detach().cpu().numpy() if isinstance(output, torch.Tensor) else np.asarray(output, dtype=float)
         array = array.astype(float)
     except (TypeError, ValueError):
-        raise ValueError(f"prox_fn must return a numeric ({n}, {dim}) tensor or array, "
-                         f"got {type(output).__name__}") from None
+        raise BadOutput(f"prox_fn must return a numeric ({n}, {dim}) tensor or array, "
+                        f"got {type(output).__name__}") from None
     if array.ndim == 1 and n == 1 and array.shape[0] == dim:
         array = array[None, :]
     if array.shape != (n, dim):
-        raise ValueError(f"prox_fn returned shape {array.shape} for {n} points in ℝ^{dim}; expected ({n}, {dim})")
+        raise BadOutput(f"prox_fn returned shape {array.shape} for {n} points in ℝ^{dim}; expected ({n}, {dim})")
     return array
 
 
@@ -259,9 +260,11 @@ def check_prox(prox_fn: Callable, reward: Reward, lam: float, cost: str = "sq", 
     try:
         if batched:
             answer = _user_points(call_user("prox_fn", call, x.clone()), n, dim)
+            again = _user_points(call_user("prox_fn", call, x[:8].clone()), min(n, 8), dim)
         else:
             answer = np.concatenate([_user_points(call_user("prox_fn", call, x[i].clone()), 1, dim) for i in range(n)])
-    except ImplementationRaised as raised:
+            again = _user_points(call_user("prox_fn", call, x[0].clone()), 1, dim)
+    except (ImplementationRaised, BadOutput) as raised:
         return error_record("prox", instance, alpha=alpha, beta=beta, seed=seed, message=str(raised),
                             details={"reference_route": reference.route})
     user = _user_values(reward, x, answer, lam, cost)
@@ -293,7 +296,12 @@ def check_prox(prox_fn: Callable, reward: Reward, lam: float, cost: str = "sq", 
                         "(e.g. w1 cost with slopes ≤ λ, where T(x) = x for every such λ)")
     if random:
         power["wrong_mass"] = min_mass_of_regions_detectable(n, beta=beta)
-    verdict = combine_verdict((test,), (certificate,))
+    # the prox takes no generator: the reproducibility check is the same call twice on the same points
+    not_reproducible = not np.array_equal(again, answer[:again.shape[0]], equal_nan=True)
+    if not_reproducible:
+        warnings.append(NOT_REPRODUCIBLE.replace("two equally seeded draws differed", "two calls on the same points "
+                                                 "differed"))
+    verdict, meaning, _ = settle_verdict((test,), (certificate,), budget=tolerance)
     if verdict == "fail":
         message = (f"the prox is suboptimal by {shortfall[worst]:.4g} > tolerance {tolerance:.3g} at x = "
                    f"{np.array2string(x[worst].cpu().numpy(), precision=3)}"
@@ -305,4 +313,5 @@ def check_prox(prox_fn: Callable, reward: Reward, lam: float, cost: str = "sq", 
         message = ""
     return VerificationRecord(family="prox", instance=instance, verdict=verdict, alpha=alpha, beta=beta, seed=seed,
                               tests=(test,), certificates=(certificate,), power=power, warnings=tuple(warnings),
-                              message=message, details={"reference_route": reference.route})
+                              message=message, details={"reference_route": reference.route}, pass_meaning=meaning,
+                              not_reproducible=not_reproducible)

@@ -27,8 +27,10 @@ Gaussian tilts to ``N(μ + Σθ, Σ)``, a mixture's component means shift by ``�
 * the log-partitions, deterministically: ``|log Ẑ − log Z| ≤ tol·max(1, |log Z|)`` at every θ_i;
 * the call count, deterministically, when the oracle keeps one.
 
-Output that breaks the protocol (wrong rows, NaN) raises ``ValueError`` naming ``oracle.sample``; an
-oracle that raises or ignores its generator gives verdict ``error`` (the tests finished are kept).
+An oracle that raises, or whose output breaks the protocol (wrong type, rows, NaN), gives verdict
+``error`` naming what it did (the tests finished are kept). Two equally seeded draws run first; an
+oracle that ignores its generator is flagged ``not_reproducible`` and still tested (a refuted law is
+``fail``). Every claim here is exact, so ``pass`` means not refuted, with the designed power stated.
 
 Power in user units: ``theta_relative_error`` (every tested θ_i detects an oracle tilting by
 ``(1 ± s)θ_i`` for s ≥ this), ``theta_error_norm`` (Gaussian base: any additive θ error of this norm, by
@@ -49,10 +51,11 @@ from estimators.projection_fit import multinomial_fit, projection_fit_test
 from estimators.ridge_law import mixture_components
 from primitives._checks import check_positive
 from primitives.laws import Categorical, Gaussian, GaussianMixture
-from theorems._verify_common import (ImplementationRaised, as_sample_array, call_user, check_alpha_beta, check_count,
+from theorems._verify_common import (NOT_REPRODUCIBLE, BadOutput, ImplementationRaised, as_sample_array, call_user,
+                                     check_alpha_beta, check_count,
                                      check_seed_device, error_record, finite_tv, fit_outcome, ignores_generator,
                                      mixture_ks, mixture_projections, seeded)
-from theorems.verification import TestOutcome, VerificationRecord, combine_verdict, split_alpha
+from theorems.verification import TestOutcome, VerificationRecord, settle_verdict, split_alpha
 
 __all__ = ["check_tilt_oracle"]
 
@@ -100,7 +103,7 @@ def _draw(oracle, theta: np.ndarray, n: int, generator: torch.Generator, dtype: 
 def _finite_samples(array: np.ndarray, size: int) -> np.ndarray:
     labels = np.round(array[:, 0])
     if np.any(np.abs(array[:, 0] - labels) > 1e-9) or labels.min() < 0 or labels.max() >= size:
-        raise ValueError(f"oracle returned samples that are not category indices in [0, {size - 1}]")
+        raise BadOutput(f"oracle returned samples that are not category indices in [0, {size - 1}]")
     return labels.astype(np.int64)
 
 
@@ -179,10 +182,13 @@ def _log_partition_test(oracle, base, thetas: np.ndarray, tolerance: float, dtyp
     exact = np.array([_exact_log_partition(base, theta) for theta in thetas])
     thetas_t = torch.as_tensor(thetas, dtype=dtype, device=device)
     reported = call_user("oracle.log_partition", oracle.log_partition, thetas_t)
-    reported = np.asarray(reported.detach().cpu().numpy() if isinstance(reported, torch.Tensor) else reported,
-                          dtype=float).reshape(-1)
+    try:
+        reported = np.asarray(reported.detach().cpu().numpy() if isinstance(reported, torch.Tensor) else reported,
+                              dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise BadOutput(f"oracle.log_partition must return {m} numbers, got {type(reported).__name__}") from None
     if reported.shape != (m,):
-        raise ValueError(f"oracle.log_partition returned {reported.size} values for {m} tilts")
+        raise BadOutput(f"oracle.log_partition returned {reported.size} values for {m} tilts")
     errors = np.abs(reported - exact) / np.maximum(1.0, np.abs(exact))
     worst = float(np.max(np.where(np.isfinite(errors), errors, np.inf)))
     return TestOutcome(name="log-partition", statistic="max |log Ẑ(θ) − log Z(θ)|/max(1, |log Z(θ)|)",
@@ -253,16 +259,15 @@ def check_tilt_oracle(oracle, base, thetas, *, alpha: float = 1e-6, beta: float 
     call_errors: list[int] = []
     per_theta_power: list[float | None] = []
     try:
-        if ignores_generator(probe, seed, device):
-            return error_record("tilt", instance, alpha=alpha, beta=beta, seed=seed, details=details,
-                                message="the oracle ignores the generator it is handed (two equally seeded draws "
-                                        "differ), so a failure could not be replayed; draw only from `generator`")
+        not_reproducible = ignores_generator(probe, seed, device)
+        if not_reproducible:
+            warnings.append(NOT_REPRODUCIBLE)
         _sample_tests(oracle, base, plans, seed, device, dtype, alpha_each, beta, tests, call_errors, per_theta_power)
         if callable(getattr(oracle, "log_partition", None)):
             tests.append(_log_partition_test(oracle, base, thetas, tolerance, dtype, device))
         else:
             warnings.append("oracle has no log_partition(thetas): log-partitions not checked")
-    except ImplementationRaised as raised:
+    except (ImplementationRaised, BadOutput) as raised:
         return error_record("tilt", instance, alpha=alpha, beta=beta, seed=seed, tests=tuple(tests), details=details,
                             message=f"{raised}; the tests finished before it are kept")
 
@@ -286,8 +291,9 @@ def check_tilt_oracle(oracle, base, thetas, *, alpha: float = 1e-6, beta: float 
         warnings.append("some tested θ detects no relative θ error below 0.99 at its n; use larger tilts or raise "
                         "max_samples")
     outcome = tuple(tests)
-    verdict = combine_verdict(outcome)
+    verdict, meaning, _ = settle_verdict(outcome, budget=0.0)
     message = "" if verdict == "pass" else "rejected against the exact tilts: " + ", ".join(
         test.name for test in outcome if test.rejected)
     return VerificationRecord(family="tilt", instance=instance, verdict=verdict, alpha=alpha, beta=beta, seed=seed,
-                              tests=outcome, power=power, warnings=tuple(warnings), message=message, details=details)
+                              tests=outcome, power=power, warnings=tuple(warnings), message=message, details=details,
+                              pass_meaning=meaning, not_reproducible=not_reproducible)

@@ -9,8 +9,10 @@ Each runs the matching bring-your-own check and raises ``AssertionError`` carryi
         assert_chain_sampler(my_sampler, instance="gmm-ref-B5", budget=0.05, baseline=my_baseline)
 
 ``uncertified`` fails the assertion too (pass ``allow_uncertified=True`` to accept a sampler that is not
-refuted but whose certificate exceeds its budget). Each call returns the record, so a test may also
-inspect its power.
+refuted but whose certificate exceeds its budget), and so does a record flagged ``not_reproducible``
+(a test that cannot be replayed is flaky). A failed single-step check's message carries its diagnosis
+("consistent with λ ≈ … ± …, not with an untilted sampler"). Each call returns the record, so a test
+may also inspect its power and ``pass_meaning`` (``"not_refuted"`` or ``"certified"``).
 """
 from __future__ import annotations
 
@@ -26,6 +28,9 @@ def assert_verified(record: VerificationRecord, *, allow_uncertified: bool = Fal
     accepted = {"pass", "uncertified"} if allow_uncertified else {"pass"}
     if record.verdict not in accepted:
         raise AssertionError(f"tiltproof {record.family} check did not pass:\n{record}")
+    if getattr(record, "not_reproducible", False):
+        raise AssertionError(f"tiltproof {record.family} check cannot be replayed (the implementation ignores its "
+                             f"generator):\n{record}")
     return record
 
 

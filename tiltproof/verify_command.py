@@ -14,8 +14,13 @@
   function returning the keyword arguments of ``theorems.check_tilt_oracle`` / ``check_kl_align`` /
   ``check_prox`` (your implementation and the exactly computable instance it runs on).
 
-Exit status: 0 for ``pass`` (and for ``uncertified`` unless ``--strict``), 1 for ``fail`` or ``error``, 2 for
-bad arguments. ``--json FILE`` writes the record.
+The first line of the output is the summary: the verdict and, for ``pass``, which of its two meanings
+applied — ``PASS (not refuted)`` for an exactness claim (budget 0; the designed power is stated below)
+or ``PASS (certified)`` for a budget claim (a certificate at level α lies within the budget) — then
+``NOT REPRODUCIBLE`` when the implementation ignores its generator, and the samples used.
+
+Exit status: 0 for ``pass`` (and for ``uncertified`` unless ``--strict``), 1 for ``fail`` or ``error`` or a
+record flagged not reproducible, 2 for bad arguments. ``--json FILE`` writes the record.
 """
 from __future__ import annotations
 
@@ -77,9 +82,12 @@ def run_verification(arguments) -> Any:
         from theorems.verify_chain import check_chain_sampler
 
         sampler = getattr(target, "sampler", target)
+        extra = {} if getattr(arguments, "n", None) is None else {"n": arguments.n}
+        if getattr(arguments, "max_audit", None) is not None:
+            extra["max_audit"] = arguments.max_audit
         return check_chain_sampler(sampler, arguments.instance, budget=arguments.budget,
                                    baseline=getattr(target, "baseline", None), values=getattr(target, "values", None),
-                                   **common)
+                                   **extra, **common)
     if arguments.instance:
         from theorems.tractability_instances import check_tractability
 
@@ -112,7 +120,7 @@ def command_verify(arguments) -> int:
     if arguments.json:
         Path(arguments.json).write_text(json.dumps(record.to_json(), indent=2))
         console.print(f"wrote {arguments.json}", markup=False)
-    if record.verdict in ("fail", "error"):
+    if record.verdict in ("fail", "error") or getattr(record, "not_reproducible", False):
         return 1
     if record.verdict == "uncertified" and arguments.strict:
         return 1
@@ -130,6 +138,10 @@ def add_parser(commands) -> None:
                                                                    "claims (0 = exact)")
     verify.add_argument("--baseline", type=float, default=None, help="single: the baseline b the sampler claims "
                                                                       "(omit for the target q)")
+    verify.add_argument("--n", type=int, default=None, help="chain: particles to draw (default: the designed n); "
+                                                            "more particles let the certificate audit more")
+    verify.add_argument("--max-audit", type=int, default=None, help="chain: the most particles the T7 certificate "
+                                                                    "audits (default: every returned particle)")
     verify.add_argument("--alpha", type=float, default=1e-6, help="false-fail rate of the whole check (default 1e-6)")
     verify.add_argument("--seed", type=int, default=0)
     verify.add_argument("--device", default="cpu")
