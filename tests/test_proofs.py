@@ -1,0 +1,175 @@
+"""The proof companion (tiltproof.proofs): the API's errors, each checker on a true and a false step,
+the interval enclosure's soundness, and every declared proof: steps pass on instances and in the
+derandomised short search, and every step-level wrong variant is killed at its step.
+
+Expected values come from independent routes (float evaluation at points, brute-force enumeration),
+never from the code under test. No statistical assertion here: everything is exact.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given, strategies as st
+
+from estimators.reward_law import DiscreteLaw
+from tiltproof.proofs import (Proof, ProofInstance, Sides, Step, WrongStep, check_on_instances, check_proof,
+                              check_symbolic, check_wrong_step, enclose, prove_nonnegative, select_proofs,
+                              validate_citations)
+from tiltproof.proofs.intervals import _hi, _lo
+from mpmath import iv
+
+X = sympy.Symbol("x", real=True)
+N = sympy.Symbol("N", positive=True)
+
+
+def _instances(*values: float):
+    return lambda: [ProofInstance(f"x={v}", {"x": v}) for v in values]
+
+
+# ---------------------------------------------------------------- API errors
+@pytest.mark.parametrize("kwargs, word", [
+    (dict(relation="<"), "relation"),
+    (dict(justification="because"), "justification"),
+    (dict(lhs=X), "lhs and rhs"),
+    (dict(lhs=X, rhs=1.0), "rhs"),
+    (dict(lhs=X, rhs=X, domain={"x": (2.0, 1.0)}), "domain"),
+    (dict(numeric=None), "nothing to check"),
+])
+def test_bad_step_raises_naming_the_field(kwargs, word):
+    base = dict(name="s", latex="x", relation="=", justification="identity", numeric=lambda i: None)
+    base.update(kwargs)
+    with pytest.raises(ValueError, match=word):
+        Step(**base)
+
+
+def test_bad_proof_raises_naming_the_step():
+    step = Step("s", "x", "=", "identity", lhs=X, rhs=X)
+    with pytest.raises(ValueError, match="duplicate step names"):
+        Proof("p", "T", "t", "s", (step, step), _instances(1.0))
+    with pytest.raises(ValueError, match="unknown step 'nope'"):
+        Proof("p", "T", "t", "s", (step,), _instances(1.0), wrong_steps=(WrongStep("w", "nope", step, "?"),))
+
+
+def test_missing_lemma_and_unknown_id_are_named():
+    citing = Step("uses", "x", "≤", "lemma", cites="chernoff-lemma", argued="applies the lemma")
+    proof = Proof("p", "T", "t", "s", (citing,), _instances(1.0))
+    with pytest.raises(ValueError, match="step 'uses'.*missing lemma 'chernoff-lemma'"):
+        validate_citations([proof])
+    with pytest.raises(ValueError, match="unknown theorem or proof id 'T99'"):
+        select_proofs([proof], "T99")
+    assert select_proofs([proof], "t") == [proof]
+
+
+def test_sides_of_different_shapes_raise_naming_step_and_instance():
+    step = Step("vec", "x", "≤", "algebra", numeric=lambda i: Sides(np.zeros(3), np.zeros(2)))
+    with pytest.raises(ValueError, match=r"step 'vec' on instance 'x=1.0'.*\(3,\).*\(2,\)"):
+        check_on_instances(step, _instances(1.0)())
+
+
+# ---------------------------------------------------------------- checkers, true and false
+def test_symbolic_identity_true_and_false():
+    true = Step("sq", "", "=", "algebra", lhs=(X + 1) ** 2, rhs=X**2 + 2 * X + 1)
+    false = Step("sq", "", "=", "algebra", lhs=(X + 1) ** 2, rhs=X**2 + 1)
+    assert check_symbolic(true).verdict == "pass"
+    assert check_symbolic(false).verdict == "fail"
+
+
+def test_symbolic_inequality_proved_by_intervals_and_refuted_with_a_witness():
+    proved = Step("log", "", "≥", "calculus", lhs=sympy.log(N), rhs=(N - 1) / N, domain={"N": (1.0, 1e6)})
+    assert check_symbolic(proved).verdict == "pass"
+    wrong = Step("log", "", "≥", "calculus", lhs=sympy.log(N), rhs=(N - 1) / 2, domain={"N": (1.0, 50.0)})
+    outcome = check_symbolic(wrong)
+    assert outcome.verdict == "fail"
+    witness = outcome.values["witness"]["N"]
+    assert math.log(witness) < (witness - 1) / 2          # the witness really violates the step
+
+
+def test_numeric_checker_true_and_false_and_tolerance():
+    square = lambda instance: Sides(instance.parameters["x"] ** 2, 2 * instance.parameters["x"] - 1)
+    ok = check_on_instances(Step("am-gm", "", "≥", "algebra", numeric=square), _instances(-3.0, 0.5, 1.0, 7.0)())
+    assert ok.verdict == "pass" and ok.count == 4
+    bad = check_on_instances(Step("am-gm", "", "≤", "algebra", numeric=square), _instances(1.0, 7.0)())
+    assert bad.verdict == "fail" and bad.values["instance"] == "x=7.0"
+    within_error = lambda instance: Sides(1.0, 1.0 + 1e-6, error=2e-6)
+    assert check_on_instances(Step("e", "", "=", "identity", numeric=within_error), _instances(0.0)()).verdict == "pass"
+
+
+def test_implication_checker():
+    step = Step("imp", "", "⇒", "monotonicity",
+                numeric=lambda i: Sides(i.parameters["x"] > 2, i.parameters["x"] ** 2 > 4))
+    assert check_on_instances(step, _instances(-3.0, 1.0, 3.0)()).verdict == "pass"
+    wrong = Step("imp", "", "⇒", "monotonicity",
+                 numeric=lambda i: Sides(i.parameters["x"] ** 2 > 4, i.parameters["x"] > 2))
+    assert check_on_instances(wrong, _instances(-3.0, 3.0)()).verdict == "fail"
+
+
+def test_search_finds_and_shrinks_a_counterexample():
+    strategy = lambda: st.floats(0.0, 10.0).map(lambda v: ProofInstance(f"x={v}", {"x": v}))
+    step = Step("cube", "", "≤", "algebra", numeric=lambda i: Sides(i.parameters["x"] ** 3, 8.0))
+    proof = Proof("p", "T", "t", "s", (step,), _instances(1.0), strategy=strategy)
+    record = check_proof(proof)
+    assert record.verdict == "fail"
+    search = next(check for check in record.steps[0].checks if check["method"] == "search")
+    assert search["verdict"] == "fail" and search["values"]["lhs"] > 8.0
+
+
+@given(st.floats(-3, 3), st.floats(0, 3), st.floats(0, 1), st.floats(0.1, 4))
+def test_interval_enclosure_contains_every_point(low, width, fraction, positive):
+    expr = sympy.exp(X) * X**2 - sympy.log(N + 1) * X / N + sympy.sqrt(N)
+    box = {X: iv.mpf([low, low + width]), N: iv.mpf([positive, positive + 1])}
+    point_x, point_n = low + fraction * width, positive + fraction
+    value = math.exp(point_x) * point_x**2 - math.log(point_n + 1) * point_x / point_n + math.sqrt(point_n)
+    interval = enclose(expr, box)
+    assert float(_lo(interval)) - 1e-9 <= value <= float(_hi(interval)) + 1e-9
+
+
+def test_prove_nonnegative_undecided_without_domain():
+    assert prove_nonnegative(sympy.log(N) - 1 + 1 / N, {}).outcome == "undecided"
+
+
+# ---------------------------------------------------------------- the declared proofs
+def _declared():
+    from theorems.best_of_n import proofs
+
+    return proofs()
+
+
+@pytest.fixture(scope="module")
+def declared():
+    return _declared()
+
+
+def test_every_declared_proof_passes_on_instances_and_search(declared):
+    for proof in declared:
+        record = check_proof(proof, "ci")
+        bad = [(step.name, step.message) for step in record.steps if step.verdict in ("fail", "error")]
+        assert not bad, (proof.id, bad)
+        assert record.verdict == "pass"
+
+
+def test_every_wrong_step_is_killed_at_its_step(declared):
+    for proof in declared:
+        assert proof.wrong_steps, proof.id
+        for wrong in proof.wrong_steps:
+            result = check_wrong_step(proof, wrong, "ci")
+            assert result.killed, (proof.id, wrong.name, result.step_record.message)
+            assert result.step_record.name == wrong.replacement.name
+
+
+def test_bon_position_law_against_enumeration_of_all_tuples():
+    from theorems.best_of_n_proof import position_law
+
+    probs = np.array([0.35, 0.25, 0.15, 0.25])
+    rewards = np.array([1.0, 2.0, 0.0, 2.0])
+    law = DiscreteLaw(rewards, np.log(probs))
+    for n_draws in (1, 2, 3):
+        brute = np.zeros(probs.size)
+        for draws in itertools.product(range(probs.size), repeat=n_draws):
+            best = max(rewards[list(draws)])
+            first = next(d for d in draws if rewards[d] == best)
+            brute[first] += np.prod(probs[list(draws)])
+        np.testing.assert_allclose(position_law(law, n_draws), brute, rtol=1e-12)
