@@ -15,7 +15,7 @@ import torch
 
 from tiltproof.proofs import all_proofs, check_proof, check_wrong_step, summarize
 
-THEOREMS = ("P1", "L1a", "L1b", "L1c", "L1d", "W1a", "W1c", "W1d")
+THEOREMS = ("P1", "L1a", "L1b", "L1c", "L1d", "W1a", "W1b", "W1c", "W1d")
 HISTORICAL = {  # theorem → (wrong step, the step it replaces, the instance it must fail on)
     "L1c": ("spec-sign", "ceiling", "w-shape-gauss/lam=1"),
     "L1b": ("region-top-to-N", "sum_over_max", "smooth-norm/k=3,d=4"),
