@@ -78,8 +78,8 @@ def test_every_wrong_step_is_killed_at_its_step(declared):
 @pytest.mark.parametrize("theorem", sorted(HISTORICAL))
 def test_historical_spec_corrections_fail_on_their_named_instance(declared, theorem):
     name, step, instance = HISTORICAL[theorem]
-    proof = next(p for p in declared.values() if p.theorem == theorem)
-    wrong = next(w for w in proof.wrong_steps if w.name == name)
+    proof, wrong = next((p, w) for p in declared.values() if p.theorem == theorem for w in p.wrong_steps
+                        if w.name == name)
     assert (wrong.step, wrong.instance) == (step, instance)
     assert wrong.history, f"{theorem}: the historical correction must say where it is recorded"
     result = check_wrong_step(proof, wrong, None)      # the named instance alone, no search
