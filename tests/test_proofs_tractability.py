@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, strategies as st
 
 from tiltproof.proofs import all_proofs, check_proof, check_wrong_step, summarize
 
@@ -109,3 +110,28 @@ def test_l1b_region_top_exceeds_the_net_size_at_k3():
     assert values["total_w"] / (values["Z"] * values["q_K"]) > values["N"]
     assert values["total_w"] / values["max_w"] <= values["N"]
     assert np.allclose(values["log_w_oracle"], values["log_w_closed"], atol=1e-10)
+
+
+@given(st.lists(st.tuples(st.floats(-1e6, 1e6), st.floats(-1e6, 1e6)), min_size=1, max_size=30),
+       st.sampled_from(["=", "≤", "≥"]), st.floats(0.0, 10.0))
+def test_worst_sides_holds_iff_every_point_holds(pairs, relation, error):
+    """``worst_sides`` (the API addition the grid steps use) keeps the verdict of the whole array."""
+    from tiltproof.proofs import Sides, Step
+    from tiltproof.proofs.checkers import compare, worst_sides
+
+    sides = Sides(np.array([a for a, _ in pairs]), np.array([b for _, b in pairs]), error)
+    step = Step("s", "s", relation, "definition", argued="test")
+    whole, _ = compare(step, sides, "grid")
+    reduced = worst_sides(relation, sides)
+    assert np.ndim(reduced.lhs) == 0
+    assert compare(step, reduced, "grid")[0] == whole
+
+
+def test_worst_sides_bad_input_names_the_argument():
+    from tiltproof.proofs import Sides
+    from tiltproof.proofs.checkers import worst_sides
+
+    with pytest.raises(ValueError, match="relation"):
+        worst_sides("<", Sides(np.zeros(2), np.zeros(2)))
+    with pytest.raises(ValueError, match="shapes"):
+        worst_sides("=", Sides(np.zeros(2), np.zeros(3)))

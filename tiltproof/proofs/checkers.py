@@ -31,7 +31,7 @@ from tiltproof.proofs.intervals import prove_nonnegative
 from tiltproof.proofs.model import RELATIVE_TOLERANCE, ProofInstance, Sides, Step
 
 __all__ = ["CheckOutcome", "SearchProfile", "PROFILES", "search_profile", "check_symbolic", "evaluate_step",
-           "compare", "check_on_instances", "search"]
+           "compare", "check_on_instances", "search", "worst_sides"]
 
 
 @dataclass(frozen=True)
@@ -216,6 +216,23 @@ def compare(step: Step, sides: Sides, instance_name: str) -> tuple[bool, dict[st
         worst = int(np.argmin(np.where(ok, 1.0, 0.0)))
         values["worst_index"] = worst
     return bool(np.all(ok)), values
+
+
+def worst_sides(relation: str, sides: Sides) -> Sides:
+    """``sides`` reduced to the single point where ``lhs relation rhs`` holds with the least margin (in units of
+    ``compare``'s slack), so a step checked on a grid of 10⁵ points records two numbers, not two arrays. The
+    step holds at every point iff it holds at that one (the margin is slack-normalised). Scalars pass through."""
+    lhs, rhs = np.asarray(sides.lhs, dtype=float), np.asarray(sides.rhs, dtype=float)
+    if lhs.shape != rhs.shape:
+        raise ValueError(f"worst_sides: sides have different shapes {lhs.shape} (lhs) and {rhs.shape} (rhs)")
+    if relation not in ("=", "≤", "≥"):
+        raise ValueError(f"worst_sides: relation must be one of =, ≤, ≥, got {relation!r}")
+    if lhs.ndim == 0 or lhs.size == 0:
+        return sides
+    slack = sides.error + RELATIVE_TOLERANCE * np.maximum(1.0, np.abs(rhs))
+    excess = {"=": np.abs(lhs - rhs), "≤": lhs - rhs, "≥": rhs - lhs}[relation] / slack
+    worst = int(np.argmax(np.where(np.isnan(excess), np.inf, excess)))     # a NaN point is the worst
+    return Sides(float(lhs.reshape(-1)[worst]), float(rhs.reshape(-1)[worst]), sides.error)
 
 
 def check_on_instances(step: Step, instances: Sequence[ProofInstance]) -> CheckOutcome:
