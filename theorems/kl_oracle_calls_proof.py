@@ -35,9 +35,18 @@ import torch
 from scipy import integrate
 from scipy.special import gammaln, logsumexp
 
+from tiltproof.proofs.checkers import worst_sides
 from tiltproof.proofs.model import Proof, ProofInstance, Sides, Step, WrongStep
 
 __all__ = ["proofs", "NetInstance", "net_quantities"]
+
+
+def _reduced(relation: str, numeric):
+    """``numeric`` with array sides reduced to their worst point (``checkers.worst_sides``): same verdict, two numbers."""
+    def run(instance):
+        sides = numeric(instance)
+        return None if sides is None else worst_sides(relation, sides)
+    return run
 
 
 @dataclass(frozen=True)
@@ -172,7 +181,7 @@ def _steps(sum_over_max=_sum_over_max) -> tuple[Step, ...]:
     e = r"e^{\varepsilon/\lambda}"
     return (
         Step("weights_closed_form", r"W_i = e^{c_i/\lambda}Z(A^\top g_i/\lambda) = e^{c_i/\lambda+\|g_i\|^2/(2\lambda^2)}", "=",
-             "identity", numeric=_weights, text="The Gaussian moment generating function, $Ax\\sim\\mathcal N(0,I_k)$."),
+             "identity", numeric=_reduced("=", _weights), text="The Gaussian moment generating function, $Ax\\sim\\mathcal N(0,I_k)$."),
         Step("calls_identity", r"\mathbb E[\text{calls}] = \sum_iW_i/J,\ J=\mathbb E\min(S, e^{(f-\varepsilon)/\lambda})", "=",
              "definition", numeric=_calls_identity, text="Each proposal is accepted with probability $J/\\sum_iW_i$."),
         Step("mass_below", r"J \le e^{-\varepsilon/\lambda}Z", "≤", "monotonicity", numeric=_mass_below),
@@ -220,7 +229,7 @@ def proofs() -> list[Proof]:
         steps=_steps(), instances=_instances, strategy=_strategy,
         hypotheses=(r"$f$ convex and $L$-Lipschitz, tangent planes of a net on the ball $K$ of radius $R$",
                     r"$Ax\sim\mathcal N(0,I_k)$"),
-        source="theorems/kl_oracle_calls.py, primitives/kl_align.py (docstrings)",
+        source="theorems/kl_oracle_calls.py, primitives/kl_align.py (docstrings)", reference="smooth-norm/k=3,d=4",
         wrong_steps=(WrongStep("region-top-to-N", "sum_over_max", region,
                                "the spec's e^{ε/λ}N reached through the q(K) top: ΣW/(Z q(K)) ≤ N",
                                instance="smooth-norm/k=3,d=4",

@@ -34,9 +34,18 @@ import numpy as np
 import sympy
 from scipy.special import logsumexp
 
+from tiltproof.proofs.checkers import worst_sides
 from tiltproof.proofs.model import Proof, ProofInstance, Sides, Step, WrongStep
 
 __all__ = ["proofs", "RidgeCase"]
+
+
+def _reduced(relation: str, numeric):
+    """``numeric`` with array sides reduced to their worst point (``checkers.worst_sides``): same verdict, two numbers."""
+    def run(instance):
+        sides = numeric(instance)
+        return None if sides is None else worst_sides(relation, sides)
+    return run
 
 
 @dataclass(frozen=True, eq=False)
@@ -238,15 +247,15 @@ def _proposal_symbolic() -> tuple[sympy.Expr, sympy.Expr]:
 def _steps(acceptance=_acceptance, acceptance_latex=None) -> tuple[Step, ...]:
     lhs, rhs = _proposal_symbolic()
     return (
-        Step("minorant", r"\max_i\ell_i \le f", "≤", "convexity", numeric=_minorant,
+        Step("minorant", r"\max_i\ell_i \le f", "≤", "convexity", numeric=_reduced("≤", _minorant),
              text="Each plane is a tangent (a subgradient inequality) or a piece of $f$."),
-        Step("cover_gap", r"f-\max_i\ell_i \le \varepsilon \text{ on } K", "≤", "hypothesis", numeric=_cover_gap),
+        Step("cover_gap", r"f-\max_i\ell_i \le \varepsilon \text{ on } K", "≤", "hypothesis", numeric=_reduced("≤", _cover_gap)),
         Step("plane_weight", r"W_i = \mathbb E_p e^{\ell_i(Ax)/\lambda} = e^{c_i/\lambda}Z(A^\top g_i/\lambda)", "=",
              "definition", numeric=_plane_weight),
         Step("proposal_density", r"\sum_i\frac{W_i}{\sum_jW_j}p_{\theta_i}(x) = \frac{p(x)\sum_ie^{\ell_i(Ax)/\lambda}}{\sum_jW_j}",
              "=", "algebra", lhs=lhs, rhs=rhs, text="$p_\\theta = p\\,e^{\\langle\\theta,x\\rangle}/Z(\\theta)$ with $\\theta_i=A^\\top g_i/\\lambda$."),
         Step("acceptance_le_one", acceptance_latex or r"(f-\varepsilon)/\lambda - \log S \le 0 \text{ on } K", "≤",
-             "monotonicity", numeric=acceptance,
+             "monotonicity", numeric=_reduced("≤", acceptance),
              text="$S\\ge e^{\\max_i\\ell_i/\\lambda}\\ge e^{(f-\\varepsilon)/\\lambda}$ on $K$: the output is $\\propto p\\min(S,e^{(f-\\varepsilon)/\\lambda})$."),
         Step("exact_tv", r"K=\mathbb R^k:\ \mathrm{TV}(\text{output}, q_{KL}) = \tfrac12\mathbb E_q|w/\mathbb E_qw-1| = 0", "=",
              "definition", numeric=_exact_tv),
@@ -344,6 +353,7 @@ def proofs() -> list[Proof]:
         hypotheses=(r"$r=f(Ax)$ with $f$ convex", r"planes $\ell_i\le f$ within $\varepsilon$ of $f$ on $K$",
                     "exact tilts and partition functions"),
         source="primitives/kl_align.py, theorems/kl_net_clipping.py (docstrings)",
+        reference="convex-net-gauss-d3/eps=0.3,R=2.5",
         wrong_steps=(
             WrongStep("acceptance-without-epsilon", "acceptance_le_one", no_shift,
                       "the acceptance e^{f/λ}/S without the ε shift (not a probability when ε > 0)",
