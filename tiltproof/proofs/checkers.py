@@ -212,7 +212,7 @@ def compare(step: Step, sides: Sides, instance_name: str) -> tuple[bool, dict[st
     else:
         ok = lhs >= rhs - slack
     ok = ok & ~np.isnan(lhs) & ~np.isnan(rhs)
-    if lhs.ndim:
+    if lhs.ndim and lhs.size:
         worst = int(np.argmin(np.where(ok, 1.0, 0.0)))
         values["worst_index"] = worst
     return bool(np.all(ok)), values
