@@ -140,6 +140,8 @@ def check_symbolic(step: Step) -> CheckOutcome:
     difference = _difference(step)
     expanded = sympy.expand(difference)
     simplified = expanded if expanded == 0 else sympy.simplify(difference)
+    if step.relation == "=" and simplified != 0 and simplified.has(sympy.tanh, sympy.sinh, sympy.cosh, sympy.Abs):
+        simplified = sympy.simplify(simplified.rewrite(sympy.exp))      # hyperbolic functions through exp
     if step.relation == "=":
         if simplified == 0:
             return CheckOutcome("symbolic", "pass", "simplify(lhs − rhs) = 0")
