@@ -69,6 +69,13 @@ T1_STEPS = (
 )
 
 
+def _t1_wrong() -> tuple[WrongStep, ...]:
+    return (WrongStep("proposals-without-lambda", "proposals",
+                      Step("proposals", r"N(B) = e^{B-V}", "=", "algebra", lhs=1 / (Z_ * sympy.exp(-B_ / lam_)),
+                           rhs=sympy.exp(B_ - lam_ * sympy.log(Z_))),
+                      "the temperature dropped from the exponent"),)
+
+
 # ---------------------------------------------------------------- T4
 def _t4_instances() -> list[ProofInstance]:
     out = []
@@ -182,7 +189,7 @@ def proofs() -> list[Proof]:
     return [
         Proof("t1.ideal_exact", "T1", "Ideal rejection is exact",
               r"B\ge\operatorname{ess\,sup} r \ \Rightarrow\ q_B=q,\ N(B)=e^{(B-V)/\lambda}", T1_STEPS, _t1_instances,
-              strategy=lambda: finite_tilt_cases("envelope"), hypotheses=(r"$B\ge\operatorname{ess\,sup} r$",),
+              strategy=lambda: finite_tilt_cases("envelope"), wrong_steps=_t1_wrong(), hypotheses=(r"$B\ge\operatorname{ess\,sup} r$",),
               source="LCB spec T1", reference="finite-k10/B=3.4"),
         Proof("t4.proposals", "T4", "Proposal complexity",
               r"N(b) = \frac{e^{(b-V)/\lambda}}{1-D/Z},\quad e^{(b-V)/\lambda}\le N(b)\le\frac{e^{(b-V)/\lambda}}{1-\delta}\ \text{if } D/Z\le\delta",

@@ -246,6 +246,13 @@ T6_STEPS = (
 )
 
 
+def _t6_wrong() -> tuple[WrongStep, ...]:
+    return (WrongStep("clip-increasing", "clip-monotone",
+                      Step("clip-monotone", r"\hat b\ge b_\delta \Rightarrow D(\hat b)/Z \ge D(b_\delta)/Z", "≥",
+                           "monotonicity", numeric=_t6_clip),
+                      "the clip mass taken to grow with the baseline", instance="finite-u11/delta=0.5"),)
+
+
 def proofs() -> list[Proof]:
     return [
         Proof(T2_PROOF, "T2", "Clipping error of tilted rejection",
@@ -264,7 +271,7 @@ def proofs() -> list[Proof]:
               source="LCB spec T3"),
         Proof(T6_PROOF, "T6", "Learned baseline guarantee",
               r"P\big(\mathrm{TV}(q_{\hat b},q)>\delta\big)\le\eta", T6_STEPS, _t6_instances,
-              strategy=lambda: finite_tilt_cases("chernoff"),
+              strategy=lambda: finite_tilt_cases("chernoff"), wrong_steps=_t6_wrong(),
               hypotheses=(r"$\hat b$ upper-bounds $b_\delta$ with probability $\ge 1-\eta$",), source="LCB spec T6",
               reference="finite-u11/delta=0.5"),
     ]

@@ -57,11 +57,12 @@ class SearchProfile:
 
 PROFILES = {
     "ci": SearchProfile("ci", max_examples=30, derandomize=True),
+    "short": SearchProfile("short", max_examples=10, derandomize=True),
     "dev": SearchProfile("dev", max_examples=100, derandomize=False),
     "nightly": SearchProfile("nightly", max_examples=1000, derandomize=False),
 }
-"""``ci`` (the default, fixed examples: the test suite and ``tiltproof proof``), ``dev`` and ``nightly``
-(fresh random examples; ``pytest -m slow`` runs nightly)."""
+"""``ci`` (the default of ``tiltproof proof``: fixed examples), ``short`` (fixed, 10 examples: the test
+suite), ``dev`` and ``nightly`` (fresh random examples; ``pytest -m slow`` runs nightly)."""
 
 
 def search_profile(name: str | None = None) -> SearchProfile:
