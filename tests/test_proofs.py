@@ -132,32 +132,50 @@ def test_prove_nonnegative_undecided_without_domain():
 
 
 # ---------------------------------------------------------------- the declared proofs
-def _declared():
-    from theorems.best_of_n import proofs
+from tiltproof.proofs import all_proofs  # noqa: E402
 
-    return proofs()
-
-
-@pytest.fixture(scope="module")
-def declared():
-    return _declared()
+PROOFS = all_proofs()
+REQUIRED_THEOREMS = {"BoN", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "QRS", "SIR", "Chernoff"}
 
 
-def test_every_declared_proof_passes_on_instances_and_search(declared):
-    for proof in declared:
-        record = check_proof(proof, "ci")
-        bad = [(step.name, step.message) for step in record.steps if step.verdict in ("fail", "error")]
-        assert not bad, (proof.id, bad)
-        assert record.verdict == "pass"
+def test_every_lcb_theorem_has_a_proof_and_citations_resolve():
+    assert REQUIRED_THEOREMS <= {proof.theorem for proof in PROOFS}
+    ids = {proof.id for proof in PROOFS}
+    cited = {step.cites for proof in PROOFS for step in proof.steps if step.cites}
+    assert cited <= ids and {"lemma.chernoff", "t2.tv_bound"} <= cited
 
 
-def test_every_wrong_step_is_killed_at_its_step(declared):
-    for proof in declared:
-        assert proof.wrong_steps, proof.id
-        for wrong in proof.wrong_steps:
-            result = check_wrong_step(proof, wrong, "ci")
-            assert result.killed, (proof.id, wrong.name, result.step_record.message)
-            assert result.step_record.name == wrong.replacement.name
+@pytest.mark.parametrize("proof", PROOFS, ids=lambda proof: proof.id)
+def test_proof_steps_pass_on_instances_and_in_a_short_search(proof):
+    record = check_proof(proof, "short")
+    bad = [(step.name, step.message) for step in record.steps if step.verdict in ("fail", "error")]
+    assert not bad and record.verdict == "pass", bad
+    for step in record.steps:       # a passing mechanical step was really evaluated somewhere
+        if step.kind != "argued":
+            assert any(check["verdict"] == "pass" and check["method"] != "search" or check["method"] == "search"
+                       and check["count"] > 0 for check in step.checks), step.name
+
+
+@pytest.mark.parametrize("proof", [p for p in PROOFS if p.wrong_steps], ids=lambda proof: proof.id)
+def test_every_wrong_step_is_killed_at_its_step(proof):
+    for wrong in proof.wrong_steps:
+        result = check_wrong_step(proof, wrong, "short")
+        assert result.killed, (wrong.name, result.step_record.message)
+        assert result.step_record.index == [s.name for s in proof.steps].index(wrong.step)
+        if wrong.instance:
+            assert any(check["values"].get("instance") == wrong.instance for check in result.step_record.checks
+                       if check["verdict"] == "fail")
+
+
+def test_every_theorem_has_a_wrong_step():
+    theorems = {proof.theorem for proof in PROOFS}
+    assert theorems == {proof.theorem for proof in PROOFS if proof.wrong_steps}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("proof", PROOFS, ids=lambda proof: proof.id)
+def test_proof_steps_survive_the_nightly_search(proof):
+    assert check_proof(proof, "nightly").verdict == "pass"
 
 
 def test_bon_position_law_against_enumeration_of_all_tuples():
