@@ -102,11 +102,39 @@ def _summary_lines(summary: dict) -> list[str]:
 
 def proofs_payload(chosen=None, profile="ci", on_record=None) -> dict[str, Any]:
     """Check ``chosen`` proofs (default: all) and their wrong steps: ``{"summary", "proofs", "wrong_steps"}``
-    (the ``--json`` object, which ``tiltproof report --proofs`` typesets). ``on_record(record, wrongs)`` is
-    called after each proof."""
+    (the ``--json`` object, which ``tiltproof report --proofs`` typesets). ``profile``: a search profile
+    name or None (no search); ``on_record(record, wrong_records)`` is called after each proof."""
     from tiltproof.proofs import all_proofs, check_proof, check_wrong_step, summarize
 
     chosen = all_proofs() if chosen is None else chosen
+    started = time.perf_counter()
+    records, wrongs = [], []
+    for proof in chosen:
+        record = check_proof(proof, profile)
+        wrong_records = [check_wrong_step(proof, wrong, profile) for wrong in proof.wrong_steps]
+        records.append(record)
+        wrongs.extend(wrong_records)
+        if on_record is not None:
+            on_record(record, wrong_records)
+    summary = summarize(records)
+    summary["surviving_wrong_steps"] = [f"{w.proof}:{w.name}" for w in wrongs if not w.killed]
+    summary["seconds"] = time.perf_counter() - started
+    return {"summary": summary, "proofs": [r.to_json() for r in records], "wrong_steps": [w.to_json() for w in wrongs]}
+
+
+def command_proof(arguments: argparse.Namespace) -> int:
+    if not arguments.summary and not arguments.id:
+        print("error: give a theorem or proof id, or --summary")
+        return 2
+    from tiltproof.proofs import all_proofs, search_profile, select_proofs
+
+    try:
+        profile = None if arguments.no_search else search_profile(arguments.profile)
+        proofs = all_proofs()
+        chosen = proofs if arguments.summary else _with_lemmas(select_proofs(proofs, arguments.id), proofs)
+    except ValueError as error:
+        print(f"error: {error}")
+        return 2
     payload = proofs_payload(chosen, profile, None if arguments.summary else _print_record)
     summary = payload["summary"]
     for line in _summary_lines(summary):
