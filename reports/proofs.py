@@ -58,9 +58,11 @@ def _proof(record: dict[str, Any], wrongs: list[dict[str, Any]], titles: dict[st
            r"\addcontentsline{toc}{subsection}{" + escape_text(record["theorem"]) + " (" + escape_tt(record["id"]) + ")}",
            r"\tpdisplay{" + sanitize_latex(record["statement"], math=True) + "}"]
     if record["hypotheses"]:
-        out.append(r"\emph{Hypotheses:} " + "; ".join(sanitize_latex(h) for h in record["hypotheses"]) + ".")
+        # ragged: long inline math and instance names break at spaces instead of overflowing the line
+        out.append(r"{\raggedright\emph{Hypotheses:} " + "; ".join(sanitize_latex(h) for h in record["hypotheses"])
+                   + r".\par}")
     if record.get("source"):
-        out.append(r"\emph{Source:} " + sanitize_latex(record["source"]) + ".")
+        out.append(r"\noindent\emph{Source:} " + sanitize_latex(record["source"]) + ".")
     checked = ", ".join(f"{count} {escape_text(KIND_LABELS[k][1])}" for k, count in record["kinds"].items() if count)
     out.append(r"\par\noindent\emph{Proof} (" + checked + r"; exact instances: " + str(len(record["instances"])) + ").")
     out.append(r"\begin{enumerate}")
@@ -69,14 +71,14 @@ def _proof(record: dict[str, Any], wrongs: list[dict[str, Any]], titles: dict[st
     mine = [w for w in wrongs if w["proof"] == record["id"]]
     if mine:
         out.append(r"\noindent\emph{Wrong steps}, each run in place of the step it replaces:")
-        out.append(r"\begin{itemize}")
+        out.append(r"{\raggedright\begin{itemize}")
         for wrong in mine:
             status = (r"\textcolor{tppass}{killed at step " + escape_tt(wrong["step"]) + "}" if wrong["killed"]
                       else r"\textcolor{tpfail}{not killed}")
             where = (" on " + escape_tt(wrong["instance"])) if wrong.get("instance") else ""
             by = (" by " + escape_text(", ".join(wrong["killed_by"]))) if wrong["killed_by"] else ""
             out.append(r"\item " + escape_prose(wrong["what_is_wrong"]) + ": " + status + where + by + ".")
-        out.append(r"\end{itemize}")
+        out.append(r"\end{itemize}\par}")
     return "\n".join(out) + "\n"
 
 
