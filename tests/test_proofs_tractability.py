@@ -7,7 +7,10 @@ Everything here is exact (quadrature, enumeration, closed forms): no statistical
 """
 from __future__ import annotations
 
+import json
 import math
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -135,3 +138,25 @@ def test_worst_sides_bad_input_names_the_argument():
         worst_sides("<", Sides(np.zeros(2), np.zeros(2)))
     with pytest.raises(ValueError, match="shapes"):
         worst_sides("=", Sides(np.zeros(2), np.zeros(3)))
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="needs pdflatex")
+def test_appendix_of_these_proofs_typesets_without_overfull_boxes(declared, records, tmp_path):
+    """The report's proof appendix for these proofs (reports.proofs) compiles, with no overfull box: long hypotheses,
+    instance names and statements break or scale instead of running into the margin."""
+    from reports.proofs import render_proofs_section
+
+    wrongs = [check_wrong_step(proof, wrong, None).to_json() for proof in declared.values() for wrong in proof.wrong_steps]
+    payload = {"summary": summarize(list(records.values())), "proofs": [r.to_json() for r in records.values()],
+               "wrong_steps": wrongs}
+    render_proofs_section(json.loads(json.dumps(payload, default=float)), tmp_path / "proofs.tex")
+    (tmp_path / "doc.tex").write_text(
+        "\\documentclass[10pt]{article}\\usepackage[utf8]{inputenc}\\usepackage[a4paper,margin=1.6cm]{geometry}"
+        "\\usepackage{amsmath,amssymb,graphicx}\\usepackage[table]{xcolor}\\definecolor{tppass}{HTML}{1B7837}"
+        "\\definecolor{tpfail}{HTML}{C51B7D}\\definecolor{tperror}{HTML}{7B3294}\\newcommand{\\tpbs}{{\\ttfamily\\char92}}"
+        "\\begin{document}\\input{proofs.tex}\\end{document}\n")
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    log = (tmp_path / "doc.log").read_text(errors="replace")
+    assert run.returncode == 0, log[-2000:]
+    assert "Overfull" not in log, [line for line in log.splitlines() if "Overfull" in line]
