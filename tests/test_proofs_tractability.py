@@ -70,11 +70,17 @@ def test_at_least_80_percent_of_the_steps_are_mechanical(records):
                 assert step.argued, f"{record.id}:{step.name} is argued without a reason"
 
 
-def test_every_wrong_step_is_killed_at_its_step(declared):
+@pytest.fixture(scope="module")
+def wrong_records(declared):
+    return {(ident, wrong.name): check_wrong_step(proof, wrong, "ci")
+            for ident, proof in declared.items() for wrong in proof.wrong_steps}
+
+
+def test_every_wrong_step_is_killed_at_its_step(declared, wrong_records):
     for ident, proof in declared.items():
         assert proof.wrong_steps, ident
         for wrong in proof.wrong_steps:
-            result = check_wrong_step(proof, wrong, "ci")
+            result = wrong_records[(ident, wrong.name)]
             assert result.killed, (ident, wrong.name, result.step_record.message)
             assert result.step_record.name == wrong.step
 
@@ -141,12 +147,12 @@ def test_worst_sides_bad_input_names_the_argument():
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="needs pdflatex")
-def test_appendix_of_these_proofs_typesets_without_overfull_boxes(declared, records, tmp_path):
+def test_appendix_of_these_proofs_typesets_without_overfull_boxes(records, wrong_records, tmp_path):
     """The report's proof appendix for these proofs (reports.proofs) compiles, with no overfull box: long hypotheses,
     instance names and statements break or scale instead of running into the margin."""
     from reports.proofs import render_proofs_section
 
-    wrongs = [check_wrong_step(proof, wrong, None).to_json() for proof in declared.values() for wrong in proof.wrong_steps]
+    wrongs = [record.to_json() for record in wrong_records.values()]
     payload = {"summary": summarize(list(records.values())), "proofs": [r.to_json() for r in records.values()],
                "wrong_steps": wrongs}
     render_proofs_section(json.loads(json.dumps(payload, default=float)), tmp_path / "proofs.tex")
