@@ -14,7 +14,8 @@ with ``S = Σ_i e^{ℓ_i/λ}``. Steps:
 7. ``mass_plane`` — ``J ≥ e^{−ε/λ}max_j W_j`` (``S ≥ e^{ℓ_j/λ}``, ``f ≥ ℓ_j``), hence
 8. ``calls_plane_top`` — ``E[calls] ≤ e^{ε/λ}ΣW_i/max_j W_j``;
 9. ``sum_over_max`` — ``ΣW_i/max_j W_j ≤ N``;
-10. ``net_size`` — ``N ≤ (2√k·LR/ε + √k + 1)^k`` (grid of spacing ε/(L√k) in the ball of radius R + ε/(2L)).
+10. ``axis_count`` — ``2(R + δ)/h + 1 = 2√k·LR/ε + √k + 1`` for ``h = ε/(L√k)``, ``δ = h√k/2`` (symbolic);
+11. ``net_size`` — ``N ≤ (2√k·LR/ε + √k + 1)^k`` (grid of spacing ε/(L√k) in the ball of radius R + ε/(2L)).
 
 Exact sides: ``radial_quantities``/``exact_calls`` of the module on the six registered (k, d) instances
 (``estimators.plane_calls``: the k-dimensional integral with its error), ``plane_log_weights`` with the exact
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import sympy
 import torch
 from scipy import integrate
 from scipy.special import gammaln, logsumexp
@@ -177,6 +179,15 @@ def _net_size(instance):
     return Sides(float(v["N"]), (2 * math.sqrt(k) * inst.lipschitz * inst.radius / inst.epsilon + math.sqrt(k) + 1) ** k)
 
 
+def _axis_sides() -> tuple[sympy.Expr, sympy.Expr]:
+    k, L, R, eps = sympy.symbols("k L R varepsilon", positive=True)
+    h = eps / (L * sympy.sqrt(k))
+    return 2 * (R + h * sympy.sqrt(k) / 2) / h + 1, 2 * sympy.sqrt(k) * L * R / eps + sympy.sqrt(k) + 1
+
+
+_axis = _axis_sides()
+
+
 def _steps(sum_over_max=_sum_over_max) -> tuple[Step, ...]:
     e = r"e^{\varepsilon/\lambda}"
     return (
@@ -195,6 +206,9 @@ def _steps(sum_over_max=_sum_over_max) -> tuple[Step, ...]:
         Step("calls_plane_top", r"\mathbb E[\text{calls}] \le " + e + r"\sum_iW_i/\max_jW_j", "≤", "monotonicity",
              numeric=_calls_plane_top),
         Step("sum_over_max", r"\sum_iW_i/\max_jW_j \le N", "≤", "algebra", numeric=sum_over_max),
+        Step("axis_count", r"\frac{2(R+\delta)}{h}+1 = \frac{2\sqrt k\,LR}{\varepsilon}+\sqrt k+1,\ h=\frac{\varepsilon}{L\sqrt k},\ \delta=\frac{h\sqrt k}{2}",
+             "=", "algebra", lhs=_axis[0], rhs=_axis[1],
+             text="Grid points per axis within $R+\\delta$ of the centre: at most $2(R+\\delta)/h+1$."),
         Step("net_size", r"N \le \left(2\sqrt k\,LR/\varepsilon+\sqrt k+1\right)^k", "≤", "algebra", numeric=_net_size,
              text="Grid points of spacing $\\varepsilon/(L\\sqrt k)$ in the ball of radius $R+\\varepsilon/(2L)$."),
     )
