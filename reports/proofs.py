@@ -74,7 +74,8 @@ def _proof(record: dict[str, Any], wrongs: list[dict[str, Any]], titles: dict[st
                       else r"\textcolor{tpfail}{not killed}")
             where = (" on " + escape_tt(wrong["instance"], breakable=True)) if wrong.get("instance") else ""
             by = (" by " + escape_text(", ".join(wrong["killed_by"]))) if wrong["killed_by"] else ""
-            out.append(r"\item " + escape_prose(wrong["what_is_wrong"]) + ": " + status + where + by + ".")
+            history = (" " + escape_prose(wrong["history"]) + ".") if wrong.get("history") else ""
+            out.append(r"\item " + escape_prose(wrong["what_is_wrong"]) + ": " + status + where + by + "." + history)
         out.append(r"\end{itemize}")
     return "\n".join(out) + "\n"
 
