@@ -65,6 +65,20 @@ def test_missing_lemma_and_unknown_id_are_named():
     assert select_proofs([proof], "t") == [proof]
 
 
+def test_wrong_step_on_an_extra_instance_with_history_and_unknown_instance():
+    true = Step("sq", "", "≥", "algebra", numeric=lambda i: Sides(i.parameters["x"] ** 2, 0.0))
+    wrong = Step("sq", "", "≥", "algebra", numeric=lambda i: Sides(i.parameters["x"] ** 3, 0.0))
+    extra = WrongStep("cube", "sq", wrong, "x³ for x²", instance="x=-2.0", history="spec §1, corrected",
+                      extra_instances=_instances(-2.0))
+    proof = Proof("p", "T", "t", "s", (true,), _instances(1.0, 3.0), wrong_steps=(extra,))
+    assert check_proof(proof, None).verdict == "pass"
+    result = check_wrong_step(proof, extra, None)
+    assert result.killed and result.killed_by == ["instances"] and result.history == "spec §1, corrected"
+    missing = WrongStep("cube", "sq", wrong, "x³ for x²", instance="x=-9.0")
+    with pytest.raises(ValueError, match="instance 'x=-9.0' is not an instance of proof 'p'"):
+        check_wrong_step(proof, missing, None)
+
+
 def test_sides_of_different_shapes_raise_naming_step_and_instance():
     step = Step("vec", "x", "≤", "algebra", numeric=lambda i: Sides(np.zeros(3), np.zeros(2)))
     with pytest.raises(ValueError, match=r"step 'vec' on instance 'x=1.0'.*\(3,\).*\(2,\)"):
