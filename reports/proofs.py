@@ -20,20 +20,19 @@ KIND_LABELS = {"checked-symbolic": ("tppass", "symbolic"), "checked-on-instances
                "searched": ("tppass", "instances + search"), "argued": ("tperror", "argued")}
 
 PREAMBLE = r"""\makeatletter
-\providecommand{\tpproofbox}{}
-\newsavebox{\tpstepbox}
-\newcommand{\tpdisplay}[1]{\sbox{\tpstepbox}{$\displaystyle #1$}\par\smallskip\noindent\hfil
-  \ifdim\wd\tpstepbox>\linewidth\resizebox{\linewidth}{!}{\usebox{\tpstepbox}}\else\usebox{\tpstepbox}\fi\hfil\par\smallskip}
-\newcommand{\tpkind}[2]{\textcolor{#1}{\textsc{#2}}}
+\newsavebox{\tpprfbox}
+\newcommand{\tpprfdisplay}[1]{\sbox{\tpprfbox}{$\displaystyle #1$}\par\smallskip\noindent\hfil
+  \ifdim\wd\tpprfbox>\linewidth\resizebox{\linewidth}{!}{\usebox{\tpprfbox}}\else\usebox{\tpprfbox}\fi\hfil\par\smallskip}
+\newcommand{\tpprfkind}[2]{\textcolor{#1}{\textsc{#2}}}
 \makeatother
 """
 
 
 def _kind_tag(kind: str, verdict: str) -> str:
     if verdict in ("fail", "error"):
-        return r"\tpkind{tpfail}{" + escape_text(verdict) + "}"
+        return r"\tpprfkind{tpfail}{" + escape_text(verdict) + "}"
     colour, label = KIND_LABELS.get(kind, ("tperror", kind))
-    return r"\tpkind{" + colour + "}{" + escape_text(label) + "}"
+    return r"\tpprfkind{" + colour + "}{" + escape_text(label) + "}"
 
 
 def _step(step: dict[str, Any], titles: dict[str, str]) -> str:
@@ -41,7 +40,7 @@ def _step(step: dict[str, Any], titles: dict[str, str]) -> str:
              escape_text(step["justification"]) + "}"]
     if step.get("cites"):
         lines[-1] += " (by " + escape_prose(titles.get(step["cites"], step["cites"])) + ")"
-    lines.append(r"\tpdisplay{" + sanitize_latex(step["latex"], math=True) + "}")
+    lines.append(r"\tpprfdisplay{" + sanitize_latex(step["latex"], math=True) + "}")
     if step.get("text"):
         lines.append(sanitize_latex(step["text"]))
     if step["kind"] == "argued" and step.get("argued"):
@@ -56,13 +55,11 @@ def _proof(record: dict[str, Any], wrongs: list[dict[str, Any]], titles: dict[st
     out = [r"\subsection*{" + escape_text(kind) + " " + escape_text(record["theorem"]) + ": " +
            sanitize_latex(record["title"]) + "}",
            r"\addcontentsline{toc}{subsection}{" + escape_text(record["theorem"]) + " (" + escape_tt(record["id"]) + ")}",
-           r"\tpdisplay{" + sanitize_latex(record["statement"], math=True) + "}"]
+           r"\tpprfdisplay{" + sanitize_latex(record["statement"], math=True) + "}"]
     if record["hypotheses"]:
-        # ragged: long inline math and instance names break at spaces instead of overflowing the line
-        out.append(r"{\raggedright\emph{Hypotheses:} " + "; ".join(sanitize_latex(h) for h in record["hypotheses"])
-                   + r".\par}")
+        out.append(r"\emph{Hypotheses:} " + "; ".join(sanitize_latex(h) for h in record["hypotheses"]) + ".")
     if record.get("source"):
-        out.append(r"\noindent\emph{Source:} " + sanitize_latex(record["source"]) + ".")
+        out.append(r"\emph{Source:} " + sanitize_latex(record["source"]) + ".")
     checked = ", ".join(f"{count} {escape_text(KIND_LABELS[k][1])}" for k, count in record["kinds"].items() if count)
     out.append(r"\par\noindent\emph{Proof} (" + checked + r"; exact instances: " + str(len(record["instances"])) + ").")
     out.append(r"\begin{enumerate}")
@@ -71,14 +68,15 @@ def _proof(record: dict[str, Any], wrongs: list[dict[str, Any]], titles: dict[st
     mine = [w for w in wrongs if w["proof"] == record["id"]]
     if mine:
         out.append(r"\noindent\emph{Wrong steps}, each run in place of the step it replaces:")
-        out.append(r"{\raggedright\begin{itemize}")
+        out.append(r"\begin{itemize}")
         for wrong in mine:
-            status = (r"\textcolor{tppass}{killed at step " + escape_tt(wrong["step"]) + "}" if wrong["killed"]
+            status = (r"\textcolor{tppass}{killed at step " + escape_tt(wrong["step"], breakable=True) + "}" if wrong["killed"]
                       else r"\textcolor{tpfail}{not killed}")
-            where = (" on " + escape_tt(wrong["instance"])) if wrong.get("instance") else ""
+            where = (" on " + escape_tt(wrong["instance"], breakable=True)) if wrong.get("instance") else ""
             by = (" by " + escape_text(", ".join(wrong["killed_by"]))) if wrong["killed_by"] else ""
-            out.append(r"\item " + escape_prose(wrong["what_is_wrong"]) + ": " + status + where + by + ".")
-        out.append(r"\end{itemize}\par}")
+            history = (" " + escape_prose(wrong["history"]) + ".") if wrong.get("history") else ""
+            out.append(r"\item " + escape_prose(wrong["what_is_wrong"]) + ": " + status + where + by + "." + history)
+        out.append(r"\end{itemize}")
     return "\n".join(out) + "\n"
 
 
@@ -100,8 +98,9 @@ def render_proofs_section(payload: dict[str, Any], path: str | Path) -> Path:
         intro += (f"Of {summary.get('steps', 0)} steps in {summary.get('proofs', 0)} proofs, "
                   + ", ".join(f"{count} {escape_text(KIND_LABELS[k][1])}" for k, count in kinds.items())
                   + f" ({100 * summary.get('mechanical_fraction', 0):.0f}\\,\\% checked mechanically).")
-    body = [PREAMBLE, intro + "\n"]
+    body = [PREAMBLE, intro + "\n", r"\begingroup\sloppy"]
     body += [_proof(record, payload.get("wrong_steps", []), titles) for record in payload["proofs"]]
+    body.append(r"\endgroup")
     path = Path(path)
     path.write_text(Latex("\n".join(body)))
     return path

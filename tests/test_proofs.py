@@ -8,6 +8,7 @@ never from the code under test. No statistical assertion here: everything is exa
 from __future__ import annotations
 
 import itertools
+import json
 import math
 
 import numpy as np
@@ -62,6 +63,20 @@ def test_missing_lemma_and_unknown_id_are_named():
     with pytest.raises(ValueError, match="unknown theorem or proof id 'T99'"):
         select_proofs([proof], "T99")
     assert select_proofs([proof], "t") == [proof]
+
+
+def test_wrong_step_on_an_extra_instance_with_history_and_unknown_instance():
+    true = Step("sq", "", "≥", "algebra", numeric=lambda i: Sides(i.parameters["x"] ** 2, 0.0))
+    wrong = Step("sq", "", "≥", "algebra", numeric=lambda i: Sides(i.parameters["x"] ** 3, 0.0))
+    extra = WrongStep("cube", "sq", wrong, "x³ for x²", instance="x=-2.0", history="spec §1, corrected",
+                      extra_instances=_instances(-2.0))
+    proof = Proof("p", "T", "t", "s", (true,), _instances(1.0, 3.0), wrong_steps=(extra,))
+    assert check_proof(proof, None).verdict == "pass"
+    result = check_wrong_step(proof, extra, None)
+    assert result.killed and result.killed_by == ["instances"] and result.history == "spec §1, corrected"
+    missing = WrongStep("cube", "sq", wrong, "x³ for x²", instance="x=-9.0")
+    with pytest.raises(ValueError, match="instance 'x=-9.0' is not an instance of proof 'p'"):
+        check_wrong_step(proof, missing, None)
 
 
 def test_sides_of_different_shapes_raise_naming_step_and_instance():
@@ -191,3 +206,69 @@ def test_bon_position_law_against_enumeration_of_all_tuples():
             first = next(d for d in draws if rewards[d] == best)
             brute[first] += np.prod(probs[list(draws)])
         np.testing.assert_allclose(position_law(law, n_draws), brute, rtol=1e-12)
+
+
+# ---------------------------------------------------------------- front ends
+def test_cli_proof_prints_each_step_and_writes_json(tmp_path, capsys):
+    from tiltproof import cli
+
+    path = tmp_path / "proof.json"
+    assert cli.main(["proof", "BoN", "--profile", "short", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    proof = select_proofs(PROOFS, "BoN")[0]
+    assert all(step.name in out for step in proof.steps) and "reference instance: " + proof.reference in out
+    assert out.count("killed") >= len(proof.wrong_steps)
+    payload = json.loads(path.read_text())
+    assert [s["name"] for s in payload["proofs"][0]["steps"]] == [s.name for s in proof.steps]
+    assert payload["summary"]["steps"] == len(proof.steps)
+
+
+def test_cli_proof_bad_input_exits_2(capsys):
+    from tiltproof import cli
+
+    assert cli.main(["proof", "T99"]) == 2
+    assert "unknown theorem or proof id 'T99'" in capsys.readouterr().out
+    assert cli.main(["proof"]) == 2
+
+
+def test_cli_proof_summary_counts_steps_by_kind(monkeypatch, capsys):
+    import tiltproof.proofs as engine
+    from tiltproof import cli
+
+    chosen = [p for p in PROOFS if p.theorem in ("T5", "Chernoff")]
+    monkeypatch.setattr(engine, "all_proofs", lambda: chosen)
+    assert cli.main(["proof", "--summary", "--no-search"]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(chosen)} proofs, {sum(len(p.steps) for p in chosen)} steps" in out
+    assert "mechanically checked:" in out
+
+
+def test_report_proof_appendix_compiles_without_source_or_overfull_boxes(tmp_path):
+    """Every proof typeset (no search: the layout does not depend on it) into the report; no LaTeX source
+    in the PDF text, no overfull box over 5 pt, every proof's theorem and every wrong step listed."""
+    import re
+    import shutil
+    import subprocess
+
+    from reports import TEX_INSTALL_HINT, build_report
+    from tests.test_reports import _payload
+    from tiltproof.proof_command import proofs_payload
+
+    missing = [tool for tool in ("pdflatex", "pdftotext") if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} not found — {TEX_INSTALL_HINT}", pytrace=False)
+    proofs = proofs_payload(PROOFS, None)
+    result = build_report(_payload(), tmp_path / "report", proofs=proofs)
+    assert result.pdf is not None, result.log_excerpt
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(result.pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "\nProofs\n" in text
+    text = text.split("\nProofs\n", 1)[1]      # the appendix (the demo claims before it print odd messages on purpose)
+    for source in ("\\mathrm", "\\frac", "$", "_{", "\\tp"):
+        assert source not in text, f"{source!r} printed in the PDF"
+    log = (tmp_path / "report" / "report.log").read_text(errors="replace")
+    overfull = [float(width) for width in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide", log)]
+    assert all(width <= 5.0 for width in overfull), overfull
+    flat = " ".join(text.split())
+    assert all(f"{p.theorem}:" in flat for p in PROOFS)
+    assert flat.count("killed at step") == sum(len(p.wrong_steps) for p in PROOFS)

@@ -74,6 +74,8 @@ def _print_record(record, wrong_records) -> None:
         where = f" on {wrong.instance}" if wrong.instance else ""
         by = f" by {', '.join(wrong.killed_by)}" if wrong.killed_by else ""
         print(f"  wrong step {wrong.name} (step {wrong.step}){where}: {status}{by} — {wrong.what_is_wrong}")
+        if wrong.history:
+            print(f"      history: {wrong.history}")
     print()
 
 
