@@ -317,8 +317,9 @@ def _stamp(meta: dict, records: list[dict]) -> dict[str, Any]:
 
 
 def render_report(payload: dict, out_dir: Path, *, source: str = "", mutants: dict | None = None,
-                  appendix: bool = False) -> Path:
-    """Write report.tex, the style, verdicts.tex, sections and figures into ``out_dir``; return the .tex."""
+                  appendix: bool = False, proofs: dict | None = None) -> Path:
+    """Write report.tex, the style, verdicts.tex, sections and figures into ``out_dir``; return the .tex.
+    ``proofs``: a ``tiltproof proof --json`` payload, typeset as the proof appendix (``reports.proofs``)."""
     out_dir = Path(out_dir)
     (out_dir / "sections").mkdir(parents=True, exist_ok=True)
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
@@ -339,6 +340,10 @@ def render_report(payload: dict, out_dir: Path, *, source: str = "", mutants: di
             raise ValueError(f"claims {codes[code]!r} and {record['id']!r} map to the same macro code")
         codes[code] = record["id"]
     environment = _environment()
+    if proofs is not None:
+        from reports.proofs import render_proofs_section
+
+        render_proofs_section(proofs, out_dir / "sections" / "proofs.tex")
     taken: set[str] = set()
     theorems, groups, figures = [], [], []
     for name in sorted(_unique(r["theorem"] for r in records), key=_theorem_key):
@@ -365,7 +370,7 @@ def render_report(payload: dict, out_dir: Path, *, source: str = "", mutants: di
     context = dict(
         meta=meta, stamp=_stamp(raw_meta, records), counts=counts, theorems=theorems, claims=claims,
         source=source or "(payload)", selection=_selection(meta), overview=overview, figure_rows=_figure_rows(figures),
-        variants=_variants(mutants, {r["id"] for r in records}), appendix=appendix,
+        variants=_variants(mutants, {r["id"] for r in records}), appendix=appendix, proofs=proofs is not None,
         fields=Latex(", ".join(r"\texttt{" + f + "}" for f in MACRO_FIELDS)),
         example_id=example["id"] if example else "",
         example_macro="\\" + macro_name("Empirical", example["id"]) if example else "",
@@ -422,7 +427,7 @@ def compile_report(tex: Path, *, engine: str | None = None, timeout: float = 300
 
 def build_report(results: str | Path | dict, out_dir: str | Path, *, compile: bool = True,
                  engine: str | None = None, timeout: float = 300, mutants: str | Path | dict | None = None,
-                 appendix: bool = False) -> ReportResult:
+                 appendix: bool = False, proofs: dict | None = None) -> ReportResult:
     """Render the report of ``results`` (and the kill matrix of ``mutants``, a ``tiltproof mutants --json``
     file) into ``out_dir`` and compile it when TeX is available. ``appendix``: list every macro code in an
     appendix too (they are always in ``verdicts.tex``'s comments)."""
@@ -430,7 +435,7 @@ def build_report(results: str | Path | dict, out_dir: str | Path, *, compile: bo
     kill_matrix = None if mutants is None else (mutants if isinstance(mutants, dict) else summary.load_mutants(mutants))
     out_dir = Path(out_dir)
     source = "" if isinstance(results, dict) else Path(results).name
-    tex = render_report(payload, out_dir, source=source, mutants=kill_matrix, appendix=appendix)
+    tex = render_report(payload, out_dir, source=source, mutants=kill_matrix, appendix=appendix, proofs=proofs)
     if not compile:
         return ReportResult(out_dir, tex, None, None, f"wrote {tex} (not compiled: --no-compile)")
     chosen = engine or find_engine()

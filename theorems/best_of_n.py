@@ -458,3 +458,10 @@ def mutants() -> list[Mutant]:
                _variant("bon.kl_exact/mixture-d1/N=16", "log-n",
                         partial(check_kl_exact, mixture, 16, value_expression=log_n), log_n)),
     ]
+
+
+def proofs():
+    """The proof of the KL bound as data (``theorems/best_of_n_proof.py``; imported lazily: it imports this module)."""
+    from theorems.best_of_n_proof import proofs as declared
+
+    return declared()

@@ -360,3 +360,10 @@ def mutants() -> list[Mutant]:
                _variant("t4.step_proposals_identity/masked-ref-B5/t=2,offset=0.5",
                         partial(check_step_proposals_identity, masked, 2, 0.5, count=overcounting), "overcount")),
     ]
+
+
+def proofs():
+    """T8 as a proof object (``theorems/chain_step_bounds_proof.py``, imported lazily)."""
+    from theorems.chain_step_bounds_proof import proofs as declared
+
+    return declared()

@@ -124,3 +124,10 @@ def mutants() -> list[Mutant]:
                _variant("t1.trajectory_exact/gmm-ref-B3", partial(check_trajectory_exact, gmm3, envelope_shift=-2.0),
                         "envelope-below-sup")),
     ]
+
+
+def proofs():
+    """T7 as a proof object (``theorems/diffusion_chains_proof.py``, imported lazily)."""
+    from theorems.diffusion_chains_proof import proofs as declared
+
+    return declared()

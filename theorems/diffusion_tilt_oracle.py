@@ -290,3 +290,10 @@ def mutants() -> list[Mutant]:
                _variant("p1.telescoping_log_partition/gmm-diffusion-d2/theta=(1.6,-1)",
                         partial(check_telescoping, claimed=moment_matched_log_partition), "moment-matched")),
     ]
+
+
+def proofs():
+    """P1's proof as data (``theorems/diffusion_tilt_oracle_proof.py``; imported lazily: it imports this module)."""
+    from theorems.diffusion_tilt_oracle_proof import proofs as declared
+
+    return declared()

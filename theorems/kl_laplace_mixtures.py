@@ -156,3 +156,10 @@ def mutants() -> list[Mutant]:
                _variant("l1d.laplace_mixture/logsumexp-gauss-d4/k=2,tau=lam=0.5",
                         partial(check_laplace_mixture, "lse", sampler=_unweighted_lse_sampler), "unweighted")),
     ]
+
+
+def proofs():
+    """L1d's Laplace-mixture proof as data (``theorems/kl_laplace_mixtures_proof.py``; imported lazily)."""
+    from theorems.kl_laplace_mixtures_proof import proofs as declared
+
+    return declared()

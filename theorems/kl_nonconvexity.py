@@ -141,3 +141,10 @@ def mutants() -> list[Mutant]:
                _variant("l1c.acceptance_decay/w-shape-gauss/lam=0.5", partial(check_nonconvex, 0.5, expression=wrong_ceiling),
                         "doubled-gap", wrong_ceiling)),
     ]
+
+
+def proofs():
+    """L1c's proof as data (``theorems/kl_nonconvexity_proof.py``; imported lazily: it imports this module)."""
+    from theorems.kl_nonconvexity_proof import proofs as declared
+
+    return declared()

@@ -220,3 +220,10 @@ def mutants() -> list[Mutant]:
         Mutant("complexity-counter-1.1x-k3", "L1b", "a counter reporting 1.1× the oracle calls made (k = 3)",
                variant(3, 4, _scaled_counter(1.1), "counter-1.1x")),
     ]
+
+
+def proofs():
+    """L1b's proof as data (``theorems/kl_oracle_calls_proof.py``; imported lazily: it imports this module)."""
+    from theorems.kl_oracle_calls_proof import proofs as declared
+
+    return declared()

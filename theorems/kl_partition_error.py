@@ -237,3 +237,10 @@ def mutants() -> list[Mutant]:
                "kl_align fed log Ẑ off by 1.3η on the attaining instance, claimed to attain the value at η",
                wrong_variant(registered, TIGHT_ID, partial(check_partition_tight, PARTITION_ETA, factors=wrong), "1.3-eta")),
     ]
+
+
+def proofs():
+    """L1d's proof as data (``theorems/kl_partition_error_proof.py``; imported lazily: it imports this module)."""
+    from theorems.kl_partition_error_proof import proofs as declared
+
+    return declared()

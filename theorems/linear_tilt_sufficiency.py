@@ -213,3 +213,10 @@ def mutants() -> list[Mutant]:
                _variant("l1a.exact/hinge-gmm-d3/lam=1",
                         partial(check_ridge_exact, hinge_instance, sampler=_wrong_temperature_sampler), "wrong-temperature")),
     ]
+
+
+def proofs():
+    """L1a's proof as data (``theorems/linear_tilt_sufficiency_proof.py``; imported lazily: it imports this module)."""
+    from theorems.linear_tilt_sufficiency_proof import proofs as declared
+
+    return declared()

@@ -269,3 +269,10 @@ def mutants() -> list[Mutant]:
         Mutant("sir-bound-wrong-rate", "SIR", "TV(π_M, q) ≤ ρ/M² (a rate the proof does not give)",
                variant("sir.tv_bound/finite-k10/M=8", partial(check_sir_tv, finite, 8, bound=wrong_rate), "rate-M2", wrong_rate)),
     ]
+
+
+def proofs():
+    """QRS and SIR as proof objects (``theorems/peer_guarantees_proof.py``, imported lazily)."""
+    from theorems.peer_guarantees_proof import proofs as declared
+
+    return declared()

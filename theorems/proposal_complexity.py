@@ -340,3 +340,10 @@ def _below_sup(instance: Instance, delta: float) -> Hypothesis:
 def tradeoff_deltas(instance: Instance) -> tuple[float, ...]:
     """The points of ``TRADEOFF_DELTAS`` whose b_δ stays below ess sup r (beyond them the curve is flat)."""
     return tuple(delta for delta in TRADEOFF_DELTAS if baseline_below_ess_sup(instance, delta))
+
+
+def proofs():
+    """T1, T4 and T5 as proof objects (``theorems/proposal_complexity_proof.py``, imported lazily)."""
+    from theorems.proposal_complexity_proof import proofs as declared
+
+    return declared()

@@ -296,3 +296,10 @@ def mutants() -> list[Mutant]:
                variant("w1b.error_and_cost/wave-d5-k2/lam=1.5", partial(check_error_and_cost, prox_fn=_local_window_prox),
                        "local-window")),
     ]
+
+
+def proofs():
+    """W1b's proof as data (``theorems/prox_grid_error_proof.py``; imported lazily: it imports this module)."""
+    from theorems.prox_grid_error_proof import proofs as declared
+
+    return declared()

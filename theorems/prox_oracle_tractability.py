@@ -440,3 +440,10 @@ def mutants() -> list[Mutant]:
 def _sqrtm(matrix: np.ndarray) -> np.ndarray:
     values, vectors = np.linalg.eigh(matrix)
     return vectors @ np.diag(np.sqrt(values)) @ vectors.T
+
+
+def proofs():
+    """W1a, W1c and W1d proofs as data (``theorems/prox_oracle_tractability_proof.py``; imported lazily)."""
+    from theorems.prox_oracle_tractability_proof import proofs as declared
+
+    return declared()

@@ -495,3 +495,10 @@ def learned_baseline_claims(instance: Instance, delta: float, eta: float, size: 
               statement=r"P\big(\hat b < b_\delta\big) \le \eta \quad(\hat b \ge b_\delta \Rightarrow D/Z(\hat b) \le \delta)",
               bound_expression=sym.eta, check=partial(check_learned_certificate, instance, delta, eta, size), **common),
     ]
+
+
+def proofs():
+    """T2, T3 and T6 as proof objects (``theorems/tv_guarantees_proof.py``, imported lazily)."""
+    from theorems.tv_guarantees_proof import proofs as declared
+
+    return declared()

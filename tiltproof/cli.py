@@ -18,6 +18,7 @@ runs a theorem family over a grid (``tiltproof.sweep``).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import re
 import sys
@@ -274,6 +275,21 @@ def command_list(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _proofs_for_report(option: str | None) -> dict | None:
+    """``--proofs``: None (no appendix), "" (check every proof now) or a ``tiltproof proof --json`` FILE."""
+    if option is None:
+        return None
+    if option == "":
+        from tiltproof.proof_command import proofs_payload
+
+        return proofs_payload()
+    try:
+        with open(option, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"--proofs: cannot read {option!r} ({error})") from None
+
+
 def command_report(arguments: argparse.Namespace) -> int:
     """Results JSON (+ mutants JSON) → DIR/report.tex (+ style, sections, figures, verdicts.tex) → DIR/report.pdf."""
     try:
@@ -285,8 +301,9 @@ def command_report(arguments: argparse.Namespace) -> int:
 
     console = _console()
     try:
+        proofs = _proofs_for_report(arguments.proofs)
         result = build_report(arguments.results, arguments.out, compile=not arguments.no_compile,
-                              mutants=arguments.mutants, appendix=arguments.macro_appendix)
+                              mutants=arguments.mutants, appendix=arguments.macro_appendix, proofs=proofs)
     except ValueError as error:
         _print_error(str(error))
         return 2
@@ -337,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--macro-appendix", action="store_true",
                         help="add an appendix listing every claim's macro code (always in verdicts.tex comments)")
     report.add_argument("--no-compile", action="store_true", help="write the .tex files only")
+    report.add_argument("--proofs", nargs="?", const="", default=None, metavar="FILE",
+                        help="add the proof appendix: every proof checked now, or a `tiltproof proof --json` FILE")
     report.set_defaults(handler=command_report)
     from tiltproof.verify_command import add_parser as add_verify_parser
 
@@ -347,6 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tiltproof.mutants_command import add_parser as add_mutants_parser  # handler imports lazily
 
     add_mutants_parser(commands)
+    from tiltproof.proof_command import add_parser as add_proof_parser  # handler imports lazily
+
+    add_proof_parser(commands)
     return parser
 
 

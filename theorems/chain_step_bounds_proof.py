@@ -1,0 +1,117 @@
+"""The proof of T8 (value-error robustness) as data (issue 22; LCB spec T8). Declared through
+``theorems.chain_step_bounds.proofs``.
+
+Let ``q ∝ p e^{V/λ}``, ``q̂ ∝ p e^{V̂/λ}`` with ``|V̂ − V| ≤ ε``. The likelihood ratio ``ℓ = dq̂/dq =
+e^{(V̂−V)/λ} Z/Ẑ`` takes values in ``[m, κm]`` with ``κ = e^{2ε/λ}`` and ``E_q ℓ = 1``. ``TV(q̂, q) =
+E_q(ℓ − 1)_+`` is convex in the law of ℓ, so over laws on ``[m, κm]`` with mean 1 it is largest at a
+two-point law; maximising ``a(1−a)(κ−1)/(κa + 1 − a)`` over the mass a at the top gives ``a = 1/(1+√κ)`` and the
+value ``(√κ−1)/(√κ+1) = tanh(ε/(2λ))``. The two-point law with that a attains it (tight).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import sympy
+
+from tiltproof.proofs import Proof, ProofInstance, Sides, Step, WrongStep
+
+__all__ = ["proofs"]
+
+eps_, lam_, a_, k_ = sympy.Symbol("epsilon", positive=True), sympy.Symbol("lambda", positive=True), \
+    sympy.Symbol("a", positive=True), sympy.Symbol("kappa", positive=True)
+
+
+def _instance(name: str, probs, values, perturbation, epsilon: float, lam: float) -> ProofInstance:
+    probs = np.asarray(probs, float) / np.sum(probs)
+    return ProofInstance(name, {"epsilon": epsilon, "lambda": lam},
+                         (probs, np.asarray(values, float), np.asarray(perturbation, float) * epsilon, epsilon, lam))
+
+
+def _instances() -> list[ProofInstance]:
+    out = []
+    for seed, (size, epsilon, lam) in enumerate([(5, 0.5, 1.0), (8, 1.0, 0.5), (3, 2.0, 1.0)]):
+        rng = np.random.default_rng(100 + seed)
+        out.append(_instance(f"finite-seed{100 + seed}/K={size},eps={epsilon:g},lam={lam:g}", rng.dirichlet(np.ones(size)),
+                             rng.normal(0, 1, size), rng.uniform(-1, 1, size), epsilon, lam))
+    for epsilon in (0.3, 1.0):      # the two-point law that attains the bound
+        top = 1.0 / (1.0 + math.exp(epsilon))          # q-mass of the upper point, κ = e^{2ε} (λ = 1)
+        probs = np.array([top, 1 - top]) * np.exp(-np.array([0.0, 0.0]))
+        out.append(_instance(f"two-point/eps={epsilon:g}", probs, [0.0, 0.0], [1.0, -1.0], epsilon, 1.0))
+    return out
+
+
+def _strategy():
+    from hypothesis import strategies as st
+
+    @st.composite
+    def draws(draw) -> ProofInstance:
+        size = draw(st.integers(1, 6))
+        probs = draw(st.lists(st.floats(0.05, 1.0), min_size=size, max_size=size))
+        values = draw(st.lists(st.floats(-2.0, 2.0), min_size=size, max_size=size))
+        signs = draw(st.lists(st.floats(-1.0, 1.0), min_size=size, max_size=size))
+        epsilon, lam = draw(st.floats(0.01, 3.0)), draw(st.sampled_from([0.25, 0.5, 1.0, 2.0]))
+        return _instance(f"p={np.round(probs, 3).tolist()}, V={np.round(values, 3).tolist()}, "
+                         f"u={np.round(signs, 3).tolist()}, ε={epsilon:.4g}, λ={lam}", probs, values, signs, epsilon, lam)
+
+    return draws()
+
+
+def _laws(instance: ProofInstance):
+    probs, values, perturbation, epsilon, lam = instance.payload
+    q = probs * np.exp(values / lam)
+    q_hat = probs * np.exp((values + perturbation) / lam)
+    q, q_hat = q / q.sum(), q_hat / q_hat.sum()
+    return q, q_hat, epsilon, lam
+
+
+def _ratio(instance: ProofInstance) -> Sides:
+    q, q_hat, epsilon, lam = _laws(instance)
+    ratio = q_hat / q
+    return Sides(float(ratio.max() / ratio.min()), math.exp(2 * epsilon / lam), 1e-12)
+
+
+def _tv_two_point(instance: ProofInstance) -> Sides:
+    q, q_hat, epsilon, lam = _laws(instance)
+    kappa = math.exp(2 * epsilon / lam)
+    return Sides(0.5 * float(np.abs(q_hat - q).sum()), (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1), 1e-12)
+
+
+def _attained(instance: ProofInstance) -> Sides | None:
+    if not instance.name.startswith("two-point"):
+        return None
+    q, q_hat, epsilon, lam = _laws(instance)
+    return Sides(0.5 * float(np.abs(q_hat - q).sum()), math.tanh(epsilon / (2 * lam)), 1e-12)
+
+
+KAPPA = sympy.exp(2 * eps_ / lam_)
+STEPS = (
+    Step("ratio-range", r"\ell=\frac{d\hat q}{dq}=e^{(\hat V-V)/\lambda}\frac{Z}{\hat Z},\quad \frac{\max\ell}{\min\ell}\le\kappa=e^{2\varepsilon/\lambda}",
+         "≤", "definition", numeric=_ratio),
+    Step("two-point-extreme", r"\mathrm{TV}(\hat q,q) = E_q(\ell-1)_+ \le \max_{a}\frac{a(1-a)(\kappa-1)}{\kappa a+1-a} = \frac{\sqrt\kappa-1}{\sqrt\kappa+1}",
+         "≤", "convexity", numeric=_tv_two_point,
+         text=r"$E_q(\ell-1)_+$ is convex in the law of $\ell$: its maximum over laws on $[m,\kappa m]$ with mean 1 is at a two-point law."),
+    Step("two-point-optimum", r"\frac{a(1-a)(\kappa-1)}{\kappa a+1-a}\Big|_{a=1/(1+\sqrt\kappa)} = \frac{\sqrt\kappa-1}{\sqrt\kappa+1}",
+         "=", "calculus", lhs=(a_ * (1 - a_) * (k_ - 1) / (k_ * a_ + 1 - a_)).subs(a_, 1 / (1 + sympy.sqrt(k_))),
+         rhs=(sympy.sqrt(k_) - 1) / (sympy.sqrt(k_) + 1)),
+    Step("tanh", r"\frac{\sqrt\kappa-1}{\sqrt\kappa+1} = \tanh\frac{\varepsilon}{2\lambda},\quad\kappa=e^{2\varepsilon/\lambda}",
+         "=", "algebra", lhs=(sympy.sqrt(KAPPA) - 1) / (sympy.sqrt(KAPPA) + 1), rhs=sympy.tanh(eps_ / (2 * lam_))),
+    Step("attained", r"\text{two-point law, } q(\text{top})=\frac1{1+e^{\varepsilon/\lambda}}:\ \mathrm{TV}(\hat q,q) \ge \tanh\frac{\varepsilon}{2\lambda}",
+         "≥", "definition", numeric=_attained),
+)
+
+
+def proofs() -> list[Proof]:
+    wrong = WrongStep("tanh-without-half", "tanh",
+                      Step("tanh", r"\frac{\sqrt\kappa-1}{\sqrt\kappa+1} = \tanh\frac{\varepsilon}{\lambda}", "=", "algebra",
+                           lhs=(sympy.sqrt(KAPPA) - 1) / (sympy.sqrt(KAPPA) + 1), rhs=sympy.tanh(eps_ / lam_)),
+                      "tanh(ε/λ) for tanh(ε/(2λ)) (a dropped factor ½)")
+    dropped = WrongStep("optimum-dropped-factor", "two-point-optimum",
+                        Step("two-point-optimum", r"\frac{a(\kappa-1)}{\kappa a+1-a}\Big|_{a=1/(1+\sqrt\kappa)} = \frac{\sqrt\kappa-1}{\sqrt\kappa+1}",
+                             "=", "calculus", lhs=(a_ * (k_ - 1) / (k_ * a_ + 1 - a_)).subs(a_, 1 / (1 + sympy.sqrt(k_))),
+                             rhs=(sympy.sqrt(k_) - 1) / (sympy.sqrt(k_) + 1)),
+                        "the factor (1 − a) dropped from the two-point TV")
+    return [Proof("t8.value_error_tv", "T8", "Value-error robustness of the tilted kernel",
+                  r"|\hat V_t-V_t|\le\varepsilon\ \Rightarrow\ \mathrm{TV}\big(p_t(\cdot|y)e^{\hat V_t/\lambda}/\hat Z,\ q_t(\cdot|y)\big)\le\tanh\frac{\varepsilon}{2\lambda}\ \text{(tight)}",
+                  STEPS, _instances, strategy=_strategy, wrong_steps=(wrong, dropped),
+                  hypotheses=(r"$|\hat V_t-V_t|\le\varepsilon$ everywhere",), source="LCB spec T8")]
