@@ -5,7 +5,8 @@ payload (``{"summary", "proofs", "wrong_steps"}``): for every proof, its stateme
 typeset as a paper's appendix — each step a displayed formula (scaled down to the line width when it is
 wider, so no box is overfull), its justification, the lemma it cites, a sentence of prose, and a tag saying
 how it was established (checked symbolically, on the exact instances, by search, or argued) — followed by
-the step-level wrong variants and the step at which each was killed. No source code is printed.
+the step-level wrong variants and the step at which each was killed. Theorems in the report's order (T1 < T2 < … < other names), lemmas last.
+No source code is printed.
 """
 from __future__ import annotations
 
@@ -99,7 +100,10 @@ def render_proofs_section(payload: dict[str, Any], path: str | Path) -> Path:
                   + ", ".join(f"{count} {escape_text(KIND_LABELS[k][1])}" for k, count in kinds.items())
                   + f" ({100 * summary.get('mechanical_fraction', 0):.0f}\\,\\% checked mechanically).")
     body = [PREAMBLE, intro + "\n", r"\begingroup\sloppy"]
-    body += [_proof(record, payload.get("wrong_steps", []), titles) for record in payload["proofs"]]
+    from reports.build import _theorem_key
+
+    ordered = sorted(payload["proofs"], key=lambda record: (record["lemma"], _theorem_key(record["theorem"])))
+    body += [_proof(record, payload.get("wrong_steps", []), titles) for record in ordered]
     body.append(r"\endgroup")
     path = Path(path)
     path.write_text(Latex("\n".join(body)))

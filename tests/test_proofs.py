@@ -142,6 +142,26 @@ def test_interval_enclosure_contains_every_point(low, width, fraction, positive)
     assert float(_lo(interval)) - 1e-9 <= value <= float(_hi(interval)) + 1e-9
 
 
+@given(st.floats(-2, 2), st.floats(0, 2), st.floats(0, 1), st.floats(0, 1), st.floats(0, 3))
+def test_interval_enclosure_of_abs_max_min_powers_and_constants(low, width, fraction, base, exponent):
+    y = sympy.Symbol("y", nonnegative=True)
+    expr = (sympy.Abs(X) + sympy.Max(X, sympy.pi / 4) - sympy.Min(X, sympy.E) + y ** N
+            + sympy.Float(0.1) * sympy.cos(X) + sympy.sin(X) ** 2)
+    box = {X: iv.mpf([low, low + width]), y: iv.mpf([0, base]), N: iv.mpf([exponent, exponent + 1])}
+    px, py, pn = low + fraction * width, fraction * base, exponent + fraction
+    value = abs(px) + max(px, math.pi / 4) - min(px, math.e) + py ** pn + 0.1 * math.cos(px) + math.sin(px) ** 2
+    interval = enclose(expr, box)
+    assert float(_lo(interval)) - 1e-9 <= value <= float(_hi(interval)) + 1e-9
+
+
+def test_interval_prover_reports_what_it_cannot_do():
+    assert prove_nonnegative(sympy.gamma(N), {"N": (1.0, 2.0)}).outcome == "undecided"      # no interval extension
+    assert prove_nonnegative(sympy.log(X), {"x": (-1.0, 2.0)}).outcome == "refuted"          # log of a negative box
+    tangent = prove_nonnegative((N - 2) ** 2 * sympy.exp(N) - sympy.Rational(1, 10**9), {"N": (1.0, 3.0)},
+                                max_boxes=50)
+    assert tangent.outcome == "refuted" and abs(tangent.witness["N"] - 2.0) < 1e-3
+
+
 def test_prove_nonnegative_undecided_without_domain():
     assert prove_nonnegative(sympy.log(N) - 1 + 1 / N, {}).outcome == "undecided"
 
