@@ -37,6 +37,7 @@ class DdpmSamplerLaw:
     cdf_nodes: np.ndarray
     cdf_values: np.ndarray
     mean_proposals: np.ndarray    # E_{y~q̂_{t+1}} 1/Z_b(y) per step (index T: the prior step)
+    parents: tuple = ()           # (ridge nodes, probabilities) of q̂_{t+1} used at step t, t = 0..T−1
 
     @property
     def path_bound(self) -> float:
@@ -61,6 +62,7 @@ def _propagate(exact: DdpmExact, baseline, stride: int, prune: float):
     steps = ridge.steps
     values = exact.lam * exact.log_values[:, ::stride]                       # V_t on the grid
     terms, proposals = np.zeros(steps + 1), np.zeros(steps + 1)
+    parent_laws = [None] * steps
     # Prior: q̂_T ∝ φ · min(1, e^{(V_T − b_T)/λ}); q_T = φ e^{V_T/λ} / Z.
     log_prior = _log_kernel(grid, np.zeros(1), 1.0)[0]
     b_T = float(_baseline(baseline, None, steps, ridge.direction))
@@ -76,11 +78,12 @@ def _propagate(exact: DdpmExact, baseline, stride: int, prune: float):
         keep = log_mass > math.log(prune)
         parents, log_mass = grid[keep], log_mass[keep]
         mass = np.exp(log_mass - logsumexp(log_mass))
+        parent_laws[t] = (parents, mass)
         b = _baseline(baseline, parents, t, ridge.direction)
         log_parent_value = exact.values_at(parents, t + 1) / lam
         means, var = ridge.mean(t, parents), ridge.beta(t)
         if t == 0 and exact.step:
-            return _last_step(exact, parents, mass, b, log_parent_value, terms, proposals)
+            return (*_last_step(exact, parents, mass, b, log_parent_value, terms, proposals), parent_laws)
         log_k = _log_kernel(grid, means, var)                                  # (P, G)
         log_prop = log_k + np.minimum(0.0, (values[t][None, :] - b[:, None]) / lam)
         log_zb = logsumexp(log_w[None] + log_prop, axis=1)
@@ -96,7 +99,7 @@ def _propagate(exact: DdpmExact, baseline, stride: int, prune: float):
     h = exact.spacing * stride
     tv = 0.5 * float(np.exp(log_w) @ np.abs(density - target))
     cdf = np.concatenate([[0.0], np.cumsum(0.5 * h * (density[1:] + density[:-1]))])
-    return terms, tv, grid, cdf, proposals
+    return terms, tv, grid, cdf, proposals, parent_laws
 
 
 def _last_step(exact: DdpmExact, parents, mass, b, log_parent_value, terms, proposals):
@@ -142,8 +145,9 @@ def _last_step(exact: DdpmExact, parents, mass, b, log_parent_value, terms, prop
 
 def ddpm_sampler_law(exact: DdpmExact, baseline, *, prune: float = 1e-14) -> DdpmSamplerLaw:
     """Exact (quadrature) law of per-step rejection with ``baseline`` on the DDPM ridge (module docstring)."""
-    terms, tv, nodes, cdf, proposals = _propagate(exact, baseline, exact.stride, prune)
+    terms, tv, nodes, cdf, proposals, parent_laws = _propagate(exact, baseline, exact.stride, prune)
     coarse_terms, coarse_tv, *_ = _propagate(exact, baseline, 2 * exact.stride, prune)
     route = abs(exact.log_root() - exact.log_partition_forward())
     error = abs(tv - coarse_tv) + abs(float(terms.sum()) - float(coarse_terms.sum())) + route
-    return DdpmSamplerLaw(exact.ridge.direction, terms, tv, error, nodes, np.clip(cdf, 0.0, 1.0), proposals)
+    return DdpmSamplerLaw(exact.ridge.direction, terms, tv, error, nodes, np.clip(cdf, 0.0, 1.0), proposals,
+                          tuple(parent_laws))
