@@ -13,6 +13,7 @@ Claims registered here:
   This ties the exact side to the kernel under test: the exact side never calls the kernel.
 * ``t1.trajectory_exact`` (T1 on paths) — trajectory rejection with envelope ``B = sup r`` on the DDPM
   kernel outputs q_0: goodness of fit of x_0 (reward, ridge and orthogonal projections, rare-event mass).
+* ``t4.step_proposals_identity`` — the per-state proposal count identity at the parent (−1, 0), t = 10.
 * ``t7.ideal_exact``, ``t7.path_tv``, ``t7.sampler_law`` — as on ``gmm-ref-*``
   (``theorems.diffusion_chains``), with the exact sampler law from ``estimators.ddpm_sampler_law``.
 
@@ -34,6 +35,7 @@ from theorems.chain_instances import (ChainInstance, _hypotheses, chain_instance
                                       single_threaded)
 from theorems.chain_path_tv import PATH_TV_BOUND, T7_STATEMENT, check_path_tv
 from theorems.chain_sampler_law import check_ideal_exact, check_sampler_law
+from theorems.chain_step_bounds import check_step_proposals_identity, undercounting
 from theorems.chain_x0_statistics import FIT_GAP, _fit_units, _x0_fit, _x0_sample_size
 from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
 
@@ -113,6 +115,11 @@ def claims() -> list[Claim]:
                      statement=r"x_t \sim \hat q_t(\cdot|x_{t+1}) \propto p_t(\cdot|x_{t+1})\min(1,e^{(V_t-b_t)/\lambda})",
                      bound_expression=sym.clipped_partition, instance=b5.name,
                      check=single_threaded(partial(check_sampler_law, b5, "offset=1")), **common))
+    out.append(Claim(id=f"t4.step_proposals_identity/{b5.name}/t=10,offset=0.5", theorem="T4",
+                     title="per-state N identity (DDPM chain)",
+                     statement=r"N_t(y) = e^{(b_t(y)-V_{t+1}(y))/\lambda}/(1 - D_y/Z_y)",
+                     bound_expression=sym.PROPOSALS_IDENTITY, instance=b5.name,
+                     check=single_threaded(partial(check_step_proposals_identity, b5, 10, 0.5)), **common))
     return out
 
 
@@ -127,4 +134,8 @@ def mutants() -> list[Mutant]:
                "trajectory rejection on the DDPM step with the score at ᾱ[t+1] claimed exact",
                wrong_variant(registered, f"t1.trajectory_exact/{b3.name}",
                              single_threaded(partial(check_trajectory, b3, score_shift=1)), "score-noise-level")),
+        Mutant("ddpm-step-proposals-undercounted", "T4", "per-state sampler reporting 10% fewer proposals (DDPM chain)",
+               wrong_variant(registered, f"t4.step_proposals_identity/{b5.name}/t=10,offset=0.5",
+                             single_threaded(partial(check_step_proposals_identity, b5, 10, 0.5, count=undercounting)),
+                             "undercount")),
     ]
