@@ -144,3 +144,26 @@ def test_bad_input():
         authors_ddpm_chain().sample_prior(-1)
     wrong = dataclasses.replace(DdpmRidge.of(authors_ddpm_chain(), StepReward(1.0, [1.0, 0.0], -7.0)), score_shift=1)
     assert wrong.mean(0, np.array([1.0])) != DdpmRidge.of(authors_ddpm_chain(), StepReward(1.0, [1.0, 0.0], -7.0)).mean(0, np.array([1.0]))
+
+
+def test_check_chain_sampler_runs_on_the_ddpm_instance():
+    """``check_chain_sampler(…, "gmm-ddpm-B5")`` as on gmm-ref: per-step rejection at offset 1 declared; the
+    T7 certificate's point estimate (a mean of the exact per-particle path sums ∈ [0, T + 1], Hoeffding at
+    STAT_ALPHA) must agree with the exact path bound of the propagated law."""
+    from primitives.chain_samplers import per_step_rejection_sample
+    from theorems.verify_chain import check_chain_sampler
+
+    instance = chain_instance("ddpm", 5.0)
+    baseline = make_baseline(instance, "offset=1")
+
+    def sampler(kernel, n, generator):
+        return per_step_rejection_sample(kernel, instance.values, baseline, n, generator=generator, record_states=True)
+
+    record = check_chain_sampler(sampler, "gmm-ddpm-B5", budget=0.3, baseline=baseline, n=2000, audit_particles=1000)
+    assert record.verdict in ("pass", "uncertified"), record.message
+    exact = ddpm_sampler_law(ddpm_exact(5.0, 1.0), baseline).path_bound
+    particles, steps = 1000, 20
+    radius = steps * math.sqrt(math.log(2 / STAT_ALPHA) / (2 * particles))
+    assert abs(record.certificates[0].estimate - exact) <= radius
+    with pytest.raises(ValueError, match="instance"):
+        check_chain_sampler(sampler, "gmm-ddpm-Bx", budget=0.1)
