@@ -160,7 +160,7 @@ def kernel_value_laws(chain, t: int, parents: torch.Tensor | None, values, *, sp
     ``target``: the exact soft values when ``values`` is learned (defaults to ``values``).
     """
     target = values if target is None else target
-    if isinstance(chain, GaussianMixtureDiffusion):
+    if isinstance(chain, GaussianMixtureDiffusion) or getattr(chain, "ridge_reducible", False):
         step_reward = _exact_step_reward(values)
         if t == 0 and step_reward is not None and target is values:
             # V_0 = r = B·1{⟨u,x⟩ < κ}: two atoms with normal-CDF masses (exact).

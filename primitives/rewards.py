@@ -22,6 +22,7 @@ __all__ = [
     "LinearReward",
     "QuadraticReward",
     "StepReward",
+    "SigmoidReward",
     "TableReward",
     "CallableReward",
     "as_reward",
@@ -139,6 +140,38 @@ class StepReward(Reward):
 
     def profile(self, s: np.ndarray) -> np.ndarray:
         return self.height * (np.asarray(s) < self.threshold)
+
+
+class SigmoidReward(Reward):
+    """``r(x) = B / (1 + e^{k(⟨u, x⟩ − κ)})``: a smooth surrogate of the step ``B·1{⟨u, x⟩ < κ}`` (the LCB
+    authors' MSG baseline uses k = 2, κ = −8, u = e_1), a function of ``s = ⟨u, x⟩``. Values in (0, B);
+    ``|r'(s)| ≤ B k / 4`` (the logistic's slope peaks at 1/4), so r is ``lipschitz = B·k·‖u‖/4``-Lipschitz."""
+
+    def __init__(self, height: float, direction, threshold: float, steepness: float = 2.0) -> None:
+        self.height = check_finite_scalar("height", height)
+        if self.height <= 0:
+            raise ValueError(f"height must be > 0, got {height!r}")
+        self.direction = _vector("direction", direction)
+        if not np.any(self.direction != 0):
+            raise ValueError("direction must be a non-zero vector")
+        self.threshold = check_finite_scalar("threshold", threshold)
+        self.steepness = check_finite_scalar("steepness", steepness)
+        if self.steepness <= 0:
+            raise ValueError(f"steepness must be > 0, got {steepness!r}")
+        self.name = "sigmoid"
+        self.sup = self.height
+        self.lipschitz = self.height * self.steepness * float(np.linalg.norm(self.direction)) / 4.0
+
+    def _evaluate(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 2 or x.shape[1] != self.direction.shape[0]:
+            raise ValueError(f"x must have shape (n, {self.direction.shape[0]}), got {tuple(x.shape)}")
+        u = torch.as_tensor(self.direction, dtype=x.dtype, device=x.device)
+        return self.height * torch.sigmoid(-self.steepness * (x @ u - self.threshold))
+
+    def profile(self, s: np.ndarray) -> np.ndarray:
+        from scipy.special import expit
+
+        return self.height * expit(-self.steepness * (np.asarray(s, dtype=float) - self.threshold))
 
 
 class TableReward(Reward):

@@ -5,7 +5,10 @@ their checks. Split out of ``theorems.diffusion_chains`` (which re-exports these
 Instances (``chain_instance``): the reference Gaussian-mixture diffusion (d = 2, means (±5, 0), weights
 (0.95, 0.05) with the 0.95 component at (+5, 0), Σ = I, T = 20, the reference schedule), reward
 ``B·1{x_1 < −7}``, λ = 1; and the reference masked diffusion (L = 6, V = 8, 512 sequences), reward
-``B·1{x ∈ A}`` on a rare set of probability 4.5e-3, λ = 1.
+``B·1{x ∈ A}`` on a rare set of probability 4.5e-3, λ = 1; and the LCB authors' own chain (``gmm-ddpm-B*``,
+``shared/spec/paper-fidelity.md`` §1): the same mixture driven by a DDPM step with the exact mixture score,
+``x_19 ~ N(0, I)``, 19 transitions (``primitives.ddpm_chain``), reward ``B·1{x_1 < −7}``, λ = 1, whose own x_0
+marginal, soft values and aligned law come from 1-D quadrature (``estimators.ddpm_exact``).
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from estimators.chain_baselines import OracleChernoffBaseline
 from estimators.exact import TiltedLaw
 from primitives.chain_samplers import EnvelopeBaseline, ExactSoftValues, OffsetBaseline, per_step_rejection_sample
 from primitives._checks import resolve_device
+from primitives.ddpm_chain import MixtureScoreDDPM, authors_ddpm_chain
 from primitives.diffusion import GaussianMixtureDiffusion
 from primitives.laws import Categorical, GaussianMixture
 from primitives.masked_diffusion import MaskedDiffusion, SequenceSetReward, reference_masked_diffusion
@@ -37,6 +41,24 @@ def reference_gmm_diffusion(device: str = "cpu") -> GaussianMixtureDiffusion:
 
 
 @lru_cache(maxsize=None)
+def reference_ddpm_chain(device: str = "cpu", score_shift: int = 0) -> MixtureScoreDDPM:
+    """The authors' DDPM-step chain (paper-fidelity §1; ``score_shift=1``: the wrong noise level)."""
+    return authors_ddpm_chain(device, score_shift=score_shift)
+
+
+@lru_cache(maxsize=None)
+def ddpm_exact(height: float, lam: float, reward_kind: str = "step"):
+    """``DdpmExact`` of the authors' chain for ``B·1{x_1 < −7}`` (``"step"``) or the MSG surrogate
+    ``B/(1 + e^{2(x_1 + 8)})`` (``"sigmoid"``)."""
+    from estimators.ddpm_exact import DdpmExact, DdpmRidge
+    from primitives.rewards import SigmoidReward
+
+    reward = _reward("ddpm", height) if reward_kind == "step" else SigmoidReward(height, [1.0, 0.0], -8.0, 2.0)
+    chain = reference_ddpm_chain()
+    return DdpmExact(DdpmRidge.of(chain, reward), reward, lam)
+
+
+@lru_cache(maxsize=None)
 def _reference_masked(device: str = "cpu") -> tuple[MaskedDiffusion, np.ndarray]:
     return reference_masked_diffusion(device=device)
 
@@ -45,7 +67,7 @@ def _reference_masked(device: str = "cpu") -> tuple[MaskedDiffusion, np.ndarray]
 class ChainInstance:
     name: str
     description: str
-    kind: str                 # "gmm" or "masked"
+    kind: str                 # "gmm", "ddpm" or "masked"
     height: float             # B
     lam: float = 1.0
     device: str = "cpu"       # where the chain, its soft values and the samplers run
@@ -56,6 +78,8 @@ class ChainInstance:
 
     @property
     def chain(self):
+        if self.kind == "ddpm":
+            return reference_ddpm_chain(self.device)
         return reference_gmm_diffusion(self.device) if self.kind == "gmm" else _reference_masked(self.device)[0]
 
     @property
@@ -71,7 +95,7 @@ class ChainInstance:
         return _x0_target(self.kind, self.height, self.lam)
 
     def x0_points(self, samples: torch.Tensor):
-        if self.kind == "gmm":
+        if self.kind in ("gmm", "ddpm"):
             return samples
         index = self.chain.data_index(samples)
         if bool((index < 0).any()):
@@ -81,19 +105,27 @@ class ChainInstance:
 
 @lru_cache(maxsize=None)
 def _reward(kind: str, height: float):
-    if kind == "gmm":
+    if kind in ("gmm", "ddpm"):
         return StepReward(height, [1.0, 0.0], -7.0)
     return SequenceSetReward(height, _reference_masked()[1])
 
 
 @lru_cache(maxsize=None)
 def _values(kind: str, height: float, lam: float, device: str = "cpu") -> ExactSoftValues:
+    if kind == "ddpm":
+        from estimators.ddpm_exact import DdpmSoftValues
+
+        return DdpmSoftValues(ddpm_exact(height, lam), device)
     chain = reference_gmm_diffusion(device) if kind == "gmm" else _reference_masked(device)[0]
     return ExactSoftValues(chain, _reward(kind, height), lam)
 
 
 @lru_cache(maxsize=None)
 def _x0_target(kind: str, height: float, lam: float) -> TiltedLaw:
+    if kind == "ddpm":
+        from estimators.ddpm_exact import DdpmAlignedLaw
+
+        return DdpmAlignedLaw(ddpm_exact(height, lam))
     if kind == "gmm":
         return TiltedLaw(reference_gmm_diffusion().mixture, _reward(kind, height), lam)
     chain = _reference_masked()[0]
@@ -101,6 +133,9 @@ def _x0_target(kind: str, height: float, lam: float) -> TiltedLaw:
 
 
 def chain_instance(kind: str, height: float) -> ChainInstance:
+    if kind == "ddpm":
+        return ChainInstance(f"gmm-ddpm-B{height:g}", rf"authors' DDPM-step GMM chain, $r=B\,1\{{x_1<-7\}}$, "
+                             rf"$B={height:g}$, $\lambda=1$", "ddpm", float(height))
     if kind == "gmm":
         return ChainInstance(f"gmm-ref-B{height:g}", rf"GMM diffusion, $r=B\,1\{{x_1<-7\}}$, $B={height:g}$, $\lambda=1$",
                              "gmm", float(height))

@@ -219,7 +219,7 @@ def direct_clip_mass(laws: StateLaws, lam: float, baseline: float) -> float:
 
 
 def _step_parent(instance: ChainInstance, t: int) -> torch.Tensor:
-    if instance.kind == "gmm":
+    if instance.kind in ("gmm", "ddpm"):
         return _ridge_parent(t, -1.0, instance.device)
     return _value_error_state(instance, t)
 

@@ -30,7 +30,7 @@ MASKED_TV_GAP = 0.2       # smallest TV gap each masked-chain law check detects 
 def _reward_projection_tv_lower(instance: ChainInstance, points, alpha: float) -> tuple[float, float]:
     """KS on the reward's law (≤ TV) minus the DKW radius: (estimate, lower bound)."""
     target = instance.x0_target()
-    if instance.kind == "gmm":
+    if instance.kind != "masked":
         rewards = instance.reward(points).cpu().numpy()
     else:
         rewards = target.reward(points).cpu().numpy()
@@ -42,6 +42,10 @@ def ridge_projection_cdfs(instance: ChainInstance) -> dict[str, Callable]:
     """Exact CDFs of q_0's projections for the reference GMM (ridge-reducible along e_1): the ridge
     coordinate ``x_1`` (``q_0(x_1 ≤ y) = Σ_k π_k [e^{B/λ}Φ(min(y,κ) − m_k) + (Φ(y − m_k) − Φ(κ − m_k))_+]/Z``),
     the orthogonal coordinate ``x_2 ~ N(0, 1)`` (untouched by the tilt), and the reward (two atoms)."""
+    if instance.kind == "ddpm":
+        target = instance.x0_target()
+        return {"reward": (target.reward_cdf, target.reward_cdf_left), "x0": (target.ridge_cdf, None),
+                "x1": (target.orthogonal_cdf, None)}
     diffusion, reward, lam = instance.chain, instance.reward, instance.lam
     weights = diffusion.weights.cpu().numpy()
     means = diffusion.means[:, 0].cpu().numpy()
@@ -73,7 +77,7 @@ def _rare_event(instance: ChainInstance, points, alpha: float) -> tuple[float, f
     Clopper–Pearson interval at level α). ``|P̂(A) − q_0(A)| ≤ TV``, and the binomial test is far more
     powerful than DKW when q_0(A) is small."""
     target = instance.x0_target()
-    rewards = (instance.reward(points) if instance.kind == "gmm" else target.reward(points)).cpu().numpy()
+    rewards = (instance.reward(points) if instance.kind != "masked" else target.reward(points)).cpu().numpy()
     hits, n = int((rewards >= instance.height).sum()), len(rewards)
     mass = 1.0 - float(target.reward_cdf_left(np.array([instance.height]))[0])
     return mass, hits / n, clopper_pearson_lower(hits, n, alpha / 2), clopper_pearson_upper(hits, n, alpha / 2)
@@ -87,7 +91,7 @@ def x0_tv_lower(instance: ChainInstance, samples: torch.Tensor, alpha: float, be
     n = len(points)
     mass, frequency, low, high = _rare_event(instance, points, alpha / 2)
     rare_lower = max(0.0, low - mass, mass - high)
-    if instance.kind == "gmm":
+    if instance.kind != "masked":
         estimate = max(gmm_projection_distances(instance, points).values())
         radius = dkw_radius(n, alpha / 6)
         name = "max(3 exact projection KS (reward, x_1, x_2) − DKW ε(α/6), rare-event Clopper–Pearson gap (α/2)) ≤ TV"
@@ -96,7 +100,7 @@ def x0_tv_lower(instance: ChainInstance, samples: torch.Tensor, alpha: float, be
         estimate, radius = multinomial.estimate, multinomial.estimate - multinomial.lower
         name = "max(multinomial TV − its radius (α/2), rare-event Clopper–Pearson gap (α/2)) ≤ TV"
     lower = max(max(0.0, estimate - radius), rare_lower)
-    if instance.kind == "gmm":
+    if instance.kind != "masked":
         detectable = min_discrepancy_of_cdfs_detectable_by_dkw(n, alpha=alpha / 6, beta=beta)
     else:
         detectable = min_gap_of_tvs_detectable_by_tv_lower_bound(n, instance.chain.sequences.shape[0], alpha=alpha / 2,
@@ -106,7 +110,7 @@ def x0_tv_lower(instance: ChainInstance, samples: torch.Tensor, alpha: float, be
 
 def x0_tv_units(instance: ChainInstance) -> str:
     """Units of ``x0_tv_lower``'s detectable gap."""
-    if instance.kind == "gmm":
+    if instance.kind != "masked":
         return "KS on each projection (reward, x_1, x_2), a lower bound on TV(q̂_0, q_0) − bound"
     return "TV(q̂_0, q_0) in excess of the bound (multinomial over the 512 sequences)"
 
@@ -118,7 +122,7 @@ def _x0_sample_size(instance: ChainInstance, alpha: float, beta: float, statisti
     if instance.kind == "masked" and statistic == "tv-lower":
         return min_num_samples_for_tv_lower_bound_test(MASKED_TV_GAP, instance.chain.sequences.shape[0],
                                                        alpha=alpha / 2, beta=beta)
-    share = alpha / 6 if instance.kind == "gmm" else alpha / 2
+    share = alpha / 6 if instance.kind != "masked" else alpha / 2
     return min_num_samples_for_dkw_cdf_test(FIT_GAP, alpha=share, beta=beta)
 
 
@@ -130,7 +134,7 @@ def _x0_fit(instance: ChainInstance, points, alpha: float) -> tuple[float, float
     n = len(points)
     mass, frequency, low, high = _rare_event(instance, points, alpha / 2)
     excess = max(0.0, low - mass, mass - high)
-    if instance.kind == "gmm":
+    if instance.kind != "masked":
         statistic = max(gmm_projection_distances(instance, points).values())
         threshold = dkw_radius(n, alpha / 6)
         name = "max of 3 exact projection KS vs DKW ε(α/6); rare-event mass in its Clopper–Pearson interval (α/2)"
@@ -142,14 +146,20 @@ def _x0_fit(instance: ChainInstance, points, alpha: float) -> tuple[float, float
 
 
 def _fit_units(instance: ChainInstance) -> str:
-    if instance.kind == "gmm":
+    if instance.kind != "masked":
         return "KS on each projection (reward, x_1, x_2) of x_0"
     return "KS on r(x_0)"
 
 
 def _exact_sampler_law(instance: ChainInstance, baseline):
     """(exact TV of x_0, exact T7 terms, quadrature error, exact law object)."""
-    if instance.kind == "gmm":
+    if instance.kind == "ddpm":
+        from estimators.ddpm_sampler_law import ddpm_sampler_law
+        from theorems.chain_instances import ddpm_exact
+
+        law = ddpm_sampler_law(ddpm_exact(instance.height, instance.lam), baseline)
+        return law.tv_x0, law.step_terms, law.quadrature_error, law
+    if instance.kind != "masked":
         law = ridge_sampler_law(instance.chain, instance.values, baseline)
         return law.tv_x0, law.step_terms, law.quadrature_error, law
     law = finite_sampler_law(instance.chain, instance.values, baseline)

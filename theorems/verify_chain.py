@@ -79,7 +79,8 @@ from theorems.verify_chain_power import projection_design, x0_power
 __all__ = ["check_chain_sampler", "CHAIN_INSTANCE_NAMES", "resolve_chain_instance", "SamplerOutput",
            "janson_interval"]
 
-CHAIN_INSTANCE_NAMES = tuple(f"{kind}-ref-B{height}" for kind in ("gmm", "masked") for height in (1, 3, 5, 7))
+CHAIN_INSTANCE_NAMES = (tuple(f"{kind}-ref-B{height}" for kind in ("gmm", "masked") for height in (1, 3, 5, 7))
+                        + tuple(f"gmm-ddpm-B{height}" for height in (1, 3, 5, 7)))
 DEFAULT_GAP = 0.02
 """TV (in the rare-event mass) beyond the budget that the x_0 test detects with probability ≥ 1 − β."""
 DEFAULT_MAX_SAMPLES = 200_000
@@ -102,12 +103,15 @@ def resolve_chain_instance(instance):
         return instance
     if not isinstance(instance, str):
         raise ValueError(f"instance must be a chain instance name or ChainInstance, got {instance!r}")
-    kind, _, height = instance.partition("-ref-B")
+    if instance.startswith("gmm-ddpm-B"):
+        kind, height = "ddpm", instance[len("gmm-ddpm-B"):]
+    else:
+        kind, _, height = instance.partition("-ref-B")
     try:
         value = float(height)
     except ValueError:
         value = math.nan
-    if kind not in ("gmm", "masked") or not math.isfinite(value) or value <= 0:
+    if kind not in ("gmm", "masked", "ddpm") or not math.isfinite(value) or value <= 0:
         raise ValueError(f"instance must be one of {', '.join(CHAIN_INSTANCE_NAMES)} (any B > 0), got {instance!r}")
     return chain_instances.chain_instance(kind, value)
 

@@ -74,7 +74,7 @@ def _base_mass(instance) -> float:
 
 def projection_design(instance, alpha: float, beta: float) -> int:
     """n at which the projection part detects its violation (module docstring, item 2) w.p. ≥ 1 − β."""
-    if instance.kind == "gmm":
+    if instance.kind != "masked":
         return min_num_samples_for_dkw_cdf_test(FIT_GAP, alpha=alpha / GMM_PROJECTIONS, beta=beta)
     return min_num_samples_for_tv_lower_bound_test(MASKED_TV_GAP, instance.chain.sequences.shape[0],
                                                    alpha=alpha / 2, beta=beta)
@@ -82,7 +82,7 @@ def projection_design(instance, alpha: float, beta: float) -> int:
 
 def projection_power(instance, n: int, alpha: float, beta: float) -> float:
     """The projection part's detectable excess over the budget at n (KS on the GMM, TV on the masked chain)."""
-    if instance.kind == "gmm":
+    if instance.kind != "masked":
         return min_discrepancy_of_cdfs_detectable_by_dkw(n, alpha=alpha / GMM_PROJECTIONS, beta=beta)
     return min_gap_of_tvs_detectable_by_tv_lower_bound(n, instance.chain.sequences.shape[0], alpha=alpha / 2, beta=beta)
 
@@ -134,7 +134,7 @@ def x0_power(instance, n: int, budget: float, alpha: float, beta: float) -> dict
     (``projection_ks_beyond_budget`` on the GMM, ``sequence_tv_beyond_budget`` on the masked chain), the
     temperature errors, and on the GMM the orthogonal scale error."""
     power: dict[str, float | None] = {}
-    if instance.kind == "gmm":
+    if instance.kind != "masked":
         power["projection_ks_beyond_budget"] = projection_power(instance, n, alpha, beta)
         power["orthogonal_scale_relative_error"] = orthogonal_scale_error_power(n, budget, alpha, beta)
     else:
