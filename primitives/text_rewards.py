@@ -21,8 +21,8 @@ from primitives.rewards import Reward
 
 __all__ = ["KeywordReward", "ClassShareReward", "TOPIC_KEYWORDS"]
 
-TOPIC_KEYWORDS = ("file", "path", "directory")
-"""The benchmark's lexicon: lines about files and paths."""
+TOPIC_KEYWORDS = ("file", "path", "dir", "open", "read")
+"""The benchmark's lexicon: lines about files (p(A) ≈ 0.015 under the small model, 2 000 unaligned samples)."""
 
 
 def _height(height) -> float:
@@ -74,6 +74,25 @@ class KeywordReward(Reward):
 
     def _evaluate(self, x: torch.Tensor) -> torch.Tensor:
         return self.height * self.contains(x).to(torch.float64)
+
+    def features(self, x: torch.Tensor, mask_id: int) -> torch.Tensor:
+        """Features of a partly masked state for learning soft values: per keyword of w letters and each
+        j = 0..w, the number of windows still compatible with it (no conflicting letter) with exactly j
+        masked positions; then the share of masked positions. Shape (n, Σ_w (w + 1) + 1)."""
+        x = _token_states(x)
+        columns = []
+        for ids in self._ids:
+            width = ids.shape[0]
+            if width > x.shape[1]:
+                columns.append(torch.zeros(x.shape[0], width + 1, dtype=torch.float64, device=x.device))
+                continue
+            windows = x.unfold(1, width, 1)
+            masked = windows == mask_id
+            compatible = ((windows == ids.to(x.device)) | masked).all(-1)
+            missing = masked.sum(-1)
+            columns.append(torch.stack([((missing == j) & compatible).sum(-1) for j in range(width + 1)], -1).double())
+        columns.append((x == mask_id).double().mean(-1, keepdim=True))
+        return torch.cat(columns, -1)
 
 
 class ClassShareReward(Reward):

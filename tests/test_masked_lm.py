@@ -215,3 +215,24 @@ def test_training_is_cached_and_deterministic(tmp_path):
 
 def test_tiny_config_is_enumerable():
     assert (len(ALPHABETS[TINY_CONFIG.alphabet]) + 1) ** TINY_CONFIG.length <= 100_000
+
+
+@settings(max_examples=15)
+@given(st.lists(st.lists(st.integers(0, 27), min_size=8, max_size=8), min_size=1, max_size=6))
+def test_keyword_features_count_compatible_windows(rows):
+    """Against a literal loop over keywords, windows and letters (mask id 27)."""
+    keywords = ("file", "dir")
+    reward = KeywordReward(1.0, keywords)
+    features = reward.features(torch.tensor(rows), 27)
+    for row, got in zip(rows, features.tolist()):
+        expected = []
+        for word in keywords:
+            ids = encode(word).tolist()
+            counts = [0] * (len(ids) + 1)
+            for start in range(len(row) - len(ids) + 1):
+                window = row[start:start + len(ids)]
+                if all(w == 27 or w == c for w, c in zip(window, ids)):
+                    counts[sum(w == 27 for w in window)] += 1
+            expected += counts
+        expected.append(row.count(27) / len(row))
+        assert got == pytest.approx(expected)
