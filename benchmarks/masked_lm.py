@@ -57,9 +57,9 @@ VERDICT_HEIGHT = 3.0
 PATH_TV_BUDGET, PATH_FAILURE = 0.05, 0.05
 CHECK_ALPHA, CHECK_BETA = 1e-3, 1e-3
 SETTINGS = {
-    True: dict(n=300, check_n=600, value_parents=1024, value_children=16, value_iterations=300,
+    True: dict(n=300, check_n=2000, value_parents=1024, value_children=16, value_iterations=300,
                train_parents=256, children=16, selection_pairs=200, iterations=200, max_tests=2),
-    False: dict(n=2000, check_n=3000, value_parents=2048, value_children=32, value_iterations=400,
+    False: dict(n=2000, check_n=4000, value_parents=2048, value_children=32, value_iterations=400,
                 train_parents=512, children=16, selection_pairs=400, iterations=300, max_tests=3),
 }
 

@@ -236,3 +236,24 @@ def test_keyword_features_count_compatible_windows(rows):
             expected += counts
         expected.append(row.count(27) / len(row))
         assert got == pytest.approx(expected)
+
+
+def test_soft_values_can_be_fitted_on_given_features():
+    """``fit_soft_values(features=…)`` encodes every state through the features (and only them)."""
+    from estimators.learned_chain_baseline import fit_soft_values
+
+    kernel = _kernel(vocabulary=3, length=3)
+    reward = ClassShareReward(1.0, token=1)
+    seen = []
+
+    def features(states):
+        seen.append(states.shape[0])
+        return torch.stack([(states == token).double().sum(-1) for token in range(4)], -1)
+
+    values, queries = fit_soft_values(kernel, reward, 1.0, parents=32, children=4, iterations=5, hidden=8,
+                                      features=features, generator=torch.Generator().manual_seed(0))
+    assert seen and queries > 0
+    calls = len(seen)
+    out = values(kernel.sample_prior(5), kernel.steps)
+    assert len(seen) == calls + 1 and out.shape == (5,)
+    assert bool(((out >= 0.0) & (out <= 1.0)).all())          # clamped to [inf r, sup r]
