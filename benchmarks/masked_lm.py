@@ -72,6 +72,7 @@ def _row(method: str, height: float, result, reward, clock: float, **extra) -> d
     hits = reward.contains(result.samples)
     return {"method": method, "B": height, "n": result.n, "queries_per_sample": result.queries_per_sample,
             "in_reward_set": float(hits.double().mean()), "seconds": time.perf_counter() - clock,
+            "step_queries_per_sample": [q / max(result.n, 1) for q in result.step_queries],
             "examples": _examples(result.samples), **extra}
 
 
