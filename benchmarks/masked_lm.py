@@ -165,7 +165,9 @@ def markdown(results: dict) -> str:
     for block in results["heights"]:
         at = {row["method"]: row for row in block["rows"]}
         ratio = at["trajectory"]["queries_per_sample"] / at["lcb"]["queries_per_sample"]
-        lines.append(f"\nB = {block['B']:g}: trajectory / lcb queries per sample = {ratio:.1f} (target ≥ 10).")
+        lines.append(f"\nB = {block['B']:g}: trajectory / lcb queries per sample = {ratio:.1f} (target ≥ 10"
+                     f"{': met' if ratio >= 10 else ': not met, see below'}). LCB certificate — "
+                     f"{at['lcb']['certificate']['reason']}.")
         if "verdicts" in block:
             lines += ["", "| sampler | verdict | reward KS | worst projection | statistic | threshold | detectable KS |",
                       "| --- | --- | ---: | --- | ---: | ---: | ---: |"]
@@ -175,7 +177,25 @@ def markdown(results: dict) -> str:
         lines.append("")
         for row in block["rows"]:
             lines.append(f"*{row['method']}* (B = {row['B']:g}): " + " · ".join(f"`{text}`" for text in row["examples"]))
+    lines += ["", WHY_NOT_TEN]
     return "\n".join(lines) + "\n"
+
+
+WHY_NOT_TEN = (
+    "**Why LCB does not reach a tenth of trajectory rejection's queries here (measured 1.5–1.7×).** Likely reasons, "
+    "not isolated by a measurement: (1) the keyword reward jumps — V̂ rises to B in the one step that completes a "
+    "keyword, so on every state that can still complete one the path-calibrated baseline must cover that jump at "
+    "tail ε/(T+1) ≈ 0.0056 under the tilted kernel (where completion is likely: q_0(A) = 0.23 at B = 3) and sits "
+    "near B; (2) the values are learned, on features, from base-chain parents that rarely come near a keyword: "
+    "per-step samplers with V̂ put 0.16 of their mass in A where trajectory rejection puts 0.26 (B = 3), and "
+    "calibration against V̂'s own jumps costs offsets. The same code on the reference GMM (exact values, "
+    "benchmarks/results/alignment_gmm.json) spends 26 queries per sample at B = 3 against trajectory rejection's "
+    "413 (16×). LCB's samples still pass the two-sample test against the T1 reference at B = 3 (detectable KS 0.197).")
+
+
+def rewrite_markdown(source: Path) -> None:
+    """Regenerate the markdown of a results JSON (no sampling)."""
+    source.with_suffix(".md").write_text(markdown(json.loads(source.read_text())))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,7 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--markdown-from", type=Path, default=None, help="rewrite the .md of this results JSON")
     arguments = parser.parse_args(argv)
+    if arguments.markdown_from is not None:
+        rewrite_markdown(arguments.markdown_from)
+        return 0
     torch.set_num_threads(arguments.threads)
     device = resolve_device(arguments.device)
     started = time.perf_counter()
