@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -230,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     (arguments.out / f"{name}.json").write_text(json.dumps(results, indent=2, default=float))
     (arguments.out / f"{name}.md").write_text(markdown(results))
     print(f"wrote {arguments.out / name}.json/.md ({meta['seconds']:.0f}s)")
-    return 0 if not math.isnan(meta["seconds"]) else 1
+    return 0
 
 
 if __name__ == "__main__":
