@@ -1,4 +1,5 @@
-"""Exact law of a per-step rejection sampler on a finite chain (``MaskedDiffusion``), by enumeration.
+"""Exact law of a per-step rejection sampler on a finite chain (``MaskedDiffusion``, or any chain with its
+enumeration interface: ``primitives.masked_lm_exact.EnumeratedMaskedLM``), by enumeration.
 
 Per-step rejection with baseline b and values V̂ moves a parent y to a child x with probability
 ``q̂_t(x|y) = p_t(x|y) min(1, e^{(V̂_t(x) − b_t(y))/λ}) / Z_b(y)``. Starting from the prior (a point mass
@@ -41,8 +42,9 @@ def aligned_data_law(chain: MaskedDiffusion, reward, lam: float) -> np.ndarray:
 
 def finite_sampler_law(chain: MaskedDiffusion, values, baseline, *, target=None) -> FiniteSamplerLaw:
     """Exact marginals and x_0 law of per-step rejection on a masked chain (module docstring)."""
-    if not isinstance(chain, MaskedDiffusion):
-        raise ValueError("finite_sampler_law needs a MaskedDiffusion (an enumerable chain)")
+    if not isinstance(chain, MaskedDiffusion) and not all(
+            hasattr(chain, name) for name in ("kernel_atoms", "data_index", "sequences", "mask", "length")):
+        raise ValueError("finite_sampler_law needs an enumerable chain (a MaskedDiffusion or EnumeratedMaskedLM)")
     lam = values.lam
     steps = chain.steps
     states = chain.sample_prior(1)

@@ -514,14 +514,18 @@ class LearnedSoftValues:
 
     exact = False
 
-    def __init__(self, reward, lam: float, low: float, high: float, vocabulary: int | None) -> None:
+    def __init__(self, reward, lam: float, low: float, high: float, vocabulary: int | None,
+                 features=None) -> None:
         self.reward, self.lam, self.low, self.high, self.vocabulary = reward, lam, low, high, vocabulary
+        self.features = features          # optional states -> (m, f) features replacing the raw encoding
         self.networks: dict[int, torch.nn.Module] = {}
         self.means: dict[int, torch.Tensor] = {}
         self.scales: dict[int, torch.Tensor] = {}
         self._root = 0.0
 
     def _encode(self, states: torch.Tensor) -> torch.Tensor:
+        if self.features is not None:
+            return self.features(states).double()
         if self.vocabulary is not None:
             return torch.nn.functional.one_hot(states.long(), self.vocabulary).reshape(states.shape[0], -1).double()
         return states.double().reshape(states.shape[0], -1)
@@ -541,13 +545,14 @@ class LearnedSoftValues:
 
 
 def fit_soft_values(kernel, reward, lam: float, *, parents: int = 2048, children: int = 32, iterations: int = 400,
-                    hidden: int = 64, learning_rate: float = 0.01, vocabulary: int | None = None,
+                    hidden: int = 64, learning_rate: float = 0.01, vocabulary: int | None = None, features=None,
                     generator: torch.Generator | None = None) -> tuple[LearnedSoftValues, int]:
     """Fit ``V̂_t`` for t = 1..T by soft Bellman regression on black-box draws, bottom-up:
     parents ``y`` from the base chain's marginal at step t, targets ``λ log mean_j e^{V̂_{t−1}(x_j)/λ}``
     over k children ``x_j ~ p_{t−1}(·|y)`` (a consistent estimate of ``V_t(y)``), least squares.
     Returns the values and the kernel draws spent. Coverage follows the base chain: where the base
-    chain rarely goes (the reward's rare region) the fit is loose, which T8 accounts for."""
+    chain rarely goes (the reward's rare region) the fit is loose, which T8 accounts for. ``features``
+    (states -> (m, f)) replaces the one-hot/raw encoding of the states (e.g. ``KeywordReward.features``)."""
     from primitives.chain_samplers import unaligned_sample
 
     lam = check_positive("lam", lam)
@@ -557,7 +562,7 @@ def fit_soft_values(kernel, reward, lam: float, *, parents: int = 2048, children
         raise ValueError("fit_soft_values needs a reward with a finite supremum (to bound V̂)")
     states = unaligned_sample(counting, parents, generator=generator, record_states=True).states
     low = float(torch.min(reward(states[0]))) if not hasattr(reward, "height") else min(0.0, float(reward.height))
-    values = LearnedSoftValues(reward, lam, low, float(reward.sup), vocabulary)
+    values = LearnedSoftValues(reward, lam, low, float(reward.sup), vocabulary, features)
     for t in range(1, counting.steps + 1):
         y = states[t]
         kids = counting.sample_children(y, t - 1, children, generator)
