@@ -52,9 +52,9 @@ from estimators.reward_law import DiscreteLaw, NormalMixtureLaw, RewardLaw
 from primitives.best_of_n import best_of_n_sample
 from primitives.laws import BaseLaw, Categorical, Gaussian, GaussianMixture
 from primitives.rewards import LinearReward, Reward, TableReward
-from theorems import symbols as sym
-from theorems._evidence import interval_evidence, upper_bound_evidence
-from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant
+from tiltproof.core import symbols as sym
+from tiltproof.core.evidence import interval_evidence, upper_bound_evidence
+from tiltproof.core.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant
 
 __all__ = [
     "N_SYMBOL", "KL_BOUND", "BoNInstance", "INSTANCES", "N_VALUES", "claims", "mutants",

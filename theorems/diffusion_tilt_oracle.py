@@ -37,9 +37,9 @@ from estimators.projection_fit import projection_fit_sample_size
 from primitives.laws import GaussianMixture
 from primitives.score_tilt import ExactScoreMixtureDiffusion, ScoreTiltOracle
 from primitives.tilt_oracle import telescoping_log_partition
-from theorems._evidence import interval_evidence, upper_bound_evidence
-from theorems._tractability import fit_evidence, mixture_projections, claim_adder, variant_builder
-from theorems.framework import CheckContext, Claim, Evidence, Mutant
+from tiltproof.core.evidence import interval_evidence, upper_bound_evidence
+from tiltproof.core.tractability_checks import fit_evidence, mixture_projections, claim_adder, variant_builder
+from tiltproof.core.framework import CheckContext, Claim, Evidence, Mutant
 
 MODULE = "diffusion_tilt_oracle"
 DIFFUSION_GAP = 0.06      # the diffusion sampler's check (each sample is an ODE solve)

@@ -25,9 +25,9 @@ from primitives.laws import Gaussian
 from primitives.planes import PlaneCover
 from primitives.prox import LowRankReward
 from primitives.tilt_oracle import ExactTiltOracle
-from theorems._evidence import upper_bound_evidence
-from theorems._tractability import proposal_interval, claim_adder, variant_builder
-from theorems.framework import CheckContext, Claim, Evidence, Mutant
+from tiltproof.core.evidence import upper_bound_evidence
+from tiltproof.core.tractability_checks import proposal_interval, claim_adder, variant_builder
+from tiltproof.core.framework import CheckContext, Claim, Evidence, Mutant
 from theorems.linear_tilt_sufficiency import _generator, default_kl
 
 MODULE = "kl_nonconvexity"

@@ -54,9 +54,9 @@ from primitives.kl_align import kl_align, plane_cover
 from primitives.laws import Categorical, Gaussian
 from primitives.planes import MaxOfPlanes
 from primitives.tilt_oracle import ExactTiltOracle
-from theorems._evidence import interval_evidence, upper_bound_evidence
-from theorems._tractability import ridge_projections
-from theorems.framework import CheckContext, Claim, Evidence, Mutant, wrong_variant
+from tiltproof.core.evidence import interval_evidence, upper_bound_evidence
+from tiltproof.core.tractability_checks import ridge_projections
+from tiltproof.core.framework import CheckContext, Claim, Evidence, Mutant, wrong_variant
 
 MODULE = "kl_partition_error"
 FIT_GAP = 0.04            # KS gap the projection checks detect with probability ≥ 1 − β

@@ -36,8 +36,8 @@ import torch
 from scipy import optimize
 
 from primitives.prox import LowRankReward, _grid_prox, solve_prox
-from theorems._evidence import upper_bound_evidence
-from theorems.framework import CheckContext, Claim, Evidence, Mutant, wrong_variant
+from tiltproof.core.evidence import upper_bound_evidence
+from tiltproof.core.framework import CheckContext, Claim, Evidence, Mutant, wrong_variant
 
 MODULE = "prox_grid_error"
 

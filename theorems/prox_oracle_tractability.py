@@ -37,9 +37,9 @@ from primitives.kl_align import kl_align
 from primitives.laws import Gaussian
 from primitives.prox import (ConcaveExpressionReward, ConcaveQuadratic, LowRankReward, prox, solve_prox, wasserstein_align)
 from primitives.rewards import LinearReward, QuadraticReward
-from theorems._evidence import interval_evidence, upper_bound_evidence
-from theorems._tractability import fit_evidence, mixture_projections, spd_matrix, claim_adder, variant_builder
-from theorems.framework import CheckContext, Claim, Evidence, Mutant
+from tiltproof.core.evidence import interval_evidence, upper_bound_evidence
+from tiltproof.core.tractability_checks import fit_evidence, mixture_projections, spd_matrix, claim_adder, variant_builder
+from tiltproof.core.framework import CheckContext, Claim, Evidence, Mutant
 
 MODULE = "prox_oracle_tractability"
 FIT_GAP = 0.04

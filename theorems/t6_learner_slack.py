@@ -60,10 +60,10 @@ from estimators.design import (min_discrepancy_of_cdfs_detectable_by_dkw, min_nu
 from estimators.learner_law import certificate_failure_probability, ks_distance_between_laws, two_point_learner_law
 from primitives.laws import Categorical
 from primitives.rewards import TableReward
-from theorems import symbols as sym
-from theorems._evidence import upper_bound_evidence
-from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
-from theorems.instances import Instance
+from tiltproof.core import symbols as sym
+from tiltproof.core.evidence import upper_bound_evidence
+from tiltproof.core.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
+from tiltproof.instances.single_step import Instance
 
 MODULE = "t6_learner_slack"
 TOP_PROBABILITY = 0.05

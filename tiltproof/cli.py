@@ -29,7 +29,7 @@ from typing import Any
 from tiltproof.records_io import ResultsWriter, check_output_directory, check_output_path, read_partial
 
 VERDICT_STYLE = {"pass": "green", "fail": "bold red", "error": "bold magenta"}
-DEFAULT_ALPHA_CAP = 1e-6  # == theorems.framework.DEFAULT_ALPHA_TOTAL (tested); here to keep --help import-free
+DEFAULT_ALPHA_CAP = 1e-6  # == tiltproof.core.framework.DEFAULT_ALPHA_TOTAL (tested); here to keep --help import-free
 DEFAULT_SEED = 0
 DEFAULT_DEVICE = "cpu"
 EXIT_INTERRUPTED = 130
@@ -150,8 +150,8 @@ def command_check(arguments: argparse.Namespace) -> int:
         _print_error(str(error))
         return 2
     from primitives._checks import resolve_device
-    from theorems import registry
-    from theorems.suite import plan_levels, run_suite
+    from tiltproof.core import registry
+    from tiltproof.core.suite import plan_levels, run_suite
     from tiltproof.stamp import run_stamp
 
     console = _console()
@@ -256,8 +256,8 @@ def _run_with_progress(todo, plan, arguments, console, writer, run_suite) -> lis
 def command_list(arguments: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from theorems import registry
-    from theorems.framework import claim_level
+    from tiltproof.core import registry
+    from tiltproof.core.framework import claim_level
 
     console = _console()
     try:

@@ -1,6 +1,6 @@
 """``tiltproof mutants``: run every registered wrong variant and print the kill matrix (issue 11).
 
-A wrong variant (``theorems.framework.Mutant``) is a registered claim whose check runs a deliberately
+A wrong variant (``tiltproof.core.framework.Mutant``) is a registered claim whose check runs a deliberately
 wrong sampler, learner, counter or calibration, or whose bound is a wrong expression. The suite is
 worth the wrong things it catches: a variant is *killed* only when its claim's own check returns
 ``fail`` at the claim's share of the budget (the share ``tiltproof check`` gives it), with the power the
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:  # the registry, torch and sympy load only when the command runs
-    from theorems.framework import Claim, Mutant, Record
+    from tiltproof.core.framework import Claim, Mutant, Record
 
 __all__ = ["MutantRow", "mutant_kind", "select_mutants", "run_mutants", "missing_code_path_theorems",
            "mutants_payload", "command_mutants", "add_parser"]
@@ -100,7 +100,7 @@ def run_mutants(mutants: list[Mutant], registered: list[Claim], *, alpha: float 
                 device: str = "cpu", on_row: Callable[[MutantRow], None] | None = None) -> list[MutantRow]:
     """Run each variant's claim at ``alpha`` (default: its claim's own level, as ``tiltproof check`` runs the
     claim); a crash is an ``error`` row, never lost."""
-    from theorems.framework import claim_level, run_claim
+    from tiltproof.core.framework import claim_level, run_claim
 
     by_id = {claim.id: claim for claim in registered}
     rows = []
@@ -152,10 +152,10 @@ def command_mutants(arguments: argparse.Namespace) -> int:
     from rich.table import Table
 
     from primitives._checks import check_unit_interval, resolve_device
-    from theorems.framework import DEFAULT_ALPHA_TOTAL
-    from theorems.registry import all_claims, all_mutants
-    from theorems.framework import DEFAULT_CLAIM_LEVEL
-    from theorems.suite import plan_levels
+    from tiltproof.core.framework import DEFAULT_ALPHA_TOTAL
+    from tiltproof.core.registry import all_claims, all_mutants
+    from tiltproof.core.framework import DEFAULT_CLAIM_LEVEL
+    from tiltproof.core.suite import plan_levels
 
     if arguments.alpha is None:
         arguments.alpha = DEFAULT_ALPHA_TOTAL

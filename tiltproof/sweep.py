@@ -139,7 +139,7 @@ def claim_alpha(spec: SweepSpec, claim_count: int) -> float:
 def run_point(family: str, point: Point, alpha: float, seed: int, device: str) -> list[dict[str, Any]]:
     """Records (JSON form, each with its ``point``) of ``family``'s claims at ``point``: a pure function of
     its arguments — the unit of work of every backend."""
-    from theorems.framework import run_claim
+    from tiltproof.core.framework import run_claim
 
     records = []
     for claim in point_claims(family, point):

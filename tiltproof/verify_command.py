@@ -7,11 +7,11 @@
 * ``chain`` — CALLABLE is ``sampler(kernel, n, generator)``, or an object with attributes ``sampler``
   and optionally ``baseline`` and ``values`` (its declared acceptance rule); ``--instance`` one of
   ``gmm-ref-B{1,3,5,7}``, ``masked-ref-B{1,3,5,7}``; ``--budget`` the TV it claims (default 0).
-* ``tilt`` / ``kl`` / ``prox`` — with ``--instance NAME`` (``theorems.tractability_instances``), CALLABLE is
+* ``tilt`` / ``kl`` / ``prox`` — with ``--instance NAME`` (``tiltproof.instances.tractability``), CALLABLE is
   a factory that receives the instance's fields by keyword and returns your implementation (``tilt``:
   ``factory(base=…)`` → oracle; ``kl``: ``factory(base=…, reward=…, lam=…)`` → sampler; ``prox``:
   ``factory(reward=…, lam=…, cost=…)`` → prox_fn). Without ``--instance``, CALLABLE is a zero-argument
-  function returning the keyword arguments of ``theorems.check_tilt_oracle`` / ``check_kl_align`` /
+  function returning the keyword arguments of ``tiltproof.byo.check_tilt_oracle`` / ``check_kl_align`` /
   ``check_prox`` (your implementation and the exactly computable instance it runs on).
 
 Exit status: 0 for ``pass`` (and for ``uncertified`` unless ``--strict``), 1 for ``fail`` or ``error``, 2 for
@@ -68,26 +68,26 @@ def run_verification(arguments) -> Any:
     if family == "single":
         if not arguments.instance:
             raise ValueError("--instance is required for --family single (see `tiltproof list`)")
-        from theorems.byos import check_sampler
+        from tiltproof.byo.byos import check_sampler
 
         return check_sampler(target, instance=arguments.instance, baseline=arguments.baseline, **common)
     if family == "chain":
         if not arguments.instance:
             raise ValueError("--instance is required for --family chain (e.g. gmm-ref-B5)")
-        from theorems.verify_chain import check_chain_sampler
+        from tiltproof.byo.chain import check_chain_sampler
 
         sampler = getattr(target, "sampler", target)
         return check_chain_sampler(sampler, arguments.instance, budget=arguments.budget,
                                    baseline=getattr(target, "baseline", None), values=getattr(target, "values", None),
                                    **common)
     if arguments.instance:
-        from theorems.tractability_instances import check_tractability
+        from tiltproof.instances.tractability import check_tractability
 
         return check_tractability(family, target, instance=arguments.instance, alpha=arguments.alpha,
                                   seed=arguments.seed)
-    import theorems
+    import tiltproof.byo as byo
 
-    check = getattr(theorems, {"tilt": "check_tilt_oracle", "kl": "check_kl_align", "prox": "check_prox"}[family])
+    check = getattr(byo, {"tilt": "check_tilt_oracle", "kl": "check_kl_align", "prox": "check_prox"}[family])
     if not callable(target):
         raise ValueError(f"target: for --family {family}, MODULE:CALLABLE must be a function returning the check's "
                          "keyword arguments")

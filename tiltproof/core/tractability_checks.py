@@ -20,7 +20,7 @@ from estimators.ridge_law import RidgeTiltedLaw
 import functools
 from typing import Callable
 
-from theorems.framework import CheckContext, Claim, Evidence, wrong_variant
+from tiltproof.core.framework import CheckContext, Claim, Evidence, wrong_variant
 
 __all__ = ["mixture_projections", "ridge_projections", "fit_evidence", "proposal_interval", "spd_matrix",
            "relative_power", "with_units"]

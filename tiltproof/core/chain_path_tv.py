@@ -10,7 +10,7 @@ exact parent marginals: by T2 ``TV(q̂_t(·|y), q_t(·|y)) = Σ_{V_t > b} p_t(w/
 term must equal ``Σ_y q̂_{t+1}(y)·(that exact form)`` (computed from the kernel's atoms, a different route than
 the propagation's ``½Σ|q − q_b|``) and be at most ``Σ_y q̂_{t+1}(y) D_y/Z_y``; at the oracle Chernoff baseline
 every visited ``D_y/Z_y ≤ δ`` (T3). Empirically: a lower confidence bound on ``TV(q̂_0, q_0)`` from the
-sampler's own x_0 samples (``theorems.chain_x0_statistics.x0_tv_lower``) must not exceed the exact right side.
+sampler's own x_0 samples (``tiltproof.core.chain_x0_statistics.x0_tv_lower``) must not exceed the exact right side.
 """
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ import torch
 from scipy.special import logsumexp
 
 from estimators.chain_laws import kernel_value_laws
-from theorems import symbols as sym
-from theorems._evidence import upper_bound_evidence
-from theorems.chain_instances import ChainInstance, ChainSampler, default_chain_sampler, make_baseline
-from theorems.chain_x0_statistics import _exact_sampler_law, _x0_sample_size, x0_tv_lower, x0_tv_units
-from theorems.framework import CheckContext, Evidence
+from tiltproof.core import symbols as sym
+from tiltproof.core.evidence import upper_bound_evidence
+from tiltproof.instances.chain import ChainInstance, ChainSampler, default_chain_sampler, make_baseline
+from tiltproof.core.chain_x0_statistics import _exact_sampler_law, _x0_sample_size, x0_tv_lower, x0_tv_units
+from tiltproof.core.framework import CheckContext, Evidence
 
 # ---------------------------------------------------------------- symbols (T7's own)
 tau_prior = sympy.Symbol(r"\tau_T", nonnegative=True)            # TV(q̂_T, q_T)

@@ -45,10 +45,10 @@ from primitives._checks import check_positive
 from primitives.laws import Categorical, Gaussian, GaussianMixture
 from primitives.planes import LogSumExpReward, MaxOfPlanes, SquaredNormReward
 from primitives.rewards import LinearReward, Reward
-from theorems._verify_common import (ImplementationRaised, Mixture, as_sample_array, call_user, check_alpha_beta,
+from tiltproof.byo.common import (ImplementationRaised, Mixture, as_sample_array, call_user, check_alpha_beta,
                                      check_count, check_seed_device, error_record, finite_tv, fit_outcome,
                                      gridded_ks_lower, ignores_generator, mixture_ks, mixture_projections, seeded)
-from theorems.verification import VerificationRecord, combine_verdict
+from tiltproof.byo.verification import VerificationRecord, combine_verdict
 
 __all__ = ["check_kl_align", "kl_target_supported"]
 

@@ -7,8 +7,8 @@
 * ``family="kl"``: ``factory(base=…, reward=…, lam=…)`` → ``sampler(n, generator)``;
 * ``family="prox"``: ``factory(reward=…, lam=…, cost=…)`` → ``prox_fn(x)``.
 
-The instances have exactly computable truths (``theorems.verify_tilt_oracle``, ``…verify_kl_align``,
-``…verify_prox``); ``tractability_instance(family, name)`` returns the fields and ``TRACTABILITY_INSTANCES``
+The instances have exactly computable truths (``tiltproof.byo.tilt_oracle``, ``…kl_align``,
+``…prox``); ``tractability_instance(family, name)`` returns the fields and ``TRACTABILITY_INSTANCES``
 lists the names. Remaining keyword options go to the check (``alpha``, ``seed``, ``budget``, …).
 """
 from __future__ import annotations
@@ -22,10 +22,10 @@ from primitives.laws import Categorical, Gaussian, GaussianMixture
 from primitives.planes import MaxOfPlanes, SquaredNormReward
 from primitives.prox import ConcaveQuadratic
 from primitives.rewards import LinearReward
-from theorems.verification import VerificationRecord
-from theorems.verify_kl_align import check_kl_align
-from theorems.verify_prox import check_prox
-from theorems.verify_tilt_oracle import check_tilt_oracle
+from tiltproof.byo.verification import VerificationRecord
+from tiltproof.byo.kl_align import check_kl_align
+from tiltproof.byo.prox import check_prox
+from tiltproof.byo.tilt_oracle import check_tilt_oracle
 
 __all__ = ["TRACTABILITY_INSTANCES", "tractability_instance", "check_tractability"]
 

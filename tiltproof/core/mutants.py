@@ -1,7 +1,7 @@
 """Deliberately wrong variants: each must be rejected by its theorem's check (claims spec, "Power").
 
 These are the single-step LCB ones (T1–T6); other theorem modules define their own ``mutants()``
-and ``theorems.registry.all_mutants`` collects them all. A mutant is a claim whose sampler or bound is
+and ``tiltproof.core.registry.all_mutants`` collects them all. A mutant is a claim whose sampler or bound is
 wrong in a way a real implementation or paper could be:
 acceptance at the wrong temperature, an envelope below sup r, a baseline below what the theorem needs,
 a bound with a dropped factor, a miscounted proposal, a learned baseline without its confidence slack.
@@ -19,10 +19,10 @@ import torch
 from estimators.baselines import chernoff_baseline, empirical_chernoff_baseline, zero_radius
 from primitives.rejection import RejectionResult, rejection_sample
 from theorems import proposal_complexity as pc
-from theorems import symbols as sym
+from tiltproof.core import symbols as sym
 from theorems import tv_guarantees as tv
-from theorems.framework import Claim, Mutant, wrong_variant
-from theorems.instances import INSTANCES, LEARNING_INSTANCES, Instance
+from tiltproof.core.framework import Claim, Mutant, wrong_variant
+from tiltproof.instances.single_step import INSTANCES, LEARNING_INSTANCES, Instance
 
 __all__ = ["Mutant", "mutants"]
 

@@ -21,7 +21,7 @@ from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper, 
 from estimators.design import min_discrepancy_of_cdfs_detectable_by_dkw, min_num_samples_for_dkw_cdf_test
 from estimators.design_chain import min_gap_of_tvs_detectable_by_tv_lower_bound, min_num_samples_for_tv_lower_bound_test
 from estimators.law_tests import tv_lower_confidence
-from theorems.chain_instances import ChainInstance
+from tiltproof.instances.chain import ChainInstance
 
 FIT_GAP = 0.05            # smallest KS / projection gap each GMM law check detects w.p. ≥ 1 − β
 MASKED_TV_GAP = 0.2       # smallest TV gap each masked-chain law check detects w.p. ≥ 1 − β

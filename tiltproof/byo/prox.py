@@ -48,9 +48,9 @@ from primitives._checks import check_positive
 from primitives.planes import MaxOfPlanes
 from primitives.prox import ConcaveExpressionReward, LowRankReward, grid_radius, solve_prox
 from primitives.rewards import LinearReward, QuadraticReward, Reward
-from theorems._verify_common import (ImplementationRaised, call_user, check_alpha_beta, check_seed_device, error_record,
+from tiltproof.byo.common import (ImplementationRaised, call_user, check_alpha_beta, check_seed_device, error_record,
                                      seeded)
-from theorems.verification import Certificate, TestOutcome, VerificationRecord, combine_verdict
+from tiltproof.byo.verification import Certificate, TestOutcome, VerificationRecord, combine_verdict
 
 __all__ = ["check_prox"]
 

@@ -18,7 +18,7 @@ with probability ≤ α):
    detected with probability ≥ 1 − β (exact one-sided binomial design, ``estimators.design``), and so is a
    projection KS error of 0.05 beyond the budget (GMM; a TV error of 0.2 over the masked chain's sequences);
    the record's ``power`` also states the temperature error λ(1 ± ε) and (GMM) the orthogonal scale error
-   1 ± s detected w.p. ≥ 1 − β (``theorems.verify_chain_power``).
+   1 ± s detected w.p. ≥ 1 − β (``tiltproof.byo.chain_power``).
 2. **declared rule** (when ``baseline`` is given: the sampler declares "accept x ~ p_t(·|y) with
    probability min(1, e^{(V̂_t(x) − b_t(y))/λ})", with ``values`` = V̂, default the exact V_t) — per
    particle and step the proposals until acceptance are geometric with success probability
@@ -62,8 +62,8 @@ from estimators.geometric_sums import geometric_sum_interval, min_relative_count
 from primitives._checks import check_positive, check_unit_interval, resolve_device
 from primitives.chain_samplers import baseline_values
 from primitives.diffusion import CountingKernel
-from theorems.verification import Certificate, TestOutcome, VerificationRecord, combine_verdict
-from theorems.verify_chain_power import projection_design, x0_power
+from tiltproof.byo.verification import Certificate, TestOutcome, VerificationRecord, combine_verdict
+from tiltproof.byo.chain_power import projection_design, x0_power
 
 __all__ = ["check_chain_sampler", "CHAIN_INSTANCE_NAMES", "resolve_chain_instance", "SamplerOutput",
            "janson_interval"]
@@ -85,7 +85,7 @@ FINE, COARSE = 0.2, 0.4
 
 def resolve_chain_instance(instance):
     """A registered chain instance by name (``gmm-ref-B5``) or a ``ChainInstance`` object."""
-    from theorems import chain_instances
+    from tiltproof.instances import chain as chain_instances
 
     if isinstance(instance, chain_instances.ChainInstance):
         return instance
@@ -207,7 +207,7 @@ def _rare_event_design(instance, budget: float, gap: float, alpha: float, beta: 
 
 
 def _x0_test(instance, samples: torch.Tensor, budget: float, alpha: float, beta: float) -> TestOutcome:
-    from theorems.chain_x0_statistics import x0_tv_lower
+    from tiltproof.core.chain_x0_statistics import x0_tv_lower
 
     estimate, lower, detectable, name = x0_tv_lower(instance, samples, alpha, beta)
     return TestOutcome("x_0 law", f"lower confidence bound on TV(x_0, q_0): {name}", lower, budget, samples.shape[0],
@@ -377,7 +377,7 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
     TV the sampler claims. ``baseline(parents_or_None, t)`` and ``values(states, t)`` declare its
     acceptance rule (``values=None``: the exact V_t). ``n`` overrides the designed sample size.
     With ``kernel=…, reward=…, lam=…, reference="trajectory"`` the reference is trajectory-level rejection
-    on the user's own kernel (``theorems.verify_chain_reference``).
+    on the user's own kernel (``tiltproof.byo.chain_reference``).
     """
     if not callable(sampler):
         raise ValueError(f"sampler must be a callable sampler(kernel, n, generator), got {sampler!r}")
@@ -394,7 +394,7 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
     if reference not in ("exact", "trajectory"):
         raise ValueError(f"reference must be 'exact' or 'trajectory', got {reference!r}")
     if reference == "trajectory" or kernel is not None:
-        from theorems.verify_chain_reference import check_against_trajectory_reference
+        from tiltproof.byo.chain_reference import check_against_trajectory_reference
 
         if instance is not None:
             raise ValueError("instance: give either a registered instance or kernel=…, reward=…, lam=…, not both")

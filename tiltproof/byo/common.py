@@ -18,7 +18,7 @@ from scipy.special import ndtr
 
 from estimators.projection_fit import GridCDF, Projection
 from primitives._checks import check_unit_interval, resolve_device
-from theorems.verification import TestOutcome, VerificationRecord
+from tiltproof.byo.verification import TestOutcome, VerificationRecord
 
 __all__ = ["ImplementationRaised", "call_user", "error_record", "check_count", "check_alpha_beta", "seeded",
            "as_sample_array", "ignores_generator", "mixture_projections", "mixture_ks", "gridded_ks_lower", "finite_tv",

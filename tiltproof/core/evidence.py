@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from theorems.framework import NUMERIC_TOLERANCE, Evidence
+from tiltproof.core.framework import NUMERIC_TOLERANCE, Evidence
 
 __all__ = ["upper_bound_evidence", "lower_bound_evidence", "interval_evidence", "exact_holds_upper", "exact_tolerance_of"]
 

@@ -35,7 +35,7 @@ from estimators.confidence import dkw_radius, ks_distance
 from estimators.exact import TiltedLaw
 from estimators.law_tests import fit_sample_size, fit_test
 from primitives._checks import check_positive, check_unit_interval, resolve_device
-from theorems.verification import TestOutcome, VerificationRecord, combine_verdict
+from tiltproof.byo.verification import TestOutcome, VerificationRecord, combine_verdict
 
 __all__ = ["check_sampler", "SamplerCheck", "DEFAULT_LAM_ERROR", "DEFAULT_BASELINE_ERROR", "DEFAULT_MAX_SAMPLES"]
 
@@ -171,7 +171,7 @@ def check_sampler(sampler: Callable[[int, torch.Generator], Any], *, base=None, 
     if not callable(sampler):
         raise ValueError(f"sampler must be a callable sampler(n, generator), got {sampler!r}")
     if instance is not None:
-        from theorems.instances import get_instance
+        from tiltproof.instances.single_step import get_instance
 
         registered = get_instance(instance)
         base = registered.base("cpu") if base is None else base

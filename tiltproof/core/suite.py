@@ -19,7 +19,7 @@ from typing import Callable, Iterable
 import torch
 
 from primitives._checks import check_unit_interval, resolve_device
-from theorems.framework import DEFAULT_ALPHA_TOTAL, Claim, Record, claim_level, run_claim
+from tiltproof.core.framework import DEFAULT_ALPHA_TOTAL, Claim, Record, claim_level, run_claim
 
 __all__ = ["LevelPlan", "plan_levels", "run_suite", "run_claim_by_id"]
 
@@ -79,7 +79,7 @@ def run_suite(claims: Iterable[Claim], *, alpha_cap: float = DEFAULT_ALPHA_TOTAL
 
 def run_claim_by_id(claim_id: str, *, alpha: float, seed: int = 0, device: str = "cpu") -> dict:
     """One registered claim's record as JSON, from plain arguments: the unit of work for a process pool."""
-    from theorems.registry import all_claims
+    from tiltproof.core.registry import all_claims
 
     matches = [claim for claim in all_claims() if claim.id == claim_id]
     if not matches:

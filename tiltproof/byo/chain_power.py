@@ -1,13 +1,13 @@
 """Designed power of ``check_chain_sampler``'s x_0 and query-count tests, in the user's units.
 
-The x_0 test (``theorems.chain_x0_statistics.x0_tv_lower`` at the test's α share) rejects "TV(x_0, q_0) ≤ budget"
+The x_0 test (``tiltproof.core.chain_x0_statistics.x0_tv_lower`` at the test's α share) rejects "TV(x_0, q_0) ≤ budget"
 when any of its lower bounds on TV exceeds the budget: the rare-event mass ``q_0(r = B)`` outside its exact
 Clopper–Pearson interval (α/4 per side), and on the GMM the three exact projection KS distances (reward,
 ridge x_1, orthogonal x_2; DKW at α/6 each), on the masked chain the multinomial TV over the 512 sequences
 (α/2). Violations each part must detect with probability ≥ 1 − β, and the n they need:
 
 1. **Rare-event mass** off by ``gap`` beyond the budget (either side): the exact one-sided binomial design
-   (``theorems.verify_chain._rare_event_design``).
+   (``tiltproof.byo.chain._rare_event_design``).
 2. **A projection** (GMM): a projection's CDF off by ``FIT_GAP`` = 0.05 in KS beyond the budget:
    ``min_num_samples_for_dkw_cdf_test(FIT_GAP, α/6, β)``; in user units, the orthogonal coordinate's scale off
    by a factor 1 ± s (``KS(N(0,1), N(0,(1±s)²))``, exact, the sup over a grid — a lower bound, so the stated s
@@ -33,7 +33,7 @@ from scipy.special import ndtr
 from estimators.design import (detectable_parameter_error, min_discrepancy_of_cdfs_detectable_by_dkw,
                                min_num_samples_for_dkw_cdf_test, min_rate_detectable_by_binomial_upper_test)
 from estimators.design_chain import min_gap_of_tvs_detectable_by_tv_lower_bound, min_num_samples_for_tv_lower_bound_test
-from theorems.chain_x0_statistics import FIT_GAP, MASKED_TV_GAP
+from tiltproof.core.chain_x0_statistics import FIT_GAP, MASKED_TV_GAP
 
 __all__ = ["rare_event_mass", "tilted_mass", "projection_design", "projection_power", "lambda_error_power",
            "orthogonal_scale_error_power", "x0_power"]

@@ -1,7 +1,7 @@
 """How a claim draws from the sampler under test; the default is ``primitives.rejection_sample``.
 
 A ``SamplerFactory`` maps (instance, baseline, device) to ``sampler(n, generator) -> RejectionResult``.
-Wrong variants (``theorems.mutants``) and users' own samplers plug in here.
+Wrong variants (``tiltproof.core.mutants``) and users' own samplers plug in here.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Callable
 import torch
 
 from primitives.rejection import RejectionResult, rejection_sample
-from theorems.instances import Instance
+from tiltproof.instances.single_step import Instance
 
 SamplerFactory = Callable[[Instance, float, torch.device], Callable[[int, torch.Generator], RejectionResult]]
 

@@ -11,7 +11,7 @@ import re
 from types import ModuleType
 
 import theorems
-from theorems.framework import Claim, Mutant
+from tiltproof.core.framework import Claim, Mutant
 
 __all__ = ["theorem_modules", "all_claims", "all_mutants", "select_claims"]
 
@@ -55,8 +55,8 @@ def select_claims(claims: list[Claim], pattern: str | None) -> list[Claim]:
 
 
 def all_mutants() -> list[Mutant]:
-    """Every deliberately wrong variant: ``theorems.mutants`` plus each theorem module's ``mutants()``."""
-    from theorems import mutants as single_step
+    """Every deliberately wrong variant: ``tiltproof.core.mutants`` plus each theorem module's ``mutants()``."""
+    from tiltproof.core import mutants as single_step
 
     found = list(single_step.mutants())
     for module in theorem_modules():

@@ -25,7 +25,7 @@ from primitives.diffusion import GaussianMixtureDiffusion
 from primitives.laws import Categorical, GaussianMixture
 from primitives.masked_diffusion import MaskedDiffusion, SequenceSetReward, reference_masked_diffusion
 from primitives.rewards import StepReward, TableReward
-from theorems.framework import CheckContext, Evidence, Hypothesis
+from tiltproof.core.framework import CheckContext, Evidence, Hypothesis
 
 
 # ---------------------------------------------------------------- instances

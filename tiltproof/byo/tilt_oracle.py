@@ -49,10 +49,10 @@ from estimators.projection_fit import multinomial_fit, projection_fit_test
 from estimators.ridge_law import mixture_components
 from primitives._checks import check_positive
 from primitives.laws import Categorical, Gaussian, GaussianMixture
-from theorems._verify_common import (ImplementationRaised, as_sample_array, call_user, check_alpha_beta, check_count,
+from tiltproof.byo.common import (ImplementationRaised, as_sample_array, call_user, check_alpha_beta, check_count,
                                      check_seed_device, error_record, finite_tv, fit_outcome, ignores_generator,
                                      mixture_ks, mixture_projections, seeded)
-from theorems.verification import TestOutcome, VerificationRecord, combine_verdict, split_alpha
+from tiltproof.byo.verification import TestOutcome, VerificationRecord, combine_verdict, split_alpha
 
 __all__ = ["check_tilt_oracle"]
 
