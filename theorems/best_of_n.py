@@ -53,8 +53,7 @@ from primitives.best_of_n import best_of_n_sample
 from primitives.laws import BaseLaw, Categorical, Gaussian, GaussianMixture
 from primitives.rewards import LinearReward, Reward, TableReward
 from tiltproof.core import symbols as sym
-from tiltproof.core.evidence import interval_evidence, upper_bound_evidence
-from tiltproof.core.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant
+from tiltproof.api import CheckContext, Claim, Evidence, Hypothesis, Mutant, interval_evidence, upper_bound_evidence
 
 __all__ = [
     "N_SYMBOL", "KL_BOUND", "BoNInstance", "INSTANCES", "N_VALUES", "claims", "mutants",

@@ -36,8 +36,7 @@ import torch
 from scipy import optimize
 
 from primitives.prox import LowRankReward, _grid_prox, solve_prox
-from tiltproof.core.evidence import upper_bound_evidence
-from tiltproof.core.framework import CheckContext, Claim, Evidence, Mutant, wrong_variant
+from tiltproof.api import CheckContext, Claim, Evidence, Mutant, upper_bound_evidence, wrong_variant
 
 MODULE = "prox_grid_error"
 

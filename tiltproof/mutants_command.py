@@ -137,6 +137,9 @@ def add_parser(commands) -> argparse.ArgumentParser:
                         help="suite false-alarm budget α_total (default 1e-6, as `tiltproof check`); each "
                              "variant runs at its claim's share")
     parser.add_argument("--device", default="cpu", help="torch device for the samplers: cpu (default) or cuda")
+    from tiltproof.plugins import add_theorems_option
+
+    add_theorems_option(parser)
     parser.set_defaults(handler=command_mutants)
     return parser
 
@@ -153,7 +156,8 @@ def command_mutants(arguments: argparse.Namespace) -> int:
 
     from primitives._checks import check_unit_interval, resolve_device
     from tiltproof.core.framework import DEFAULT_ALPHA_TOTAL
-    from tiltproof.core.registry import all_claims, all_mutants
+    from tiltproof.core.registry import all_claims, all_mutants, load_problems
+    from tiltproof.plugins import use_theorems
     from tiltproof.core.framework import DEFAULT_CLAIM_LEVEL
     from tiltproof.core.suite import plan_levels
 
@@ -163,6 +167,7 @@ def command_mutants(arguments: argparse.Namespace) -> int:
     try:
         check_unit_interval("--alpha", arguments.alpha)
         resolve_device(arguments.device)
+        use_theorems(getattr(arguments, "theorems", None))
         registered = all_claims()
         every = all_mutants()
         chosen = select_mutants(every, arguments.only)
@@ -170,6 +175,9 @@ def command_mutants(arguments: argparse.Namespace) -> int:
     except ValueError as error:
         console.print(f"[red]error:[/] {error}")
         return 2
+    problems = load_problems()
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
     if not chosen:
         console.print(f"[red]error:[/] --only {arguments.only!r} matches none of the {len(every)} wrong variants")
         return 2
@@ -200,13 +208,13 @@ def command_mutants(arguments: argparse.Namespace) -> int:
                   f"α={share:.3g} (the level its claim runs at in `tiltproof check`, cap {arguments.alpha:g}), "
                   f"seed={arguments.seed}, {time.perf_counter() - started:.1f}s")
     if arguments.json:
-        from tiltproof.cli import _git_commit
+        from tiltproof.stamp import git_commit
 
-        meta = {"commit": _git_commit(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        meta = {"commit": git_commit(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "seed": arguments.seed, "alpha_total": arguments.alpha, "alpha_per_claim": share,
                 "registered_claims": len(registered), "registered_mutants": len(every), "device": arguments.device,
                 "only": arguments.only, "killed": len(rows) - len(survivors), "survived": len(survivors),
-                "theorems_without_code_path_variant": uncovered}
+                "theorems_without_code_path_variant": uncovered, "theorem_package_errors": problems}
         Path(arguments.json).write_text(json.dumps(mutants_payload(rows, meta), indent=2))
         console.print(f"wrote {arguments.json}")
-    return 0 if not survivors else 1
+    return 0 if not survivors and not problems else 1

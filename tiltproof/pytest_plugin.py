@@ -54,6 +54,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--claims-seed", metavar="N", type=int, default=0, help="with --claims: master seed (default 0)")
     group.addoption("--claims-device", metavar="DEVICE", default="cpu",
                     help="with --claims: torch device for the samplers (default cpu)")
+    group.addoption("--claims-theorems", metavar="MODULE", action="append", default=None,
+                    help="with --claims: also register the claims of the theorem package MODULE (repeatable; as "
+                         "`tiltproof check --theorems`; entry points and ./pyproject.toml [tool.tiltproof] count too)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -174,10 +177,12 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     from tiltproof.core import registry
     from tiltproof.core.framework import DEFAULT_ALPHA_TOTAL
     from tiltproof.core.suite import plan_levels
+    from tiltproof.plugins import use_theorems
 
-    registered = registry.all_claims()
     pattern = config.getoption("claims_only")
     try:
+        use_theorems(config.getoption("claims_theorems"))
+        registered = registry.all_claims()
         chosen = registry.select_claims(registered, pattern)
         alpha_cap = config.getoption("claims_alpha")
         plan = plan_levels(chosen, DEFAULT_ALPHA_TOTAL if alpha_cap is None else alpha_cap)
@@ -185,7 +190,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         raise pytest.UsageError(str(error)) from None
     if pattern and not chosen:
         raise pytest.UsageError(f"--claims-only {pattern!r} matches none of the {len(registered)} registered claims")
-    config.stash[_PLAN_NOTE] = plan.note
+    notes = ([plan.note] if plan.note else []) + [f"error: {problem}" for problem in registry.load_problems()]
+    config.stash[_PLAN_NOTE] = "; ".join(notes) or None
     collector = ClaimsCollector.from_parent(session, name=COLLECTOR_NAME, nodeid=COLLECTOR_NAME, claims=chosen,
                                             levels=plan.levels, seed=config.getoption("claims_seed"),
                                             device=config.getoption("claims_device"))

@@ -35,6 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from tiltproof.stamp import git_commit
 from tiltproof.sweep_families import Point, check_axis_values, get_family, point_claims, point_key
 
 __all__ = ["SweepSpec", "parse_spec", "load_spec", "grid_points", "run_point", "run_sweep", "command_sweep"]
@@ -245,7 +246,7 @@ def run_sweep(spec: SweepSpec, *, backend: str = "process", workers: int | None 
     verdicts = {verdict: sum(record["verdict"] == verdict for record in records) for verdict in ("pass", "fail", "error")}
     return {
         "meta": {"family": spec.family, "grid": {axis: list(values) for axis, values in spec.grid},
-                 "commit": _git_commit(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 "commit": git_commit(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                  "registered_claims": claim_count, "only": None,
                  "seed": spec.seed, "alpha_total": spec.alpha_total if spec.alpha_per_claim is None
                  else spec.alpha_per_claim * claim_count, "alpha_per_claim": alpha, "points": len(points),
@@ -258,12 +259,6 @@ def run_sweep(spec: SweepSpec, *, backend: str = "process", workers: int | None 
                    for index, point in enumerate(points)],
         "claims": records,
     }
-
-
-def _git_commit() -> str:
-    from tiltproof.cli import _git_commit as commit
-
-    return commit()
 
 
 # ---------------------------------------------------------------- command line

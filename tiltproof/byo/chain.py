@@ -64,6 +64,7 @@ from primitives.chain_samplers import baseline_values
 from primitives.diffusion import CountingKernel
 from tiltproof.byo.verification import Certificate, TestOutcome, VerificationRecord, combine_verdict
 from tiltproof.byo.chain_power import projection_design, x0_power
+from tiltproof.byo.common import x0_samples
 
 __all__ = ["check_chain_sampler", "CHAIN_INSTANCE_NAMES", "resolve_chain_instance", "SamplerOutput",
            "janson_interval"]
@@ -109,23 +110,6 @@ class SamplerOutput:
     queries: int | None
     states: list[torch.Tensor] | None
     proposals: list[torch.Tensor] | None
-
-
-def x0_samples(output: Any, n: int, state_shape: tuple[int, ...]) -> torch.Tensor:
-    """A sampler's x_0 (a tensor or array with n rows, or ``.samples`` of an object), validated:
-    ``ValueError`` for the wrong number of rows, the wrong state shape, or non-finite values."""
-    samples = getattr(output, "samples", output)
-    if not isinstance(samples, torch.Tensor):
-        samples = torch.as_tensor(np.asarray(samples))
-    if samples.ndim == 0 or samples.shape[0] != n:
-        rows = "a scalar" if samples.ndim == 0 else f"{samples.shape[0]} rows"
-        raise ValueError(f"sampler returned {rows} when asked for n={n}")
-    if tuple(samples.shape[1:]) != tuple(state_shape):
-        raise ValueError(f"sampler returned samples of shape {tuple(samples.shape)}, expected (n, "
-                         f"{', '.join(map(str, state_shape))})")
-    if samples.is_floating_point() and not torch.isfinite(samples).all():
-        raise ValueError("sampler returned non-finite samples (NaN or inf)")
-    return samples
 
 
 def _normalise(output: Any, n: int, kernel: CountingKernel) -> SamplerOutput:

@@ -29,6 +29,7 @@ from primitives._checks import check_positive
 from primitives.chain_samplers import trajectory_rejection_sample, unaligned_sample
 from primitives.diffusion import CountingKernel
 from primitives.rewards import as_reward
+from tiltproof.byo.common import x0_samples
 from tiltproof.byo.verification import TestOutcome, VerificationRecord, combine_verdict
 
 __all__ = ["check_against_trajectory_reference", "two_sample_sample_size", "MAX_COORDINATES", "DEFAULT_GAP"]
@@ -96,7 +97,6 @@ def check_against_trajectory_reference(sampler: Callable, *, kernel, reward, lam
     user_generator = torch.Generator(device=counting.device)
     user_generator.manual_seed(seed + 1)
     output = sampler(user_view, size, user_generator)
-    from tiltproof.byo.chain import x0_samples
 
     samples = x0_samples(output, size, counting.state_shape)
     ours, theirs = _projections(reference, reward), _projections(samples.to(reference.device), reward)

@@ -174,3 +174,19 @@ def fit_outcome(name: str, fit, alpha: float, *, allowance: float = 0.0, gap_uni
                        details={"per_projection": {key: float(value) for key, value in fit.per_projection.items()},
                                 **(details or {})})
 
+
+def x0_samples(output: Any, n: int, state_shape: tuple[int, ...]) -> torch.Tensor:
+    """A sampler's x_0 (a tensor or array with n rows, or ``.samples`` of an object), validated:
+    ``ValueError`` for the wrong number of rows, the wrong state shape, or non-finite values."""
+    samples = getattr(output, "samples", output)
+    if not isinstance(samples, torch.Tensor):
+        samples = torch.as_tensor(np.asarray(samples))
+    if samples.ndim == 0 or samples.shape[0] != n:
+        rows = "a scalar" if samples.ndim == 0 else f"{samples.shape[0]} rows"
+        raise ValueError(f"sampler returned {rows} when asked for n={n}")
+    if tuple(samples.shape[1:]) != tuple(state_shape):
+        raise ValueError(f"sampler returned samples of shape {tuple(samples.shape)}, expected (n, "
+                         f"{', '.join(map(str, state_shape))})")
+    if samples.is_floating_point() and not torch.isfinite(samples).all():
+        raise ValueError("sampler returned non-finite samples (NaN or inf)")
+    return samples
