@@ -19,6 +19,10 @@ claim → ``Record``), ``claim_level``, ``claim_seed`` and the constants ``DEFAU
 ``lower_bound_evidence`` (quantity ≥ bound), ``interval_evidence`` (quantity = value); they apply the verdict
 rules (exact side within ``NUMERIC_TOLERANCE``, confidence bound against the bound) and the signed margin.
 
+**Confidence bounds** (``estimators.confidence``): ``clopper_pearson_lower`` / ``clopper_pearson_upper``
+(a binomial rate, one-sided at α), ``dkw_radius`` (a CDF, uniformly), ``multinomial_tv_radius`` (TV of an
+empirical law on a finite support).
+
 **Design functions** (``estimators.design*``): for each test, the sample size for a gap
 (``min_num_samples_for_…``: the smallest n with false-alarm ≤ α and miss ≤ β at that gap) and the gap a
 sample size detects (``…detectable…``). A claim derives its n from one of these, never by trial.
@@ -48,6 +52,7 @@ from estimators.design_partition import (min_gap_of_log_partitions_detectable_by
 from estimators.design_tractability import (min_num_samples_for_projection_ks_test,
                                             min_discrepancy_of_projections_detectable_by_dkw,
                                             min_num_points_for_region_detection, min_mass_of_regions_detectable)
+from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper, dkw_radius, multinomial_tv_radius
 from estimators.design import MAX_DESIGN_SAMPLES
 from tiltproof.core.evidence import interval_evidence, lower_bound_evidence, upper_bound_evidence
 from tiltproof.core.framework import (DEFAULT_BETA, DEFAULT_CLAIM_LEVEL, NUMERIC_TOLERANCE, CheckContext, Claim,
@@ -56,7 +61,8 @@ from tiltproof.core.framework import (DEFAULT_BETA, DEFAULT_CLAIM_LEVEL, NUMERIC
 
 __all__ = ["Claim", "Hypothesis", "Evidence", "CheckContext", "Mutant", "Record", "Verdict", "wrong_variant",
     "run_claim", "claim_level", "claim_seed", "DEFAULT_BETA", "DEFAULT_CLAIM_LEVEL", "NUMERIC_TOLERANCE",
-    "upper_bound_evidence", "lower_bound_evidence", "interval_evidence", "MAX_DESIGN_SAMPLES",
+    "upper_bound_evidence", "lower_bound_evidence", "interval_evidence", "MAX_DESIGN_SAMPLES", "clopper_pearson_lower", "clopper_pearson_upper", "dkw_radius",
+    "multinomial_tv_radius",
     "min_num_samples_for_binomial_rate_test", "min_discrepancy_of_binomial_rates_detectable",
     "min_num_samples_for_binomial_upper_test", "min_num_samples_for_dkw_cdf_test",
     "min_discrepancy_of_cdfs_detectable_by_dkw", "min_num_samples_for_multinomial_tv_test",

@@ -360,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tiltproof.mutants_command import add_parser as add_mutants_parser  # handler imports lazily
 
     add_mutants_parser(commands)
+    from tiltproof.new_command import add_parser as add_new_parser
+
+    add_new_parser(commands)
     return parser
 
 
