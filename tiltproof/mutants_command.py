@@ -151,6 +151,14 @@ def _fmt(value: float | None) -> str:
 def command_mutants(arguments: argparse.Namespace) -> int:
     import sys
 
+    from tiltproof.records_io import check_output_path, write_atomically
+
+    if arguments.json:  # refused before the registry loads and any variant runs, not after them
+        try:
+            check_output_path(arguments.json, option="--json")
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     from rich.console import Console
     from rich.table import Table
 
@@ -215,6 +223,6 @@ def command_mutants(arguments: argparse.Namespace) -> int:
                 "registered_claims": len(registered), "registered_mutants": len(every), "device": arguments.device,
                 "only": arguments.only, "killed": len(rows) - len(survivors), "survived": len(survivors),
                 "theorems_without_code_path_variant": uncovered, "theorem_package_errors": problems}
-        Path(arguments.json).write_text(json.dumps(mutants_payload(rows, meta), indent=2))
+        write_atomically(Path(arguments.json), json.dumps(mutants_payload(rows, meta), indent=2))
         console.print(f"wrote {arguments.json}")
     return 0 if not survivors and not problems else 1

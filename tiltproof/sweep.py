@@ -308,6 +308,7 @@ def command_sweep(arguments: Any) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from tiltproof.parallel import check_workers
+    from tiltproof.records_io import check_output_path, write_atomically
 
     console = Console() if sys.stdout.isatty() else Console(width=200)
     try:
@@ -320,6 +321,8 @@ def command_sweep(arguments: Any) -> int:
             if importlib.util.find_spec("ray") is None:
                 raise ValueError("--ray needs Ray: pip install 'tiltproof[ray]' (or drop --ray for the local pool)")
         total = len(grid_points(spec))
+        if arguments.json:  # refused before any point runs, not after the whole sweep
+            check_output_path(arguments.json, option="--json")
     except ValueError as error:
         console.print(f"[red]error:[/] {error}")
         return 2
@@ -340,7 +343,7 @@ def command_sweep(arguments: Any) -> int:
                   f"(α_total={meta['alpha_total']:.3g}), seed={meta['seed']}, backend={meta['backend']}, "
                   f"{meta['seconds']:.1f}s")
     if arguments.json:
-        Path(arguments.json).write_text(json.dumps(payload, indent=2))
+        write_atomically(Path(arguments.json), json.dumps(payload, indent=2))
         console.print(f"wrote {arguments.json}")
     if arguments.report:
         from reports import build_report

@@ -49,11 +49,11 @@ def resolve_target(spec: str) -> Any:
 
 
 def _check_json_path(path: str | None) -> None:
-    if path is None:
-        return
-    folder = Path(path).resolve().parent
-    if not folder.is_dir():
-        raise ValueError(f"--json: folder {str(folder)!r} does not exist")
+    """A bad ``--json`` path (missing or unwritable folder, a folder) is refused before the check runs."""
+    if path is not None:
+        from tiltproof.records_io import check_output_path
+
+        check_output_path(path, option="--json")
 
 
 def run_verification(arguments) -> Any:
@@ -110,7 +110,9 @@ def command_verify(arguments) -> int:
         return 2
     console.print(str(record), markup=False, highlight=False)
     if arguments.json:
-        Path(arguments.json).write_text(json.dumps(record.to_json(), indent=2))
+        from tiltproof.records_io import write_atomically
+
+        write_atomically(Path(arguments.json), json.dumps(record.to_json(), indent=2))
         console.print(f"wrote {arguments.json}", markup=False)
     if record.verdict in ("fail", "error"):
         return 1
