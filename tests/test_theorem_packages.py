@@ -147,3 +147,9 @@ def test_an_entry_point_whose_claims_raise_is_an_error_line_and_the_built_ins_st
     assert errors and all("'broken'" in line and "broken-theorems" in line and "no instance today" in line
                           for line in errors), completed.stderr
     assert "1 passed" in completed.stdout and completed.returncode == 1, completed.stdout + completed.stderr
+
+
+def test_pytest_claims_runs_a_theorem_package_named_by_claims_theorems():
+    completed = _run("-p", "no:cacheprovider", "--claims", "--claims-theorems", "softbon_theorem.claims",
+                     "--claims-only", r"^softbon\.kl_bound/two-point", "-q", path=[EXAMPLE], module="pytest")
+    assert completed.returncode == 0 and "2 passed" in completed.stdout, completed.stdout + completed.stderr
