@@ -3,7 +3,7 @@
 Each case runs ``python -m tiltproof.cli ...`` in a fresh process ``--repeats`` times and prints the median and
 the worst wall-clock time, with the machine it ran on. The target (issue 13) is under 1 s for every case:
 the commands import torch, sympy and the theorem registry only after their arguments are checked. For
-comparison, ``import theorems.registry`` alone (what every call used to pay) is timed too.
+comparison, ``import tiltproof.core.registry`` alone (what every call used to pay) is timed too.
 
     python benchmarks/cli_startup.py [--repeats 5] [--json FILE]
 """
@@ -57,7 +57,7 @@ def main() -> int:
     arguments = parser.parse_args()
     rows = []
     cases = {name: [sys.executable, "-m", "tiltproof.cli", *argv] for name, argv in CASES.items()}
-    cases["(reference) import theorems.registry"] = [sys.executable, "-c", "import theorems.registry"]
+    cases["(reference) import tiltproof.core.registry"] = [sys.executable, "-c", "import tiltproof.core.registry"]
     for name, command in cases.items():
         times = _time(command, arguments.repeats)
         rows.append({"case": name, "median_s": statistics.median(times), "max_s": max(times)})

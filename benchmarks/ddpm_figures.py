@@ -35,7 +35,7 @@ import torch
 
 from estimators.ddpm_sampler_law import ddpm_sampler_law
 from primitives.msg_baseline import MSGBaseline
-from theorems.chain_instances import chain_instance, ddpm_exact, make_baseline, reference_ddpm_chain
+from tiltproof.instances.chain import chain_instance, ddpm_exact, make_baseline, reference_ddpm_chain
 
 AUTHORS = {1: {"MSG": 27.3, "exact per-step": 50.9, "last-step": 56.7, "trajectory rejection": 151.4},
            3: {"MSG": 106.9, "exact per-step": 351.3, "last-step": 360.9, "trajectory rejection": 5338.0,

@@ -46,8 +46,8 @@ from primitives.chain_samplers import (EnvelopeBaseline, per_step_rejection_samp
                                        trajectory_rejection_sample, unaligned_sample)
 from primitives.masked_lm import SMALL_CONFIG, MaskedLMKernel, decode, train_masked_lm  # noqa: E402
 from primitives.text_rewards import TOPIC_KEYWORDS, KeywordReward  # noqa: E402
-from theorems.chain_instances import TemperatureValues  # noqa: E402
-from theorems.verify_chain import check_chain_sampler  # noqa: E402
+from tiltproof.instances.chain import TemperatureValues  # noqa: E402
+from tiltproof.byo.chain import check_chain_sampler  # noqa: E402
 
 UNMASK = 2
 LAM = 1.0

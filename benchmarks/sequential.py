@@ -1,7 +1,7 @@
 """Samples per single-step check under the group-sequential design, against the fixed-n design.
 
 ``python benchmarks/sequential.py [--seeds 5] [--out benchmarks/results/sequential.json]`` runs
-``theorems.check_sampler`` on every registered single-step instance (``theorems.instances.INSTANCES``,
+``theorems.check_sampler`` on every registered single-step instance (``tiltproof.instances.single_step.INSTANCES``,
 the baselines of ``tests/test_byos.py``) for a correct sampler (exact rejection sampling of q_b) and
 for wrong ones (λ·1.1, λ·0.9, b − 0.5λ, untilted), over ``--seeds`` seeds each, plus an untilted
 sampler on a 2-D Gaussian with a linear reward (target q). Per (instance, sampler) it reports the
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from primitives import Gaussian, LinearReward, rejection_sample
-from theorems.byos import check_sampler
-from theorems.instances import INSTANCES
+from tiltproof.byo.byos import check_sampler
+from tiltproof.instances.single_step import INSTANCES
 
 BASELINES = {"gaussian-linear-d1": 3.0, "gaussian-linear-d5": 2.0, "finite-k10": 2.0, "gmm-step-d1": 3.0}
 

@@ -1,6 +1,6 @@
 """Throughput of the batched torch rejection sampler against a per-sample Python loop and numpy.
 
-Reports, for the 1-D and 5-D Gaussian/linear instances (``theorems.instances``) at the Chernoff
+Reports, for the 1-D and 5-D Gaussian/linear instances (``tiltproof.instances.single_step``) at the Chernoff
 baseline b_δ (δ = 0.1), proposals per second, accepted samples per second and wall time of:
 
 * ``torch``  — ``primitives.rejection_sample`` (batched, log-space acceptance) on each available device;
@@ -23,7 +23,7 @@ import torch
 
 from estimators.baselines import chernoff_baseline
 from primitives import rejection_sample
-from theorems.instances import INSTANCES
+from tiltproof.instances.single_step import INSTANCES
 
 
 def python_loop(mean: np.ndarray, cholesky: np.ndarray, theta: np.ndarray, lam: float, baseline: float,

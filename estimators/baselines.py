@@ -133,7 +133,7 @@ def empirical_chernoff_baseline(
 
     ``radius(values, alpha)`` (one-sided, values in [0, 1]) and ``bound_count`` (the union's size,
     2|grid| by default) are the learner's slack; they are parameters so that the checks can run the
-    same code with the slack broken (``theorems.mutants``), never for users to loosen.
+    same code with the slack broken (``tiltproof.core.mutants``), never for users to loosen.
     """
     lam = check_positive("lam", lam)
     delta = check_unit_interval("delta", delta)

@@ -6,7 +6,7 @@ generating function is ``K(θ) = Σ_i [log p_i + θ − log(1 − (1 − p_i)e^�
 ``K'(θ) = Σ_i 1/(1 − (1 − p_i)e^θ)`` (increasing; ``K'(0) = μ = Σ 1/p_i``). Markov's inequality on ``e^{θX}``
 gives ``P(X ≥ x) ≤ e^{−I(x)}`` (x ≥ μ) and ``P(X ≤ x) ≤ e^{−I(x)}`` (x ≤ μ) with the rate function
 ``I(x) = sup_θ [θx − K(θ)] = θ*x − K(θ*)``, ``K'(θ*) = x`` (found by bisection). Janson's (2018) bounds
-(``theorems.verify_chain.janson_interval``) are this bound with every rate replaced by the smallest, so the
+(``tiltproof.byo.chain.janson_interval``) are this bound with every rate replaced by the smallest, so the
 region here is never wider, and far narrower when the rates spread.
 
 * ``geometric_sum_interval(rates, alpha)``: ``[lo, hi]`` with ``I(lo) = I(hi) = log(2/α)``, so a correct

@@ -23,7 +23,7 @@ if __package__ in (None, ""):
 
 from primitives.chain_samplers import trajectory_rejection_sample, unaligned_sample  # noqa: E402
 from primitives.hf_masked_lm import HFMaskedLMKernel, TokenFrequencyReward  # noqa: E402
-from theorems import check_chain_sampler  # noqa: E402
+from tiltproof.byo import check_chain_sampler  # noqa: E402
 
 
 def tiny_masked_lm(seed: int = 0):

@@ -20,8 +20,8 @@ if __package__ in (None, ""):
 
 from estimators.learned_chain_baseline import train_learned_baseline  # noqa: E402
 from primitives.chain_samplers import per_step_rejection_sample  # noqa: E402
-from theorems import check_chain_sampler  # noqa: E402
-from theorems.verify_chain import resolve_chain_instance  # noqa: E402
+from tiltproof.byo import check_chain_sampler  # noqa: E402
+from tiltproof.byo.chain import resolve_chain_instance  # noqa: E402
 
 
 def run(height: float = 3.0, budget: float = 0.1, seed: int = 0, audit_particles: int = 20_000,

@@ -22,7 +22,7 @@ from primitives import GaussianMixture  # noqa: E402
 from primitives.chain_samplers import trajectory_rejection_sample, unaligned_sample  # noqa: E402
 from primitives.learned_diffusion import train_small_diffusion  # noqa: E402
 from primitives.rewards import StepReward  # noqa: E402
-from theorems import check_chain_sampler  # noqa: E402
+from tiltproof.byo import check_chain_sampler  # noqa: E402
 
 
 def run_demo(cache_dir=None, device: str = "cpu") -> dict:

@@ -7,7 +7,7 @@ r"""What a report's first page and its wrong-variants section say (plain data; b
 * ``weakest_detectable_gap(records)``: the largest ``detectable_gap`` of a group — the biggest violation its
   checks could miss with probability > β — with its units (``detectable_gap_units`` when a record states them).
 * ``load_mutants(path)`` reads a ``tiltproof mutants --json`` file (the kill matrix);
-  ``registered_variants()`` lists ``theorems.registry.all_mutants()`` when no such file is given.
+  ``registered_variants()`` lists ``tiltproof.core.registry.all_mutants()`` when no such file is given.
 """
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def load_mutants(path: str | Path) -> dict[str, Any]:
 
 def registered_variants() -> list[dict[str, str]]:
     """The wrong variants registered in this checkout: name, theorem, what is wrong, the claim it perturbs."""
-    from theorems.registry import all_mutants
+    from tiltproof.core.registry import all_mutants
 
     return [{"name": m.name, "theorem": m.theorem, "what_is_wrong": m.what_is_wrong, "id": m.claim.id,
              "claim": m.claim.id.split("#", 1)[0]} for m in all_mutants()]

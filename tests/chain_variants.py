@@ -9,7 +9,7 @@ import torch
 from estimators.chain_baselines import OracleChernoffBaseline
 from estimators.chain_laws import kernel_value_laws
 from primitives.chain_samplers import EnvelopeBaseline, OffsetBaseline, per_step_rejection_sample
-from theorems.chain_instances import TemperatureValues
+from tiltproof.instances.chain import TemperatureValues
 
 
 class ProposalLawChernoffBaseline(OracleChernoffBaseline):

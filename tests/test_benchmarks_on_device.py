@@ -15,7 +15,7 @@ from benchmarks import peers_diffusion as pd
 from estimators.learned_chain_baseline import train_learned_baseline
 from primitives.chain_samplers import per_step_rejection_sample
 from tests.fake_cuda import fake_cuda, is_fake
-from theorems import chain_instances
+from tiltproof.instances import chain as chain_instances
 
 
 def _train_and_sample(device: str):

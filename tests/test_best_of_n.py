@@ -20,8 +20,8 @@ from estimators.reward_law import DiscreteLaw, NormalMixtureLaw
 from primitives import Categorical, Gaussian, LinearReward, TableReward, best_of_n_sample
 from primitives.best_of_n import first_argmax
 from theorems import best_of_n as bon
-from theorems.framework import run_claim
-from theorems.registry import all_claims, select_claims
+from tiltproof.core.framework import run_claim
+from tiltproof.core.registry import all_claims, select_claims
 from tests.conftest import STAT_ALPHA
 
 N_DRAWS = st.integers(1, 6)

@@ -10,7 +10,7 @@ import torch
 from estimators.exact import UnsupportedInstance
 from primitives import (Categorical, Gaussian, GaussianMixture, LinearReward, QuadraticReward, StepReward,
                         TableReward, rejection_sample)
-from theorems import check_sampler
+from tiltproof.byo import check_sampler
 from tests.conftest import STAT_ALPHA
 
 
@@ -91,7 +91,7 @@ def _registered_cases():
 
 @pytest.mark.parametrize("name", _registered_cases())
 def test_registered_instances_default_design(name):
-    from theorems.instances import get_instance
+    from tiltproof.instances.single_step import get_instance
 
     instance = get_instance(name)
     base, lam, b = instance.base("cpu"), instance.lam, BASELINES[name]

@@ -24,8 +24,8 @@ from primitives.chain_samplers import (EnvelopeBaseline, ExactSoftValues, Offset
                                        step_rejection_sample, trajectory_rejection_sample, unaligned_sample)
 from primitives.diffusion import GaussianMixtureDiffusion
 from tests.conftest import STAT_ALPHA
-from theorems import chain_instances
-from theorems import chain_x0_statistics as x0_statistics
+from tiltproof.instances import chain as chain_instances
+from tiltproof.core import chain_x0_statistics as x0_statistics
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -13,8 +13,8 @@ from estimators.design_means import (assert_mean_equal_by_bernstein, bernstein_r
                                      min_gap_of_means_detectable_by_bernstein, min_num_samples_for_bernstein_mean_test)
 from tests.conftest import STAT_ALPHA
 from theorems import chain_step_terms
-from theorems.chain_instances import chain_instance, make_baseline
-from theorems.chain_path_tv import t2_per_state
+from tiltproof.instances.chain import chain_instance, make_baseline
+from tiltproof.core.chain_path_tv import t2_per_state
 
 
 @settings(max_examples=25, deadline=None)
@@ -69,7 +69,7 @@ def test_ridge_terms_are_t2_exact_form_and_below_its_bound(one_torch_thread):
 @pytest.mark.slow
 def test_step_terms_claim_passes_with_its_power_stated(one_torch_thread):
     """The registered claim at the test share (about 10 s; `tiltproof check` runs it at its own level)."""
-    from theorems.framework import run_claim
+    from tiltproof.core.framework import run_claim
 
     (claim,) = chain_step_terms.claims()
     record = run_claim(claim, alpha=STAT_ALPHA)

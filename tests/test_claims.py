@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from theorems.framework import Claim, Evidence, Hypothesis, run_claim
-from theorems.registry import all_claims, all_mutants, select_claims
-from theorems.framework import DEFAULT_ALPHA_TOTAL, DEFAULT_CLAIM_LEVEL, claim_level
-from theorems.suite import plan_levels, run_suite
+from tiltproof.core.framework import Claim, Evidence, Hypothesis, run_claim
+from tiltproof.core.registry import all_claims, all_mutants, select_claims
+from tiltproof.core.framework import DEFAULT_ALPHA_TOTAL, DEFAULT_CLAIM_LEVEL, claim_level
+from tiltproof.core.suite import plan_levels, run_suite
 from tests.conftest import STAT_ALPHA
 
 import sympy
@@ -139,7 +139,7 @@ def test_cli_exit_codes_for_bad_arguments():
 
 def test_cli_exits_nonzero_when_a_claim_fails(monkeypatch, tmp_path):
     """Exit status is non-zero iff a claim is fail or error: inject one wrong variant into the registry."""
-    from theorems import registry
+    from tiltproof.core import registry
     from tiltproof import cli
 
     wrong = MUTANTS[0].claim

@@ -18,8 +18,8 @@ import torch
 
 from primitives import Gaussian
 from tests.fake_cuda import fake_cuda, is_fake
-from theorems.framework import run_claim
-from theorems.registry import all_claims
+from tiltproof.core.framework import run_claim
+from tiltproof.core.registry import all_claims
 
 #: one fast claim per theorem module and per instance family (the ones that errored included)
 REPRESENTATIVES = (

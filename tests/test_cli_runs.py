@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import sympy
 
-from theorems import registry
-from theorems._evidence import interval_evidence, lower_bound_evidence, upper_bound_evidence
-from theorems.framework import DEFAULT_ALPHA_TOTAL, Claim, Evidence, run_claim
+from tiltproof.core import registry
+from tiltproof.core.evidence import interval_evidence, lower_bound_evidence, upper_bound_evidence
+from tiltproof.core.framework import DEFAULT_ALPHA_TOTAL, Claim, Evidence, run_claim
 from tiltproof import cli
 from tiltproof.records_io import ResultsWriter, check_output_directory, check_output_path, read_partial
 
@@ -156,7 +156,7 @@ def test_help_and_argument_errors_import_nothing_heavy():
     """Lazy imports: neither torch nor the registry is loaded to answer --help or a bad argument
     (the time it takes is measured in benchmarks/cli_startup.py, not here)."""
     probe = ("import sys; from tiltproof import cli; code = cli.main(['check', '--alpha', '3']); "
-             "heavy = [m for m in ('torch', 'sympy', 'theorems.registry', 'matplotlib') if m in sys.modules]; "
+             "heavy = [m for m in ('torch', 'sympy', 'tiltproof.core.registry', 'matplotlib') if m in sys.modules]; "
              "print(code, heavy)")
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert completed.stdout.strip() == "2 []", completed.stdout + completed.stderr

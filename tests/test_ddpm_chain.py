@@ -20,8 +20,8 @@ from primitives.ddpm_chain import MixtureScoreDDPM, authors_ddpm_chain, authors_
 from primitives.diffusion import CountingKernel
 from primitives.rewards import SigmoidReward, StepReward
 from tests.conftest import STAT_ALPHA
-from theorems.chain_instances import chain_instance, ddpm_exact, make_baseline
-from theorems.verify_chain import resolve_chain_instance
+from tiltproof.instances.chain import chain_instance, ddpm_exact, make_baseline
+from tiltproof.byo.chain import resolve_chain_instance
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -151,7 +151,7 @@ def test_check_chain_sampler_runs_on_the_ddpm_instance():
     T7 certificate's point estimate (a mean of the exact per-particle path sums ∈ [0, T + 1], Hoeffding at
     STAT_ALPHA) must agree with the exact path bound of the propagated law."""
     from primitives.chain_samplers import per_step_rejection_sample
-    from theorems.verify_chain import check_chain_sampler
+    from tiltproof.byo.chain import check_chain_sampler
 
     instance = chain_instance("ddpm", 5.0)
     baseline = make_baseline(instance, "offset=1")

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from benchmarks.ddpm_figures import ConstantBaseline, _law_row, markdown
-from theorems.chain_instances import ddpm_exact
+from tiltproof.instances.chain import ddpm_exact
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

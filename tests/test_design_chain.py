@@ -14,7 +14,7 @@ from estimators.design_chain import (exceedance_probability, largest_valid_rank,
                                      negative_binomial_mean_power, tail_rate_for_exceedance)
 from estimators.learned_chain_baseline import calibration_rank
 from theorems import chain_learned_baseline as t6
-from theorems.framework import run_claim
+from tiltproof.core.framework import run_claim
 from tests.conftest import STAT_ALPHA
 
 

@@ -22,7 +22,7 @@ from primitives.chain_samplers import trajectory_rejection_sample, unaligned_sam
 from primitives.diffusion import ChainKernel, CountingKernel  # noqa: E402
 from primitives.hf_masked_lm import HFMaskedLMKernel, TokenFrequencyReward, even_schedule  # noqa: E402
 from tests.conftest import STAT_ALPHA  # noqa: E402
-from theorems import check_chain_sampler  # noqa: E402
+from tiltproof.byo import check_chain_sampler  # noqa: E402
 
 VOCABULARY, MASK, POSITIONS = 12, 11, 16
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ from tests.strategies import seeds
 from theorems import kl_net_clipping as clip
 from theorems import kl_laplace_mixtures as l1d_mix
 from theorems import linear_tilt_sufficiency as l1
-from theorems._tractability import mixture_projections, proposal_interval, ridge_projections, spd_matrix
+from tiltproof.core.tractability_checks import mixture_projections, proposal_interval, ridge_projections, spd_matrix
 
 
 def _generator(seed: int = 0) -> torch.Generator:

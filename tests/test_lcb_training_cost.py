@@ -6,7 +6,7 @@ import torch
 
 from benchmarks.lcb_training_cost import minimum_calibration_pairs, training_cost_by_phase
 from estimators.learned_chain_baseline import calibration_rank
-from theorems import chain_instances
+from tiltproof.instances import chain as chain_instances
 
 
 def test_minimum_calibration_pairs_is_the_least_with_a_finite_offset():

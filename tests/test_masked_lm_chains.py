@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from estimators.chain_exact import aligned_data_law
 from theorems import masked_lm_chains as lm
-from theorems.framework import run_claim
-from theorems.registry import theorem_modules
+from tiltproof.core.framework import run_claim
+from tiltproof.core.registry import theorem_modules
 from tests.conftest import STAT_ALPHA
 
 

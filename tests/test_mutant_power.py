@@ -8,7 +8,7 @@ from theorems import (chain_learned_baseline, chain_step_bounds, chain_step_term
                       diffusion_tilt_oracle, kl_laplace_mixtures, kl_net_clipping, kl_nonconvexity, kl_oracle_calls,
                       kl_partition_error, linear_tilt_sufficiency, prox_grid_error, prox_oracle_tractability,
                       t6_learner_slack)
-from theorems.framework import run_claim
+from tiltproof.core.framework import run_claim
 from tests.conftest import STAT_ALPHA
 
 MODULES = (diffusion_chains, chain_step_bounds, chain_step_terms, chain_learned_baseline, diffusion_tilt_oracle,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from theorems.registry import all_claims, select_claims
-from theorems.suite import plan_levels
+from tiltproof.core.registry import all_claims, select_claims
+from tiltproof.core.suite import plan_levels
 from tiltproof import cli
 from tiltproof.parallel import Job, check_workers, run_claims_parallel, run_jobs
 

@@ -14,12 +14,12 @@ from estimators import design
 from estimators.baselines import (chernoff_baseline, empirical_chernoff_baseline, population_learned_baseline,
                                   zero_radius)
 from theorems import best_of_n, peer_guarantees, proposal_complexity, tv_guarantees
-from theorems import mutants as single_step
-from theorems._evidence import lower_bound_evidence, upper_bound_evidence
-from theorems.framework import run_claim
-from theorems.instances import INSTANCES, LEARNING_INSTANCES, baseline_below_ess_sup, informative_delta
-from theorems.registry import all_claims
-from theorems.framework import claim_level
+from tiltproof.core import mutants as single_step
+from tiltproof.core.evidence import lower_bound_evidence, upper_bound_evidence
+from tiltproof.core.framework import run_claim
+from tiltproof.instances.single_step import INSTANCES, LEARNING_INSTANCES, baseline_below_ess_sup, informative_delta
+from tiltproof.core.registry import all_claims
+from tiltproof.core.framework import claim_level
 from tests.conftest import STAT_ALPHA, stochastic_assertions
 from tiltproof import cli
 
@@ -101,7 +101,7 @@ def test_an_exact_value_on_the_bound_has_margin_zero_not_negative():
 
 # ---------------------------------------------------------------- tiltproof mutants
 def test_mutants_command_writes_the_kill_matrix(monkeypatch, tmp_path):
-    import theorems.registry as registry
+    import tiltproof.core.registry as registry
 
     monkeypatch.setattr(registry, "all_mutants", single_step.mutants)  # the single-step ones: cheap to build
     output = tmp_path / "mutants.json"
@@ -116,8 +116,8 @@ def test_mutants_command_writes_the_kill_matrix(monkeypatch, tmp_path):
 
 def test_mutants_command_exits_one_when_a_variant_survives(monkeypatch, tmp_path):
     """A 'variant' that is the correct claim survives its check: the command must say so and exit 1."""
-    import theorems.registry as registry
-    from theorems.framework import Mutant
+    import tiltproof.core.registry as registry
+    from tiltproof.core.framework import Mutant
 
     import dataclasses
 

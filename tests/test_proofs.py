@@ -214,7 +214,7 @@ def test_proof_steps_survive_the_nightly_search(proof):
 
 
 def test_bon_position_law_against_enumeration_of_all_tuples():
-    from theorems.best_of_n_proof import position_law
+    from theorems.proofs.best_of_n import position_law
 
     probs = np.array([0.35, 0.25, 0.15, 0.25])
     rewards = np.array([1.0, 2.0, 0.0, 2.0])

@@ -100,7 +100,7 @@ def test_historical_spec_corrections_fail_on_their_named_instance(declared, theo
 
 def test_l1d_sharp_constant_against_an_independent_route():
     """On the attaining two-point law, q̂(1) − q(1) with ρ two-level in closed form equals tanh(artanh(η)/2)."""
-    from theorems.kl_partition_error_proof import finite_l1d_quantities, _two_point
+    from theorems.proofs.kl_partition_error import finite_l1d_quantities, _two_point
 
     inst = _two_point()
     kappa = (1 + inst.eta) / (1 - inst.eta)
@@ -113,7 +113,7 @@ def test_l1d_sharp_constant_against_an_independent_route():
 def test_l1b_region_top_exceeds_the_net_size_at_k3():
     """The historical route ΣW/(Z q(K)) ≤ N is false at k = 3 (the reason the 1/q(K) factor was added), while the
     corrected ΣW/max W ≤ N holds: both from the module's own exact quantities."""
-    from theorems.kl_oracle_calls_proof import NetInstance, net_quantities
+    from theorems.proofs.kl_oracle_calls import NetInstance, net_quantities
 
     values = net_quantities(NetInstance(3, 4, 1.0, 1.5, 1.0, 1.0, True))
     assert values["total_w"] / (values["Z"] * values["q_K"]) > values["N"]

@@ -16,7 +16,7 @@ from primitives import (ConcaveExpressionReward, ConcaveQuadratic, Gaussian, Lin
 from primitives.prox import grid_error_bound, grid_radius
 from tests.conftest import STAT_ALPHA
 from tests.strategies import seeds
-from theorems._tractability import mixture_projections, spd_matrix
+from tiltproof.core.tractability_checks import mixture_projections, spd_matrix
 from theorems.prox_oracle_tractability import quadratic_pushforward
 
 lams = st.floats(0.2, 5.0)

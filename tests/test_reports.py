@@ -24,7 +24,7 @@ from reports import TEX_INSTALL_HINT, build_report, load_results
 from reports.build import compile_report
 from reports.latex import (decode_macro_code, escape_prose, escape_text, escape_tt, macro_code, macro_name,
                            sanitize_latex)
-from theorems.framework import Claim, Evidence, Hypothesis, run_claim
+from tiltproof.core.framework import Claim, Evidence, Hypothesis, run_claim
 
 ROOT = Path(__file__).resolve().parents[1]
 AWKWARD_ID = r"demo.awk_ward/x=1,y=2/%&$^{}~\<>|#mut"
@@ -226,7 +226,7 @@ def _registered_payload() -> dict:
     made-up numbers, so the default claim set's report is laid out in seconds without running a sampler."""
     import dataclasses
 
-    from theorems.registry import all_claims
+    from tiltproof.core.registry import all_claims
 
     def fake(index: int):
         def check(context):
@@ -265,7 +265,7 @@ def test_report_of_the_registered_claims_reads_as_an_appendix(tmp_path):
                            check=True).stdout
     assert "Summary" in first and "+dirty.0123456789" in first and "cpu: demo" in first
     assert all(theorem in first for theorem in {r["theorem"] for r in payload["claims"]})
-    from theorems.registry import all_mutants
+    from tiltproof.core.registry import all_mutants
 
     flat = " ".join(text.split())
     assert "Wrong variants" in flat and f"The {len(all_mutants())} variants registered" in flat
@@ -287,8 +287,8 @@ def test_cli_report_exit_codes(tmp_path, results_file, capsys):
 # ---------------------------------------------------------------- the pytest plugin
 PLUGIN_CONFTEST = '''
 import sympy
-import theorems.registry as registry
-from theorems.framework import Claim, Evidence
+import tiltproof.core.registry as registry
+from tiltproof.core.framework import Claim, Evidence
 
 _registered = registry.all_claims
 

@@ -15,7 +15,7 @@ from estimators.diagnosis import diagnose_single_step
 from estimators.exact import TiltedLaw
 from estimators.single_step_power import statistic_kind
 from primitives import Gaussian, LinearReward, rejection_sample
-from theorems.byos import check_sampler
+from tiltproof.byo.byos import check_sampler
 from tests.conftest import STAT_ALPHA
 
 

@@ -15,7 +15,7 @@ from primitives import (Categorical, ExactScoreMixtureDiffusion, ExactTiltOracle
                         ScoreTiltOracle, telescoping_log_partition)
 from tests.conftest import STAT_ALPHA
 from tests.strategies import seeds
-from theorems._tractability import mixture_projections, spd_matrix
+from tiltproof.core.tractability_checks import mixture_projections, spd_matrix
 
 
 def _generator(seed: int = 0) -> torch.Generator:

@@ -24,9 +24,9 @@ from theorems import kl_partition_error as l1d
 from theorems import linear_tilt_sufficiency as l1
 from theorems import prox_grid_error as w1b
 from theorems import prox_oracle_tractability as w1
-from theorems._tractability import spd_matrix
-from theorems.framework import run_claim
-from theorems.registry import all_claims, select_claims
+from tiltproof.core.tractability_checks import spd_matrix
+from tiltproof.core.framework import run_claim
+from tiltproof.core.registry import all_claims, select_claims
 
 
 @settings(max_examples=8)

@@ -10,8 +10,8 @@ import torch
 
 from estimators.chain_baselines import OracleChernoffBaseline
 from primitives.chain_samplers import EnvelopeBaseline, trajectory_rejection_sample, unaligned_sample
-from theorems import check_chain_sampler
-from theorems.verify_chain import janson_interval, resolve_chain_instance
+from tiltproof.byo import check_chain_sampler
+from tiltproof.byo.chain import janson_interval, resolve_chain_instance
 from tests import chain_variants as cv
 from tests.conftest import STAT_ALPHA
 
@@ -270,7 +270,7 @@ def test_rare_event_mass_at_another_temperature_matches_the_exact_law(name):
     """The power's closed form q^λ'(A) = e^{B/λ'}p(A)/(1 + (e^{B/λ'} − 1)p(A)) against the exact tilted law
     built at λ' (estimators.exact.TiltedLaw: another route)."""
     from estimators.exact import TiltedLaw
-    from theorems import verify_chain_power as power
+    from tiltproof.byo import chain_power as power
 
     instance = resolve_chain_instance(name)
     base = power._base_mass(instance)
@@ -300,7 +300,7 @@ def test_sampler_at_the_stated_orthogonal_scale_error_fails(one_torch_thread):
 def test_tilted_mass_in_log_odds_survives_extreme_temperatures():
     """``logit q = B/λ + logit p``: finite and in (0, 1] at B/λ = 2000 (e^{B/λ} overflows a float), the same as
     the direct formula where that one is finite, and a mass outside (0, 1) is refused by name."""
-    from theorems import verify_chain_power as power
+    from tiltproof.byo import chain_power as power
 
     p = 1e-3
     assert power.tilted_mass(p, 2000.0, 1.0) == 1.0

@@ -17,8 +17,8 @@ USER_MODULE = textwrap.dedent('''
     from primitives import rejection_sample
     from primitives.chain_samplers import EnvelopeBaseline, per_step_rejection_sample
     from primitives.tilt_oracle import ExactTiltOracle
-    from theorems.instances import get_instance
-    from theorems.verify_chain import resolve_chain_instance
+    from tiltproof.instances.single_step import get_instance
+    from tiltproof.byo.chain import resolve_chain_instance
 
     _finite = get_instance("finite-k10")
     _base = _finite.base("cpu")
@@ -115,7 +115,7 @@ def test_verify_bad_arguments_exit_2(arguments, capsys):
 
 def test_testing_helpers_raise_with_the_record(one_torch_thread):
     from primitives import rejection_sample
-    from theorems.instances import get_instance
+    from tiltproof.instances.single_step import get_instance
     from tiltproof.testing import assert_sampler
 
     instance = get_instance("finite-k10")

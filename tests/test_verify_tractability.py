@@ -22,9 +22,9 @@ from primitives.planes import LogSumExpReward, MaxOfPlanes, SquaredNormReward
 from primitives.prox import ConcaveExpressionReward, ConcaveQuadratic, LowRankReward, prox, solve_prox
 from primitives.rewards import LinearReward, QuadraticReward
 from primitives.tilt_oracle import ExactTiltOracle
-from theorems import check_kl_align, check_prox, check_tilt_oracle
-from theorems.verify_tractability import TRACTABILITY_INSTANCES, check_tractability
-from theorems.verify_prox import _reference
+from tiltproof.byo import check_kl_align, check_prox, check_tilt_oracle
+from tiltproof.byo.tractability import TRACTABILITY_INSTANCES, check_tractability
+from tiltproof.byo.prox import _reference
 from tiltproof.testing_tractability import assert_kl_align, assert_prox, assert_tilt_oracle
 from tests.conftest import STAT_ALPHA
 

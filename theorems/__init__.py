@@ -1,17 +1,7 @@
-"""Theorem modules: each registers claims (statement, hypotheses, sympy bound, exact instance, check).
-
-Bring your own implementation — each check returns a ``VerificationRecord`` (pass / fail / uncertified /
-error, every statistic with its power):
-
-* ``check_sampler``: a single-step rejection sampler (T1–T3);
-* ``check_chain_sampler``: a diffusion-chain sampler (T1/T4/T7), on a registered chain or on your own kernel;
-* ``check_tilt_oracle``, ``check_kl_align``, ``check_prox``: the tractability primitives
-  (``theorems.verify_tractability``).
+"""Theorem modules, and nothing else: each module here defines ``claims() -> list[Claim]`` (statement,
+hypotheses, sympy bound, exact instance, check) and optionally ``mutants() -> list[Mutant]`` (its wrong
+variants). ``tiltproof.core.registry`` scans this folder; a module without ``claims()`` does not belong here
+(framework: ``tiltproof.core``; instance registries: ``tiltproof.instances``; bring-your-own checks:
+``tiltproof.byo``). Theorem packages outside tiltproof plug in through the entry-point group
+``tiltproof.theorems`` (``docs/adding-a-theorem.md``).
 """
-from theorems.byos import SamplerCheck, check_sampler
-from theorems.verification import VerificationRecord
-from theorems.verify_chain import check_chain_sampler
-from theorems.verify_tractability import check_kl_align, check_prox, check_tilt_oracle
-
-__all__ = ["SamplerCheck", "VerificationRecord", "check_sampler", "check_chain_sampler", "check_tilt_oracle",
-           "check_kl_align", "check_prox"]

@@ -52,9 +52,8 @@ from estimators.reward_law import DiscreteLaw, NormalMixtureLaw, RewardLaw
 from primitives.best_of_n import best_of_n_sample
 from primitives.laws import BaseLaw, Categorical, Gaussian, GaussianMixture
 from primitives.rewards import LinearReward, Reward, TableReward
-from theorems import symbols as sym
-from theorems._evidence import interval_evidence, upper_bound_evidence
-from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant
+from tiltproof.core import symbols as sym
+from tiltproof.api import CheckContext, Claim, Evidence, Hypothesis, Mutant, interval_evidence, upper_bound_evidence
 
 __all__ = [
     "N_SYMBOL", "KL_BOUND", "BoNInstance", "INSTANCES", "N_VALUES", "claims", "mutants",
@@ -461,7 +460,7 @@ def mutants() -> list[Mutant]:
 
 
 def proofs():
-    """The proof of the KL bound as data (``theorems/best_of_n_proof.py``; imported lazily: it imports this module)."""
-    from theorems.best_of_n_proof import proofs as declared
+    """The proof of the KL bound as data (``theorems/proofs/best_of_n.py``; imported lazily: it imports this module)."""
+    from theorems.proofs.best_of_n import proofs as declared
 
     return declared()

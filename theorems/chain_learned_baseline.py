@@ -63,9 +63,9 @@ from estimators.design_chain import (exceedance_probability, largest_valid_rank,
 from estimators.learned_chain_baseline import calibrate_offset
 from estimators.learned_chain_baseline import StepFeatures, fit_step_network, gamma_of
 from primitives.chain_samplers import EnvelopeBaseline, per_step_rejection_sample, step_rejection_sample
-from theorems import symbols as sym
-from theorems.chain_instances import ChainInstance, _hypotheses, chain_instance, single_threaded
-from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
+from tiltproof.core import symbols as sym
+from tiltproof.instances.chain import ChainInstance, _hypotheses, chain_instance, single_threaded
+from tiltproof.core.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
 
 MODULE = "chain_learned_baseline"
 HEIGHT, ETA = 2.0, 0.02

@@ -1,5 +1,5 @@
 """Per-step bounds on diffusion chains (LCB spec, "Diffusion chains"): T8 (value-error robustness) and the per-state
-T4 proposal counts. Split out of ``theorems.diffusion_chains`` (claim ids unchanged); instances from ``theorems.chain_instances``.
+T4 proposal counts. Split out of ``theorems.diffusion_chains`` (claim ids unchanged); instances from ``tiltproof.instances.chain``.
 
 Claims registered here:
 
@@ -35,10 +35,10 @@ from estimators.design_chain import (min_gap_of_tvs_detectable_by_tv_lower_bound
                                      min_num_samples_for_tv_lower_bound_test, min_relative_gap_of_means_detectable)
 from primitives.chain_samplers import ExactSoftValues, step_rejection_sample
 from primitives.masked_diffusion import MaskedDiffusion, SequenceSetReward
-from theorems import symbols as sym
-from theorems._evidence import interval_evidence, upper_bound_evidence
-from theorems.chain_instances import ChainInstance, _hypotheses, chain_instance, single_threaded
-from theorems.framework import CheckContext, Claim, Evidence, Mutant, wrong_variant
+from tiltproof.core import symbols as sym
+from tiltproof.core.evidence import interval_evidence, upper_bound_evidence
+from tiltproof.instances.chain import ChainInstance, _hypotheses, chain_instance, single_threaded
+from tiltproof.core.framework import CheckContext, Claim, Evidence, Mutant, wrong_variant
 
 MODULE = "chain_step_bounds"
 VALUE_ERROR_GAP = 0.1     # excess of TV over T8's bound the per-state check detects w.p. ≥ 1 − β
@@ -363,7 +363,7 @@ def mutants() -> list[Mutant]:
 
 
 def proofs():
-    """T8 as a proof object (``theorems/chain_step_bounds_proof.py``, imported lazily)."""
-    from theorems.chain_step_bounds_proof import proofs as declared
+    """T8 as a proof object (``theorems/proofs/chain_step_bounds.py``, imported lazily)."""
+    from theorems.proofs.chain_step_bounds import proofs as declared
 
     return declared()

@@ -2,7 +2,7 @@
 chains": "each step's term obeys T2–T3 with r replaced by V_t and V by V_{t+1}(y)").
 
 On the masked chain ``t7.path_tv`` checks every term against T2 over the enumerated parent marginals
-(``theorems.chain_path_tv.single_step_terms``). The GMM's parent marginals are densities, so here the
+(``tiltproof.core.chain_path_tv.single_step_terms``). The GMM's parent marginals are densities, so here the
 expectation over ``y ~ q̂_{t+1}`` is taken over the per-step sampler's *own* visited parents:
 
 * **Per-state exact terms.** The chain is ridge-reducible (``estimators.chain_ridge``): T2's exact form
@@ -42,10 +42,10 @@ from estimators.chain_laws import kernel_value_laws
 from estimators.design_means import (assert_mean_equal_by_bernstein, min_gap_of_means_detectable_by_bernstein,
                                      min_num_samples_for_bernstein_mean_test)
 from primitives.chain_samplers import per_step_rejection_sample
-from theorems.chain_instances import ChainInstance, _hypotheses, chain_instance, make_baseline, single_threaded
-from theorems.chain_path_tv import t2_per_state
-from theorems.chain_x0_statistics import _exact_sampler_law
-from theorems.framework import CheckContext, Claim, Evidence, Mutant, wrong_variant
+from tiltproof.instances.chain import ChainInstance, _hypotheses, chain_instance, make_baseline, single_threaded
+from tiltproof.core.chain_path_tv import t2_per_state
+from tiltproof.core.chain_x0_statistics import _exact_sampler_law
+from tiltproof.core.framework import CheckContext, Claim, Evidence, Mutant, wrong_variant
 
 MODULE = "chain_step_terms"
 STEP_TERM_GAP = 0.05      # error of the path sum Σ_t E TV_t (TV units) detected w.p. ≥ 1 − β

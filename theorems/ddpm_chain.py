@@ -30,14 +30,14 @@ import numpy as np
 from estimators.confidence import dkw_radius, ks_distance
 from estimators.design import min_discrepancy_of_cdfs_detectable_by_dkw, min_num_samples_for_dkw_cdf_test
 from primitives.chain_samplers import trajectory_rejection_sample, unaligned_sample
-from theorems import symbols as sym
-from theorems.chain_instances import (ChainInstance, _hypotheses, chain_instance, reference_ddpm_chain,
+from tiltproof.core import symbols as sym
+from tiltproof.instances.chain import (ChainInstance, _hypotheses, chain_instance, reference_ddpm_chain,
                                       single_threaded)
-from theorems.chain_path_tv import PATH_TV_BOUND, T7_STATEMENT, check_path_tv
-from theorems.chain_sampler_law import check_ideal_exact, check_sampler_law
+from tiltproof.core.chain_path_tv import PATH_TV_BOUND, T7_STATEMENT, check_path_tv
+from tiltproof.core.chain_sampler_law import check_ideal_exact, check_sampler_law
 from theorems.chain_step_bounds import check_step_proposals_identity, undercounting
-from theorems.chain_x0_statistics import FIT_GAP, _fit_units, _x0_fit, _x0_sample_size
-from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
+from tiltproof.core.chain_x0_statistics import FIT_GAP, _fit_units, _x0_fit, _x0_sample_size
+from tiltproof.core.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
 
 MODULE = "ddpm_chain"
 

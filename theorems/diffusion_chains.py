@@ -33,29 +33,29 @@ TV); the masked checks are multinomial TV tests over the 512 sequences designed 
 statistic it used and its units.
 
 This module registers the claims and their wrong variants; the code lives in one module per concept (names
-re-exported here): ``theorems.chain_instances`` (instances, baselines by name, correct and wrong samplers),
-``theorems.chain_x0_statistics`` (x_0 statistics and the exact sampler law), ``theorems.chain_path_tv``
-(T7's path bound and its per-step terms against T2–T3) and ``theorems.chain_sampler_law`` (the law checks).
+re-exported here): ``tiltproof.instances.chain`` (instances, baselines by name, correct and wrong samplers),
+``tiltproof.core.chain_x0_statistics`` (x_0 statistics and the exact sampler law), ``tiltproof.core.chain_path_tv``
+(T7's path bound and its per-step terms against T2–T3) and ``tiltproof.core.chain_sampler_law`` (the law checks).
 """
 from __future__ import annotations
 
 from functools import partial
 
-from theorems import symbols as sym
+from tiltproof.core import symbols as sym
 # Re-exported: the chain claims' instances, samplers and statistics (split into their own modules) keep their
 # historical import path ``theorems.diffusion_chains``.
-from theorems.chain_instances import (ChainInstance, ChainSampler, TemperatureValues, _hypotheses,  # noqa: F401
+from tiltproof.instances.chain import (ChainInstance, ChainSampler, TemperatureValues, _hypotheses,  # noqa: F401
                                       _reference_masked, _reward, _values, _x0_target, chain_instance,
                                       default_chain_sampler, make_baseline, orthogonal_noise_sampler,
                                       reference_gmm_diffusion, single_threaded, wrong_temperature_chain_sampler)
-from theorems.chain_path_tv import (PATH_TV_BOUND, T7_STATEMENT, check_path_tv, single_step_terms,  # noqa: F401
+from tiltproof.core.chain_path_tv import (PATH_TV_BOUND, T7_STATEMENT, check_path_tv, single_step_terms,  # noqa: F401
                                     t2_per_state, tau_last, tau_prior, tau_steps)
-from theorems.chain_sampler_law import (check_ideal_exact, check_sampler_law, check_trajectory_exact,  # noqa: F401
+from tiltproof.core.chain_sampler_law import (check_ideal_exact, check_sampler_law, check_trajectory_exact,  # noqa: F401
                                         default_trajectory_sampler)
-from theorems.chain_x0_statistics import (FIT_GAP, MASKED_TV_GAP, _exact_sampler_law, _fit_units,  # noqa: F401
+from tiltproof.core.chain_x0_statistics import (FIT_GAP, MASKED_TV_GAP, _exact_sampler_law, _fit_units,  # noqa: F401
                                           _rare_event, _reward_projection_tv_lower, _x0_fit, _x0_sample_size,
                                           gmm_projection_distances, ridge_projection_cdfs, x0_tv_lower, x0_tv_units)
-from theorems.framework import Claim, Mutant, wrong_variant
+from tiltproof.core.framework import Claim, Mutant, wrong_variant
 
 MODULE = "diffusion_chains"
 
@@ -127,7 +127,7 @@ def mutants() -> list[Mutant]:
 
 
 def proofs():
-    """T7 as a proof object (``theorems/diffusion_chains_proof.py``, imported lazily)."""
-    from theorems.diffusion_chains_proof import proofs as declared
+    """T7 as a proof object (``theorems/proofs/diffusion_chains.py``, imported lazily)."""
+    from theorems.proofs.diffusion_chains import proofs as declared
 
     return declared()

@@ -37,9 +37,9 @@ from estimators.projection_fit import projection_fit_sample_size
 from primitives.laws import GaussianMixture
 from primitives.score_tilt import ExactScoreMixtureDiffusion, ScoreTiltOracle
 from primitives.tilt_oracle import telescoping_log_partition
-from theorems._evidence import interval_evidence, upper_bound_evidence
-from theorems._tractability import fit_evidence, mixture_projections, claim_adder, variant_builder
-from theorems.framework import CheckContext, Claim, Evidence, Mutant
+from tiltproof.core.evidence import interval_evidence, upper_bound_evidence
+from tiltproof.core.tractability_checks import fit_evidence, mixture_projections, claim_adder, variant_builder
+from tiltproof.core.framework import CheckContext, Claim, Evidence, Mutant
 
 MODULE = "diffusion_tilt_oracle"
 DIFFUSION_GAP = 0.06      # the diffusion sampler's check (each sample is an ODE solve)
@@ -293,7 +293,7 @@ def mutants() -> list[Mutant]:
 
 
 def proofs():
-    """P1's proof as data (``theorems/diffusion_tilt_oracle_proof.py``; imported lazily: it imports this module)."""
-    from theorems.diffusion_tilt_oracle_proof import proofs as declared
+    """P1's proof as data (``theorems/proofs/diffusion_tilt_oracle.py``; imported lazily: it imports this module)."""
+    from theorems.proofs.diffusion_tilt_oracle import proofs as declared
 
     return declared()

@@ -25,8 +25,8 @@ from primitives.kl_align import KLAlignResult
 from primitives.laws import GaussianMixture
 from primitives.planes import SquaredNormReward
 from primitives.tilt_oracle import ExactTiltOracle
-from theorems._tractability import fit_evidence, mixture_projections, spd_matrix, claim_adder, variant_builder
-from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant
+from tiltproof.core.tractability_checks import fit_evidence, mixture_projections, spd_matrix, claim_adder, variant_builder
+from tiltproof.core.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant
 from theorems.linear_tilt_sufficiency import EXACT, FIT_GAP, _generator, default_kl, lse_exact_law, lse_instance
 
 MODULE = "kl_laplace_mixtures"
@@ -159,7 +159,7 @@ def mutants() -> list[Mutant]:
 
 
 def proofs():
-    """L1d's Laplace-mixture proof as data (``theorems/kl_laplace_mixtures_proof.py``; imported lazily)."""
-    from theorems.kl_laplace_mixtures_proof import proofs as declared
+    """L1d's Laplace-mixture proof as data (``theorems/proofs/kl_laplace_mixtures.py``; imported lazily)."""
+    from theorems.proofs.kl_laplace_mixtures import proofs as declared
 
     return declared()

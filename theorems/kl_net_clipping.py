@@ -35,8 +35,8 @@ from estimators.ridge_law import RidgeTiltedLaw
 from primitives.kl_align import kl_align
 from primitives.laws import Gaussian
 from primitives.planes import ConvexLowRank, PlaneCover
-from theorems._tractability import ridge_projections, spd_matrix
-from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
+from tiltproof.core.tractability_checks import ridge_projections, spd_matrix
+from tiltproof.core.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
 
 MODULE = "kl_net_clipping"
 FIT_GAP = 0.025           # KS gap detected w.p. ≥ 1 − β: the half-region bug's exact KS on ⟨a, x⟩ is 0.027

@@ -18,16 +18,15 @@ import sympy
 import torch
 from scipy.special import logsumexp
 
-from estimators.design_chain import min_num_accepted_for_relative_mean_test, min_relative_gap_of_means_detectable
 from estimators.ridge_law import RidgeTiltedLaw
 from primitives.kl_align import kl_align, plane_log_weights
 from primitives.laws import Gaussian
 from primitives.planes import PlaneCover
 from primitives.prox import LowRankReward
 from primitives.tilt_oracle import ExactTiltOracle
-from theorems._evidence import upper_bound_evidence
-from theorems._tractability import proposal_interval, claim_adder, variant_builder
-from theorems.framework import CheckContext, Claim, Evidence, Mutant
+from tiltproof.core.tractability_checks import proposal_interval, claim_adder, variant_builder
+from tiltproof.api import (CheckContext, Claim, Evidence, Mutant, min_num_accepted_for_relative_mean_test,
+                           min_relative_gap_of_means_detectable, upper_bound_evidence)
 from theorems.linear_tilt_sufficiency import _generator, default_kl
 
 MODULE = "kl_nonconvexity"
@@ -144,7 +143,7 @@ def mutants() -> list[Mutant]:
 
 
 def proofs():
-    """L1c's proof as data (``theorems/kl_nonconvexity_proof.py``; imported lazily: it imports this module)."""
-    from theorems.kl_nonconvexity_proof import proofs as declared
+    """L1c's proof as data (``theorems/proofs/kl_nonconvexity.py``; imported lazily: it imports this module)."""
+    from theorems.proofs.kl_nonconvexity import proofs as declared
 
     return declared()

@@ -48,8 +48,8 @@ from primitives.kl_align import kl_align, plane_cover, plane_log_weights
 from primitives.laws import Gaussian
 from primitives.planes import ConvexLowRank
 from primitives.tilt_oracle import ExactTiltOracle
-from theorems._tractability import proposal_interval
-from theorems.framework import NUMERIC_TOLERANCE, CheckContext, Claim, Evidence, Mutant, wrong_variant
+from tiltproof.core.tractability_checks import proposal_interval
+from tiltproof.core.framework import NUMERIC_TOLERANCE, CheckContext, Claim, Evidence, Mutant, wrong_variant
 
 MODULE = "kl_oracle_calls"
 COMPLEXITY_L, COMPLEXITY_EPS, COMPLEXITY_R, COMPLEXITY_LAM = 1.0, 1.0, 1.5, 1.0
@@ -223,7 +223,7 @@ def mutants() -> list[Mutant]:
 
 
 def proofs():
-    """L1b's proof as data (``theorems/kl_oracle_calls_proof.py``; imported lazily: it imports this module)."""
-    from theorems.kl_oracle_calls_proof import proofs as declared
+    """L1b's proof as data (``theorems/proofs/kl_oracle_calls.py``; imported lazily: it imports this module)."""
+    from theorems.proofs.kl_oracle_calls import proofs as declared
 
     return declared()

@@ -48,15 +48,15 @@ import sympy
 import torch
 
 from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper
-from estimators.design import min_discrepancy_of_binomial_rates_detectable, min_num_samples_for_binomial_rate_test
 from estimators.projection_fit import projection_fit_sample_size, projection_fit_test
 from primitives.kl_align import kl_align, plane_cover
 from primitives.laws import Categorical, Gaussian
 from primitives.planes import MaxOfPlanes
 from primitives.tilt_oracle import ExactTiltOracle
-from theorems._evidence import interval_evidence, upper_bound_evidence
-from theorems._tractability import ridge_projections
-from theorems.framework import CheckContext, Claim, Evidence, Mutant, wrong_variant
+from tiltproof.core.tractability_checks import ridge_projections
+from tiltproof.api import (CheckContext, Claim, Evidence, Mutant, interval_evidence,
+                           min_discrepancy_of_binomial_rates_detectable, min_num_samples_for_binomial_rate_test,
+                           upper_bound_evidence, wrong_variant)
 
 MODULE = "kl_partition_error"
 FIT_GAP = 0.04            # KS gap the projection checks detect with probability ≥ 1 − β
@@ -240,7 +240,7 @@ def mutants() -> list[Mutant]:
 
 
 def proofs():
-    """L1d's proof as data (``theorems/kl_partition_error_proof.py``; imported lazily: it imports this module)."""
-    from theorems.kl_partition_error_proof import proofs as declared
+    """L1d's proof as data (``theorems/proofs/kl_partition_error.py``; imported lazily: it imports this module)."""
+    from theorems.proofs.kl_partition_error import proofs as declared
 
     return declared()

@@ -29,8 +29,8 @@ from estimators.ridge_law import RidgeTiltedLaw
 from primitives.kl_align import kl_align, plane_cover
 from primitives.laws import Categorical, Gaussian, GaussianMixture
 from primitives.planes import LogSumExpReward, MaxOfPlanes
-from theorems._tractability import fit_evidence, mixture_projections, ridge_projections, spd_matrix, claim_adder, variant_builder
-from theorems.framework import CheckContext, Claim, Evidence, Mutant
+from tiltproof.core.tractability_checks import fit_evidence, mixture_projections, ridge_projections, spd_matrix, claim_adder, variant_builder
+from tiltproof.core.framework import CheckContext, Claim, Evidence, Mutant
 
 MODULE = "linear_tilt_sufficiency"
 FIT_GAP = 0.04            # KS gap every exactness check detects with probability ≥ 1 − β
@@ -216,7 +216,7 @@ def mutants() -> list[Mutant]:
 
 
 def proofs():
-    """L1a's proof as data (``theorems/linear_tilt_sufficiency_proof.py``; imported lazily: it imports this module)."""
-    from theorems.linear_tilt_sufficiency_proof import proofs as declared
+    """L1a's proof as data (``theorems/proofs/linear_tilt_sufficiency.py``; imported lazily: it imports this module)."""
+    from theorems.proofs.linear_tilt_sufficiency import proofs as declared
 
     return declared()

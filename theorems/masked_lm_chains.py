@@ -45,11 +45,11 @@ from primitives.chain_samplers import (EnvelopeBaseline, ExactSoftValues, Offset
 from primitives.masked_lm import TINY_CONFIG, MaskedLMKernel, train_masked_lm
 from primitives.masked_lm_exact import EnumeratedMaskedLM
 from primitives.text_rewards import ClassShareReward
-from theorems import symbols as sym
-from theorems.chain_instances import TemperatureValues, single_threaded
-from theorems.chain_path_tv import PATH_TV_BOUND, T7_STATEMENT
+from tiltproof.core import symbols as sym
+from tiltproof.instances.chain import TemperatureValues, single_threaded
+from tiltproof.core.chain_path_tv import PATH_TV_BOUND, T7_STATEMENT
 from theorems.chain_step_bounds import VALUE_ERROR_BOUND, value_error
-from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
+from tiltproof.core.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
 
 MODULE = "masked_lm_chains"
 INSTANCE = "lm-tiny-B5"

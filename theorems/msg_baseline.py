@@ -52,8 +52,8 @@ from scipy.special import ndtr
 
 from estimators.ddpm_sampler_law import ddpm_sampler_law
 from primitives.msg_baseline import MSGBaseline
-from theorems.chain_instances import ddpm_exact, reference_ddpm_chain
-from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
+from tiltproof.instances.chain import ddpm_exact, reference_ddpm_chain
+from tiltproof.core.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
 
 MODULE = "msg_baseline"
 DELTA = 0.01

@@ -37,10 +37,10 @@ from estimators.peer_laws import reward_tv, sir_reward_probabilities, target_rew
 from primitives.best_of_n import best_of_n_sample
 from primitives.peers import quasi_rejection_sample, sir_sample
 from primitives.rejection import RejectionResult
-from theorems import symbols as sym
-from theorems._evidence import interval_evidence, upper_bound_evidence
-from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
-from theorems.instances import INSTANCES, Instance
+from tiltproof.core import symbols as sym
+from tiltproof.core.evidence import interval_evidence, upper_bound_evidence
+from tiltproof.core.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
+from tiltproof.instances.single_step import INSTANCES, Instance
 from theorems.tv_guarantees import tv_units
 
 MODULE = "peer_guarantees"
@@ -272,7 +272,7 @@ def mutants() -> list[Mutant]:
 
 
 def proofs():
-    """QRS and SIR as proof objects (``theorems/peer_guarantees_proof.py``, imported lazily)."""
-    from theorems.peer_guarantees_proof import proofs as declared
+    """QRS and SIR as proof objects (``theorems/proofs/peer_guarantees.py``, imported lazily)."""
+    from theorems.proofs.peer_guarantees import proofs as declared
 
     return declared()

@@ -38,11 +38,11 @@ from estimators.confidence import negative_binomial_rate_interval
 from estimators.exact import TiltedLaw
 from estimators.law_tests import fit_sample_size, fit_test
 from estimators.reward_law import NormalMixtureLaw
-from theorems import symbols as sym
-from theorems._evidence import interval_evidence, lower_bound_evidence, upper_bound_evidence
-from theorems._sampling import SamplerFactory, rejection_factory
-from theorems.framework import CheckContext, Claim, Evidence, Hypothesis
-from theorems.instances import INSTANCES, Instance, baseline_below_ess_sup, informative_delta
+from tiltproof.core import symbols as sym
+from tiltproof.core.evidence import interval_evidence, lower_bound_evidence, upper_bound_evidence
+from tiltproof.core.sampling import SamplerFactory, rejection_factory
+from tiltproof.core.framework import CheckContext, Claim, Evidence, Hypothesis
+from tiltproof.instances.single_step import INSTANCES, Instance, baseline_below_ess_sup, informative_delta
 
 MODULE = "proposal_complexity"
 PROPOSAL_GAP = 0.08      # a proposal count off by 8 % (relative) must be detected w.p. ≥ 1 − β
@@ -343,7 +343,7 @@ def tradeoff_deltas(instance: Instance) -> tuple[float, ...]:
 
 
 def proofs():
-    """T1, T4 and T5 as proof objects (``theorems/proposal_complexity_proof.py``, imported lazily)."""
-    from theorems.proposal_complexity_proof import proofs as declared
+    """T1, T4 and T5 as proof objects (``theorems/proofs/proposal_complexity.py``, imported lazily)."""
+    from theorems.proofs.proposal_complexity import proofs as declared
 
     return declared()

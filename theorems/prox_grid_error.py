@@ -36,8 +36,7 @@ import torch
 from scipy import optimize
 
 from primitives.prox import LowRankReward, _grid_prox, solve_prox
-from theorems._evidence import upper_bound_evidence
-from theorems.framework import CheckContext, Claim, Evidence, Mutant, wrong_variant
+from tiltproof.api import CheckContext, Claim, Evidence, Mutant, upper_bound_evidence, wrong_variant
 
 MODULE = "prox_grid_error"
 
@@ -299,7 +298,7 @@ def mutants() -> list[Mutant]:
 
 
 def proofs():
-    """W1b's proof as data (``theorems/prox_grid_error_proof.py``; imported lazily: it imports this module)."""
-    from theorems.prox_grid_error_proof import proofs as declared
+    """W1b's proof as data (``theorems/proofs/prox_grid_error.py``; imported lazily: it imports this module)."""
+    from theorems.proofs.prox_grid_error import proofs as declared
 
     return declared()

@@ -31,15 +31,15 @@ import sympy
 import torch
 from scipy.stats import norm
 
-from estimators.design_normal import min_num_samples_for_normal_mean_test, min_shift_of_normal_means_detectable
 from estimators.projection_fit import projection_fit_sample_size
 from primitives.kl_align import kl_align
 from primitives.laws import Gaussian
 from primitives.prox import (ConcaveExpressionReward, ConcaveQuadratic, LowRankReward, prox, solve_prox, wasserstein_align)
 from primitives.rewards import LinearReward, QuadraticReward
-from theorems._evidence import interval_evidence, upper_bound_evidence
-from theorems._tractability import fit_evidence, mixture_projections, spd_matrix, claim_adder, variant_builder
-from theorems.framework import CheckContext, Claim, Evidence, Mutant
+from tiltproof.core.tractability_checks import fit_evidence, mixture_projections, spd_matrix, claim_adder, variant_builder
+from tiltproof.api import (CheckContext, Claim, Evidence, Mutant, interval_evidence,
+                           min_num_samples_for_normal_mean_test, min_shift_of_normal_means_detectable,
+                           upper_bound_evidence)
 
 MODULE = "prox_oracle_tractability"
 FIT_GAP = 0.04
@@ -443,7 +443,7 @@ def _sqrtm(matrix: np.ndarray) -> np.ndarray:
 
 
 def proofs():
-    """W1a, W1c and W1d proofs as data (``theorems/prox_oracle_tractability_proof.py``; imported lazily)."""
-    from theorems.prox_oracle_tractability_proof import proofs as declared
+    """W1a, W1c and W1d proofs as data (``theorems/proofs/prox_oracle_tractability.py``; imported lazily)."""
+    from theorems.proofs.prox_oracle_tractability import proofs as declared
 
     return declared()

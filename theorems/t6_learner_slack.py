@@ -55,15 +55,15 @@ import torch
 from estimators.baselines import (DEFAULT_S_GRID, chernoff_baseline, empirical_chernoff_baseline,
                                   population_learned_baseline)
 from estimators.confidence import clopper_pearson_lower, dkw_radius, empirical_bernstein_radius, ks_distance
-from estimators.design import (min_discrepancy_of_cdfs_detectable_by_dkw, min_num_samples_for_binomial_upper_test,
-                               min_num_samples_for_dkw_cdf_test, min_rate_detectable_by_binomial_upper_test)
 from estimators.learner_law import certificate_failure_probability, ks_distance_between_laws, two_point_learner_law
 from primitives.laws import Categorical
 from primitives.rewards import TableReward
-from theorems import symbols as sym
-from theorems._evidence import upper_bound_evidence
-from theorems.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant
-from theorems.instances import Instance
+from tiltproof.core import symbols as sym
+from tiltproof.instances.single_step import Instance
+from tiltproof.api import (CheckContext, Claim, Evidence, Hypothesis, Mutant,
+                           min_discrepancy_of_cdfs_detectable_by_dkw, min_num_samples_for_binomial_upper_test,
+                           min_num_samples_for_dkw_cdf_test, min_rate_detectable_by_binomial_upper_test,
+                           upper_bound_evidence, wrong_variant)
 
 MODULE = "t6_learner_slack"
 TOP_PROBABILITY = 0.05

@@ -1,6 +1,6 @@
 """Total-variation guarantees of tilted rejection with a baseline (LCB spec T2, T3, T6).
 
-Claims registered here, on the instances of ``theorems.instances``:
+Claims registered here, on the instances of ``tiltproof.instances.single_step``:
 
 * ``t2.sampler_law`` — rejection with baseline b outputs ``q_b = p·a_b/Z_b`` (goodness of fit);
 * ``t2.tv_exact`` — the closed form ``TV(q_b,q) = P_q(R>b*) − P_p(R>b*)/Z_b`` equals ½∫|q_b − q|
@@ -18,7 +18,7 @@ T6 runs on ``LEARNING_INSTANCES`` (finite-u11, δ = 0.5, n = 4000), where the le
 between b_δ and ess sup r (population value 0.967 vs b_δ = 0.945); on the other instances it needs
 n ≫ 10⁴ to clip at all, which the hypothesis "b̄_n < ess sup r" turns into an ``error``. Sizes come from
 ``learning_design``: the trainings detect a failure rate of 0.25 (= 5η), the accepts per training a 10 %
-error in the measured N. Wrong variants (``theorems.mutants``): the learner without its slack (killed by
+error in the measured N. Wrong variants (``tiltproof.core.mutants``): the learner without its slack (killed by
 the certificate, which it fails about half the time), a sampler under-reporting its proposals, a sampler
 at the wrong temperature. Halving the learner's radius or dropping its union bound does *not* break
 T6 here (``estimators.baselines`` explains why); ``theorems.t6_learner_slack`` registers them where they are
@@ -42,11 +42,11 @@ from estimators.confidence import binomial_detectable_rate, clopper_pearson_lowe
 from estimators.exact import TiltedLaw
 from estimators.law_tests import fit_sample_size, fit_test, tv_lower_confidence
 from estimators.reward_law import DiscreteLaw, NormalMixtureLaw
-from theorems import symbols as sym
-from theorems._evidence import interval_evidence, upper_bound_evidence
-from theorems._sampling import SamplerFactory, rejection_factory
-from theorems.framework import CheckContext, Claim, Evidence, Hypothesis
-from theorems.instances import (INSTANCES, LEARNING_INSTANCES, Instance, baseline_below_ess_sup, informative_delta,
+from tiltproof.core import symbols as sym
+from tiltproof.core.evidence import interval_evidence, upper_bound_evidence
+from tiltproof.core.sampling import SamplerFactory, rejection_factory
+from tiltproof.core.framework import CheckContext, Claim, Evidence, Hypothesis
+from tiltproof.instances.single_step import (INSTANCES, LEARNING_INSTANCES, Instance, baseline_below_ess_sup, informative_delta,
                                 target_sampler)
 
 MODULE = "tv_guarantees"
@@ -498,7 +498,7 @@ def learned_baseline_claims(instance: Instance, delta: float, eta: float, size: 
 
 
 def proofs():
-    """T2, T3 and T6 as proof objects (``theorems/tv_guarantees_proof.py``, imported lazily)."""
-    from theorems.tv_guarantees_proof import proofs as declared
+    """T2, T3 and T6 as proof objects (``theorems/proofs/tv_guarantees.py``, imported lazily)."""
+    from theorems.proofs.tv_guarantees import proofs as declared
 
     return declared()

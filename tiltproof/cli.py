@@ -27,10 +27,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from tiltproof.plugins import add_theorems_option, use_theorems
 from tiltproof.records_io import ResultsWriter, check_output_directory, check_output_path, read_partial
 
 VERDICT_STYLE = {"pass": "green", "fail": "bold red", "error": "bold magenta"}
-DEFAULT_ALPHA_CAP = 1e-6  # == theorems.framework.DEFAULT_ALPHA_TOTAL (tested); here to keep --help import-free
+DEFAULT_ALPHA_CAP = 1e-6  # == tiltproof.core.framework.DEFAULT_ALPHA_TOTAL (tested); here to keep --help import-free
 DEFAULT_SEED = 0
 DEFAULT_DEVICE = "cpu"
 EXIT_INTERRUPTED = 130
@@ -85,15 +86,16 @@ def _console():
     return Console() if sys.stdout.isatty() else Console(width=200)
 
 
-def _git_commit() -> str:
-    """The checkout's commit (``+dirty.<hash>`` for an uncommitted tree), for the other commands' JSON meta."""
-    from tiltproof.stamp import source_state
-
-    return str(source_state()["commit"])
-
-
 def _print_error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
+
+
+def _report_package_problems(registry) -> list[str]:
+    """Print one ``error`` line per installed theorem package that was skipped; return the lines."""
+    problems = registry.load_problems()
+    for problem in problems:
+        _print_error(problem)
+    return problems
 
 
 def _cheap_checks(arguments: argparse.Namespace) -> None:
@@ -147,12 +149,13 @@ def command_check(arguments: argparse.Namespace) -> int:
         output = arguments.json or arguments.resume
         if output:
             check_output_path(output, option="--json" if arguments.json else "--resume")
+        use_theorems(arguments.theorems)
     except ValueError as error:
         _print_error(str(error))
         return 2
     from primitives._checks import resolve_device
-    from theorems import registry
-    from theorems.suite import plan_levels, run_suite
+    from tiltproof.core import registry
+    from tiltproof.core.suite import plan_levels, run_suite
     from tiltproof.stamp import run_stamp
 
     console = _console()
@@ -167,6 +170,7 @@ def command_check(arguments: argparse.Namespace) -> int:
     except ValueError as error:
         _print_error(str(error))
         return 2
+    problems = _report_package_problems(registry)
     if plan.note:
         console.print(f"[yellow]note:[/] {plan.note}")
     kept = _kept_records(resumed, plan, console)
@@ -174,7 +178,8 @@ def command_check(arguments: argparse.Namespace) -> int:
     meta = {**run_stamp(arguments.device), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "seed": arguments.seed, "alpha_cap": plan.cap, "alpha_total": plan.cap, "alpha_spent": plan.spent,
             "alpha_scale": plan.scale, "registered_claims": len(registered), "selected_claims": len(chosen),
-            "only": arguments.only}
+            "only": arguments.only, "theorem_packages": [source.module for source in registry.loaded_packages()],
+            "theorem_package_errors": problems}
     if resumed:
         meta["resumed_from"] = {key: resumed["meta"].get(key) for key in ("commit", "date", "finished_claims")}
         if resumed["meta"].get("commit") not in (None, meta["commit"]):
@@ -211,7 +216,9 @@ def command_check(arguments: argparse.Namespace) -> int:
         highlight=False)
     if writer:
         console.print(f"wrote {output}")
-    return 0 if counts["fail"] == 0 and counts["error"] == 0 else 1
+    for problem in problems:  # repeated at the end, where a long run's reader looks
+        _print_error(problem)
+    return 0 if counts["fail"] == 0 and counts["error"] == 0 and not problems else 1
 
 
 def _kept_records(resumed: dict | None, plan, console) -> list[dict]:
@@ -257,15 +264,17 @@ def _run_with_progress(todo, plan, arguments, console, writer, run_suite) -> lis
 def command_list(arguments: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from theorems import registry
-    from theorems.framework import claim_level
+    from tiltproof.core import registry
+    from tiltproof.core.framework import claim_level
 
     console = _console()
     try:
+        use_theorems(arguments.theorems)
         chosen = registry.select_claims(registry.all_claims(), arguments.only)
     except ValueError as error:
         _print_error(str(error))
         return 2
+    _report_package_problems(registry)
     table = Table(title=f"{len(chosen)} registered claims")
     for column in ("claim", "theorem", "level", "module", "title"):
         table.add_column(column, overflow="fold")
@@ -294,6 +303,7 @@ def command_report(arguments: argparse.Namespace) -> int:
     """Results JSON (+ mutants JSON) → DIR/report.tex (+ style, sections, figures, verdicts.tex) → DIR/report.pdf."""
     try:
         check_output_directory(arguments.out, option="--out")
+        use_theorems(arguments.theorems)
     except ValueError as error:
         _print_error(str(error))
         return 2
@@ -343,9 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--workers", type=int, default=None, metavar="N",
                        help="worker processes (default: this machine's cores; 1 = one process, no workers); "
                             "the records are the same whatever N")
+    add_theorems_option(check)
     check.set_defaults(handler=command_check)
     listing = commands.add_parser("list", help="list the registered claims")
     listing.add_argument("--only", metavar="REGEX")
+    add_theorems_option(listing)
     listing.set_defaults(handler=command_list)
     report = commands.add_parser("report", help="turn a results JSON into a LaTeX report and compile it to PDF")
     report.add_argument("--results", required=True, metavar="FILE", help="a `tiltproof check --json` file")
@@ -356,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--no-compile", action="store_true", help="write the .tex files only")
     report.add_argument("--proofs", nargs="?", const="", default=None, metavar="FILE",
                         help="add the proof appendix: every proof checked now, or a `tiltproof proof --json` FILE")
+    add_theorems_option(report)
     report.set_defaults(handler=command_report)
     from tiltproof.verify_command import add_parser as add_verify_parser
 
@@ -369,6 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tiltproof.proof_command import add_parser as add_proof_parser  # handler imports lazily
 
     add_proof_parser(commands)
+    from tiltproof.new_command import add_parser as add_new_parser
+
+    add_new_parser(commands)
     return parser
 
 

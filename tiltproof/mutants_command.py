@@ -1,6 +1,6 @@
 """``tiltproof mutants``: run every registered wrong variant and print the kill matrix (issue 11).
 
-A wrong variant (``theorems.framework.Mutant``) is a registered claim whose check runs a deliberately
+A wrong variant (``tiltproof.core.framework.Mutant``) is a registered claim whose check runs a deliberately
 wrong sampler, learner, counter or calibration, or whose bound is a wrong expression. The suite is
 worth the wrong things it catches: a variant is *killed* only when its claim's own check returns
 ``fail`` at the claim's share of the budget (the share ``tiltproof check`` gives it), with the power the
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:  # the registry, torch and sympy load only when the command runs
-    from theorems.framework import Claim, Mutant, Record
+    from tiltproof.core.framework import Claim, Mutant, Record
 
 __all__ = ["MutantRow", "mutant_kind", "select_mutants", "run_mutants", "missing_code_path_theorems",
            "mutants_payload", "command_mutants", "add_parser"]
@@ -100,7 +100,7 @@ def run_mutants(mutants: list[Mutant], registered: list[Claim], *, alpha: float 
                 device: str = "cpu", on_row: Callable[[MutantRow], None] | None = None) -> list[MutantRow]:
     """Run each variant's claim at ``alpha`` (default: its claim's own level, as ``tiltproof check`` runs the
     claim); a crash is an ``error`` row, never lost."""
-    from theorems.framework import claim_level, run_claim
+    from tiltproof.core.framework import claim_level, run_claim
 
     by_id = {claim.id: claim for claim in registered}
     rows = []
@@ -137,6 +137,9 @@ def add_parser(commands) -> argparse.ArgumentParser:
                         help="suite false-alarm budget α_total (default 1e-6, as `tiltproof check`); each "
                              "variant runs at its claim's share")
     parser.add_argument("--device", default="cpu", help="torch device for the samplers: cpu (default) or cuda")
+    from tiltproof.plugins import add_theorems_option
+
+    add_theorems_option(parser)
     parser.set_defaults(handler=command_mutants)
     return parser
 
@@ -148,14 +151,23 @@ def _fmt(value: float | None) -> str:
 def command_mutants(arguments: argparse.Namespace) -> int:
     import sys
 
+    from tiltproof.records_io import check_output_path, write_atomically
+
+    if arguments.json:  # refused before the registry loads and any variant runs, not after them
+        try:
+            check_output_path(arguments.json, option="--json")
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     from rich.console import Console
     from rich.table import Table
 
     from primitives._checks import check_unit_interval, resolve_device
-    from theorems.framework import DEFAULT_ALPHA_TOTAL
-    from theorems.registry import all_claims, all_mutants
-    from theorems.framework import DEFAULT_CLAIM_LEVEL
-    from theorems.suite import plan_levels
+    from tiltproof.core.framework import DEFAULT_ALPHA_TOTAL
+    from tiltproof.core.registry import all_claims, all_mutants, load_problems
+    from tiltproof.plugins import use_theorems
+    from tiltproof.core.framework import DEFAULT_CLAIM_LEVEL
+    from tiltproof.core.suite import plan_levels
 
     if arguments.alpha is None:
         arguments.alpha = DEFAULT_ALPHA_TOTAL
@@ -163,6 +175,7 @@ def command_mutants(arguments: argparse.Namespace) -> int:
     try:
         check_unit_interval("--alpha", arguments.alpha)
         resolve_device(arguments.device)
+        use_theorems(getattr(arguments, "theorems", None))
         registered = all_claims()
         every = all_mutants()
         chosen = select_mutants(every, arguments.only)
@@ -170,6 +183,9 @@ def command_mutants(arguments: argparse.Namespace) -> int:
     except ValueError as error:
         console.print(f"[red]error:[/] {error}")
         return 2
+    problems = load_problems()
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
     if not chosen:
         console.print(f"[red]error:[/] --only {arguments.only!r} matches none of the {len(every)} wrong variants")
         return 2
@@ -200,13 +216,13 @@ def command_mutants(arguments: argparse.Namespace) -> int:
                   f"α={share:.3g} (the level its claim runs at in `tiltproof check`, cap {arguments.alpha:g}), "
                   f"seed={arguments.seed}, {time.perf_counter() - started:.1f}s")
     if arguments.json:
-        from tiltproof.cli import _git_commit
+        from tiltproof.stamp import git_commit
 
-        meta = {"commit": _git_commit(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        meta = {"commit": git_commit(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "seed": arguments.seed, "alpha_total": arguments.alpha, "alpha_per_claim": share,
                 "registered_claims": len(registered), "registered_mutants": len(every), "device": arguments.device,
                 "only": arguments.only, "killed": len(rows) - len(survivors), "survived": len(survivors),
-                "theorems_without_code_path_variant": uncovered}
-        Path(arguments.json).write_text(json.dumps(mutants_payload(rows, meta), indent=2))
+                "theorems_without_code_path_variant": uncovered, "theorem_package_errors": problems}
+        write_atomically(Path(arguments.json), json.dumps(mutants_payload(rows, meta), indent=2))
         console.print(f"wrote {arguments.json}")
-    return 0 if not survivors else 1
+    return 0 if not survivors and not problems else 1

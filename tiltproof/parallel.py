@@ -39,7 +39,7 @@ __all__ = ["Job", "default_workers", "check_workers", "run_jobs", "run_claims_pa
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 POLL_SECONDS = 0.5
-PRELOAD = ("torch", "theorems.registry")
+PRELOAD = ("torch", "tiltproof.core.registry")
 
 
 @dataclass(frozen=True)
@@ -267,7 +267,7 @@ _REGISTRY: dict[str, Any] = {}
 def _registered(claim_id: str) -> Any:
     """The registered claim ``claim_id``, from a registry built once per worker process."""
     if not _REGISTRY:
-        from theorems.registry import all_claims
+        from tiltproof.core.registry import all_claims
 
         _REGISTRY.update((claim.id, claim) for claim in all_claims())
     try:
@@ -278,7 +278,7 @@ def _registered(claim_id: str) -> Any:
 
 def run_registered_claim(claim_id: str, alpha: float, seed: int, device: str) -> Any:
     """Worker side of ``run_claims_parallel``: ``run_claim`` on the registered claim ``claim_id``."""
-    from theorems.framework import run_claim
+    from tiltproof.core.framework import run_claim
 
     return run_claim(_registered(claim_id), alpha=alpha, seed=seed, device=device)
 
@@ -287,7 +287,7 @@ def error_record(claim: Any, *, alpha: float, seed: int, message: str, statistic
     """An ``error`` record for ``claim`` written by the parent (its worker died, or it timed out)."""
     import sympy
 
-    from theorems.framework import Record, claim_seed
+    from tiltproof.core.framework import Record, claim_seed
 
     return Record(
         id=claim.id, theorem=claim.theorem, module=claim.module, title=claim.title, instance=claim.instance,
@@ -304,7 +304,7 @@ def run_claims_parallel(claims: Sequence[Any], *, alpha: float | Mapping[str, fl
                         on_complete: Callable[[Any], None] | None = None, timeout: float | None = None,
                         target: str = "tiltproof.parallel:run_registered_claim") -> list[Any]:
     """Records of the registered ``claims`` at level ``alpha``, run in ``workers`` processes (default: the
-    cores), in the order given — the records ``theorems.suite.run_suite`` writes in one process.
+    cores), in the order given — the records ``tiltproof.core.suite.run_suite`` writes in one process.
 
     Only each claim's id crosses to the workers. ``on_record`` gets records in input order as soon as
     they are final, ``on_complete`` in completion order (a progress bar). A claim whose worker dies or
@@ -316,7 +316,7 @@ def run_claims_parallel(claims: Sequence[Any], *, alpha: float | Mapping[str, fl
     level = (lambda claim: float(alpha[claim.id])) if isinstance(alpha, Mapping) else (lambda claim: float(alpha))
     workers = min(check_workers(workers), max(1, len(claims)))
     if workers == 1:  # today's single process: no worker to start, a crash ends the run as it always did
-        from theorems.framework import run_claim
+        from tiltproof.core.framework import run_claim
 
         records = []
         for claim in claims:

@@ -4,7 +4,7 @@ Loaded through the ``pytest11`` entry point ``tiltproof.pytest_plugin`` (an inst
 through ``pytest_plugins`` in the repository's root ``conftest.py`` (a checkout, no reinstall); the
 entry point carries the module's own name, so the two routes register it once.
 
-* ``--claims``: one item per registered claim (``theorems.registry.all_claims``); the item's name is the
+* ``--claims``: one item per registered claim (``tiltproof.core.registry.all_claims``); the item's name is the
   claim id and its node id ``claims::<claim id>``, so a CI log shows
   ``claims::t2.sampler_law/gmm-step-d1/b=3.31 PASSED``. **Only the claims run**: no test file is collected
   unless the command line names test paths as well (``pytest --claims tests`` runs both). Without
@@ -14,7 +14,7 @@ entry point carries the module's own name, so the two routes register it once.
   ``--deselect claims::<id>``.
 * ``--claims-only REGEX``: only claims whose id matches REGEX (``re.search``), as ``tiltproof check --only``.
 * ``--claims-alpha CAP`` (default 1e-6), ``--claims-seed N`` (0), ``--claims-device`` (cpu): each claim runs at
-  its own fixed level (``theorems.suite.plan_levels``, as ``tiltproof check``), so an item's record is the
+  its own fixed level (``tiltproof.core.suite.plan_levels``, as ``tiltproof check``), so an item's record is the
   record ``tiltproof check --seed N`` writes for that claim; the levels are scaled down, with a note in the
   header, only if the selected claims' levels exceed the cap. The terminal summary states the α spent.
 
@@ -54,6 +54,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--claims-seed", metavar="N", type=int, default=0, help="with --claims: master seed (default 0)")
     group.addoption("--claims-device", metavar="DEVICE", default="cpu",
                     help="with --claims: torch device for the samplers (default cpu)")
+    group.addoption("--claims-theorems", metavar="MODULE", action="append", default=None,
+                    help="with --claims: also register the claims of the theorem package MODULE (repeatable; as "
+                         "`tiltproof check --theorems`; entry points and ./pyproject.toml [tool.tiltproof] count too)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -129,7 +132,7 @@ class ClaimItem(pytest.Item):
             self.add_marker(pytest.mark.xdist_group(name=f"{claim.module}-{zlib.crc32(claim.instance.encode()):08x}"))
 
     def runtest(self) -> None:
-        from theorems.framework import run_claim
+        from tiltproof.core.framework import run_claim
 
         record = run_claim(self.claim, alpha=self.alpha, seed=self.seed, device=self.device)
         # plain JSON values only (no numpy scalars): under xdist they travel to the controller through execnet
@@ -171,13 +174,15 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         if config.getoption("claims_only"):
             raise pytest.UsageError("--claims-only needs --claims")
         return
-    from theorems import registry
-    from theorems.framework import DEFAULT_ALPHA_TOTAL
-    from theorems.suite import plan_levels
+    from tiltproof.core import registry
+    from tiltproof.core.framework import DEFAULT_ALPHA_TOTAL
+    from tiltproof.core.suite import plan_levels
+    from tiltproof.plugins import use_theorems
 
-    registered = registry.all_claims()
     pattern = config.getoption("claims_only")
     try:
+        use_theorems(config.getoption("claims_theorems"))
+        registered = registry.all_claims()
         chosen = registry.select_claims(registered, pattern)
         alpha_cap = config.getoption("claims_alpha")
         plan = plan_levels(chosen, DEFAULT_ALPHA_TOTAL if alpha_cap is None else alpha_cap)
@@ -185,7 +190,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         raise pytest.UsageError(str(error)) from None
     if pattern and not chosen:
         raise pytest.UsageError(f"--claims-only {pattern!r} matches none of the {len(registered)} registered claims")
-    config.stash[_PLAN_NOTE] = plan.note
+    notes = ([plan.note] if plan.note else []) + [f"error: {problem}" for problem in registry.load_problems()]
+    config.stash[_PLAN_NOTE] = "; ".join(notes) or None
     collector = ClaimsCollector.from_parent(session, name=COLLECTOR_NAME, nodeid=COLLECTOR_NAME, claims=chosen,
                                             levels=plan.levels, seed=config.getoption("claims_seed"),
                                             device=config.getoption("claims_device"))

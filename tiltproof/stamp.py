@@ -51,6 +51,11 @@ def source_state(root: str | os.PathLike | None = None) -> dict[str, object]:
         return {"commit": "unknown", "dirty": None}
 
 
+def git_commit() -> str:
+    """The checkout's commit (``+dirty.<hash>`` for an uncommitted tree), for every command's JSON meta."""
+    return str(source_state()["commit"])
+
+
 def package_versions() -> dict[str, str]:
     """Python and the installed versions of the packages a record depends on ("absent" if not installed)."""
     versions = {"python": platform.python_version()}

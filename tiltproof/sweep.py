@@ -35,6 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from tiltproof.stamp import git_commit
 from tiltproof.sweep_families import Point, check_axis_values, get_family, point_claims, point_key
 
 __all__ = ["SweepSpec", "parse_spec", "load_spec", "grid_points", "run_point", "run_sweep", "command_sweep"]
@@ -139,7 +140,7 @@ def claim_alpha(spec: SweepSpec, claim_count: int) -> float:
 def run_point(family: str, point: Point, alpha: float, seed: int, device: str) -> list[dict[str, Any]]:
     """Records (JSON form, each with its ``point``) of ``family``'s claims at ``point``: a pure function of
     its arguments — the unit of work of every backend."""
-    from theorems.framework import run_claim
+    from tiltproof.core.framework import run_claim
 
     records = []
     for claim in point_claims(family, point):
@@ -245,7 +246,7 @@ def run_sweep(spec: SweepSpec, *, backend: str = "process", workers: int | None 
     verdicts = {verdict: sum(record["verdict"] == verdict for record in records) for verdict in ("pass", "fail", "error")}
     return {
         "meta": {"family": spec.family, "grid": {axis: list(values) for axis, values in spec.grid},
-                 "commit": _git_commit(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 "commit": git_commit(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                  "registered_claims": claim_count, "only": None,
                  "seed": spec.seed, "alpha_total": spec.alpha_total if spec.alpha_per_claim is None
                  else spec.alpha_per_claim * claim_count, "alpha_per_claim": alpha, "points": len(points),
@@ -258,12 +259,6 @@ def run_sweep(spec: SweepSpec, *, backend: str = "process", workers: int | None 
                    for index, point in enumerate(points)],
         "claims": records,
     }
-
-
-def _git_commit() -> str:
-    from tiltproof.cli import _git_commit as commit
-
-    return commit()
 
 
 # ---------------------------------------------------------------- command line
@@ -313,6 +308,7 @@ def command_sweep(arguments: Any) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from tiltproof.parallel import check_workers
+    from tiltproof.records_io import check_output_path, write_atomically
 
     console = Console() if sys.stdout.isatty() else Console(width=200)
     try:
@@ -325,6 +321,8 @@ def command_sweep(arguments: Any) -> int:
             if importlib.util.find_spec("ray") is None:
                 raise ValueError("--ray needs Ray: pip install 'tiltproof[ray]' (or drop --ray for the local pool)")
         total = len(grid_points(spec))
+        if arguments.json:  # refused before any point runs, not after the whole sweep
+            check_output_path(arguments.json, option="--json")
     except ValueError as error:
         console.print(f"[red]error:[/] {error}")
         return 2
@@ -345,7 +343,7 @@ def command_sweep(arguments: Any) -> int:
                   f"(α_total={meta['alpha_total']:.3g}), seed={meta['seed']}, backend={meta['backend']}, "
                   f"{meta['seconds']:.1f}s")
     if arguments.json:
-        Path(arguments.json).write_text(json.dumps(payload, indent=2))
+        write_atomically(Path(arguments.json), json.dumps(payload, indent=2))
         console.print(f"wrote {arguments.json}")
     if arguments.report:
         from reports import build_report

@@ -5,7 +5,7 @@ module's own claim builders on the point's instance, so a sweep checks the regis
 the registered check — only the parameters change. Supported:
 
 * ``single-step`` — LCB spec T2/T3 (``theorems.tv_guarantees``) on a single-step instance of
-  ``theorems.instances`` at temperature λ, with the Chernoff baseline ``b_δ`` (T3): the four T2 claims
+  ``tiltproof.instances.single_step`` at temperature λ, with the Chernoff baseline ``b_δ`` (T3): the four T2 claims
   at ``b = b_δ`` (rejection outputs ``q_b``; exact TV of clipping; ``TV ≤ D/Z``; ``TV ≤ P_q(r > b)``)
   and T3's ``TV(q_{b_δ}, q) ≤ δ``. Axes: ``instance``, ``lambda``, ``delta``, ``replicate``.
 * ``learned-baseline`` — LCB spec T6: over independent trainings of ``training_size`` base samples the
@@ -49,7 +49,7 @@ def point_key(point: Point | dict[str, Any]) -> str:
 
 def _instance(name: str, lam: float):
     """The named single-step instance at temperature ``lam``, renamed ``name,lambda=λ``."""
-    from theorems.instances import get_instance
+    from tiltproof.instances.single_step import get_instance
 
     base = get_instance(name)
     return dataclasses.replace(base, name=f"{name},lambda={lam:g}", lam=lam)
@@ -119,7 +119,7 @@ def get_family(name: str) -> Family:
 def check_axis_values(axis: str, values: list) -> None:
     """``ValueError`` naming ``grid.<axis>`` for a value the family cannot take (before any work starts)."""
     if axis == "instance":
-        from theorems.instances import get_instance
+        from tiltproof.instances.single_step import get_instance
 
         for value in values:
             if not isinstance(value, str):

@@ -16,7 +16,7 @@ may also inspect its power and ``pass_meaning`` (``"not_refuted"`` or ``"certifi
 """
 from __future__ import annotations
 
-from theorems.verification import VerificationRecord
+from tiltproof.byo.verification import VerificationRecord
 
 __all__ = ["assert_sampler", "assert_chain_sampler", "assert_tilt_oracle", "assert_kl_align", "assert_prox",
            "assert_verified"]
@@ -35,43 +35,43 @@ def assert_verified(record: VerificationRecord, *, allow_uncertified: bool = Fal
 
 
 def assert_sampler(sampler, *, allow_uncertified: bool = False, **check_arguments) -> VerificationRecord:
-    """``theorems.check_sampler`` (single step) as an assertion."""
-    from theorems.byos import check_sampler
+    """``tiltproof.byo.check_sampler`` (single step) as an assertion."""
+    from tiltproof.byo.byos import check_sampler
 
     return assert_verified(check_sampler(sampler, **check_arguments), allow_uncertified=allow_uncertified)
 
 
 def assert_chain_sampler(sampler, instance=None, *, allow_uncertified: bool = False,
                          **check_arguments) -> VerificationRecord:
-    """``theorems.check_chain_sampler`` (diffusion chains) as an assertion."""
-    from theorems.verify_chain import check_chain_sampler
+    """``tiltproof.byo.check_chain_sampler`` (diffusion chains) as an assertion."""
+    from tiltproof.byo.chain import check_chain_sampler
 
     return assert_verified(check_chain_sampler(sampler, instance, **check_arguments),
                            allow_uncertified=allow_uncertified)
 
 
 def _tractability(name: str):
-    import theorems
+    import tiltproof.byo as byo
 
-    check = getattr(theorems, name, None)
+    check = getattr(byo, name, None)
     if check is None:
-        raise ImportError(f"theorems.{name} is not available in this version of tiltproof")
+        raise ImportError(f"tiltproof.byo.{name} is not available in this version of tiltproof")
     return check
 
 
 def assert_tilt_oracle(oracle, *args, allow_uncertified: bool = False, **check_arguments) -> VerificationRecord:
-    """``theorems.check_tilt_oracle`` as an assertion."""
+    """``tiltproof.byo.check_tilt_oracle`` as an assertion."""
     return assert_verified(_tractability("check_tilt_oracle")(oracle, *args, **check_arguments),
                            allow_uncertified=allow_uncertified)
 
 
 def assert_kl_align(sampler, *args, allow_uncertified: bool = False, **check_arguments) -> VerificationRecord:
-    """``theorems.check_kl_align`` as an assertion."""
+    """``tiltproof.byo.check_kl_align`` as an assertion."""
     return assert_verified(_tractability("check_kl_align")(sampler, *args, **check_arguments),
                            allow_uncertified=allow_uncertified)
 
 
 def assert_prox(prox_fn, *args, allow_uncertified: bool = False, **check_arguments) -> VerificationRecord:
-    """``theorems.check_prox`` as an assertion."""
+    """``tiltproof.byo.check_prox`` as an assertion."""
     return assert_verified(_tractability("check_prox")(prox_fn, *args, **check_arguments),
                            allow_uncertified=allow_uncertified)

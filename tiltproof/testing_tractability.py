@@ -5,17 +5,17 @@
     def test_my_aligner():
         assert_kl_align(lambda n, g: my_kl_align(base, reward, 0.5, n, g), base, reward, 0.5)
 
-Each helper runs the matching ``theorems`` check with the same arguments and raises ``AssertionError``
+Each helper runs the matching ``tiltproof.byo`` check with the same arguments and raises ``AssertionError``
 carrying ``str(record)`` (every test, threshold, n, α share and the power) unless the verdict is
 ``pass`` (``allow_uncertified=True`` accepts ``uncertified``), or when the record is flagged
 ``not_reproducible``; it returns the record otherwise. Bad input raises ``ValueError`` as the checks do.
 """
 from __future__ import annotations
 
-from theorems.verification import VerificationRecord
-from theorems.verify_kl_align import check_kl_align
-from theorems.verify_prox import check_prox
-from theorems.verify_tilt_oracle import check_tilt_oracle
+from tiltproof.byo.verification import VerificationRecord
+from tiltproof.byo.kl_align import check_kl_align
+from tiltproof.byo.prox import check_prox
+from tiltproof.byo.tilt_oracle import check_tilt_oracle
 
 __all__ = ["assert_tilt_oracle", "assert_kl_align", "assert_prox"]
 

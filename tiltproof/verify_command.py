@@ -7,11 +7,11 @@
 * ``chain`` — CALLABLE is ``sampler(kernel, n, generator)``, or an object with attributes ``sampler``
   and optionally ``baseline`` and ``values`` (its declared acceptance rule); ``--instance`` one of
   ``gmm-ref-B{1,3,5,7}``, ``masked-ref-B{1,3,5,7}``; ``--budget`` the TV it claims (default 0).
-* ``tilt`` / ``kl`` / ``prox`` — with ``--instance NAME`` (``theorems.tractability_instances``), CALLABLE is
+* ``tilt`` / ``kl`` / ``prox`` — with ``--instance NAME`` (``tiltproof.instances.tractability``), CALLABLE is
   a factory that receives the instance's fields by keyword and returns your implementation (``tilt``:
   ``factory(base=…)`` → oracle; ``kl``: ``factory(base=…, reward=…, lam=…)`` → sampler; ``prox``:
   ``factory(reward=…, lam=…, cost=…)`` → prox_fn). Without ``--instance``, CALLABLE is a zero-argument
-  function returning the keyword arguments of ``theorems.check_tilt_oracle`` / ``check_kl_align`` /
+  function returning the keyword arguments of ``tiltproof.byo.check_tilt_oracle`` / ``check_kl_align`` /
   ``check_prox`` (your implementation and the exactly computable instance it runs on).
 
 The first line of the output is the summary: the verdict and, for ``pass``, which of its two meanings
@@ -54,11 +54,11 @@ def resolve_target(spec: str) -> Any:
 
 
 def _check_json_path(path: str | None) -> None:
-    if path is None:
-        return
-    folder = Path(path).resolve().parent
-    if not folder.is_dir():
-        raise ValueError(f"--json: folder {str(folder)!r} does not exist")
+    """A bad ``--json`` path (missing or unwritable folder, a folder) is refused before the check runs."""
+    if path is not None:
+        from tiltproof.records_io import check_output_path
+
+        check_output_path(path, option="--json")
 
 
 def run_verification(arguments) -> Any:
@@ -73,13 +73,13 @@ def run_verification(arguments) -> Any:
     if family == "single":
         if not arguments.instance:
             raise ValueError("--instance is required for --family single (see `tiltproof list`)")
-        from theorems.byos import check_sampler
+        from tiltproof.byo.byos import check_sampler
 
         return check_sampler(target, instance=arguments.instance, baseline=arguments.baseline, **common)
     if family == "chain":
         if not arguments.instance:
             raise ValueError("--instance is required for --family chain (e.g. gmm-ref-B5)")
-        from theorems.verify_chain import check_chain_sampler
+        from tiltproof.byo.chain import check_chain_sampler
 
         sampler = getattr(target, "sampler", target)
         extra = {} if getattr(arguments, "n", None) is None else {"n": arguments.n}
@@ -89,13 +89,13 @@ def run_verification(arguments) -> Any:
                                    baseline=getattr(target, "baseline", None), values=getattr(target, "values", None),
                                    **extra, **common)
     if arguments.instance:
-        from theorems.tractability_instances import check_tractability
+        from tiltproof.instances.tractability import check_tractability
 
         return check_tractability(family, target, instance=arguments.instance, alpha=arguments.alpha,
                                   seed=arguments.seed)
-    import theorems
+    import tiltproof.byo as byo
 
-    check = getattr(theorems, {"tilt": "check_tilt_oracle", "kl": "check_kl_align", "prox": "check_prox"}[family])
+    check = getattr(byo, {"tilt": "check_tilt_oracle", "kl": "check_kl_align", "prox": "check_prox"}[family])
     if not callable(target):
         raise ValueError(f"target: for --family {family}, MODULE:CALLABLE must be a function returning the check's "
                          "keyword arguments")
@@ -118,7 +118,9 @@ def command_verify(arguments) -> int:
         return 2
     console.print(str(record), markup=False, highlight=False)
     if arguments.json:
-        Path(arguments.json).write_text(json.dumps(record.to_json(), indent=2))
+        from tiltproof.records_io import write_atomically
+
+        write_atomically(Path(arguments.json), json.dumps(record.to_json(), indent=2))
         console.print(f"wrote {arguments.json}", markup=False)
     if record.verdict in ("fail", "error") or getattr(record, "not_reproducible", False):
         return 1

@@ -1,6 +1,6 @@
 """The proof companion (issue 22): every theorem's proof as data, each step checked.
 
-Declare a proof in a theorem module (``theorems/<module>.py``, or a sibling ``theorems/<module>_proof.py``
+Declare a proof in a theorem module (``theorems/<module>.py``, or a sibling ``theorems/proofs/<module>.py``
 without ``claims()`` that the module's ``proofs()`` imports lazily)::
 
     from tiltproof.proofs import Proof, ProofInstance, Sides, Step, WrongStep
@@ -13,7 +13,7 @@ without ``claims()`` that the module's ``proofs()`` imports lazily)::
                       wrong_steps=(WrongStep("jensen-flipped", "jensen", wrong_step, "≥ for ≤", "finite-k8/N=4"),))]
 
 ``check_proof(proof)`` returns a ``ProofRecord``; ``check_wrong_step`` a ``WrongStepRecord``;
-``all_proofs()`` collects every declared proof. The worked example is ``theorems/best_of_n_proof.py``;
+``all_proofs()`` collects every declared proof. The worked example is ``theorems/proofs/best_of_n.py``;
 ``docs/adding-a-theorem.md`` (section "A proof") walks through it.
 """
 from tiltproof.proofs.checkers import (PROFILES, CheckOutcome, SearchProfile, check_on_instances, check_symbolic,

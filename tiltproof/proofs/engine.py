@@ -202,7 +202,7 @@ def check_wrong_step(proof: Proof, wrong: WrongStep, profile: SearchProfile | st
 # ---------------------------------------------------------------- discovery
 def _theorem_modules():
     """The registry's theorem modules (the one import of the registry, which may move on merge)."""
-    from theorems.registry import theorem_modules
+    from tiltproof.core.registry import theorem_modules
 
     return theorem_modules()
 

@@ -58,7 +58,7 @@ the registered instances *and* on every instance the hypothesis search drew; not
 
 RELATIVE_TOLERANCE = 1e-9
 """Relative slack of a numeric comparison on top of the route's stated error (as
-``theorems.framework.NUMERIC_TOLERANCE``: float64 closed forms carry errors far below it)."""
+``tiltproof.core.framework.NUMERIC_TOLERANCE``: float64 closed forms carry errors far below it)."""
 
 
 @dataclass(frozen=True)
