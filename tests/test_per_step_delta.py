@@ -129,3 +129,8 @@ def test_masked_chain_claims_hold_and_their_variants_fail():
     assert factor.holds and weighted.holds, (factor.message, weighted.message)
     assert weighted.details["identity_relative_error"] < 1e-8
     assert not per_step_delta.check_weighted(masked, 15.0, 1e-3, context, weight="count", parents=100).holds
+
+
+def test_two_point_factor_bound_holds_and_the_inverted_factor_fails():
+    assert per_step_delta.check_two_point_factor(_context()).holds
+    assert not per_step_delta.check_two_point_factor(_context(), factor="inverted").holds

@@ -41,8 +41,12 @@ scan), with N far larger: (A) is loose by ≥ 40× at κ = 15 because ``(e^ε �
   (GMM; spacing 0.1 on [−15, 15]) and at the rule's training parents, the baseline being the authors' rule
   trained on-policy with exact per-parent masses (``estimators.per_step_delta.train_proposal_offsets``,
   ``rule="exact-mass"``, 1 000 parents per step). Exact (quadrature atoms; each step t ≥ 1 judged against its own
-  tolerance, the change of ``TV − min(1, bound)`` when the atom spacing is doubled; t = 0 has two exact atoms). Wrong variant: the proposal-count factor on the wrong side (``e^{(V'−b)/λ} m`` in place of
-  ``e^{(b−V')/λ} m``, i.e. the weighted statement read pointwise).
+  tolerance, the change of ``TV − min(1, bound)`` when the atom spacing is doubled; t = 0 has two exact atoms).
+  Also registered exactly at the two-point instance of (D) (TV = 0.947 ≤ N·m = 1), whose wrong variant puts
+  the proposal-count factor on the wrong side (``e^{(V'−b)/λ} m`` = 1e-4 in place of ``e^{(b−V')/λ} m``: the
+  weighted statement read pointwise). On gmm-ref-B7 at κ = 15 no such variant is caught: where TV_t(y) is large
+  the κ = 15 mass m(y) is larger still (measured: TV 0.136 with m = 4 500, N = 281 at t = 0), so even
+  ``TV ≤ m/N`` and ``TV ≤ m`` hold there up to 6e-7 (t = 5), inside the quadrature tolerance.
 * ``psd.weighted/<inst>/…`` — (B) on the training parents ν̂: the plug-in identity ``mean_i m(y_i) = δ`` and
   ``mean_i N_i^{-1} TV_t(y_i) ≤ δ`` per step (exact given the parents). Wrong variant: the weight on the wrong
   side (``mean_i N_i TV_t(y_i) ≤ δ``).
@@ -269,6 +273,23 @@ def gap_quantities(kappa: float = GAP_KAPPA, delta: float = GAP_DELTA, side: str
             "mass": float(torch.exp(log_proposal_chernoff_mass(laws, kappa, b)).reshape(-1)[0]), "q_top": q_top}
 
 
+def check_two_point_factor(context: CheckContext, *, factor: str = "proposal-count") -> Evidence:
+    """(A) and (C) on the two-point gap instance, exact: ``TV ≤ N·m`` (= 1 here, TV = 0.947) and the tail form;
+    ``factor="inverted"`` (wrong variant) bounds TV by ``m/N`` = 1e-4."""
+    exact = gap_quantities(device=context.device)
+    bound = exact["count"] * exact["mass"] if factor == "proposal-count" else exact["mass"] / exact["count"]
+    chain, values = exact["chain"], exact["values"]
+    laws = kernel_value_laws(chain, 0, exact["parent"], values)
+    b = torch.tensor([exact["baseline"]], dtype=torch.float64)
+    tail_bound = float(proposal_tail_bound(values.lam, proposal_tail(laws, b), GAP_HEIGHT, b, values(exact["parent"], 1))[0])
+    evidence = upper_bound_evidence(
+        statistic="exact TV(q_b, q) at the two-point parent vs (A) e^{(b−V')/λ}E_p e^{κ(V−b)} and (C) the tail form",
+        bound=min(bound, tail_bound), exact=exact["tv"], empirical=None, lower_confidence=None, n=0, detectable_gap=None,
+        details={"factor_bound": bound, "tail_form_bound": tail_bound, "factor": factor})
+    evidence.detectable_gap_units = "exact"
+    return evidence
+
+
 def check_unweighted_gap(context: CheckContext, *, side: str = "proposal") -> Evidence:
     """(D): exact TV ≥ 0.9·N·δ at m = δ, and the sampler's own children agree (module docstring)."""
     exact = gap_quantities(device=context.device)
@@ -341,6 +362,15 @@ def claims() -> list[Claim]:
             bound_expression=delta_symbol, instance=instance.name, hypotheses=_hypotheses(instance),
             parameters={"lambda": instance.lam, "B": height, "delta": DELTA},
             check=single_threaded(partial(check_target_pointwise, instance, DELTA))))
+    two_point = (Hypothesis(r"$\kappa \ge 1/\lambda$", lambda: GAP_KAPPA >= 1.0),
+                 Hypothesis(r"$0 < \pi < 1$, $h > 0$", lambda: 0.0 < GAP_PI < 1.0 and GAP_HEIGHT > 0))
+    out.append(Claim(
+        id=f"psd.factor_bound/two-point/kappa={GAP_KAPPA:g},delta={GAP_DELTA:g}", theorem="T7", module=MODULE,
+        title="proposal-side per-step bound at its near-sharp instance",
+        statement=r"\mathrm{TV}(q_b, q) \le e^{(b-V')/\lambda} E_p e^{\kappa(V-b)}",
+        bound_expression=FACTOR_BOUND, instance="two-point", hypotheses=two_point,
+        parameters={"lambda": 1.0, "pi": GAP_PI, "h": GAP_HEIGHT, "kappa": GAP_KAPPA, "delta": GAP_DELTA},
+        check=single_threaded(check_two_point_factor)))
     out.append(Claim(
         id=f"psd.unweighted_gap/two-point/kappa={GAP_KAPPA:g},delta={GAP_DELTA:g}", theorem="T7", module=MODULE,
         title="the unweighted per-step TV exceeds a proposal-side δ by the proposal count",
@@ -359,9 +389,8 @@ def mutants() -> list[Mutant]:
     registered = claims()
     return [
         Mutant("per-step-factor-wrong-side", "T7", "the proposal-count factor on the wrong side: TV ≤ e^{(V'−b)/λ}·m",
-               wrong_variant(registered, f"psd.factor_bound/{instance.name}/{suffix}",
-                             single_threaded(partial(check_factor_bound, instance, KAPPA, DELTA, factor="inverted")),
-                             "inverted-factor")),
+               wrong_variant(registered, f"psd.factor_bound/two-point/kappa={GAP_KAPPA:g},delta={GAP_DELTA:g}",
+                             single_threaded(partial(check_two_point_factor, factor="inverted")), "inverted-factor")),
         Mutant("per-step-weight-wrong-side", "T7", "the count weight on the wrong side: E_ν[N·TV_t] ≤ δ",
                wrong_variant(registered, f"psd.weighted/{instance.name}/{suffix}",
                              single_threaded(partial(check_weighted, instance, KAPPA, DELTA, weight="count")),
