@@ -41,7 +41,7 @@ __all__ = ["log_proposal_chernoff_mass", "proposal_tail", "target_tail", "cherno
            "proposal_tail_bound", "proposal_offset", "proposal_offset_from_log_masses", "assert_step_mean_at_most_by_kl",
            "min_excess_of_step_mean_detectable", "min_num_samples_for_step_mean_test", "step_mean_threshold",
            "DELTA_SIDES", "per_step_terms", "step_mean_tests", "ProposalOffsetBaseline", "train_proposal_offsets",
-           "UNTILTED", "check_kappa"]
+           "UNTILTED", "check_kappa", "min_num_samples_for_step_certificate"]
 
 DELTA_SIDES = ("target", "proposal")
 
@@ -290,3 +290,13 @@ def step_mean_tests(delta_terms: np.ndarray, delta: float, *, alpha: float, beta
     return {"means": means, "upper_confidence": uppers, "exceeding_steps": exceeding, "alpha_per_step": share,
             "threshold": step_mean_threshold(n, delta, share) if n >= 1 else 1.0,
             "excess_detectable": min_excess_of_step_mean_detectable(n, delta, alpha=share, beta=beta), "n": n}
+
+
+def min_num_samples_for_step_certificate(delta: float, *, alpha: float, fraction: float = 0.1) -> int:
+    """Smallest n at which an observed per-step mean ``fraction·δ`` gives a KL upper confidence bound ≤ δ
+    (``n·kl(fraction·δ ‖ δ) ≥ log(2/α)``, the KL half of ``bounded_mean_upper_confidence``): the size a
+    certificate of δ needs when the terms sit an order below it. Sampling noise in the observed mean is not
+    covered (no β): a design floor, stated as such."""
+    delta, alpha = check_unit_interval("delta", delta), check_unit_interval("alpha", alpha)
+    fraction = check_unit_interval("fraction", fraction)
+    return int(math.ceil(math.log(2.0 / alpha) / bernoulli_kl(fraction * delta, delta)))
