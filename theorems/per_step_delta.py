@@ -61,6 +61,17 @@ scan), with N far larger: (A) is loose by ≥ 40× at κ = 15 because ``(e^ε �
   ≥ 1 − β. Wrong variant: the target-side offset (T3: ``P_q(V > b) ≤ δ`` forces b = h) where the
   proposal-side rule is claimed — its TV is 0 (its T4 count, 9.5·10⁶ per sample, is over the sampling cap:
   the exact side decides).
+
+**The authors' rule as they run it** (measured, not registered yet): one proposal per training parent, exact u,
+κ = 15 fixed, δ = 1e-3, untilted prior, 1 000 on-policy parents per step (``train_proposal_offsets``, seed 7;
+offsets τ_t ≈ 1.8–3.2 at t ≤ 12 against 4.5–6.3 with exact per-parent masses) on gmm-ref-B7, put through
+``check_chain_sampler(…, per_step_delta=1e-3, untilted_prior=True)`` with 2 000 particles (α = 1e-6):
+target side ``fail``, steps 2, 3, 4, 6, 8, 9, 12 exceed δ (per-step mean tails 0.0137, 0.0082, 0.0189, 0.0220,
+0.0131, 0.0315, 0.0086; the per-step TV terms from exact atoms over 2 000 fresh parents reach 9.8e-3 at t = 9,
+beside the issue's 5.2e-3 for the authors' own sampler); T7 certificate 0.30 > 0.05; proposal side ``fail`` at
+t = 0…13 (the plug-in's one proposal per parent misses the rare high-V children that e^{15(V−b)} weights: the
+population mass E_{ν,p} e^{κ(V_t − b_t)} is 10^{11}–10^{21} at t ≤ 9). A plug-in (zero-slack) offset has no
+confidence guarantee: T6's argument applies, and here it fails by orders of magnitude.
 """
 from __future__ import annotations
 
