@@ -334,6 +334,52 @@ def check_unweighted_gap(context: CheckContext, *, side: str = "proposal") -> Ev
     return evidence
 
 
+# ---------------------------------------------------------------- the authors' rule at its own δ, target side
+AUTHORS_GAP = 4.0 * DELTA
+"""The per-step excess over δ the refutation is designed for: a per-step mean tail 5δ is found w.p. ≥ 1 − β."""
+
+
+def check_authors_rule_exceeds(instance: ChainInstance, context: CheckContext, *, rule: str = "one-proposal") -> Evidence:
+    """The authors' one-proposal plug-in rule (exact u, κ = 15, δ = 1e-3, untilted prior, 1 000 parents per step)
+    exceeds the target-side δ at some step: per step, the one-sided KL test of ``E_{q̂_{t+1}} P_q(V_t > b | y) ≤ δ``
+    (``estimators.per_step_delta``) at α/T over the sampler's own particles must reject for at least one t
+    (false pass ≤ α, Bonferroni). ``rule="oracle"``: the target-side (T3) offset in its place (a wrong variant)."""
+    from estimators.per_step_delta import min_num_samples_for_step_mean_test, step_mean_tests
+    from primitives.chain_samplers import per_step_rejection_sample
+
+    instance = instance.on(context.device)
+    steps = instance.chain.steps
+    if rule == "oracle":
+        baseline = OracleChernoffBaseline(instance.chain, instance.values, DELTA)
+    else:
+        baseline, _ = train_proposal_offsets(instance.chain, instance.values, kappa=KAPPA, delta=DELTA,
+                                             parents=TRAIN_PARENTS, rule=rule, generator=context.generator(1))
+    share = context.alpha / steps
+    n = min_num_samples_for_step_mean_test(DELTA, AUTHORS_GAP, alpha=share, beta=context.beta)
+    result = per_step_rejection_sample(instance.chain, instance.values, baseline, n, generator=context.generator(2),
+                                       record_states=True)
+    tails = np.zeros((steps, n))
+    for t in range(steps):
+        parents = result.states[t + 1]
+        for start in range(0, n, 4096):
+            block = parents[start:start + 4096]
+            laws = kernel_value_laws(instance.chain, t, block, instance.values, spacing=0.2)
+            tails[t, start:start + block.shape[0]] = target_tail(laws, instance.lam, baseline(block, t).reshape(-1)).cpu().numpy()
+    tests = step_mean_tests(tails, DELTA, alpha=context.alpha, beta=context.beta, side="target", steps=list(range(steps)))
+    exceeding = tests["exceeding_steps"]
+    largest = max(tests["means"].values())
+    return Evidence(
+        holds=bool(exceeding), relation="≥", statistic="per step t < T: one-sided KL test (α/T) of the mean over the "
+        "sampler's particles of P_q(V_t > b_t(y) | y) (exact atoms, spacing 0.2) against δ; holds when some step rejects",
+        bound=DELTA, exact=None, empirical=largest, confidence_bound=tests["threshold"], n=n,
+        detectable_gap=tests["excess_detectable"], margin=largest - tests["threshold"],
+        message="" if exceeding else "no step's per-step target-side tail exceeds δ",
+        details={"exceeding_steps": exceeding, "per_step_means": {str(t): v for t, v in tests["means"].items()},
+                 "offsets": {str(t): v for t, v in sorted(getattr(baseline, "offsets", {}).items())},
+                 "queries_per_sample": result.queries_per_sample, "rule": rule},
+        detectable_gap_units="excess of a per-step mean tail over δ")
+
+
 # ---------------------------------------------------------------- registration
 PER_STEP_INSTANCES = (("gmm", 7.0),)
 
@@ -373,6 +419,13 @@ def claims() -> list[Claim]:
             bound_expression=delta_symbol, instance=instance.name, hypotheses=_hypotheses(instance),
             parameters={"lambda": instance.lam, "B": height, "delta": DELTA},
             check=single_threaded(partial(check_target_pointwise, instance, DELTA))))
+    authors = chain_instance(*PER_STEP_INSTANCES[0])
+    out.append(Claim(
+        id=f"psd.authors_rule_exceeds/{authors.name}/kappa={KAPPA:g},delta={DELTA:g}", theorem="T3", module=MODULE,
+        title="the authors' plug-in proposal-side rule exceeds the target-side δ",
+        statement=r"\max_t E_{y\sim\hat q_{t+1}} P_{q_t(\cdot|y)}(V_t > b_t(y)) > \delta\ \text{(one-proposal plug-in offset)}",
+        bound_expression=delta_symbol, instance=authors.name, hypotheses=_hypotheses(authors),
+        parameters=_parameters(authors), check=single_threaded(partial(check_authors_rule_exceeds, authors))))
     two_point = (Hypothesis(r"$\kappa \ge 1/\lambda$", lambda: GAP_KAPPA >= 1.0),
                  Hypothesis(r"$0 < \pi < 1$, $h > 0$", lambda: 0.0 < GAP_PI < 1.0 and GAP_HEIGHT > 0))
     out.append(Claim(
@@ -411,6 +464,10 @@ def mutants() -> list[Mutant]:
                wrong_variant(registered, f"psd.target_pointwise/{instance.name}/delta={DELTA:g}",
                              single_threaded(partial(check_target_pointwise, instance, DELTA, side="proposal")),
                              "proposal-side-offset")),
+        Mutant("per-step-authors-rule-on-target-side", "T3", "the target-side (T3) offset where the authors' "
+               "proposal-side rule is claimed to exceed δ",
+               wrong_variant(registered, f"psd.authors_rule_exceeds/{instance.name}/{suffix}",
+                             single_threaded(partial(check_authors_rule_exceeds, instance, rule="oracle")), "oracle-offset")),
         Mutant("per-step-offset-target-side", "T7", "the target-side offset (T3 per state) where the proposal-side "
                "rule is claimed",
                wrong_variant(registered, f"psd.unweighted_gap/two-point/kappa={GAP_KAPPA:g},delta={GAP_DELTA:g}",
