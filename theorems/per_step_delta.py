@@ -62,7 +62,10 @@ scan), with N far larger: (A) is loose by ≥ 40× at κ = 15 because ``(e^ε �
   proposal-side rule is claimed — its TV is 0 (its T4 count, 9.5·10⁶ per sample, is over the sampling cap:
   the exact side decides).
 
-**The authors' rule as they run it** (measured, not registered yet): one proposal per training parent, exact u,
+**The authors' rule as they run it** (registered as ``psd.authors_rule_exceeds/<inst>/…``: some step's mean
+target-side tail over the sampler's own particles exceeds δ, one-sided KL test per step at α/T, particles
+designed for a per-step excess of 4δ (16 094); wrong variant: the T3 offset in its place, killed in 274 s; figures
+below from a separate run): one proposal per training parent, exact u,
 κ = 15 fixed, δ = 1e-3, untilted prior, 1 000 on-policy parents per step (``train_proposal_offsets``, seed 7;
 offsets τ_t ≈ 1.8–3.2 at t ≤ 12 against 4.5–6.3 with exact per-parent masses) on gmm-ref-B7, put through
 ``check_chain_sampler(…, per_step_delta=1e-3, untilted_prior=True)`` with 2 000 particles (α = 1e-6):
@@ -72,6 +75,10 @@ beside the issue's 5.2e-3 for the authors' own sampler); T7 certificate 0.30 > 0
 t = 0…13 (the plug-in's one proposal per parent misses the rare high-V children that e^{15(V−b)} weights: the
 population mass E_{ν,p} e^{κ(V_t − b_t)} is 10^{11}–10^{21} at t ≤ 9). A plug-in (zero-slack) offset has no
 confidence guarantee: T6's argument applies, and here it fails by orders of magnitude.
+The oracle (T3, target-side) baseline through the same check at its δ (designed n, 28 595 audited particles,
+451 s): no step refuted (largest per-step mean tail 1.5e-4), T7 certificate 0.0124 ≤ 0.05, but the per-step
+certificate's largest UCB is 1.12e-3 > δ, so the verdict is ``uncertified``: the certificate's design floor
+(an observed mean δ/10 certifies) is too small for steps at 0.15δ.
 """
 from __future__ import annotations
 
