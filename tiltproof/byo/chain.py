@@ -48,6 +48,19 @@ with probability ≤ α):
    looks run whether or not ``.proposals`` are returned (without them every particle is audited anyway,
    for the count test), so adding proposals changes the cost, never the certificate.
 
+5. **per-step δ** (``per_step_delta=δ`` with a declared rule) — every step's term at the visited states against
+   δ (``estimators.per_step_delta``): ``delta_side="target"`` (ours, T3/T7) the tilted tail ``P_q(V_t > b_t(y) | y)``,
+   ``"proposal"`` (the authors', paper-fidelity §2) ``E_p[e^{κ(V̂_t − b_t(y))} | y]`` (κ = ``kappa``, clipped at 1 for
+   the test). Per step, the mean over particles is tested one-sided (Hoeffding's KL bound, false fail ≤ the
+   step's α share = this test's share / number of steps, Bonferroni), ``fail`` listing the steps that exceed δ;
+   the particles are designed (``min_num_samples_for_step_mean_test``) to detect a per-step mean of
+   δ + ``per_step_gap`` (default 4δ) w.p. ≥ 1 − β, and ``power["per_step_excess"]`` is the smallest excess
+   detected at the n used; on the target side also so that an observed mean δ/10 certifies
+   (``min_num_samples_for_step_certificate``). Target side also gives a certificate (the largest per-step upper confidence bound
+   ≤ δ); the proposal side's terms are unbounded, so it only refutes. ``untilted_prior=True`` declares that x_T
+   is drawn from p_T untilted (the authors' chain): the prior step's baseline is replaced by −∞, its term
+   ``TV(p_T, q_T)`` enters T7's certificate, and the per-step test covers t < T only.
+
 Verdicts (``tiltproof.byo.verification``): ``fail`` if any test rejects; else ``uncertified`` if the
 certificate exceeds the budget, or if ``budget`` > 0 and there is no certificate (declare ``baseline``
 and return ``.states``); else ``pass`` — ``certified`` for budget > 0, ``not_refuted`` for budget 0.
@@ -69,9 +82,11 @@ from estimators.bounded_means import bounded_mean_upper_confidence
 from estimators.chain_laws import kernel_value_laws, path_tv_terms
 from estimators.confidence import dkw_radius
 from estimators.geometric_sums import geometric_sum_interval, min_relative_count_error_detectable
+from estimators.per_step_delta import (DELTA_SIDES, UNTILTED, check_kappa, min_num_samples_for_step_certificate,
+                                       min_num_samples_for_step_mean_test, per_step_terms, step_mean_tests)
 from primitives._checks import check_positive, check_unit_interval, resolve_device
 from primitives.chain_samplers import baseline_values
-from primitives.diffusion import CountingKernel
+from primitives.diffusion import ChainKernel, CountingKernel
 from tiltproof.byo.common import NOT_REPRODUCIBLE, BadOutput, ImplementationRaised, error_record, x0_samples
 from tiltproof.byo.verification import Certificate, TestOutcome, VerificationRecord, settle_verdict
 from tiltproof.byo.chain_power import projection_design, x0_power
@@ -222,6 +237,7 @@ class _StateAudit:
     terms: torch.Tensor        # T7 terms (T+1, m)
     quadrature_error: float
     rate_error: float = 0.0    # relative change of Σ N_t(y) (first 500 particles) when the atom spacing is doubled
+    delta_terms: torch.Tensor | None = None   # per-step δ terms (T+1, m) on the declared side (``per_step``)
 
 
 def _laws(instance, t: int, parents: torch.Tensor | None, values, spacing: float):
@@ -229,7 +245,7 @@ def _laws(instance, t: int, parents: torch.Tensor | None, values, spacing: float
 
 
 def _audit_states(instance, output: SamplerOutput, baseline: Callable, values, particles: int,
-                  rng: np.random.Generator) -> _StateAudit:
+                  rng: np.random.Generator, per_step: tuple[str, float] | None = None) -> _StateAudit:
     """Exact per-state acceptance rates and T7 terms at the sampler's first ``particles`` particles, from one
     set of per-state laws (GMM: ridge atoms at spacing ``FINE``; the quadrature error is estimated against
     spacing ``COARSE`` on 500 particles)."""
@@ -238,21 +254,28 @@ def _audit_states(instance, output: SamplerOutput, baseline: Callable, values, p
     states = [s[:m].to(instance.chain.device) for s in output.states]
     rates, pits = [], []
     terms = torch.zeros(steps + 1, m, dtype=torch.float64)
+    delta_terms = None if per_step is None else torch.zeros(steps + 1, m, dtype=torch.float64)
     for t in range(steps, -1, -1):
         if t == steps:
             law = _laws(instance, t, None, values, FINE)
             b = _declared_baseline(baseline, None, t, 1)
             log_rate = law.log_clipped_partition(lam, b).expand(m)
             terms[t] = float(law.tv_to_target(lam, b)[0])
+            if per_step is not None:
+                delta_terms[t] = float(per_step_terms(law, lam, b, *per_step)[0])
         else:
-            pieces, tv_pieces = [], []
+            pieces, tv_pieces, delta_pieces = [], [], []
             for block in torch.split(states[t + 1], 2048):
                 law = _laws(instance, t, block, values, FINE)
                 b = _declared_baseline(baseline, block, t, block.shape[0])
                 pieces.append(law.log_clipped_partition(lam, b))
                 tv_pieces.append(law.tv_to_target(lam, b).cpu())
+                if per_step is not None:
+                    delta_pieces.append(per_step_terms(law, lam, b, *per_step).cpu())
             log_rate = torch.cat(pieces)
             terms[t] = torch.cat(tv_pieces)
+            if per_step is not None:
+                delta_terms[t] = torch.cat(delta_pieces)
         rate = torch.exp(torch.clamp(log_rate, max=0.0)).cpu().numpy()
         rates.append(rate)
         if output.proposals is not None:
@@ -274,7 +297,7 @@ def _audit_states(instance, output: SamplerOutput, baseline: Callable, values, p
     else:
         rate_error = 0.0
     return _StateAudit(np.concatenate(pits) if pits else np.empty(0), float(np.sum(1.0 / all_rates)),
-                       float(all_rates.min()), all_rates, terms, error, rate_error)
+                       float(all_rates.min()), all_rates, terms, error, rate_error, delta_terms)
 
 
 def _rate_quadrature_error(instance, states, baseline, values, rates: list[np.ndarray], m: int) -> float:
@@ -345,7 +368,8 @@ def _count_tests(output: SamplerOutput, kernel_draws: int, audit: _StateAudit | 
 
 
 def _audited_certificate(instance, output: SamplerOutput, baseline, values, size: int, first: int, cap: int,
-                         budget: float, alpha: float, seed: int) -> tuple[_StateAudit, Certificate]:
+                         budget: float, alpha: float, seed: int,
+                         per_step: tuple[str, float] | None = None) -> tuple[_StateAudit, Certificate]:
     """The state audit and T7 certificate, sequential over particle prefixes for budget > 0 (module docstring)."""
     import dataclasses
 
@@ -354,15 +378,15 @@ def _audited_certificate(instance, output: SamplerOutput, baseline, values, size
     steps, cap = instance.chain.steps, min(cap, size)
     if budget == 0.0:   # the structural certificate (every visited term is 0): one audit, as designed
         audit = _audit_states(instance, output, baseline, values, first if output.proposals is not None else size,
-                              np.random.default_rng(seed))
+                              np.random.default_rng(seed), per_step)
         return audit, _certificate(audit, budget, alpha, steps)
     looks = sequential.look_schedule(cap, min(cap, first))
     alphas = [alpha] if len(looks) == 1 else sequential.spend(alpha, len(looks))
     full = None if output.proposals is not None else _audit_states(instance, output, baseline, values, size,
-                                                                   np.random.default_rng(seed))
+                                                                   np.random.default_rng(seed), per_step)
     for look, m in enumerate(looks):
         audit = full if full is not None else _audit_states(instance, output, baseline, values, m,
-                                                            np.random.default_rng(seed))
+                                                            np.random.default_rng(seed), per_step)
         certificate = _certificate(dataclasses.replace(audit, terms=audit.terms[:, :m]), budget, alphas[look], steps)
         if certificate.within:
             break
@@ -387,6 +411,40 @@ def _certificate(audit: _StateAudit, budget: float, alpha: float, steps: int) ->
                         "particles": int(sums.size)})
 
 
+def _per_step_outcome(audit: _StateAudit, delta: float, side: str, steps: int, untilted_prior: bool, alpha: float,
+                      beta: float) -> tuple[TestOutcome, Certificate | None]:
+    """Test 5 (module docstring): every step's mean δ term against δ; the target side's certificate."""
+    tested = list(range(steps)) if untilted_prior else list(range(steps + 1))
+    result = step_mean_tests(audit.delta_terms.cpu().numpy(), delta, alpha=alpha, beta=beta, side=side, steps=tested,
+                             exact_steps=() if untilted_prior else (steps,))
+    means = result["means"]
+    quantity = ("P_q(V_t > b_t(y) | y)" if side == "target" else "E_p[e^{κ(V̂_t − b_t(y))} | y] (clipped at 1)")
+    details = {"delta": delta, "side": side, "per_step_means": {str(t): v for t, v in means.items()},
+               "per_step_upper_confidence": {str(t): v for t, v in result["upper_confidence"].items()},
+               "exceeding_steps": result["exceeding_steps"], "alpha_per_step": result["alpha_per_step"],
+               "rejection_point": result["threshold"], "untilted_prior": untilted_prior}
+    outcome = TestOutcome("per-step δ", f"largest per-step mean of {quantity} over visited parents (one-sided KL "
+                          f"test per step at α/{len(tested)})", max(means.values()), delta, result["n"], alpha,
+                          result["excess_detectable"], "excess of a per-step mean over δ",
+                          bool(result["exceeding_steps"]), details)
+    certificate = None
+    if side == "target":
+        largest = max(v for v in result["upper_confidence"].values())
+        certificate = Certificate(f"every per-step target-side term ≤ δ = {delta:g}", largest, delta, alpha,
+                                  max(means.values()), {"per_step_upper_confidence": details["per_step_upper_confidence"]})
+    return outcome, certificate
+
+
+class _UntiltedPrior:
+    """The declared baseline with the prior step untilted (``b_T = −∞``: every prior draw accepted)."""
+
+    def __init__(self, baseline: Callable, steps: int) -> None:
+        self.baseline, self.steps = baseline, steps
+
+    def __call__(self, parents, t: int):
+        return UNTILTED if parents is None and t == self.steps else self.baseline(parents, t)
+
+
 # -- the check ----------------------------------------------------------------------------------------
 
 def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alpha: float = 1e-6, beta: float = 1e-3,
@@ -395,14 +453,17 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
                         n: int | None = None, max_samples: int = DEFAULT_MAX_SAMPLES,
                         audit_particles: int = AUDIT_PARTICLES, max_audit: int | None = None, kernel=None,
                         reward=None, lam: float | None = None,
-                        reference: str = "exact", query_cap: float = 1e9) -> VerificationRecord:
+                        reference: str = "exact", query_cap: float = 1e9, per_step_delta: float | None = None,
+                        delta_side: str = "target", kappa: float = 15.0, per_step_gap: float | None = None,
+                        untilted_prior: bool = False) -> VerificationRecord:
     """Verify a diffusion-chain sampler's x_0 against the exact aligned law (see the module docstring).
 
     ``sampler(kernel, n, generator)`` may use only the kernel it is handed. ``budget`` ∈ [0, 1] is the
     TV the sampler claims. ``baseline(parents_or_None, t)`` and ``values(states, t)`` declare its
     acceptance rule (``values=None``: the exact V_t). ``n`` overrides the designed sample size.
     With ``kernel=…, reward=…, lam=…, reference="trajectory"`` the reference is trajectory-level rejection
-    on the user's own kernel (``tiltproof.byo.chain_reference``).
+    on the user's own kernel (``tiltproof.byo.chain_reference``). ``per_step_delta``, ``delta_side``,
+    ``kappa``, ``per_step_gap``, ``untilted_prior``: test 5 (module docstring).
     """
     if not callable(sampler):
         raise ValueError(f"sampler must be a callable sampler(kernel, n, generator), got {sampler!r}")
@@ -416,6 +477,19 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
     beta = check_unit_interval("beta", beta)
     gap = check_unit_interval("gap", gap)
     device = resolve_device(device)
+    if per_step_delta is not None:
+        per_step_delta = check_unit_interval("per_step_delta", per_step_delta)
+        if baseline is None:
+            raise ValueError("per_step_delta: the per-step test needs the declared rule (baseline=…, values=…)")
+        if per_step_gap is not None:
+            per_step_gap = check_positive("per_step_gap", per_step_gap)
+    if delta_side not in DELTA_SIDES:
+        raise ValueError(f"delta_side must be one of {DELTA_SIDES}, got {delta_side!r}")
+    if not isinstance(untilted_prior, bool):
+        raise ValueError(f"untilted_prior must be True or False, got {untilted_prior!r}")
+    if kernel is not None and not isinstance(kernel, ChainKernel):
+        raise ValueError(f"kernel must be a ChainKernel (steps, state_shape, device, sample_prior, sample_children), "
+                         f"got {type(kernel).__name__}")
     if reference not in ("exact", "trajectory"):
         raise ValueError(f"reference must be 'exact' or 'trajectory', got {reference!r}")
     if reference == "trajectory" or kernel is not None:
@@ -439,11 +513,23 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
     if max_audit is not None and (isinstance(max_audit, bool) or not isinstance(max_audit, int) or max_audit < 1):
         raise ValueError(f"max_audit must be a positive integer (or None: every particle), got {max_audit!r}")
     declared = baseline is not None
-    parts = 1 + (3 if declared else 0)
+    if delta_side == "proposal" and per_step_delta is not None:
+        kappa = check_kappa(kappa, instance.lam)
+    if untilted_prior and declared:
+        baseline = _UntiltedPrior(baseline, instance.chain.steps)
+    parts = 1 + (3 if declared else 0) + (1 if per_step_delta is not None else 0)
     share = alpha / parts
     designed = max(_rare_event_design(instance, budget, gap, share, beta), projection_design(instance, share, beta))
     if declared:
         designed = max(designed, audit_particles)
+    if per_step_delta is not None:
+        step_gap = min(4.0 * per_step_delta if per_step_gap is None else per_step_gap, (1.0 - per_step_delta) / 2)
+        step_share = share / (instance.chain.steps + 1)
+        per_step_n = min_num_samples_for_step_mean_test(per_step_delta, step_gap, beta=beta, alpha=step_share)
+        if delta_side == "target":
+            per_step_n = max(per_step_n, min_num_samples_for_step_certificate(per_step_delta, alpha=step_share))
+        designed = max(designed, per_step_n)
+        audit_particles = max(audit_particles, per_step_n) if n is None else max(audit_particles, min(n, per_step_n))
     warnings = []
     size = designed if n is None else n
     if size > max_samples:
@@ -467,7 +553,9 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
             raise BadOutput(f"{error} (it returned {type(raw).__name__})") from error
 
     record_details = {"n": size, "designed_n": designed, "budget": budget, "declared_rule": declared,
-                      "device": str(device)}
+                      "device": str(device), "per_step_delta": per_step_delta,
+                      "delta_side": delta_side if per_step_delta is not None else None,
+                      "untilted_prior": untilted_prior}
     try:
         first, _ = run_once(8)
         second, _ = run_once(8)
@@ -493,7 +581,8 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
             try:
                 audit, certificate = _audited_certificate(
                     instance, output, baseline, declared_values, size, audit_particles,
-                    size if max_audit is None else int(max_audit), budget, share, seed)
+                    size if max_audit is None else int(max_audit), budget, share, seed,
+                    None if per_step_delta is None else (delta_side, kappa))
             except Exception as error:  # noqa: BLE001 - the declared baseline/values are the user's code
                 return error_record("chain", instance.name, alpha=alpha, beta=beta, seed=seed, tests=tuple(tests),
                                     details=record_details, message=f"auditing the declared rule raised "
@@ -503,6 +592,15 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
             else:
                 warnings.append("no .proposals returned: the declared rule is audited through the total query count only")
             certificates.append(certificate)
+            if per_step_delta is not None:
+                step_test, step_certificate = _per_step_outcome(audit, per_step_delta, delta_side, instance.chain.steps,
+                                                                untilted_prior, share, beta)
+                tests.append(step_test)
+                if step_certificate is not None:
+                    certificates.append(step_certificate)
+                else:
+                    warnings.append("proposal-side per-step δ: its terms are unbounded, so the test refutes but "
+                                    "cannot certify")
     audited = int(audit.terms.shape[1]) if audit is not None else 0
     tests.extend(_count_tests(output, draws, audit, audited, size, share, beta))
     tests = tuple(tests)
@@ -514,6 +612,10 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
     power.update(x0_power(instance, size, budget, share, beta))
     if declared and output.proposals is not None and audit is not None:
         power["proposal_pit_ks"] = next(t.detectable_gap for t in tests if t.name == "declared rule")
+    per_step = [t for t in tests if t.name == "per-step δ"]
+    if per_step:
+        power["per_step_excess"] = per_step[0].detectable_gap
+        power["per_step_designed_excess"] = step_gap
     count = [t for t in tests if t.name == "query count" and t.alpha > 0]
     if count:
         power["query_count_relative_error"] = count[0].detectable_gap

@@ -1,0 +1,79 @@
+"""``check_chain_sampler(…, per_step_delta=δ, delta_side=…)``: bad input is refused before any sampling, the
+oracle (target-side) baseline is not refuted at its δ, the authors' one-proposal offset rule (untilted prior)
+is refuted at its own δ on both sides with the exceeding steps listed, and the power is stated. Masked chain and
+small particle counts keep it fast; the GMM figures are in ``theorems.per_step_delta`` and the report."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from estimators.chain_baselines import OracleChernoffBaseline
+from estimators.per_step_delta import train_proposal_offsets
+from tests import chain_variants as cv
+from tests.conftest import STAT_ALPHA
+from tiltproof.byo import check_chain_sampler
+from tiltproof.byo.chain import resolve_chain_instance
+
+INSTANCE = "masked-ref-B5"
+PARTICLES = 1500
+
+
+def _never_called(kernel, n, generator):
+    raise AssertionError("the sampler ran before the input was validated")
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(per_step_delta=0.0), "per_step_delta"), (dict(per_step_delta=1.0), "per_step_delta"),
+    (dict(per_step_delta=1e-3, delta_side="both"), "delta_side"),
+    (dict(per_step_delta=1e-3, delta_side="proposal", kappa=0.5), "kappa"),
+    (dict(per_step_delta=1e-3, untilted_prior="yes"), "untilted_prior"),
+])
+def test_bad_per_step_input_is_refused_before_sampling(kwargs, name):
+    instance = resolve_chain_instance(INSTANCE)
+    with pytest.raises(ValueError, match=name):
+        check_chain_sampler(_never_called, INSTANCE, budget=0.05, baseline=OracleChernoffBaseline(
+            instance.chain, instance.values, 1e-3), **kwargs)
+
+
+def test_a_kernel_that_is_not_a_chain_kernel_is_refused_before_sampling():
+    with pytest.raises(ValueError, match="kernel"):
+        check_chain_sampler(_never_called, budget=0.05, kernel=object(), reward=lambda x: x, lam=1.0)
+
+
+def test_per_step_delta_needs_a_declared_rule():
+    with pytest.raises(ValueError, match="per_step_delta"):
+        check_chain_sampler(_never_called, INSTANCE, budget=0.05, per_step_delta=1e-3)
+
+
+def _run(baseline, side, **kwargs):
+    instance = resolve_chain_instance(INSTANCE)
+    return check_chain_sampler(cv.per_step(instance.values, baseline), INSTANCE, budget=0.05, baseline=baseline,
+                               alpha=STAT_ALPHA, per_step_delta=1e-3, delta_side=side, n=PARTICLES,
+                               audit_particles=PARTICLES, **kwargs)
+
+
+def _per_step(record):
+    return next(test for test in record.tests if test.name == "per-step δ")
+
+
+def test_oracle_baseline_is_not_refuted_at_its_delta(one_torch_thread):
+    instance = resolve_chain_instance(INSTANCE)
+    record = _run(OracleChernoffBaseline(instance.chain, instance.values, 1e-3), "target")
+    test = _per_step(record)
+    assert not test.rejected and test.details["exceeding_steps"] == []
+    assert record.power["per_step_excess"] is not None and record.power["per_step_excess"] > 0
+    assert all(value <= 1e-3 for value in test.details["per_step_means"].values())
+
+
+def test_authors_offset_rule_fails_its_own_delta_on_both_sides(one_torch_thread):
+    instance = resolve_chain_instance(INSTANCE)
+    generator = torch.Generator().manual_seed(1)
+    rule, _ = train_proposal_offsets(instance.chain, instance.values, kappa=15.0, delta=1e-3, parents=300,
+                                     generator=generator)
+    for side in ("target", "proposal"):
+        record = _run(rule, side, untilted_prior=True)
+        test = _per_step(record)
+        assert record.verdict == "fail" and test.rejected, str(record)
+        exceeding = test.details["exceeding_steps"]
+        assert exceeding and all(test.details["per_step_means"][str(t)] > 1e-3 for t in exceeding)
+        assert str(instance.chain.steps) not in test.details["per_step_means"]     # untilted prior: t < T only
