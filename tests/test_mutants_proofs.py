@@ -64,3 +64,32 @@ def test_no_proofs_skips_the_step_rows(small_registry, tmp_path):
     assert payload["mutants"] and all(row["kind"] != "proof step" for row in payload["mutants"])
     assert payload["meta"]["proof_steps"] == 0
     assert cli.main(["mutants", "--no-proofs", "--only", "^proof:"]) == 2     # nothing left to run
+
+
+def test_report_kill_matrix_compiles_with_the_step_rows(small_registry, tmp_path):
+    """The report's wrong-variants section typesets the proof-step rows (every id in the PDF, no overfull box)."""
+    import re
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.test_reports import ROOT, _payload, _pdf_text
+
+    if any(shutil.which(tool) is None for tool in ("pdflatex", "latexmk", "pdftotext")):
+        pytest.fail("the report compile test needs TeX Live and poppler-utils", pytrace=False)
+    rows = [row.to_json() for row in run_proof_steps(r"^proof:bon\.kl_bound/", profile="short")]
+    mutants, results, out = tmp_path / "mutants.json", tmp_path / "results.json", tmp_path / "report"
+    mutants.write_text(json.dumps({"meta": {"commit": "abc1234", "proof_steps": len(rows)}, "mutants": rows}))
+    results.write_text(json.dumps(_payload()))
+    completed = subprocess.run([sys.executable, "-m", "tiltproof.cli", "report", "--results", str(results), "--out",
+                                str(out), "--mutants", str(mutants)], capture_output=True, text=True, timeout=300,
+                               cwd=ROOT)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    flat = " ".join(_pdf_text(out / "report.pdf").split())
+    assert f"Killed: {len(rows)} of {len(rows)}" in flat
+    for row in rows:
+        squeezed = flat.replace(" ", "").replace("-", "")      # ids break across lines at - and _
+        assert row["id"].replace("-", "") in squeezed and f"step {row['step']}" in flat
+    log = "\n".join(path.read_text(errors="replace") for path in Path(out).rglob("*.log"))
+    assert all(float(width) <= 5.0 for width in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide", log))
