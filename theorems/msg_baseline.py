@@ -196,3 +196,10 @@ def mutants() -> list[Mutant]:
                wrong_variant(registered, claim_id, partial(check_proposal_clip, 3.0, mean_correction=False),
                              "authors-value-bound")),
     ]
+
+
+def proofs():
+    """The corrected MSG theorem as a proof object (``theorems/proofs/msg_baseline.py``, imported lazily)."""
+    from theorems.proofs.msg_baseline import proofs as declared
+
+    return declared()

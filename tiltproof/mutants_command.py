@@ -14,6 +14,11 @@ check was designed for. ``pass`` means the variant survived (the check is blind 
   ``id, claim, theorem, what_is_wrong, verdict, killed, statistic, empirical, confidence_bound, bound,
   margin, message`` (plus ``name``, ``kind``, ``n``, ``detectable_gap``, ``detectable_gap_units``, ``seconds``).
 
+* ``--no-proofs`` skips the proofs' step-level wrong variants (issue 22), which are otherwise rows too:
+  ``proof:<proof id>/<wrong step name>``, kind ``"proof step"``, *killed* iff the replaced step fails (on its
+  named instance, when it names one; ``tiltproof.proofs.check_wrong_step`` at the ``ci`` search profile),
+  with ``proof``, ``step``, ``instance`` and ``killed_by`` in the JSON and "killed at step <step>" as statistic.
+
 ``kind`` is ``"code path"`` when the variant keeps the claim's bound and changes what the check runs
 (sampler, learner, counter, calibration) and ``"bound"`` when it swaps the symbolic side; the summary
 names every theorem that has no code-path variant.
@@ -33,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:  # the registry, torch and sympy load only when the command runs
     from tiltproof.core.framework import Claim, Mutant, Record
 
-__all__ = ["MutantRow", "mutant_kind", "select_mutants", "run_mutants", "missing_code_path_theorems",
+__all__ = ["MutantRow", "ProofStepRow", "run_proof_steps", "mutant_kind", "select_mutants", "run_mutants", "missing_code_path_theorems",
            "mutants_payload", "command_mutants", "add_parser"]
 
 
@@ -64,6 +69,70 @@ class MutantRow:
             "detectable_gap": _number(record["detectable_gap"]),
             "detectable_gap_units": self.record.detectable_gap_units, "seconds": self.record.seconds,
         }
+
+
+@dataclass(frozen=True)
+class ProofStepRow:
+    """One line of the kill matrix for a proof's step-level wrong variant: killed iff its step fails."""
+
+    id: str
+    name: str
+    proof: str
+    step: str
+    theorem: str
+    what_is_wrong: str
+    verdict: str
+    instance: str | None
+    killed_by: tuple[str, ...]
+    message: str
+    seconds: float
+    kind: str = "proof step"
+
+    @property
+    def killed(self) -> bool:
+        return self.verdict == "fail"
+
+    @property
+    def statistic(self) -> str:
+        return f"killed at step {self.step}" if self.killed else f"not killed at step {self.step}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "claim": f"proof {self.proof}, step {self.step}", "theorem": self.theorem,
+                "what_is_wrong": self.what_is_wrong, "verdict": self.verdict, "killed": self.killed,
+                "statistic": self.statistic, "empirical": None, "confidence_bound": None, "bound": None,
+                "margin": None, "message": self.message, "name": self.name, "kind": self.kind, "n": None,
+                "detectable_gap": None, "detectable_gap_units": None, "seconds": self.seconds,
+                "proof": self.proof, "step": self.step, "instance": self.instance, "killed_by": list(self.killed_by)}
+
+
+def run_proof_steps(pattern: str | None = None, profile: str = "ci",
+                    on_row: Callable[[ProofStepRow], None] | None = None) -> list[ProofStepRow]:
+    """Every proof's wrong steps whose row id or name matches ``pattern`` (all without one), each run by
+    ``check_wrong_step``; ``verdict`` is ``fail`` (killed), ``pass`` (the step still passed) or ``error``
+    (evaluating it raised: not killed)."""
+    from tiltproof.proofs import all_proofs, check_wrong_step
+
+    compiled = re.compile(pattern) if pattern else None
+    rows = []
+    for proof in all_proofs():
+        for wrong in proof.wrong_steps:
+            row_id = f"proof:{proof.id}/{wrong.name}"
+            if compiled is not None and not (compiled.search(row_id) or compiled.search(wrong.name)):
+                continue
+            started = time.perf_counter()
+            try:
+                result = check_wrong_step(proof, wrong, profile)
+                verdict = "fail" if result.killed else ("error" if result.step_record.verdict == "error" else "pass")
+                killed_by, message = tuple(result.killed_by), result.step_record.message
+            except Exception as error:  # a crash is an error row, never lost
+                verdict, killed_by, message = "error", (), f"{type(error).__name__}: {error}"
+            row = ProofStepRow(id=row_id, name=wrong.name, proof=proof.id, step=wrong.step, theorem=proof.theorem,
+                               what_is_wrong=wrong.what_is_wrong, verdict=verdict, instance=wrong.instance,
+                               killed_by=killed_by, message=message, seconds=time.perf_counter() - started)
+            rows.append(row)
+            if on_row is not None:
+                on_row(row)
+    return rows
 
 
 def _number(value: Any) -> float | None:
@@ -137,6 +206,8 @@ def add_parser(commands) -> argparse.ArgumentParser:
                         help="suite false-alarm budget α_total (default 1e-6, as `tiltproof check`); each "
                              "variant runs at its claim's share")
     parser.add_argument("--device", default="cpu", help="torch device for the samplers: cpu (default) or cuda")
+    parser.add_argument("--no-proofs", action="store_true",
+                        help="skip the proofs' step-level wrong variants (rows proof:<proof id>/<wrong step>)")
     from tiltproof.plugins import add_theorems_option
 
     add_theorems_option(parser)
@@ -186,13 +257,20 @@ def command_mutants(arguments: argparse.Namespace) -> int:
     problems = load_problems()
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
-    if not chosen:
+    proof_pattern = arguments.only
+    if not chosen and getattr(arguments, "no_proofs", False):
         console.print(f"[red]error:[/] --only {arguments.only!r} matches none of the {len(every)} wrong variants")
         return 2
     started = time.perf_counter()
     with console.status("running wrong variants") as status:
         rows = run_mutants(chosen, registered, alpha=share, seed=arguments.seed, device=arguments.device,
                            on_row=lambda row: status.update(f"{'killed' if row.killed else 'SURVIVED'} {row.id}"))
+        step_rows = [] if getattr(arguments, "no_proofs", False) else run_proof_steps(
+            proof_pattern, on_row=lambda row: status.update(f"{'killed' if row.killed else 'SURVIVED'} {row.id}"))
+    if not rows and not step_rows:
+        console.print(f"[red]error:[/] --only {arguments.only!r} matches none of the {len(every)} wrong variants "
+                      "nor any proof's wrong step")
+        return 2
     table = Table(title="tiltproof kill matrix (variant → the claim whose check must reject it)")
     for column, justify in (("variant", "left"), ("kind", "left"), ("verdict", "center"), ("statistic", "left"),
                             ("empirical", "right"), ("conf. bound", "right"), ("bound", "right"),
@@ -204,15 +282,24 @@ def command_mutants(arguments: argparse.Namespace) -> int:
         table.add_row(row.id, row.kind, verdict, record.statistic, _fmt(record.empirical),
                       _fmt(record.confidence_bound), _fmt(record.bound), _fmt(record.margin), str(record.n),
                       f"{record.seconds:.2f}s")
+    for row in step_rows:
+        verdict = "[green]killed[/]" if row.killed else f"[bold red]survived ({row.verdict})[/]"
+        table.add_row(row.id, row.kind, verdict, row.statistic, "—", "—", "—", "—", "—", f"{row.seconds:.2f}s")
     console.print(table)
-    survivors = [row for row in rows if not row.killed]
+    survivors = [row for row in rows if not row.killed] + [row for row in step_rows if not row.killed]
     for row in survivors:
-        console.print(f"[bold red]survived[/] {row.id} ({row.what_is_wrong}): verdict {row.record.verdict}; "
-                      f"{row.record.message or 'the check passed it'}")
+        verdict, message = (row.verdict, row.message) if isinstance(row, ProofStepRow) else (row.record.verdict,
+                                                                                             row.record.message)
+        console.print(f"[bold red]survived[/] {row.id} ({row.what_is_wrong}): verdict {verdict}; "
+                      f"{message or 'the check passed it'}")
     uncovered = missing_code_path_theorems(every, registered)
     if uncovered:
         console.print(f"[yellow]theorems without a code-path variant:[/] {', '.join(uncovered)}")
-    console.print(f"{len(rows) - len(survivors)} of {len(rows)} wrong variants killed — each at its claim's share "
+    total = len(rows) + len(step_rows)
+    steps_killed = sum(row.killed for row in step_rows)
+    if step_rows:
+        console.print(f"{steps_killed} of {len(step_rows)} proof wrong steps killed at their step")
+    console.print(f"{total - len(survivors)} of {total} wrong variants killed — each at its claim's share "
                   f"α={share:.3g} (the level its claim runs at in `tiltproof check`, cap {arguments.alpha:g}), "
                   f"seed={arguments.seed}, {time.perf_counter() - started:.1f}s")
     if arguments.json:
@@ -221,8 +308,9 @@ def command_mutants(arguments: argparse.Namespace) -> int:
         meta = {"commit": git_commit(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "seed": arguments.seed, "alpha_total": arguments.alpha, "alpha_per_claim": share,
                 "registered_claims": len(registered), "registered_mutants": len(every), "device": arguments.device,
-                "only": arguments.only, "killed": len(rows) - len(survivors), "survived": len(survivors),
+                "only": arguments.only, "killed": total - len(survivors), "survived": len(survivors),
+                "proof_steps": len(step_rows), "proof_steps_killed": steps_killed,
                 "theorems_without_code_path_variant": uncovered, "theorem_package_errors": problems}
-        write_atomically(Path(arguments.json), json.dumps(mutants_payload(rows, meta), indent=2))
+        write_atomically(Path(arguments.json), json.dumps(mutants_payload(rows + step_rows, meta), indent=2))
         console.print(f"wrote {arguments.json}")
     return 0 if not survivors and not problems else 1

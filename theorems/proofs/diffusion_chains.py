@@ -11,8 +11,10 @@ target is ``q_t(·|y)``; T2 bounds its term by ``D_y/Z_y``.
 Instances: small finite chains (states {0..S−1}, T steps, random kernels at fixed seeds, reward on x_0),
 where every law is enumerated exactly: ``V_t`` by the backward recursion and, independently, by
 enumerating the paths below x_t; the sampler's kernels ``q̂_t(x|y) ∝ p_t(x|y) min(1, e^{(V_t(x) − b_t(y))/λ})``.
-The registered masked and Gaussian-mixture reference chains are not wired to this proof (their terms are
-checked by the claims ``t7.path_tv`` and ``t7.step_terms``).
+The registered masked reference chain ``masked-ref-B5`` (the claims' ``t7.path_tv/masked-ref-B5/offset=0``,
+and offset 0.5) is wired in too (``theorems.proofs._masked_t7``: levels as sparse kernels, every path
+enumerated; ~3 s each); the Gaussian-mixture chains are not (their terms are checked by the claims
+``t7.path_tv`` and ``t7.step_terms``).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from theorems.proofs._masked_t7 import MaskedCase, masked_quantities
 from tiltproof.proofs import Proof, ProofInstance, Sides, Step, WrongStep
 
 __all__ = ["proofs", "FiniteChain", "finite_chain", "chain_laws"]
@@ -108,6 +111,8 @@ def _memo(function):
 
     def wrapped(instance: ProofInstance):
         chain = instance.payload
+        if isinstance(chain, MaskedCase):
+            return function(chain, masked_quantities(chain))
         if id(chain) not in cache or cache[id(chain)][0] is not chain:
             cache[id(chain)] = (chain, _quantities(chain))
         return function(chain, cache[id(chain)][1])
@@ -116,6 +121,8 @@ def _memo(function):
 
 def _values_by_paths(chain: FiniteChain, Q) -> Sides:
     """V_t(y) = λ log E[e^{r(x_0)/λ} | x_t = y] by enumerating every path below x_t (all t ≥ 1, stacked)."""
+    if isinstance(chain, MaskedCase):      # the chain's own enumeration of the consistent data sequences
+        return Sides(np.concatenate(Q["values"][1:]), np.concatenate(Q["direct_values"]), 1e-10)
     lam, T, S = chain.lam, len(chain.kernels), chain.reward.size
     direct = []
     for t in range(1, T + 1):
@@ -146,7 +153,17 @@ STEPS = (
 )
 
 
+MASKED_SETTINGS = ((5.0, 0.0), (5.0, 0.5))
+"""(B, offset) of the masked reference chain instances; (5, 0) is the registered claim's."""
+
+
 def _instances() -> list[ProofInstance]:
+    return _finite_instances() + [
+        ProofInstance(f"masked-ref-B{height:g}/offset={offset:g}", {"B": height, "lambda": 1.0, "offset": offset},
+                      MaskedCase(height, 1.0, offset)) for height, offset in MASKED_SETTINGS]
+
+
+def _finite_instances() -> list[ProofInstance]:
     settings = [(1, 3, 2, 1.0, 0.0), (2, 3, 3, 0.5, 0.3), (3, 4, 2, 1.0, -0.5), (4, 2, 4, 2.0, 0.0), (5, 3, 2, 1.0, 3.0)]
     return [ProofInstance(f"chain-seed{seed}/S={s},T={t},λ={lam},offset={off}",
                           {"S": s, "T": t, "lambda": lam, "offset": off}, finite_chain(seed, s, t, lam, off))
@@ -167,7 +184,7 @@ def proofs() -> list[Proof]:
     wrong = WrongStep("telescoping-without-prior", "telescoping",
                       Step("telescoping", r"\mathrm{TV}(\hat q_{0:T},q_{0:T}) \le \sum_t E\,\mathrm{TV}(\hat q_t,q_t)", "≤",
                            "coupling", numeric=_memo(lambda chain, Q: Sides(Q["path_tv"], sum(Q["terms"]), 1e-12))),
-                      "the prior's term TV(q̂_T, q_T) dropped", instance=_instances()[-1].name)
+                      "the prior's term TV(q̂_T, q_T) dropped", instance=_finite_instances()[-1].name)
     return [Proof("t7.path_tv", "T7", "Path TV of per-step tilting",
                   r"\mathrm{TV}(\hat q_0,q_0)\le\mathrm{TV}(\hat q_{0:T},q_{0:T})\le\mathrm{TV}(\hat q_T,q_T)+\sum_t E_{y\sim\hat q_{t+1}}\mathrm{TV}(\hat q_t(\cdot|y),q_t(\cdot|y))",
                   STEPS, _instances, strategy=_strategy, wrong_steps=(wrong,),
