@@ -78,7 +78,7 @@ def test_verify_chain_budget_claim_without_a_rule_is_uncertified(user_module, ca
 
     (Path.cwd() / "my_undeclared.py").write_text(textwrap.dedent('''
         from primitives.chain_samplers import trajectory_rejection_sample
-        from theorems.verify_chain import resolve_chain_instance
+        from tiltproof.byo.chain import resolve_chain_instance
         _instance = resolve_chain_instance("gmm-ref-B1")
 
         def sampler(kernel, n, generator):
