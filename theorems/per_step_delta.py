@@ -480,3 +480,8 @@ def mutants() -> list[Mutant]:
                wrong_variant(registered, f"psd.unweighted_gap/two-point/kappa={GAP_KAPPA:g},delta={GAP_DELTA:g}",
                              single_threaded(partial(check_unweighted_gap, side="target")), "target-side-offset")),
     ]
+
+
+def proofs():
+    from theorems.proofs.per_step_delta import proofs as declared   # lazy: the sibling imports this module
+    return declared()
