@@ -8,6 +8,7 @@ erroring, one with an awkward id, and records shaped like T5 and BoN ones, so ev
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -260,7 +261,10 @@ def test_report_of_the_registered_claims_reads_as_an_appendix(tmp_path):
     assert all(width <= 5.0 for width in overfull), overfull
     pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(result.pdf)], capture_output=True,
                                                             text=True, check=True).stdout).group(1))
-    assert pages <= 12, pages
+    # 12 pages for the 174 claims this layout was tuned on (3 of front matter and summary + one per 20 claims);
+    # the allowance grows with the registry at the same rate, so a layout regression still fails
+    allowance = 3 + math.ceil(len(payload["claims"]) / 20)
+    assert pages <= allowance, (pages, allowance)
     first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(result.pdf), "-"], capture_output=True, text=True,
                            check=True).stdout
     assert "Summary" in first and "+dirty.0123456789" in first and "cpu: demo" in first
