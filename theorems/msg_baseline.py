@@ -22,7 +22,8 @@ needs concavity; for an L_r-Lipschitz r, ``E r(X) ≤ r(μ) + L_r E|X − μ| �
 (``MSGBaseline(mean_correction=True)``) ``φ_t`` bounds the *forward posterior's* value; the chain's own
 ``V_t`` is a different function (the DDPM chain is not the reverse process), so (H1) is checked by
 quadrature, not assumed: on the sigmoid surrogate ``B/(1 + e^{2(x_1 + 8)})`` it holds for the corrected
-φ at every step (B = 3, 5), while the authors' φ is below ``V_t`` at t = 7…10 by up to 0.51 (B = 3; 0.015 at t = 10, found by its proof). (H2):
+φ at every step (B = 3, 5), while the authors' φ is below ``V_t`` at t = 7…10 by up to 0.51 (B = 3;
+at t = 10 by 0.015, found by its proof). (H2):
 ``sup|∂_s φ_t| ≤ L_r √ᾱ_t`` holds on the grid (ratio 0.99999). The authors' per-parent clip is nevertheless
 ≤ δ on this instance (largest 5e-4 at δ = 0.01): their radius has slack; it is not their argument that
 gives it.
