@@ -10,7 +10,7 @@ def test_authors_step_i_fails_at_t7_to_9_at_b3_and_the_corrected_one_holds():
     authors = _authors_phi(3.0)
     gap = [float((v - phi).max()) for v, phi in zip(values, authors)]
     failing = [t for t, g in enumerate(gap) if g > 1e-9]
-    # theorems/msg_baseline.py docstring: "below V_t at t = 7…9 by up to 0.51"; t = 10 fails too (by 0.015)
+    # theorems/msg_baseline.py docstring: "below V_t at t = 7…10 by up to 0.51" (t = 10 by 0.015)
     assert {7, 8, 9} <= set(failing) <= {7, 8, 9, 10} and all(g <= 1e-9 for g in gap[:7])
     assert 0.45 < max(gap) < 0.55
     sides = _h1(instance)
