@@ -9,10 +9,8 @@ Maths used as expectations (none taken from the code under test):
 """
 from __future__ import annotations
 
-import json
 import math
 import shutil
-import subprocess
 
 import mpmath
 import numpy as np
@@ -23,6 +21,7 @@ from hypothesis import given, settings, strategies as st
 from theorems.proofs.per_step_delta import (FACTOR_PROOF, TAIL_PROOF, WEIGHTED_PROOF, Case, _instances, _literal,
                                            _module, proofs)
 from tiltproof.proofs import all_proofs, check_proof, check_wrong_step, select_proofs, summarize
+from tests.proof_appendix import assert_proof_appendix_typesets
 
 PROOFS = {proof.id: proof for proof in proofs()}
 
@@ -136,19 +135,7 @@ def test_count_times_mass_is_one_at_kappa_equal_inverse_lambda(case):
 def test_appendix_of_these_proofs_typesets_without_overfull_boxes(tmp_path):
     """The report's proof appendix (reports.proofs) for these three proofs and their wrong steps compiles with no
     overfull box (the unicode and braces in the wrong steps' descriptions and history are escaped)."""
-    from reports.proofs import render_proofs_section
-
     records = [check_proof(proof, None) for proof in PROOFS.values()]
     wrongs = [check_wrong_step(proof, wrong, None).to_json() for proof in PROOFS.values() for wrong in proof.wrong_steps]
     payload = {"summary": summarize(records), "proofs": [r.to_json() for r in records], "wrong_steps": wrongs}
-    render_proofs_section(json.loads(json.dumps(payload, default=float)), tmp_path / "proofs.tex")
-    (tmp_path / "doc.tex").write_text(
-        "\\documentclass[10pt]{article}\\usepackage[utf8]{inputenc}\\usepackage[a4paper,margin=1.6cm]{geometry}"
-        "\\usepackage{amsmath,amssymb,graphicx}\\usepackage[table]{xcolor}\\definecolor{tppass}{HTML}{1B7837}"
-        "\\definecolor{tpfail}{HTML}{C51B7D}\\definecolor{tperror}{HTML}{7B3294}\\newcommand{\\tpbs}{{\\ttfamily\\char92}}"
-        "\\begin{document}\\input{proofs.tex}\\end{document}\n")
-    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120)
-    log = (tmp_path / "doc.log").read_text(errors="replace")
-    assert run.returncode == 0, log[-2000:]
-    assert "Overfull" not in log, [line for line in log.splitlines() if "Overfull" in line]
+    assert_proof_appendix_typesets(payload, tmp_path)

@@ -7,10 +7,8 @@ Everything here is exact (quadrature, enumeration, closed forms): no statistical
 """
 from __future__ import annotations
 
-import json
 import math
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -18,6 +16,7 @@ import torch
 from hypothesis import given, strategies as st
 
 from tiltproof.proofs import all_proofs, check_proof, check_wrong_step, summarize
+from tests.proof_appendix import assert_proof_appendix_typesets
 
 THEOREMS = ("P1", "L1a", "L1b", "L1c", "L1d", "W1a", "W1b", "W1c", "W1d")
 HISTORICAL = {  # theorem → (wrong step, the step it replaces, the instance it must fail on)
@@ -150,19 +149,7 @@ def test_worst_sides_bad_input_names_the_argument():
 def test_appendix_of_these_proofs_typesets_without_overfull_boxes(records, wrong_records, tmp_path):
     """The report's proof appendix for these proofs (reports.proofs) compiles, with no overfull box: long hypotheses,
     instance names and statements break or scale instead of running into the margin."""
-    from reports.proofs import render_proofs_section
-
     wrongs = [record.to_json() for record in wrong_records.values()]
     payload = {"summary": summarize(list(records.values())), "proofs": [r.to_json() for r in records.values()],
                "wrong_steps": wrongs}
-    render_proofs_section(json.loads(json.dumps(payload, default=float)), tmp_path / "proofs.tex")
-    (tmp_path / "doc.tex").write_text(
-        "\\documentclass[10pt]{article}\\usepackage[utf8]{inputenc}\\usepackage[a4paper,margin=1.6cm]{geometry}"
-        "\\usepackage{amsmath,amssymb,graphicx}\\usepackage[table]{xcolor}\\definecolor{tppass}{HTML}{1B7837}"
-        "\\definecolor{tpfail}{HTML}{C51B7D}\\definecolor{tperror}{HTML}{7B3294}\\newcommand{\\tpbs}{{\\ttfamily\\char92}}"
-        "\\begin{document}\\input{proofs.tex}\\end{document}\n")
-    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120)
-    log = (tmp_path / "doc.log").read_text(errors="replace")
-    assert run.returncode == 0, log[-2000:]
-    assert "Overfull" not in log, [line for line in log.splitlines() if "Overfull" in line]
+    assert_proof_appendix_typesets(payload, tmp_path)
