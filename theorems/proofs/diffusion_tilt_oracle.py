@@ -30,18 +30,11 @@ import numpy as np
 import sympy
 import torch
 
-from tiltproof.proofs.checkers import worst_sides
+from tiltproof.proofs.checkers import at_worst_point
 from tiltproof.proofs.model import Proof, ProofInstance, Sides, Step, WrongStep
 
 __all__ = ["proofs", "DiffusionCase"]
 
-
-def _reduced(relation: str, numeric):
-    """``numeric`` with array sides reduced to their worst point (``checkers.worst_sides``): same verdict, two numbers."""
-    def run(instance):
-        sides = numeric(instance)
-        return None if sides is None else worst_sides(relation, sides)
-    return run
 
 TIMES = (0.01, 0.1, 0.5, 1.0, 2.0, 5.0, 9.0)     # the registered instance's times (as its claim's check)
 DRAWN_TIMES = (0.05, 1.0, 6.0)                  # drawn instances: three times, for the search's speed
@@ -162,10 +155,10 @@ def _steps(square_sign: int = 1, score=_score_shift) -> tuple[Step, ...]:
              "=", "algebra", lhs=square[0], rhs=square[1],
              domain={"theta": (-2.0, 2.0), "x": (-3.0, 3.0), "y": (-3.0, 3.0), "alpha": (0.05, 1.0), "sigma2": (0.05, 1.0)}),
         Step("tilted_marginal", r"\log p_{\theta,t}(y) = \frac{\langle\theta,y\rangle}{\alpha_t}+\frac{\sigma_t^2\|\theta\|^2}{2\alpha_t^2}+\log p_t\big(y+\tfrac{\sigma_t^2}{\alpha_t}\theta\big)-\log Z(\theta)",
-             "=", "identity", numeric=_reduced("=", _tilted_marginal),
+             "=", "identity", numeric=at_worst_point("=", _tilted_marginal),
              text="Multiply step 1 by $p(x)$ and integrate over $x$."),
         Step("score_shift", r"\nabla\log p_{\theta,t}(y) = \theta/\alpha_t+s_t\big(y+\tfrac{\sigma_t^2}{\alpha_t}\theta\big)", "=",
-             "calculus", numeric=_reduced("=", score)),
+             "calculus", numeric=at_worst_point("=", score)),
         Step("telescoping", r"\log Z(\theta) = \sum_{j=1}^{m}\log\frac{Z(\theta_j)}{Z(\theta_{j-1})},\ \theta_0=0", "=",
              "telescoping", lhs=telescoping[0], rhs=telescoping[1]),
         Step("bridge_ratio", r"\log\frac{Z(\theta_j)}{Z(\theta_{j-1})} = \log\mathbb E_{p_{\theta_{j-1}}}e^{\langle\theta_j-\theta_{j-1},X\rangle}",

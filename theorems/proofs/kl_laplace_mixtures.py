@@ -24,18 +24,10 @@ import sympy
 import torch
 from scipy.special import logsumexp
 
-from tiltproof.proofs.checkers import worst_sides
+from tiltproof.proofs.checkers import at_worst_point
 from tiltproof.proofs.model import Proof, ProofInstance, Sides, Step, WrongStep
 
 __all__ = ["proofs"]
-
-
-def _reduced(relation: str, numeric):
-    """``numeric`` with array sides reduced to their worst point (``checkers.worst_sides``): same verdict, two numbers."""
-    def run(instance):
-        sides = numeric(instance)
-        return None if sides is None else worst_sides(relation, sides)
-    return run
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,12 +113,12 @@ def _steps(lse_law=_lse_mixture_law) -> tuple[Step, ...]:
         Step("lse_expand", r"e^{\lambda\,\mathrm{LSE}(u/\lambda)/\lambda} = \sum_j e^{u_j/\lambda}", "=", "identity",
              lhs=lse[0], rhs=lse[1]),
         Step("lse_mixture_law", r"\log p + f/\lambda - \log\sum_j\tfrac{W_j}{\sum_iW_i}p_{\theta_j} = \text{const}", "=",
-             "change of measure", numeric=_reduced("=", lse_law), text="$p\\,e^{u_j/\\lambda} = e^{b_j/\\lambda}Z(\\theta_j)\\,p_{\\theta_j}$."),
+             "change of measure", numeric=at_worst_point("=", lse_law), text="$p\\,e^{u_j/\\lambda} = e^{b_j/\\lambda}Z(\\theta_j)\\,p_{\\theta_j}$."),
         Step("hs_identity", r"e^{a^2/(2\lambda)} = \mathbb E_{\xi\sim\mathcal N(0,1)}e^{\xi a/\sqrt\lambda}", "=", "identity",
              lhs=hs[0], rhs=hs[1]),
         Step("hs_exists", r"\lambda_{\min}(I-L\Sigma_kL^\top/\lambda) \ge 0", "≥", "hypothesis", numeric=_hs_exists),
         Step("hs_mixture_law", r"\log p + \tfrac{\|Lx\|^2}{2\lambda} - \log q_{\mathrm{mixture}} = \text{const}", "=",
-             "change of measure", numeric=_reduced("=", _hs_mixture_law)),
+             "change of measure", numeric=at_worst_point("=", _hs_mixture_law)),
     )
 
 

@@ -37,18 +37,10 @@ import torch
 from scipy import integrate
 from scipy.special import gammaln, logsumexp
 
-from tiltproof.proofs.checkers import worst_sides
+from tiltproof.proofs.checkers import at_worst_point
 from tiltproof.proofs.model import Proof, ProofInstance, Sides, Step, WrongStep
 
 __all__ = ["proofs", "NetInstance", "net_quantities"]
-
-
-def _reduced(relation: str, numeric):
-    """``numeric`` with array sides reduced to their worst point (``checkers.worst_sides``): same verdict, two numbers."""
-    def run(instance):
-        sides = numeric(instance)
-        return None if sides is None else worst_sides(relation, sides)
-    return run
 
 
 @dataclass(frozen=True)
@@ -192,7 +184,7 @@ def _steps(sum_over_max=_sum_over_max) -> tuple[Step, ...]:
     e = r"e^{\varepsilon/\lambda}"
     return (
         Step("weights_closed_form", r"W_i = e^{c_i/\lambda}Z(A^\top g_i/\lambda) = e^{c_i/\lambda+\|g_i\|^2/(2\lambda^2)}", "=",
-             "identity", numeric=_reduced("=", _weights), text="The Gaussian moment generating function, $Ax\\sim\\mathcal N(0,I_k)$."),
+             "identity", numeric=at_worst_point("=", _weights), text="The Gaussian moment generating function, $Ax\\sim\\mathcal N(0,I_k)$."),
         Step("calls_identity", r"\mathbb E[\text{calls}] = \sum_iW_i/J,\ J=\mathbb E\min(S, e^{(f-\varepsilon)/\lambda})", "=",
              "definition", numeric=_calls_identity, text="Each proposal is accepted with probability $J/\\sum_iW_i$."),
         Step("mass_below", r"J \le e^{-\varepsilon/\lambda}Z", "≤", "monotonicity", numeric=_mass_below),

@@ -34,18 +34,10 @@ import numpy as np
 import sympy
 from scipy.special import logsumexp
 
-from tiltproof.proofs.checkers import worst_sides
+from tiltproof.proofs.checkers import at_worst_point
 from tiltproof.proofs.model import Proof, ProofInstance, Sides, Step, WrongStep
 
 __all__ = ["proofs", "RidgeCase"]
-
-
-def _reduced(relation: str, numeric):
-    """``numeric`` with array sides reduced to their worst point (``checkers.worst_sides``): same verdict, two numbers."""
-    def run(instance):
-        sides = numeric(instance)
-        return None if sides is None else worst_sides(relation, sides)
-    return run
 
 
 @dataclass(frozen=True, eq=False)
@@ -247,15 +239,15 @@ def _proposal_symbolic() -> tuple[sympy.Expr, sympy.Expr]:
 def _steps(acceptance=_acceptance, acceptance_latex=None) -> tuple[Step, ...]:
     lhs, rhs = _proposal_symbolic()
     return (
-        Step("minorant", r"\max_i\ell_i \le f", "≤", "convexity", numeric=_reduced("≤", _minorant),
+        Step("minorant", r"\max_i\ell_i \le f", "≤", "convexity", numeric=at_worst_point("≤", _minorant),
              text="Each plane is a tangent (a subgradient inequality) or a piece of $f$."),
-        Step("cover_gap", r"f-\max_i\ell_i \le \varepsilon \text{ on } K", "≤", "hypothesis", numeric=_reduced("≤", _cover_gap)),
+        Step("cover_gap", r"f-\max_i\ell_i \le \varepsilon \text{ on } K", "≤", "hypothesis", numeric=at_worst_point("≤", _cover_gap)),
         Step("plane_weight", r"W_i = \mathbb E_p e^{\ell_i(Ax)/\lambda} = e^{c_i/\lambda}Z(A^\top g_i/\lambda)", "=",
              "definition", numeric=_plane_weight),
         Step("proposal_density", r"\sum_i\frac{W_i}{\sum_jW_j}p_{\theta_i}(x) = \frac{p(x)\sum_ie^{\ell_i(Ax)/\lambda}}{\sum_jW_j}",
              "=", "algebra", lhs=lhs, rhs=rhs, text="$p_\\theta = p\\,e^{\\langle\\theta,x\\rangle}/Z(\\theta)$ with $\\theta_i=A^\\top g_i/\\lambda$."),
         Step("acceptance_le_one", acceptance_latex or r"(f-\varepsilon)/\lambda - \log S \le 0 \text{ on } K", "≤",
-             "monotonicity", numeric=_reduced("≤", acceptance),
+             "monotonicity", numeric=at_worst_point("≤", acceptance),
              text="$S\\ge e^{\\max_i\\ell_i/\\lambda}\\ge e^{(f-\\varepsilon)/\\lambda}$ on $K$: the output is $\\propto p\\min(S,e^{(f-\\varepsilon)/\\lambda})$."),
         Step("exact_tv", r"K=\mathbb R^k:\ \mathrm{TV}(\text{output}, q_{KL}) = \tfrac12\mathbb E_q|w/\mathbb E_qw-1| = 0", "=",
              "definition", numeric=_exact_tv),

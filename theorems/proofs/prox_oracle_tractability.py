@@ -32,18 +32,10 @@ from functools import lru_cache
 import numpy as np
 import sympy
 
-from tiltproof.proofs.checkers import worst_sides
+from tiltproof.proofs.checkers import at_worst_point
 from tiltproof.proofs.model import Proof, ProofInstance, Sides, Step, WrongStep
 
 __all__ = ["proofs"]
-
-
-def _reduced(relation: str, numeric):
-    """``numeric`` with array sides reduced to their worst point (``checkers.worst_sides``): same verdict, two numbers."""
-    def run(instance):
-        sides = numeric(instance)
-        return None if sides is None else worst_sides(relation, sides)
-    return run
 
 
 def _spd(rng: np.random.Generator, d: int) -> np.ndarray:
@@ -142,7 +134,7 @@ def _w1a_steps(first_order=_first_order, missing_lambda: bool = False) -> tuple[
         Step("hessian", r"\lambda_{\max}(\nabla^2\Phi_x) = \lambda_{\max}(-Q-\lambda I) \le -\lambda", "≤", "convexity",
              numeric=_hessian, text="$Q\\succeq0$: the objective is $\\lambda$-strongly concave, $T(x)$ is unique."),
         Step("first_order", r"y=(Q+\lambda I)^{-1}(\lambda x+b) \Rightarrow \nabla r(y) = \lambda(y-x)", "=", "algebra",
-             lhs=residual[0], rhs=residual[1], numeric=_reduced("=", first_order),
+             lhs=residual[0], rhs=residual[1], numeric=at_worst_point("=", first_order),
              domain={"q11": (0.1, 2.0), "q22": (0.1, 2.0), "q12": (-0.05, 0.05), "b1": (-1.0, 1.0), "b2": (-1.0, 1.0),
                      "x1": (-1.0, 1.0), "x2": (-1.0, 1.0), "lambda": (0.1, 2.0)}),
         Step("quadratic_gap", r"\Phi_x(T(x))-\Phi_x(y) = \tfrac12(y-T(x))^\top(Q+\lambda I)(y-T(x))", "=", "calculus",

@@ -22,7 +22,7 @@ import math
 import os
 from functools import lru_cache
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import sympy
@@ -30,7 +30,7 @@ import sympy
 from tiltproof.proofs.intervals import prove_nonnegative
 from tiltproof.proofs.model import RELATIVE_TOLERANCE, ProofInstance, Sides, Step
 
-__all__ = ["CheckOutcome", "SearchProfile", "PROFILES", "search_profile", "check_symbolic", "evaluate_step",
+__all__ = ["at_worst_point", "CheckOutcome", "SearchProfile", "PROFILES", "search_profile", "check_symbolic", "evaluate_step",
            "compare", "check_on_instances", "search", "worst_sides"]
 
 
@@ -236,6 +236,15 @@ def worst_sides(relation: str, sides: Sides) -> Sides:
     excess = {"=": np.abs(lhs - rhs), "≤": lhs - rhs, "≥": rhs - lhs}[relation] / slack
     worst = int(np.argmax(np.where(np.isnan(excess), np.inf, excess)))     # a NaN point is the worst
     return Sides(float(lhs.reshape(-1)[worst]), float(rhs.reshape(-1)[worst]), sides.error)
+
+
+def at_worst_point(relation: str, numeric: Callable[[Any], Sides | None]) -> Callable[[Any], Sides | None]:
+    """``numeric`` (instance → ``Sides`` or None) with array sides reduced by ``worst_sides``: the same verdict,
+    recorded as two numbers instead of two arrays."""
+    def run(instance):
+        sides = numeric(instance)
+        return None if sides is None else worst_sides(relation, sides)
+    return run
 
 
 def check_on_instances(step: Step, instances: Sequence[ProofInstance]) -> CheckOutcome:
