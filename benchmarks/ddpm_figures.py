@@ -34,25 +34,14 @@ import numpy as np
 import torch
 
 from estimators.ddpm_sampler_law import ddpm_sampler_law
-from primitives.msg_baseline import MSGBaseline
-from tiltproof.instances.chain import chain_instance, ddpm_exact, make_baseline, reference_ddpm_chain
+from primitives.chain_samplers import ConstantBaseline  # noqa: F401 (re-exported: the constant baseline)
+from tiltproof.instances.chain import chain_instance, ddpm_exact, make_baseline
 
 AUTHORS = {1: {"MSG": 27.3, "exact per-step": 50.9, "last-step": 56.7, "trajectory rejection": 151.4},
            3: {"MSG": 106.9, "exact per-step": 351.3, "last-step": 360.9, "trajectory rejection": 5338.0,
                "LCB": 151.9},
            5: {"MSG": 748.1, "exact per-step": 1488.0, "last-step": 1690.0, "trajectory rejection": 65911.0}}
 RESULTS = Path(__file__).parent / "results"
-
-
-class ConstantBaseline:
-    """``b_t ≡ level`` at every step, the prior included (the authors' "exact per-step", envelope B)."""
-
-    def __init__(self, level: float) -> None:
-        self.level = float(level)
-
-    def __call__(self, parents, t):
-        b = torch.tensor(self.level, dtype=torch.float64)
-        return b if parents is None else b.expand(parents.shape[0])
 
 
 def _law_row(name: str, exact, baseline) -> dict:
@@ -74,11 +63,10 @@ def rows_for(height: float) -> list[dict]:
          "queries_including_prior": (steps + 1) * gap, "tv_x0": 0.0, "route": "T4 closed form, exact (T1)"},
         {"sampler": "last-step", "queries_excluding_prior": (steps - 1) * gap + gap,
          "queries_including_prior": steps * gap + gap, "tv_x0": 0.0, "route": "T4 closed form, exact (T1)"},
-        _law_row("exact per-step", exact, ConstantBaseline(height)),
+        _law_row("exact per-step", exact, make_baseline(instance, f"constant={height:g}")),
         _law_row("tight (b = V_{t+1})", exact, make_baseline(instance, "offset=0")),
         _law_row("oracle per-step (δ = 1e-3)", exact, make_baseline(instance, "oracle-delta=0.001")),
-        _law_row("MSG", exact, MSGBaseline(reference_ddpm_chain(), exact.reward, 1.0, 0.01,
-                                           lipschitz_reward=height * 2.0 / 4.0)),
+        _law_row("MSG", exact, make_baseline(instance, "msg-delta=0.01")),
     ]
     for row in rows:
         row["B"] = height

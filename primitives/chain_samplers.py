@@ -8,6 +8,8 @@ the root value ``λ log E_p e^{r/λ}``).
 * ``unaligned_sample``: the base chain (T + 1 queries per sample).
 * ``trajectory_rejection_sample``: propose whole chains, accept with ``e^{(r(x_0) − B)/λ}``, ``B ≥ sup r``:
   exact (T1 on path space), ``(T + 1)·e^{(B − V)/λ}`` queries per sample on average.
+* ``last_step_rejection_sample`` (the LCB authors' "last-step"): trajectory rejection of the chain up to x_1
+  with ``e^{(V̂_1(x_1) − B)/λ}``, then the last step by rejection with envelope B: exact for ``B ≥ sup V_0``.
 * ``per_step_rejection_sample``: at each step propose children ``x ~ p_t(·|y)`` and accept with
   ``min(1, e^{(V̂_t(x) − b_t(y))/λ})``; the first accepted child moves on. The baseline decides the method:
   ``EnvelopeBaseline`` (``b ≥ sup V_t``: ideal per-step, exact), ``OffsetBaseline`` (``V̂_{t+1}(y) + c``),
@@ -32,7 +34,8 @@ from primitives.diffusion import ChainKernel, CountingKernel
 from primitives.rewards import Reward, as_reward
 
 __all__ = [
-    "SoftValues", "ExactSoftValues", "ChainBaseline", "EnvelopeBaseline", "OffsetBaseline",
+    "SoftValues", "ExactSoftValues", "ChainBaseline", "EnvelopeBaseline", "OffsetBaseline", "ConstantBaseline",
+    "last_step_rejection_sample",
     "ChainResult", "unaligned_sample", "trajectory_rejection_sample", "per_step_rejection_sample",
     "step_rejection_sample", "baseline_values", "default_max_batch",
 ]
@@ -113,6 +116,17 @@ class OffsetBaseline:
         if parents is None:
             return torch.tensor(self.values.root() + self.offset, dtype=torch.float64)
         return self.values(parents, t + 1) + self.offset
+
+
+class ConstantBaseline:
+    """``b_t ≡ level`` at every step, the prior included (the LCB authors' "exact per-step" with envelope B)."""
+
+    def __init__(self, level: float) -> None:
+        self.level = check_finite_scalar("level", level)
+
+    def __call__(self, parents: torch.Tensor | None, t: int) -> torch.Tensor:
+        b = torch.tensor(self.level, dtype=torch.float64)
+        return b if parents is None else b.expand(parents.shape[0]).to(parents.device)
 
 
 @dataclass
@@ -207,6 +221,55 @@ def trajectory_rejection_sample(kernel: ChainKernel, reward: Reward, lam: float,
     queries = chains * (counting.steps + 1)
     return ChainResult(samples=samples, queries=queries, kernel_draws=counting.draws - start,
                        step_queries=[chains] * (counting.steps + 1), details={"chains": chains})
+
+
+def last_step_rejection_sample(kernel: ChainKernel, values: SoftValues, n: int, *, envelope: float,
+                               generator: torch.Generator | None = None, max_batch: int = 1 << 17,
+                               max_chains: int = 10**9) -> ChainResult:
+    """The authors' "last-step" sampler, exact for ``envelope = B ≥ sup V_0 ≥ sup V_1``.
+
+    Stage 1 proposes chains ``x_T, …, x_1`` (T queries each: the prior draw and T − 1 children) and accepts
+    with ``e^{(V̂_1(x_1) − B)/λ}``: the accepted x_1 has law ``∝ p_1 e^{V̂_1/λ}`` (= q_1 for exact values,
+    since ``q(x_{1:T}) ∝ p(x_{1:T}) e^{V_1(x_1)/λ}``). Stage 2 draws ``x_0 ~ p_0(·|x_1)`` accepted with
+    ``min(1, e^{(V̂_0(x_0) − B)/λ})``, i.e. ``q_0(·|x_1)`` (T1). Queries: T per proposed chain up to the n-th
+    acceptance, plus the last step's proposals.
+    """
+    n = _check_n(n)
+    lam = check_positive("lam", values.lam)
+    envelope = check_finite_scalar("envelope", envelope)
+    counting = _counting(kernel)
+    if counting.steps < 2:
+        raise ValueError("kernel: the last-step sampler needs T ≥ 2 steps")
+    start = counting.draws
+    kept, remaining, chains, accepted_total = [], n, 0, 0
+    while remaining > 0:
+        rate = (accepted_total + 1.0) / (chains + 2.0)
+        batch = int(min(max_batch, max(256, math.ceil(1.2 * remaining / rate) + 64)))
+        if chains + batch > max_chains:
+            raise RuntimeError(f"last-step rejection needed more than max_chains={max_chains} chains")
+        x = counting.sample_prior(batch, generator)
+        for t in reversed(range(1, counting.steps)):
+            x = counting.sample_children(x, t, 1, generator)[:, 0]
+        log_accept = torch.clamp((values(x, 1) - envelope) / lam, max=0.0)
+        uniforms = torch.rand(batch, generator=generator, device=log_accept.device, dtype=log_accept.dtype)
+        accept = torch.log(uniforms) < log_accept
+        hits = int(accept.sum())
+        if hits >= remaining:
+            last = int(torch.nonzero(accept)[remaining - 1])
+            kept.append(x[: last + 1][accept[: last + 1]])
+            chains += last + 1
+            remaining = 0
+        else:
+            kept.append(x[accept])
+            chains += batch
+            accepted_total += hits
+            remaining -= hits
+    parents = torch.cat(kept) if kept else counting.sample_prior(0, generator)
+    baselines = torch.full((parents.shape[0],), envelope, dtype=torch.float64, device=counting.device)
+    samples, proposals = step_rejection_sample(counting, parents, 0, values, baselines, generator=generator)
+    last = int(proposals.sum())
+    return ChainResult(samples=samples, queries=chains * counting.steps + last, kernel_draws=counting.draws - start,
+                       step_queries=[last] + [chains] * counting.steps, details={"chains": chains})
 
 
 #: Draws per proposal round when ``max_batch`` is not given: the CPU keeps rounds cache-sized; a GPU needs

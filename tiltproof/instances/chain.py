@@ -22,7 +22,8 @@ import torch
 
 from estimators.chain_baselines import OracleChernoffBaseline
 from estimators.exact import TiltedLaw
-from primitives.chain_samplers import EnvelopeBaseline, ExactSoftValues, OffsetBaseline, per_step_rejection_sample
+from primitives.chain_samplers import (ConstantBaseline, EnvelopeBaseline, ExactSoftValues, OffsetBaseline,
+                                       per_step_rejection_sample)
 from primitives._checks import resolve_device
 from primitives.ddpm_chain import MixtureScoreDDPM, authors_ddpm_chain
 from primitives.diffusion import GaussianMixtureDiffusion
@@ -145,7 +146,10 @@ def chain_instance(kind: str, height: float) -> ChainInstance:
 
 # ---------------------------------------------------------------- baselines by name
 def make_baseline(instance: ChainInstance, name: str):
-    """``offset=c`` (``V_{t+1}(y) + c``), ``oracle-delta=δ`` (exact per-state Chernoff), ``ideal``."""
+    """``offset=c`` (``V_{t+1}(y) + c``; ``offset=0`` is the authors' "tight"), ``oracle-delta=δ`` (exact
+    per-state Chernoff), ``ideal``, ``constant=B`` (``b_t ≡ B``: the authors' "exact per-step"), ``msg-delta=δ``
+    (the authors' MSG, ``primitives.msg_baseline``, as they ran it: φ with ``L_r = B·k/4``, k = 2, on the step
+    reward, prior untilted; DDPM chains only)."""
     values = instance.values
     if name == "ideal":
         return EnvelopeBaseline(values)
@@ -154,6 +158,15 @@ def make_baseline(instance: ChainInstance, name: str):
         return OffsetBaseline(values, float(number))
     if key == "oracle-delta":
         return OracleChernoffBaseline(instance.chain, values, float(number))
+    if key == "constant":
+        return ConstantBaseline(float(number))
+    if key == "msg-delta":
+        if instance.kind != "ddpm":
+            raise ValueError(f"name: MSG is defined for the DDPM-step chain (gmm-ddpm-*), not {instance.name}")
+        from primitives.msg_baseline import MSGBaseline
+
+        return MSGBaseline(instance.chain, instance.reward, instance.lam, float(number),
+                           lipschitz_reward=instance.height * 2.0 / 4.0)
     raise ValueError(f"unknown baseline name {name!r}")
 
 
