@@ -366,7 +366,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--max-audit", type=int, default=20_000,
                         help="particles the declared-rule audit (T7 certificate) uses at most")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--render", type=Path, metavar="JSON", help="only re-render the table and plot of a results JSON")
+    parser.add_argument("--render", type=Path, nargs="+", metavar="JSON",
+                        help="only re-render the tables and plot of results JSONs (several: their rows merged)")
     arguments = parser.parse_args(argv)
     if not 0.0 < arguments.budget < 1.0:
         parser.error(f"--budget must lie in (0, 1), got {arguments.budget}")
@@ -376,7 +377,7 @@ def main(argv=None) -> dict:
         except ValueError as error:
             parser.error(str(error))
     if arguments.render is not None:
-        payload = json.loads(arguments.render.read_text())
+        payload = merge([json.loads(path.read_text()) for path in arguments.render])
         write(payload, arguments.out)
         return payload
     settings = Settings(budget=arguments.budget, seed=arguments.seed, device=arguments.device,
@@ -385,11 +386,15 @@ def main(argv=None) -> dict:
     torch.set_num_threads(1)
     start = time.perf_counter()
     rows = []
+    arguments.out.mkdir(parents=True, exist_ok=True)
     for instance in arguments.instances:
         for name in sampler_names(settings):
             row = run_one(instance, name, settings)
             rows.append(row)
             print(f"{row['instance']:12s} {row['sampler']:28s} {verdict_text(row):24s} {tv_text(row)}", flush=True)
+            partial = {"meta": {"complete": False}, "rows": rows}
+            (arguments.out / "chain_peers.partial.json").write_text(json.dumps(partial, indent=1, default=float))
+    (arguments.out / "chain_peers.partial.json").unlink(missing_ok=True)
     command = "python benchmarks/chain_peers.py" + (" --quick" if arguments.quick else "") + (
         "" if arguments.instances == list(INSTANCES) else " --instances " + " ".join(arguments.instances))
     payload = {"meta": {"command": command, "seconds": time.perf_counter() - start, "quick": arguments.quick,
@@ -402,6 +407,21 @@ def main(argv=None) -> dict:
     write(payload, arguments.out)
     print(f"{payload['meta']['seconds']:.0f} s; wrote {arguments.out}")
     return payload
+
+
+def merge(payloads: list[dict]) -> dict:
+    """One payload from runs on disjoint instances (rows in ``INSTANCES`` order; seconds summed, each run's
+    meta kept under ``parts``)."""
+    if len(payloads) == 1:
+        return payloads[0]
+    rows = [row for payload in payloads for row in payload["rows"]]
+    order = {name: index for index, name in enumerate(INSTANCES)}
+    rows.sort(key=lambda row: order.get(row["instance"], len(order)))
+    metas = [payload["meta"] for payload in payloads]
+    meta = {**metas[0], "seconds": sum(m["seconds"] for m in metas), "parts": metas,
+            "instances": [i for m in metas for i in m.get("instances", [])],
+            "command": "; ".join(m["command"] for m in metas) + " (run in parallel, merged by --render)"}
+    return {"meta": meta, "rows": rows}
 
 
 def write(payload: dict, out: Path) -> None:

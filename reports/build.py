@@ -10,6 +10,9 @@ r"""Results JSON → a LaTeX report directory → PDF (claims spec, "Outputs").
 * ``sections/<theorem>.tex`` — per theorem: each claim kind's statement, sympy bound, hypotheses and
   statistic; a booktabs table of its claims; figures; the claims that did not pass, with their messages;
 * ``figures/*.pdf`` — matplotlib figures (``reports.figures``);
+* ``benchmarks/chain_peers_table.tex`` and ``figures/chain_peers.pdf`` — the chain-peers benchmark's table and
+  plot, when its results exist (``reports.benchmarks``; default: the repository's
+  ``benchmarks/results/chain_peers``);
 
 and compiles ``report.tex`` with latexmk (or pdflatex, three passes) when one is on the PATH.
 
@@ -31,6 +34,7 @@ from typing import Any
 import jinja2
 
 from reports import figures as fig
+from reports.benchmarks import DEFAULT_CHAIN_PEERS, chain_peers_context
 from reports import summary
 from reports.latex import (MACRO_FIELDS, Latex, escape_prose, escape_text, escape_tt, format_count, format_number,
                            macro_code, macro_name, sanitize_latex)
@@ -317,9 +321,11 @@ def _stamp(meta: dict, records: list[dict]) -> dict[str, Any]:
 
 
 def render_report(payload: dict, out_dir: Path, *, source: str = "", mutants: dict | None = None,
-                  appendix: bool = False, proofs: dict | None = None) -> Path:
+                  appendix: bool = False, proofs: dict | None = None,
+                  benchmarks: str | Path | None = DEFAULT_CHAIN_PEERS) -> Path:
     """Write report.tex, the style, verdicts.tex, sections and figures into ``out_dir``; return the .tex.
-    ``proofs``: a ``tiltproof proof --json`` payload, typeset as the proof appendix (``reports.proofs``)."""
+    ``proofs``: a ``tiltproof proof --json`` payload, typeset as the proof appendix (``reports.proofs``).
+    ``benchmarks``: a folder with the chain-peers results (``reports.benchmarks``; None: no benchmark section)."""
     out_dir = Path(out_dir)
     (out_dir / "sections").mkdir(parents=True, exist_ok=True)
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
@@ -371,6 +377,7 @@ def render_report(payload: dict, out_dir: Path, *, source: str = "", mutants: di
         meta=meta, stamp=_stamp(raw_meta, records), counts=counts, theorems=theorems, claims=claims,
         source=source or "(payload)", selection=_selection(meta), overview=overview, figure_rows=_figure_rows(figures),
         variants=_variants(mutants, {r["id"] for r in records}), appendix=appendix, proofs=proofs is not None,
+        chain_peers=chain_peers_context(benchmarks, out_dir),
         fields=Latex(", ".join(r"\texttt{" + f + "}" for f in MACRO_FIELDS)),
         example_id=example["id"] if example else "",
         example_macro="\\" + macro_name("Empirical", example["id"]) if example else "",
@@ -427,15 +434,18 @@ def compile_report(tex: Path, *, engine: str | None = None, timeout: float = 300
 
 def build_report(results: str | Path | dict, out_dir: str | Path, *, compile: bool = True,
                  engine: str | None = None, timeout: float = 300, mutants: str | Path | dict | None = None,
-                 appendix: bool = False, proofs: dict | None = None) -> ReportResult:
+                 appendix: bool = False, proofs: dict | None = None,
+                 benchmarks: str | Path | None = DEFAULT_CHAIN_PEERS) -> ReportResult:
     """Render the report of ``results`` (and the kill matrix of ``mutants``, a ``tiltproof mutants --json``
     file) into ``out_dir`` and compile it when TeX is available. ``appendix``: list every macro code in an
-    appendix too (they are always in ``verdicts.tex``'s comments)."""
+    appendix too (they are always in ``verdicts.tex``'s comments). ``benchmarks``: the chain-peers results
+    folder (default the repository's; None: none)."""
     payload = load_results(results)
     kill_matrix = None if mutants is None else (mutants if isinstance(mutants, dict) else summary.load_mutants(mutants))
     out_dir = Path(out_dir)
     source = "" if isinstance(results, dict) else Path(results).name
-    tex = render_report(payload, out_dir, source=source, mutants=kill_matrix, appendix=appendix, proofs=proofs)
+    tex = render_report(payload, out_dir, source=source, mutants=kill_matrix, appendix=appendix, proofs=proofs,
+                        benchmarks=benchmarks)
     if not compile:
         return ReportResult(out_dir, tex, None, None, f"wrote {tex} (not compiled: --no-compile)")
     chosen = engine or find_engine()

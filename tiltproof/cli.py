@@ -312,8 +312,12 @@ def command_report(arguments: argparse.Namespace) -> int:
     console = _console()
     try:
         proofs = _proofs_for_report(arguments.proofs)
+        from reports.benchmarks import DEFAULT_CHAIN_PEERS
+
+        benchmarks = None if arguments.no_benchmarks else (arguments.benchmarks or DEFAULT_CHAIN_PEERS)
         result = build_report(arguments.results, arguments.out, compile=not arguments.no_compile,
-                              mutants=arguments.mutants, appendix=arguments.macro_appendix, proofs=proofs)
+                              mutants=arguments.mutants, appendix=arguments.macro_appendix, proofs=proofs,
+                              benchmarks=benchmarks)
     except ValueError as error:
         _print_error(str(error))
         return 2
@@ -366,6 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--macro-appendix", action="store_true",
                         help="add an appendix listing every claim's macro code (always in verdicts.tex comments)")
     report.add_argument("--no-compile", action="store_true", help="write the .tex files only")
+    report.add_argument("--benchmarks", metavar="DIR", help="chain-peers results folder (default: the repository's "
+                        "benchmarks/results/chain_peers, included when it exists)")
+    report.add_argument("--no-benchmarks", action="store_true", help="leave the benchmark section out")
     report.add_argument("--proofs", nargs="?", const="", default=None, metavar="FILE",
                         help="add the proof appendix: every proof checked now, or a `tiltproof proof --json` FILE")
     add_theorems_option(report)
