@@ -323,6 +323,7 @@ def plot(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    plt.rcParams["pdf.fonttype"] = 42      # TrueType, not Type 3: the report embeds this PDF (scalable fonts only)
     figure, axes = plt.subplots(figsize=(7.5, 4.5))
     samplers = sorted({row["sampler"] for row in rows if row["verdict"] != "n/a"}, key=lambda s: [r["sampler"] for r in rows].index(s))
     instances = sorted({row["instance"] for row in rows}, key=INSTANCES.index if all(i in INSTANCES for i in {r["instance"] for r in rows}) else str)

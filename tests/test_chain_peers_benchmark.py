@@ -99,6 +99,8 @@ def test_report_with_the_section_compiles(results_file, tmp_path):
     assert pdf is not None, excerpt
     text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout.split())
     assert "the field's samplers on exact chains" in text and "SVDD argmax" in text
+    fonts = subprocess.run(["pdffonts", str(folder / "chain_peers.pdf")], capture_output=True, text=True).stdout
+    assert "Type 3" not in fonts, fonts
 
 
 @pytest.mark.slow
