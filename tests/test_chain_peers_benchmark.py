@@ -98,7 +98,7 @@ def test_report_with_the_section_compiles(results_file, tmp_path):
     pdf, _, excerpt = compile_report(out / "report.tex", engine="pdflatex")
     assert pdf is not None, excerpt
     text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout.split())
-    assert "the field's samplers on exact chains" in text and "SVDD argmax" in text
+    assert "samplers on exact chains" in text and "SVDD argmax" in text   # (pdftotext gives a curly apostrophe)
     fonts = subprocess.run(["pdffonts", str(folder / "chain_peers.pdf")], capture_output=True, text=True).stdout
     assert "Type 3" not in fonts, fonts
 
