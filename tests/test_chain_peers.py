@@ -201,3 +201,20 @@ def test_gradient_guidance_refuses_values_without_a_gradient():
 
     with pytest.raises(ValueError, match="values"):
         gradient_guidance_sample(RandomWalk(), Frozen(0.8, 0.5), 3, step_sizes=0.1)
+
+
+def test_svdd_wrong_temperature_is_rejected(monkeypatch):
+    """A wrong variant that perturbs the code (softmax at 2λ) is refuted by the exact-law test above."""
+    import primitives.peers.chain_peers as module
+
+    select = module._select
+    monkeypatch.setattr(module, "_select", lambda children, scores, selection, lam, generator:
+                        select(children, scores, selection, 2 * lam, generator))
+    chain = FiniteChain()
+    values = TableValues(chain)
+    n = 20_000
+    result = module.svdd_sample(chain, values, n, proposals=3, selection="softmax",
+                                generator=torch.Generator().manual_seed(4))
+    observed = np.bincount(result.samples.numpy(), minlength=REWARDS.size) / n
+    claimed = svdd_x0_law(chain, values, 3, "softmax")
+    assert reward_tv(observed, claimed) > multinomial_tv_radius(n, STAT_ALPHA, probs=claimed)
