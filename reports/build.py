@@ -32,6 +32,7 @@ import jinja2
 
 from reports import figures as fig
 from reports import summary
+from reports.bound_order import statement_order
 from reports.latex import (MACRO_FIELDS, Latex, escape_prose, escape_text, escape_tt, format_count, format_number,
                            macro_code, macro_name, sanitize_latex)
 
@@ -202,7 +203,7 @@ def _kinds(records: list[dict], common: list[str] = ()) -> list[dict[str, Any]]:
             "kind": kind, "count": len(members),
             "title": escape_prose("; ".join(_unique(r.get("title") or kind for r in members))),
             "statements": [{"latex": sanitize_latex(s, math=True), "display": len(s) > 70} for s in statements],
-            "bounds": [sanitize_latex(b, math=True) for b in _unique(r.get("bound_latex") or "" for r in members) if b],
+            "bounds": [sanitize_latex(statement_order(b), math=True) for b in _unique(r.get("bound_latex") or "" for r in members) if b],
             "hypotheses": Latex("; ".join(sanitize_latex(h) for h in _unique(
                 h for r in members for h in (r.get("hypotheses") or []) if h not in common))),
             "statistics": Latex("; ".join(escape_prose(s) for s in _unique(statistics))),
