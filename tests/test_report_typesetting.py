@@ -102,3 +102,12 @@ def test_tightest_margin_is_over_the_sampled_side_only():
     failing = _record(upper_bound_evidence(statistic="s", bound=0.5, exact=None, empirical=0.7, lower_confidence=0.6,
                                            n=100, detectable_gap=0.1))
     assert failing["verdict"] == "fail" and tightest_margin([on_bound, failing])[1] is failing
+
+
+def test_a_kind_heading_names_each_title_once_without_qualified_repeats():
+    from reports.build import _distinct_titles
+
+    titles = ["trajectory rejection is exact (DDPM chain)", "trajectory rejection is exact",
+              "trajectory rejection is exact (DDPM chain)", "trajectory rejection is exactly T1", "N identity"]
+    kept = _distinct_titles(titles)
+    assert kept == ["trajectory rejection is exact", "trajectory rejection is exactly T1", "N identity"]
