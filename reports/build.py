@@ -36,6 +36,7 @@ import jinja2
 from reports import figures as fig
 from reports.benchmarks import DEFAULT_CHAIN_PEERS, chain_peers_context
 from reports import summary
+from reports.bound_order import statement_order
 from reports.latex import (MACRO_FIELDS, Latex, escape_prose, escape_text, escape_tt, format_count, format_number,
                            macro_code, macro_name, sanitize_latex)
 
@@ -177,6 +178,13 @@ def _problem(record: dict) -> dict[str, Any]:
             "traceback": lines}
 
 
+def _distinct_titles(titles) -> list[str]:
+    """The titles of one claim kind, each once, without those that only add a qualifier to another
+    ("per-state N identity (DDPM chain)" beside "per-state N identity"): a heading, not a list of ids."""
+    unique = _unique(titles)
+    return [t for t in unique if not any(o != t and t.startswith(o) and not t[len(o)].isalnum() for o in unique)]
+
+
 def _instance(text: str) -> Latex:
     """An instance: a short name (typewriter, as in the claim ids) or a description with ``$…$`` math."""
     text = str(text)
@@ -204,9 +212,9 @@ def _kinds(records: list[dict], common: list[str] = ()) -> list[dict[str, Any]]:
         statements = [s for s in _unique(r.get("statement") or "" for r in members) if s]
         out.append({
             "kind": kind, "count": len(members),
-            "title": escape_prose("; ".join(_unique(r.get("title") or kind for r in members))),
+            "title": escape_prose("; ".join(_distinct_titles(r.get("title") or kind for r in members))),
             "statements": [{"latex": sanitize_latex(s, math=True), "display": len(s) > 70} for s in statements],
-            "bounds": [sanitize_latex(b, math=True) for b in _unique(r.get("bound_latex") or "" for r in members) if b],
+            "bounds": [sanitize_latex(statement_order(b), math=True) for b in _unique(r.get("bound_latex") or "" for r in members) if b],
             "hypotheses": Latex("; ".join(sanitize_latex(h) for h in _unique(
                 h for r in members for h in (r.get("hypotheses") or []) if h not in common))),
             "statistics": Latex("; ".join(escape_prose(s) for s in _unique(statistics))),

@@ -96,23 +96,15 @@ def _unknown(character: str) -> str:
 # ---------------------------------------------------------------- plain text
 _TEXT_SPECIALS = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\ensuremath{\$}", "&": r"\&", "#": r"\#", "%": r"\%",
-    "_": r"\_", "^": r"\^{}", "~": r"\~{}", "<": r"\ensuremath{<}", ">": r"\ensuremath{>}",
+    "_": r"\_", "^": r"\^{}", "<": r"\ensuremath{<}", ">": r"\ensuremath{>}",
+    # "ξ ~ N(0, I)": in prose a tilde is "distributed as" (or "about"); \~{} would be an accent over nothing (˜)
+    "~": r"\ensuremath{\sim}",
     "|": r"\ensuremath{|}", '"': "''", "-": "-{}",
 }
 
 
-_SUPERSCRIPT = re.compile(r"\^(\{[^{}]*\}|[A-Za-z0-9]+)")
-
-
-def escape_text(value: Any) -> Latex:
-    """Plain text → LaTeX for the roman font (see the module docstring). ``x^N`` and ``x^{N−1}`` are
-    set as superscripts (a caret is rare in identifiers, an underscore is not: ``_`` stays literal)."""
-    text = unicodedata.normalize("NFC", str(value))
-    parts = _SUPERSCRIPT.split(text)
-    if len(parts) > 1:
-        return Latex("".join(escape_text(part) if position % 2 == 0 else
-                             r"\textsuperscript{" + escape_text(part.strip("{}")) + "}"
-                             for position, part in enumerate(parts)))
+def _escape_characters(text: str) -> str:
+    """Character by character: TeX specials escaped, Unicode mathematics as math commands (no scripts)."""
     out: list[str] = []
     index = 0
     while index < len(text):
@@ -140,28 +132,94 @@ def escape_text(value: Any) -> Latex:
         else:
             out.append(_unknown(character))
         index += 1
-    return Latex("".join(out))
+    return "".join(out)
 
 
-_SUBSCRIPT = re.compile(r"(?<![A-Za-z0-9_\\])([A-Za-z\u00c0-\u024f\u0370-\u03ff][\u0302\u0303\u0304\u0307\u0308]?)_"
-                        r"(\{[^{}]*\}|[A-Za-z0-9\u0370-\u03ff]+)")
+# ---------------------------------------------------------------- super- and subscripts in prose
+_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f\u0370-\u03ff]")
+_MARKS = "".join(_COMBINING)
+_SCRIPT_RUN = re.compile(r"[A-Za-z0-9\u0370-\u03ff]+")
+_SCRIPT_CHARACTER = re.compile(r"[A-Za-z0-9\u0370-\u03ff+\-−](?![A-Za-z0-9\u0370-\u03ff_])")
+
+
+def _group_end(text: str, start: int) -> int | None:
+    """The index after the balanced ``{…}`` opening at ``text[start]``; None when it never closes."""
+    depth = 0
+    for index in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[index], 0)
+        if depth == 0:
+            return index + 1
+    return None
+
+
+def _script(text: str, start: int, run: re.Pattern) -> tuple[str, int] | None:
+    """(content, end) of the script starting at ``text[start]``: a balanced ``{…}`` (nested braces allowed,
+    ``e^{(b−V_{t+1})/λ}``) or what ``run`` matches there; None when there is no script."""
+    if text.startswith("{", start):
+        end = _group_end(text, start)
+        return None if end is None else (text[start + 1:end - 1], end)
+    match = run.match(text, start)
+    return None if match is None else (match.group(), match.end())
+
+
+def _subscript_base(text: str, underscore: int) -> re.Pattern | None:
+    """What may follow the ``_`` at ``text[underscore]`` as a subscript: after a one-letter symbol (``q_b``,
+    ``π_BoN``, ``p̂_n``) a run of letters and digits; after a whole word or a closing bracket (``max_t``,
+    ``TV_t(y)``, ``(x)_+``) one character only, so ``sampler_law`` keeps its underscore; None after
+    anything else (``x0_tv``, ``\\_``)."""
+    index = underscore - 1
+    if index >= 0 and text[index] in _MARKS:
+        index -= 1
+    if index < 0:
+        return None
+    if text[index] in ")]":
+        return _SCRIPT_CHARACTER
+    if not _LETTER.match(text[index]):
+        return None
+    start = index
+    while start > 0 and _LETTER.match(text[start - 1]):
+        start -= 1
+    if start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_\\"):
+        return None
+    return _SCRIPT_RUN if start == index else _SCRIPT_CHARACTER
+
+
+def _escape(text: str, subscripts: bool) -> str:
+    """Escape ``text``, setting ``^…`` (and, in prose, ``_…``) as scripts whose content is escaped the same way."""
+    out: list[str] = []
+    plain_start = index = 0
+    while index < len(text):
+        character = text[index]
+        script = None
+        if character == "^":
+            script = _script(text, index + 1, _SCRIPT_RUN)
+            command = r"\textsuperscript{"
+        elif character == "_" and subscripts and (run := _subscript_base(text, index)) is not None:
+            script = _script(text, index + 1, run)
+            command = r"\textsubscript{"
+        if script is None:
+            index += 1
+            continue
+        content, end = script
+        out.append(_escape_characters(text[plain_start:index]) + command + _escape(content, subscripts) + "}")
+        plain_start = index = end
+    out.append(_escape_characters(text[plain_start:]))
+    return "".join(out)
+
+
+def escape_text(value: Any) -> Latex:
+    """Plain text → LaTeX for the roman font (see the module docstring). ``x^N`` and ``x^{N−1}`` (nested
+    braces too) are set as superscripts (a caret is rare in identifiers, an underscore is not: ``_`` stays
+    literal); a tilde is ``∼``."""
+    return Latex(_escape(unicodedata.normalize("NFC", str(value)), subscripts=False))
 
 
 def escape_prose(value: Any) -> Latex:
-    """Words with the notation of the papers (titles, statistics, messages): like ``escape_text``, and a
-    one-letter symbol followed by ``_x`` or ``_{…}`` gets a subscript (``q_b``, ``π_BoN``, ``p̂_n``, ``V_t``),
-    so headings never show literal underscores; ``sampler_law`` (a longer word) keeps its underscore."""
-    text = unicodedata.normalize("NFC", str(value))
-    parts = _SUBSCRIPT.split(text)
-    if len(parts) == 1:
-        return escape_text(text)
-    out = []
-    for position in range(0, len(parts), 3):
-        out.append(escape_text(parts[position]))
-        if position + 2 < len(parts):
-            out.append(escape_text(parts[position + 1]) + r"\textsubscript{" +
-                       escape_text(parts[position + 2].strip("{}")) + "}")
-    return Latex("".join(out))
+    """Words with the notation of the papers (titles, statistics, messages): like ``escape_text``, and
+    subscripts (``_subscript_base``): ``q_b``, ``π_BoN``, ``p̂_n``, ``V_{t+1}``, ``max_t``, ``(x)_+``, also
+    inside superscripts (``e^{(b−V_{t+1})/λ}``), so headings never show literal underscores or braces;
+    ``sampler_law`` (a word and a longer word) keeps its underscore."""
+    return Latex(_escape(unicodedata.normalize("NFC", str(value)), subscripts=True))
 
 
 # ---------------------------------------------------------------- identifiers in typewriter

@@ -1,9 +1,14 @@
 r"""What a report's first page and its wrong-variants section say (plain data; build.py typesets it).
 
-* ``tightest_margin(records)``: the claim closest to failing, by margin relative to its bound
-  (``margin / max(|bound|, 1e-12)``). Claims decided by an exact value alone have a margin equal to their
-  numerical tolerance (≈ 1e-9 relative), which says nothing about closeness, so the tightest margin is taken
-  over the claims with a statistical side (an empirical value) when there are any.
+* ``tightest_margin(records)``: the sampled claim closest to failing, by the margin of its *sampled* side
+  relative to its bound (``sampled_margin / |bound|``). A record's ``margin`` is the smaller of its exact side's
+  and its sampled side's; an exact value on its bound has a margin equal to its numerical tolerance (≈ 1e-9,
+  or 1e-16 for a bound that is 0 up to rounding), which says nothing about how close a test came to
+  rejecting. So the summary recomputes the sampled side's margin from the record's confidence bound (``≤``:
+  ``bound − CB``; ``≥``: ``CB − bound``; ``=``: the distance from the claimed value to the nearer end of
+  ``details.interval``) and takes the minimum over the records that have one and a bound ≠ 0 (a margin
+  relative to a zero bound is undefined; such a claim's closeness is its detectable gap). Claims decided by
+  exact values alone are not in it.
 * ``weakest_detectable_gap(records)``: the largest ``detectable_gap`` of a group — the biggest violation its
   checks could miss with probability > β — with its units (``detectable_gap_units`` when a record states them).
 * ``load_mutants(path)`` reads a ``tiltproof mutants --json`` file (the kill matrix);
@@ -16,7 +21,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-__all__ = ["relative_margin", "tightest_margin", "weakest_detectable_gap", "load_mutants", "registered_variants",
+__all__ = ["relative_margin", "sampled_margin", "tightest_margin", "weakest_detectable_gap", "load_mutants", "registered_variants",
            "MUTANT_VERDICTS"]
 
 MUTANT_VERDICTS = ("pass", "fail", "error")
@@ -38,13 +43,37 @@ def relative_margin(record: dict) -> float | None:
     return margin / (abs(bound) if abs(bound) > 1e-12 else 1.0)
 
 
+#: a bound at most this far from 0 is 0 up to rounding: no margin is relative to it
+ZERO_BOUND = 1e-12
+
+
+def sampled_margin(record: dict) -> float | None:
+    """The margin of the record's sampled side alone (signed: ≥ 0 where the sampled test does not reject),
+    from its confidence bound and bound; None for a record without a sampled side (exact values only)."""
+    bound, relation = _finite(record.get("bound")), record.get("relation", "≤")
+    if bound is None:
+        return None
+    if relation == "=":
+        interval = (record.get("details") or {}).get("interval") if isinstance(record.get("details"), dict) else None
+        if not isinstance(interval, (list, tuple)) or len(interval) != 2:
+            return None
+        low, high = _finite(interval[0]), _finite(interval[1])
+        return None if low is None or high is None else min(bound - low, high - bound)
+    confidence = _finite(record.get("confidence_bound"))
+    if confidence is None or relation not in ("≤", "≥"):
+        return None
+    return bound - confidence if relation == "≤" else confidence - bound
+
+
 def tightest_margin(records: list[dict]) -> tuple[float, dict] | None:
-    """(relative margin, record) of the claim closest to (or furthest beyond) its rejection threshold."""
-    scored = [(relative_margin(r), r) for r in records if r.get("verdict") != "error"]
-    scored = [(value, r) for value, r in scored if value is not None]
-    statistical = [(value, r) for value, r in scored if r.get("empirical") is not None]
-    pool = statistical or scored
-    return min(pool, key=lambda item: item[0]) if pool else None
+    """(relative sampled margin, record) of the sampled claim closest to (or furthest beyond) rejection:
+    ``sampled_margin / |bound|`` over the records with a sampled side and a bound ≠ 0; None if there are none."""
+    scored = []
+    for record in records:
+        margin, bound = sampled_margin(record), _finite(record.get("bound"))
+        if record.get("verdict") != "error" and margin is not None and bound is not None and abs(bound) > ZERO_BOUND:
+            scored.append((margin / abs(bound), record))
+    return min(scored, key=lambda item: item[0]) if scored else None
 
 
 def weakest_detectable_gap(records: list[dict]) -> tuple[float, dict] | None:

@@ -179,7 +179,7 @@ def test_full_check_then_report_end_to_end(tmp_path):
     assert {"torch", "numpy", "python"} <= set(payload["meta"]["packages"]) and payload["meta"]["device_name"]
     assert all(r["margin"] is None or r["margin"] >= 0 for r in payload["claims"])
     if shutil.which("pdflatex") is None:
-        pytest.fail("the report half needs TeX Live (see the README)")
+        pytest.fail("the report half needs TeX Live (see docs/reports.md)")
     reported = run("report", "--results", str(results), "--out", str(out))
     assert reported.returncode == 0, reported.stdout + reported.stderr
     info = subprocess.run(["pdfinfo", str(out / "report.pdf")], capture_output=True, text=True, check=True).stdout

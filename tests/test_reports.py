@@ -254,8 +254,15 @@ def test_report_of_the_registered_claims_reads_as_an_appendix(tmp_path):
     result = build_report(payload, tmp_path / "report")
     assert result.pdf is not None, result.log_excerpt
     text = _pdf_text(result.pdf)
-    for source in ("\\mathcal", "$", "\\|", "_{", "[U+"):
+    # no LaTeX source, no literal superscript braces (e^{(b−V_{t+1})/λ} in a variant's text), no accent tilde
+    # for "distributed as" (ξ ~ N(0, I)): ˆ and ˜ are what pdftotext reads for \^{} and \~{}
+    for source in ("\\mathcal", "$", "\\|", "_{", "[U+", "^{", "ˆ{", "˜"):
         assert source not in text, f"{source!r} printed in the PDF"
+    from reports.bound_order import statement_order
+
+    bounds = re.findall(r"Bound \(sympy\): \$(.*?)\$\.", "".join(
+        path.read_text() for path in (tmp_path / "report" / "sections").glob("*.tex")))
+    assert bounds and all(statement_order(bound) == bound for bound in bounds)  # statement order, not sympy's
     log = (tmp_path / "report" / "report.log").read_text(errors="replace")
     overfull = [float(width) for width in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide", log)]
     assert all(width <= 5.0 for width in overfull), overfull
