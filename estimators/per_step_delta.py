@@ -219,7 +219,7 @@ class ProposalOffsetBaseline:
 
 def train_proposal_offsets(kernel, values, *, kappa: float = 15.0, delta: float = 1e-3, parents: int = 2000,
                            rule: str = "one-proposal", log_u=None, generator: torch.Generator | None = None,
-                           laws=None) -> tuple[ProposalOffsetBaseline, dict]:
+                           laws=None, residuals: dict | None = None) -> tuple[ProposalOffsetBaseline, dict]:
     """The authors' offset rule trained from the top step down on the sampler's own parents.
 
     At step t (steps above fixed): ``parents`` fresh runs to x_{t+1}; ``rule="one-proposal"`` (theirs): one
@@ -228,7 +228,9 @@ def train_proposal_offsets(kernel, values, *, kappa: float = 15.0, delta: float 
     ``StateLaws`` factory, e.g. ``kernel_value_laws``), ``τ_t = proposal_offset_from_log_masses``.
     ``rule="target-side"`` is the wrong side (a deliberate bug for wrong variants): the same formula on one
     child of the *tilted* kernel per parent (envelope rejection), which controls ``E_q`` instead of ``E_p``.
-    Returns the baseline and the training parents per step (for the plug-in identity)."""
+    Returns the baseline and the training parents per step (for the plug-in identity). ``residuals`` (a dict,
+    filled for the one-proposal and target-side rules): ``residuals[t]`` = the step's ``s_i`` (for the learner's
+    sampling error, ``theorems.plug_in_offset``)."""
     from primitives.chain_samplers import per_step_rejection_sample, step_rejection_sample
 
     if rule not in ("one-proposal", "exact-mass", "target-side"):
@@ -252,7 +254,10 @@ def train_proposal_offsets(kernel, values, *, kappa: float = 15.0, delta: float 
             else:
                 envelope = torch.tensor([values.envelope(t)], dtype=torch.float64, device=y.device)
                 x, _ = step_rejection_sample(kernel, y, t, values, envelope, generator=generator)
-            baseline.offsets[t] = proposal_offset(values(x, t) - base, kappa, delta)
+            s = values(x, t) - base
+            baseline.offsets[t] = proposal_offset(s, kappa, delta)
+            if residuals is not None:
+                residuals[t] = s
         training[t] = y
     return baseline, training
 
