@@ -71,8 +71,8 @@ def _training_top_rate(rule: str) -> float:
     return PI
 
 
-def _band_fails(k: np.ndarray, train_kappa: float) -> tuple[np.ndarray, np.ndarray]:
-    """For k top children of n: does (P) fail, and does the zero-slack claim ``M ≤ δ`` fail (closed forms)."""
+def closed_form(k, train_kappa: float) -> tuple[np.ndarray, np.ndarray]:
+    """For k top children of n: ``M(τ̂)/δ`` and the band's half-width ``ρ/w̄`` (closed forms)."""
     s0, s1 = _residual_points()
     n = TRAINING
     k = np.asarray(k, dtype=float)
@@ -86,7 +86,13 @@ def _band_fails(k: np.ndarray, train_kappa: float) -> tuple[np.ndarray, np.ndarr
     variance = k * (n - k) / (n * (n - 1)) * (1.0 - w0) ** 2
     level = math.log(2.0 / (ETA / 2))
     radius = np.sqrt(2.0 * variance * level / n) + 7.0 * level / (3.0 * (n - 1))
-    return np.abs(ratio - 1.0) > radius / mean, ratio > 1.0
+    return ratio, radius / mean
+
+
+def _band_fails(k: np.ndarray, train_kappa: float) -> tuple[np.ndarray, np.ndarray]:
+    """For k top children of n: does (P) fail, and does the zero-slack claim ``M ≤ δ`` fail."""
+    ratio, half_width = closed_form(k, train_kappa)
+    return np.abs(ratio - 1.0) > half_width, ratio > 1.0
 
 
 @lru_cache(maxsize=8)
@@ -106,8 +112,9 @@ def design(alpha: float, beta: float) -> dict:
             "detectable_rate": min_rate_detectable_by_binomial_upper_test(trainings, ETA, alpha=alpha, beta=beta)}
 
 
-def _one_training(chain, values, parent, laws, generator, rule: str, train_kappa: float) -> tuple[bool, float, float]:
-    """One real training: (does (P) fail, M(τ̂)/δ, ρ/w̄)."""
+def one_training(chain, values, parent, laws, generator, rule: str = "one-proposal",
+                 train_kappa: float = KAPPA) -> tuple[bool, float, float, int]:
+    """One real training: (does (P) fail, M(τ̂)/δ, ρ/w̄, the number of top children)."""
     residuals: dict = {}
     baseline, _ = train_proposal_offsets(chain, values, kappa=train_kappa, delta=DELTA, parents=TRAINING, rule=rule,
                                          generator=generator, residuals=residuals)
@@ -117,7 +124,8 @@ def _one_training(chain, values, parent, laws, generator, rule: str, train_kappa
     radius = empirical_bernstein_radius(np.clip(w, 0.0, 1.0), ETA / 2)
     offset_baseline = baseline(parent, 0).reshape(-1)
     ratio = float(torch.exp(log_proposal_chernoff_mass(laws, KAPPA, offset_baseline))[0]) / DELTA
-    return abs(ratio - 1.0) > radius / mean, ratio, radius / mean
+    tops = int(np.sum(s > 0.5 * sum(_residual_points())))
+    return abs(ratio - 1.0) > radius / mean, ratio, radius / mean, tops
 
 
 def check_sampling_error(context: CheckContext, *, rule: str = "one-proposal", train_kappa: float = KAPPA) -> Evidence:
@@ -127,7 +135,7 @@ def check_sampling_error(context: CheckContext, *, rule: str = "one-proposal", t
     parent = chain.sample_prior(1)
     laws = kernel_value_laws(chain, 0, parent, values)
     generator = context.generator(0)
-    runs = [_one_training(chain, values, parent, laws, generator, rule, train_kappa) for _ in range(plan["trainings"])]
+    runs = [one_training(chain, values, parent, laws, generator, rule, train_kappa) for _ in range(plan["trainings"])]
     failures = sum(run[0] for run in runs)
     ratios = np.array([run[1] for run in runs])
     exact = exact_failure_rate(rule, train_kappa)
