@@ -104,3 +104,36 @@ def test_authors_offset_rule_fails_its_own_delta_on_both_sides(one_torch_thread)
         exceeding = test.details["exceeding_steps"]
         assert exceeding and all(test.details["per_step_means"][str(t)] > 1e-3 for t in exceeding)
         assert str(instance.chain.steps) not in test.details["per_step_means"]     # untilted prior: t < T only
+
+
+@pytest.mark.slow
+def test_authors_rule_on_the_authors_chain_fails_where_its_terms_exceed_delta(one_torch_thread):
+    """gmm-ddpm-B7, the rule trained by our code as on gmm-ref-B7 (one proposal, κ = 15, δ = 1e-3, 1 000 parents,
+    seed 7, untilted prior), designed particles (≈ 25 000): both sides ``fail``; every listed step's mean exceeds δ,
+    and every step whose mean over an independent run's exact terms is, at its KL lower confidence bound, above
+    δ + the detectable excess is listed (≈ 4 min on 2 loaded cores)."""
+    from estimators.bounded_means import kl_upper_confidence
+    from estimators.chain_laws import kernel_value_laws
+    from estimators.per_step_delta import per_step_terms
+    from primitives.chain_samplers import per_step_rejection_sample
+
+    name = "gmm-ddpm-B7"
+    instance = resolve_chain_instance(name)
+    rule, _ = train_proposal_offsets(instance.chain, instance.values, kappa=15.0, delta=1e-3, parents=1000,
+                                     generator=torch.Generator().manual_seed(7))
+    independent = per_step_rejection_sample(instance.chain, instance.values, rule, 2000,
+                                            generator=torch.Generator().manual_seed(11), record_states=True)
+    for side in ("target", "proposal"):
+        record = check_chain_sampler(cv.per_step(instance.values, rule), name, budget=0.05, baseline=rule,
+                                     alpha=STAT_ALPHA, per_step_delta=1e-3, delta_side=side, untilted_prior=True)
+        test = _per_step(record)
+        assert record.verdict == "fail" and test.rejected, str(record)
+        exceeding = test.details["exceeding_steps"]
+        assert all(test.details["per_step_means"][str(t)] > 1e-3 for t in exceeding)
+        for t in range(instance.chain.steps):
+            parents = independent.states[t + 1]
+            laws = kernel_value_laws(instance.chain, t, parents, instance.values, spacing=0.2)
+            terms = per_step_terms(laws, instance.lam, rule(parents, t).reshape(-1), side, 15.0).clamp(max=1.0)
+            lower = 1.0 - kl_upper_confidence(1.0 - float(terms.mean()), terms.shape[0], STAT_ALPHA)
+            if lower > 1e-3 + test.detectable_gap:
+                assert t in exceeding, (side, t, lower)
