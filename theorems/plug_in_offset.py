@@ -6,7 +6,7 @@ residuals ``s_i = V(x_i) − V'`` and the offset ``τ̂ = [log(1/δ) + log mean_
 (``train_proposal_offsets``, rule ``one-proposal``), so the training mass ``mean_i e^{κ(s_i − τ̂)} = δ`` exactly. The
 authors claim the *population* proposal-side term ``M(τ̂) = E_p e^{κ(V − V' − τ̂)} ≤ δ``. A plug-in has no slack:
 ``M(τ̂) = δ·μ/μ̂`` with ``μ = E_p e^{κ s}`` and ``μ̂ = mean_i e^{κ s_i}``, so ``M(τ̂) > δ`` whenever the training
-mean falls below its expectation — about half the trainings (exactly 0.52 here).
+mean falls below its expectation — about half the trainings (exactly 0.513 here).
 
 **What holds: δ up to the learner's sampling error.** Let ``s_max`` bound the residuals, ``w_i = e^{κ(s_i − s_max)}``
 ∈ [0, 1] (so ``M(τ̂)/δ = E w / w̄``) and ``ρ`` the empirical-Bernstein radius of the w_i at η/2 (Maurer & Pontil
@@ -27,7 +27,7 @@ closed forms of τ̂(k), M(k), w̄(k), ρ(k) (``exact_failure_rate``; it never c
 trainings, each a real run of ``train_proposal_offsets`` on the two-point step and the population mass from the
 kernel's exact law (``log_proposal_chernoff_mass``); the trainings are designed (``estimators.design``) to reject,
 w.p. ≥ 1 − β, a learner whose failure rate is the zero-slack claim's (``M(τ̂) ≤ δ`` with no sampling error:
-0.52); the exact rate is the record's exact side. The details record the zero-slack rate.
+0.513); the exact rate is the record's exact side. The details record the zero-slack rate.
 
 **Wrong variants that perturb code** (``mutants``): the offset computed on the target side (the training children
 drawn from the tilted kernel, ``rule="target-side"``: M ≈ 0.31δ, outside the band in every training) and the offset
