@@ -1,12 +1,14 @@
 """The per-step δ runs of ``theorems.per_step_delta``'s docstring (issue 18, item 2), reproducible from one command:
 
-    PYTHONPATH=. python benchmarks/per_step_delta_runs.py --out benchmarks/results/per_step_delta_runs.json
+    PYTHONPATH=. python benchmarks/per_step_delta_runs.py --run authors --out benchmarks/results/per_step_delta_authors.json
+    PYTHONPATH=. python benchmarks/per_step_delta_runs.py --run oracle --out benchmarks/results/per_step_delta_oracle.json
 
 * ``oracle``: the oracle Chernoff baseline (T3, δ = 1e-3) on ``gmm-ref-B7`` through
   ``check_chain_sampler(…, per_step_delta=1e-3, delta_side="target")`` at the designed particles: ``pass``
   (certified; 1 975 s wall at load average 10–27 on 2 cores, 2026-12-08).
 * ``authors``: the authors' one-proposal offset rule (κ = 15, δ = 1e-3, 1 000 parents, seed 7, untilted prior)
-  trained by ``train_proposal_offsets`` on ``gmm-ddpm-B7``, checked on both sides: ``fail`` on both (≈ 3 min).
+  trained by ``train_proposal_offsets`` on ``gmm-ddpm-B7``, checked on both sides: ``fail`` on both (136 s and 132 s
+  wall, loaded, 2026-12-08; ``results/per_step_delta_authors.json``).
 
 ``--instance`` runs either on another chain (e.g. ``masked-ref-B5`` as a smoke run). Each row: the verdict, the
 per-step test's n, exceeding steps, per-step means and upper confidence bounds, the certificates and the power.
