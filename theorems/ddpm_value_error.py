@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from functools import partial
 
-import numpy as np
 import torch
 
 from estimators.chain_laws import kernel_value_laws
