@@ -5,7 +5,7 @@
 
 * ``oracle``: the oracle Chernoff baseline (T3, δ = 1e-3) on ``gmm-ref-B7`` through
   ``check_chain_sampler(…, per_step_delta=1e-3, delta_side="target")`` at the designed particles: ``pass``
-  (certified; 1 975 s wall at load average 10–27 on 2 cores, 2026-12-08).
+  (certified; 1 340 s wall on 2 loaded cores, 2026-12-08; ``results/per_step_delta_oracle.json``).
 * ``authors``: the authors' one-proposal offset rule (κ = 15, δ = 1e-3, 1 000 parents, seed 7, untilted prior)
   trained by ``train_proposal_offsets`` on ``gmm-ddpm-B7``, checked on both sides: ``fail`` on both (136 s and 132 s
   wall, loaded, 2026-12-08; ``results/per_step_delta_authors.json``).
