@@ -24,7 +24,8 @@ rate is ≤ ``e^{−n kl(c ‖ δ)} = α``. Power: if ``E X = δ + g`` with ``δ
 small δ, the scaling of a Bernoulli rate test). Terms outside [0, 1] (the proposal Chernoff mass may exceed
 1) are clipped to ``min(X, 1)``: ``E min(X, 1) ≤ E X``, so a rejection of the clipped null rejects the
 original one at the same level. The companion upper bound (certificate) is
-``estimators.bounded_means.bounded_mean_upper_confidence`` and is valid for unclipped [0, 1] terms only.
+``estimators.step_mean_certificate`` (betting, designed for terms ≤ δ per state) and is valid for unclipped [0, 1]
+terms only.
 """
 from __future__ import annotations
 
@@ -35,13 +36,14 @@ import torch
 
 from estimators.bounded_means import bernoulli_kl, bounded_mean_upper_confidence
 from estimators.design import smallest_n
+from estimators.step_mean_certificate import step_mean_upper_confidence_by_betting
 from primitives._checks import check_positive, check_unit_interval
 
 __all__ = ["log_proposal_chernoff_mass", "proposal_tail", "target_tail", "chernoff_factor_bound",
            "proposal_tail_bound", "proposal_offset", "proposal_offset_from_log_masses", "assert_step_mean_at_most_by_kl",
            "min_excess_of_step_mean_detectable", "min_num_samples_for_step_mean_test", "step_mean_threshold",
            "DELTA_SIDES", "per_step_terms", "step_mean_tests", "ProposalOffsetBaseline", "train_proposal_offsets",
-           "UNTILTED", "check_kappa", "min_num_samples_for_step_certificate"]
+           "UNTILTED", "check_kappa"]
 
 DELTA_SIDES = ("target", "proposal")
 
@@ -217,7 +219,7 @@ class ProposalOffsetBaseline:
 
 def train_proposal_offsets(kernel, values, *, kappa: float = 15.0, delta: float = 1e-3, parents: int = 2000,
                            rule: str = "one-proposal", log_u=None, generator: torch.Generator | None = None,
-                           laws=None) -> tuple[ProposalOffsetBaseline, dict]:
+                           laws=None, residuals: dict | None = None) -> tuple[ProposalOffsetBaseline, dict]:
     """The authors' offset rule trained from the top step down on the sampler's own parents.
 
     At step t (steps above fixed): ``parents`` fresh runs to x_{t+1}; ``rule="one-proposal"`` (theirs): one
@@ -226,7 +228,9 @@ def train_proposal_offsets(kernel, values, *, kappa: float = 15.0, delta: float 
     ``StateLaws`` factory, e.g. ``kernel_value_laws``), ``τ_t = proposal_offset_from_log_masses``.
     ``rule="target-side"`` is the wrong side (a deliberate bug for wrong variants): the same formula on one
     child of the *tilted* kernel per parent (envelope rejection), which controls ``E_q`` instead of ``E_p``.
-    Returns the baseline and the training parents per step (for the plug-in identity)."""
+    Returns the baseline and the training parents per step (for the plug-in identity). ``residuals`` (a dict,
+    filled for the one-proposal and target-side rules): ``residuals[t]`` = the step's ``s_i`` (for the learner's
+    sampling error, ``theorems.plug_in_offset``)."""
     from primitives.chain_samplers import per_step_rejection_sample, step_rejection_sample
 
     if rule not in ("one-proposal", "exact-mass", "target-side"):
@@ -250,7 +254,10 @@ def train_proposal_offsets(kernel, values, *, kappa: float = 15.0, delta: float 
             else:
                 envelope = torch.tensor([values.envelope(t)], dtype=torch.float64, device=y.device)
                 x, _ = step_rejection_sample(kernel, y, t, values, envelope, generator=generator)
-            baseline.offsets[t] = proposal_offset(values(x, t) - base, kappa, delta)
+            s = values(x, t) - base
+            baseline.offsets[t] = proposal_offset(s, kappa, delta)
+            if residuals is not None:
+                residuals[t] = s
         training[t] = y
     return baseline, training
 
@@ -269,8 +276,10 @@ def step_mean_tests(delta_terms: np.ndarray, delta: float, *, alpha: float, beta
                     steps: list[int], exact_steps: tuple[int, ...] = ()) -> dict:
     """Every listed step's mean term against δ (``assert_step_mean_at_most_by_kl`` at α/len(steps) each,
     Bonferroni); rows of ``delta_terms`` are steps, columns particles. ``exact_steps`` (the prior step: one
-    parent, its term exact) are compared exactly and spend no α. Returns per-step means, UCBs (target side), the exceeding steps, the
-    rejection point and the smallest detectable excess (power)."""
+    parent, its term exact) are compared exactly and spend no α. Returns per-step means, UCBs (target side: the
+    betting bound of ``estimators.step_mean_certificate`` at the same share; a false certificate and a false fail
+    are errors on different truths, so they share it), the exceeding steps, the rejection point and the smallest
+    detectable excess (power)."""
     share = alpha / max(1, len([t for t in steps if t not in exact_steps]))
     n = int(delta_terms.shape[1])
     means, uppers, exceeding = {}, {}, []
@@ -284,19 +293,9 @@ def step_mean_tests(delta_terms: np.ndarray, delta: float, *, alpha: float, beta
             continue
         result = assert_step_mean_at_most_by_kl(row, delta, alpha=share)
         means[t] = result["mean"]
-        uppers[t] = result["upper_confidence"] if side == "target" else None
+        uppers[t] = step_mean_upper_confidence_by_betting(row, alpha=share) if side == "target" else None
         if result["exceeds"]:
             exceeding.append(t)
     return {"means": means, "upper_confidence": uppers, "exceeding_steps": exceeding, "alpha_per_step": share,
             "threshold": step_mean_threshold(n, delta, share) if n >= 1 else 1.0,
             "excess_detectable": min_excess_of_step_mean_detectable(n, delta, alpha=share, beta=beta), "n": n}
-
-
-def min_num_samples_for_step_certificate(delta: float, *, alpha: float, fraction: float = 0.1) -> int:
-    """Smallest n at which an observed per-step mean ``fraction·δ`` gives a KL upper confidence bound ≤ δ
-    (``n·kl(fraction·δ ‖ δ) ≥ log(2/α)``, the KL half of ``bounded_mean_upper_confidence``): the size a
-    certificate of δ needs when the terms sit an order below it. Sampling noise in the observed mean is not
-    covered (no β): a design floor, stated as such."""
-    delta, alpha = check_unit_interval("delta", delta), check_unit_interval("alpha", alpha)
-    fraction = check_unit_interval("fraction", fraction)
-    return int(math.ceil(math.log(2.0 / alpha) / bernoulli_kl(fraction * delta, delta)))

@@ -28,8 +28,9 @@ import math
 import numpy as np
 import torch
 
-from primitives._checks import check_positive, resolve_device, resolve_dtype
-from primitives.diffusion import KernelAtoms, _check_count, check_schedule, check_step
+from primitives._checks import check_positive
+from primitives.diffusion import (KernelAtoms, _check_count, adopt_mixture, check_schedule, check_step,
+                                  mixture_chain_states)
 from primitives.laws import GaussianMixture
 from primitives.rewards import Reward, StepReward, as_reward
 
@@ -62,26 +63,14 @@ class MixtureScoreDDPM:
 
     def __init__(self, mixture: GaussianMixture, alphas=None, *, score_shift: int = 0,
                  device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> None:
-        if not isinstance(mixture, GaussianMixture):
-            raise ValueError(f"mixture must be a GaussianMixture, got {type(mixture).__name__}")
+        to = adopt_mixture(self, mixture, device, dtype)
         if score_shift not in (0, 1):
             raise ValueError(f"score_shift must be 0 or 1, got {score_shift!r}")
         self.alphas_np = check_schedule(authors_schedule() if alphas is None else alphas)
         if self.alphas_np.size < 2:
             raise ValueError("alphas must have at least 2 entries (n states, n − 1 transitions)")
-        self.device = resolve_device(device if device is not None else mixture.device)
-        self.dtype = resolve_dtype(dtype)
         self.steps = int(self.alphas_np.size) - 1
-        self.dim = int(mixture.dim)
-        self.state_shape = (self.dim,)
         self.score_shift = int(score_shift)
-        to = dict(device=self.device, dtype=self.dtype)
-        self.weights = mixture.weights.to(**to)
-        with np.errstate(divide="ignore"):
-            self.log_weights = torch.log(self.weights)
-        self.means = mixture.means.to(**to)
-        self.covs = mixture.covs.to(**to)
-        self.mixture = GaussianMixture(self.weights, self.means, self.covs, device=self.device, dtype=self.dtype)
         self.alpha_bars_np = np.cumprod(self.alphas_np)
         self.betas_np = (1.0 - self.alphas_np) / self.alphas_np
         eye = torch.eye(self.dim, **to)
@@ -115,13 +104,7 @@ class MixtureScoreDDPM:
         """``√β_t = √((1 − α[t]) / α[t])`` (isotropic)."""
         return math.sqrt(float(self.betas_np[check_step(t, self.steps)]))
 
-    def _check_states(self, name: str, states: torch.Tensor) -> torch.Tensor:
-        if not isinstance(states, torch.Tensor):
-            states = torch.as_tensor(np.asarray(states, dtype=float))
-        states = states.to(device=self.device, dtype=self.dtype)
-        if states.ndim != 2 or states.shape[1] != self.dim:
-            raise ValueError(f"{name} must have shape (m, {self.dim}), got {tuple(states.shape)}")
-        return states
+    _check_states = mixture_chain_states
 
     # ------------------------------------------------------------------ black-box kernel
     def sample_prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -156,6 +156,38 @@ def check_schedule(alphas) -> np.ndarray:
     return array
 
 
+def adopt_mixture(chain, mixture: GaussianMixture, device, dtype) -> dict:
+    """Give ``chain`` the data law both Gaussian-mixture chains carry (``GaussianMixtureDiffusion``,
+    ``primitives.ddpm_chain.MixtureScoreDDPM``): ``device``, ``dtype``, ``dim``, ``state_shape``, ``weights``,
+    ``log_weights`` (−∞ for a zero weight), ``means``, ``covs`` and ``mixture`` on that device; returns the tensor
+    options. ``ValueError`` naming ``mixture`` when it is not a ``GaussianMixture``."""
+    if not isinstance(mixture, GaussianMixture):
+        raise ValueError(f"mixture must be a GaussianMixture, got {type(mixture).__name__}")
+    chain.device = resolve_device(device if device is not None else mixture.device)
+    chain.dtype = resolve_dtype(dtype)
+    chain.dim = int(mixture.dim)
+    chain.state_shape = (chain.dim,)
+    to = dict(device=chain.device, dtype=chain.dtype)
+    chain.weights = mixture.weights.to(**to)
+    with np.errstate(divide="ignore"):
+        chain.log_weights = torch.log(chain.weights)
+    chain.means = mixture.means.to(**to)
+    chain.covs = mixture.covs.to(**to)
+    chain.mixture = GaussianMixture(chain.weights, chain.means, chain.covs, device=chain.device, dtype=chain.dtype)
+    return to
+
+
+def mixture_chain_states(chain, name: str, states) -> torch.Tensor:
+    """``states`` as an (m, d) tensor on the chain's device and dtype (a method of both mixture chains);
+    ``ValueError`` naming ``name`` for another shape."""
+    if not isinstance(states, torch.Tensor):
+        states = torch.as_tensor(np.asarray(states, dtype=float))
+    states = states.to(device=chain.device, dtype=chain.dtype)
+    if states.ndim != 2 or states.shape[1] != chain.dim:
+        raise ValueError(f"{name} must have shape (m, {chain.dim}), got {tuple(states.shape)}")
+    return states
+
+
 @dataclass(frozen=True)
 class KernelAtoms:
     """A discrete quadrature law of a kernel ``p_t(·|y)`` for a batch of parents: ``atoms`` of shape
@@ -176,22 +208,10 @@ class GaussianMixtureDiffusion:
 
     def __init__(self, mixture: GaussianMixture, alphas: Sequence[float] | np.ndarray | None = None, *,
                  device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> None:
-        if not isinstance(mixture, GaussianMixture):
-            raise ValueError(f"mixture must be a GaussianMixture, got {type(mixture).__name__}")
+        to = adopt_mixture(self, mixture, device, dtype)
         self.alphas_np = check_schedule(reference_schedule() if alphas is None else alphas)
-        self.device = resolve_device(device if device is not None else mixture.device)
-        self.dtype = resolve_dtype(dtype)
         self.steps = int(self.alphas_np.size)
-        self.dim = int(mixture.dim)
-        self.state_shape = (self.dim,)
         self.components = int(mixture.components)
-        to = dict(device=self.device, dtype=self.dtype)
-        self.weights = mixture.weights.to(**to)
-        with np.errstate(divide="ignore"):
-            self.log_weights = torch.log(self.weights)
-        self.means = mixture.means.to(**to)
-        self.covs = mixture.covs.to(**to)
-        self.mixture = GaussianMixture(self.weights, self.means, self.covs, device=self.device, dtype=self.dtype)
         self.alphas = torch.as_tensor(self.alphas_np, **to)
         self.alpha_bars_np = np.concatenate([[1.0], np.cumprod(self.alphas_np)])
         self.alpha_bars = torch.as_tensor(self.alpha_bars_np, **to)
@@ -241,13 +261,7 @@ class GaussianMixtureDiffusion:
     def prior(self) -> GaussianMixture:
         return self.marginal(self.steps)
 
-    def _check_states(self, name: str, states: torch.Tensor) -> torch.Tensor:
-        if not isinstance(states, torch.Tensor):
-            states = torch.as_tensor(np.asarray(states, dtype=float))
-        states = states.to(device=self.device, dtype=self.dtype)
-        if states.ndim != 2 or states.shape[1] != self.dim:
-            raise ValueError(f"{name} must have shape (m, {self.dim}), got {tuple(states.shape)}")
-        return states
+    _check_states = mixture_chain_states
 
     def _marginal_log_likelihoods(self, t: int, states: torch.Tensor) -> torch.Tensor:
         """``log π_k + log N(y; √ᾱ_t μ_k, S_t^k)`` of shape (m, K)."""

@@ -7,13 +7,14 @@ import pytest
 from theorems import (chain_learned_baseline, chain_step_bounds, chain_step_terms, diffusion_chains,
                       diffusion_tilt_oracle, kl_laplace_mixtures, kl_net_clipping, kl_nonconvexity, kl_oracle_calls,
                       kl_partition_error, linear_tilt_sufficiency, prox_grid_error, prox_oracle_tractability,
-                      t6_learner_slack)
+                      ddpm_value_error, plug_in_offset, t6_learner_slack)
 from tiltproof.core.framework import run_claim
 from tests.conftest import STAT_ALPHA
 
 MODULES = (diffusion_chains, chain_step_bounds, chain_step_terms, chain_learned_baseline, diffusion_tilt_oracle,
            linear_tilt_sufficiency, kl_net_clipping, kl_oracle_calls, kl_nonconvexity, kl_laplace_mixtures,
-           kl_partition_error, prox_oracle_tractability, prox_grid_error, t6_learner_slack)
+           kl_partition_error, prox_oracle_tractability, prox_grid_error, t6_learner_slack, plug_in_offset,
+           ddpm_value_error)
 MUTANTS = [mutant for module in MODULES for mutant in module.mutants()]
 SEEDS = range(1, 7)
 

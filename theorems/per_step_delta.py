@@ -75,10 +75,23 @@ beside the issue's 5.2e-3 for the authors' own sampler); T7 certificate 0.30 > 0
 t = 0…13 (the plug-in's one proposal per parent misses the rare high-V children that e^{15(V−b)} weights: the
 population mass E_{ν,p} e^{κ(V_t − b_t)} is 10^{11}–10^{21} at t ≤ 9). A plug-in (zero-slack) offset has no
 confidence guarantee: T6's argument applies, and here it fails by orders of magnitude.
-The oracle (T3, target-side) baseline through the same check at its δ (designed n, 28 595 audited particles,
-451 s): no step refuted (largest per-step mean tail 1.5e-4), T7 certificate 0.0124 ≤ 0.05, but the per-step
-certificate's largest UCB is 1.12e-3 > δ, so the verdict is ``uncertified``: the certificate's design floor
-(an observed mean δ/10 certifies) is too small for steps at 0.15δ.
+The oracle (T3, target-side) baseline through the same check at its δ: ``pass`` (certified). The per-step
+certificate is the betting bound of ``estimators.step_mean_certificate``, designed for samplers that meet δ per
+state with per-step means ≤ δ/4 (24 979 audited particles at α/5/21 per step; the Bernoulli-worst-case KL bound
+needed ≈ 70 000 for the same power and, at the earlier floor of 28 595, gave a UCB of 1.12e-3 > δ). Measured
+2026-12-08 (seed 0, α = 1e-6, 44 357 particles for the x_0 tests; 1 975 s wall on 2 cores at load average
+10–27): no step refuted, largest per-step mean tail 1.51e-4 (t = 12), largest per-step UCB 8.89e-4 ≤ δ, T7
+certificate 0.0153 ≤ 0.05; ``power["per_step_certifiable_slack"]`` 7.48e-4.
+
+On the authors' own chain ``gmm-ddpm-B7``, the same rule trained by our code the same way (seed 7: offsets τ_t
+0.47–3.74) through ``check_chain_sampler(…, per_step_delta=1e-3, untilted_prior=True)`` at the designed n (seed 0,
+α = 1e-6; the slow test ``test_authors_rule_on_the_authors_chain_fails_where_its_terms_exceed_delta``): target side
+``fail`` with 24 914 audited particles, steps 0–7, 9–11, 13 exceed δ (means 9.0e-3, 8.4e-3, 6.4e-3, 6.2e-3,
+1.0e-2, 1.05e-2, 1.16e-2, 4.4e-3; 5.8e-3, 1.07e-2, 2.06e-2; 2.8e-3), not listed: t = 8 (7.6e-4 ≤ δ) and t = 12
+(1.9e-3, an excess of 0.9e-3, below the 2.8e-3 the test detects w.p. ≥ 1 − β); T7 certificate 0.067 > 0.05.
+Proposal side ``fail``: steps 0–13 exceed δ (masses 10^{19} at t ≤ 1 down to 0.03 at t = 13; 1.4e-3 at t = 14,
+15, below the detectable excess). The proposal-side claim on the plug-in offset itself, "≤ δ up to the
+learner's sampling error", is registered in ``theorems.plug_in_offset``.
 """
 from __future__ import annotations
 
