@@ -164,14 +164,11 @@ def share_tests(kernel, reward, values, baseline, gap: float, generator: torch.G
     reference = reward.contains(trajectory_rejection_sample(kernel, reward, LAM, n, generator=generator).samples)
     log(f"  share test: n = {n} per side (gap {gap}), reference share {float(reference.double().mean()):.3f} "
         f"({time.perf_counter() - clock:.0f}s)")
-    samplers = {
-        "trajectory": lambda: trajectory_rejection_sample(kernel, reward, LAM, n, generator=generator),
+    samplers = {  # a fresh trajectory sample (the test's false-fail control) is left out: it costs the most
+        "lcb": lambda: per_step_rejection_sample(kernel, values, baseline, n, generator=generator),
         "unaligned": lambda: unaligned_sample(kernel, n, generator=generator),
         "two_lambda": lambda: per_step_rejection_sample(kernel, TemperatureValues(values, 2.0),
                                                         EnvelopeBaseline(values), n, generator=generator),
-        "ideal_per_step": lambda: per_step_rejection_sample(kernel, values, EnvelopeBaseline(values), n,
-                                                            generator=generator),
-        "lcb": lambda: per_step_rejection_sample(kernel, values, baseline, n, generator=generator),
     }
     found = {"gap": gap, "n": n}
     for name, draw in samplers.items():
@@ -289,6 +286,21 @@ def why_not_ten(blocks: list[dict]) -> str:
     return "**The 10× target.** " + "; ".join(parts) + "."
 
 
+def merge_results(parts: list[dict]) -> dict:
+    """One results dict from runs of the same settings at different heights (meta of the first; the commands,
+    seconds and load averages of all; heights sorted by B)."""
+    if len({json.dumps(part["meta"]["settings"], sort_keys=True) for part in parts}) != 1:
+        raise ValueError("merge: the results were run with different settings")
+    meta = dict(parts[0]["meta"])
+    meta.update(command=" ; ".join(part["meta"].get("command", "") for part in parts),
+                seconds=max(part["meta"].get("seconds", 0.0) for part in parts),
+                parts=[{key: part["meta"].get(key) for key in ("command", "seconds", "load_average", "complete", "seed")}
+                       for part in parts],
+                complete=all(part["meta"].get("complete", True) for part in parts))
+    return {"meta": meta, "heights": sorted((block for part in parts for block in part["heights"]),
+                                            key=lambda block: block["B"])}
+
+
 def rewrite_markdown(source: Path) -> None:
     """Regenerate the markdown of a results JSON (no sampling)."""
     source.with_suffix(".md").write_text(markdown(json.loads(source.read_text())))
@@ -302,10 +314,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--name", default=None, help="results file stem (default masked_lm[_quick])")
     parser.add_argument("--markdown-from", type=Path, default=None, help="rewrite the .md of this results JSON")
+    parser.add_argument("--merge", type=Path, nargs="+", default=None,
+                        help="merge results JSONs of separate --heights runs into --out/<name>.json/.md")
     arguments = parser.parse_args(argv)
     if arguments.markdown_from is not None:
         rewrite_markdown(arguments.markdown_from)
+        return 0
+    if arguments.merge is not None:
+        merged = merge_results([json.loads(path.read_text()) for path in arguments.merge])
+        name = arguments.name or ("masked_lm_quick" if merged["meta"]["quick"] else "masked_lm")
+        (arguments.out / f"{name}.json").write_text(json.dumps(merged, indent=2, default=float))
+        (arguments.out / f"{name}.md").write_text(markdown(merged))
+        print(f"merged {len(arguments.merge)} files into {arguments.out / name}.json/.md")
         return 0
     torch.set_num_threads(arguments.threads)
     device = resolve_device(arguments.device)
@@ -313,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     kernel = train_masked_lm(SMALL_CONFIG, unmask=UNMASK, device=device, log=print)
     settings = SETTINGS[arguments.quick]
     generator = torch.Generator(device=device).manual_seed(arguments.seed)
-    name = "masked_lm_quick" if arguments.quick else "masked_lm"
+    name = arguments.name or ("masked_lm_quick" if arguments.quick else "masked_lm")
     arguments.out.mkdir(parents=True, exist_ok=True)
     meta = {"quick": arguments.quick, "device": str(device), "seed": arguments.seed, "length": kernel.length,
             "unmask": UNMASK, "steps": kernel.steps, "training": kernel.training, "settings": settings,
