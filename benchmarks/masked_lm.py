@@ -1,6 +1,8 @@
 """LCB on a learned masked-diffusion language model (issue 19): queries per sample and verdicts.
 
-    python benchmarks/masked_lm.py [--quick] [--device cuda] [--heights 1 3 5] [--out benchmarks/results]
+    python benchmarks/masked_lm.py [--quick | --preset quick|full|loaded] [--device cuda] [--heights 1 3 5]
+        [--out benchmarks/results] [--name STEM]
+    python benchmarks/masked_lm.py --merge A.json B.json --name masked_lm     # separate --heights runs, one file
 
 Model: ``primitives.masked_lm.SMALL_CONFIG`` (letters, L = 16, two transformer layers, trained by the project
 on the standard library's docstrings, cached), unmasking ``UNMASK`` = 2 positions per step (T = 8).
@@ -22,7 +24,10 @@ Per row: queries per sample (kernel draws up to each accepted proposal), the fra
 reward's set, ten example texts. At ``VERDICT_HEIGHT`` every sampler goes through
 ``check_chain_sampler(…, kernel=, reward=, lam=, reference="trajectory")`` (a two-sample KS test per
 projection against a fresh trajectory-rejection reference, with its detectable gap). Writes
-``masked_lm[_quick].json`` and ``.md`` under ``--out``.
+``masked_lm[_<preset>].json`` and ``.md`` under ``--out`` (after each B). Presets (``SETTINGS``): ``quick``; ``full``;
+``loaded`` — the full soft values and share test with the quick LCB training and no ``check_chain_sampler``
+verdicts, what a shared 2-core machine affords. Also per B: the query-cost analysis
+(``benchmarks/masked_lm_analysis.py``) and, at ``VERDICT_HEIGHT``, the powered reward-share test.
 """
 from __future__ import annotations
 
@@ -59,12 +64,17 @@ PATH_TV_BUDGET, PATH_FAILURE = 0.05, 0.05
 CHECK_ALPHA, CHECK_BETA = 1e-3, 1e-3
 SHARE_ALPHA, SHARE_BETA = 1e-3, 1e-3
 SETTINGS = {  # share_gap: the effect of interest, a difference in the share of outputs in the reward set
-    True: dict(n=300, check_n=2000, value_parents=1024, value_children=16, value_iterations=300,
+    "quick": dict(n=300, check_n=2000, value_parents=1024, value_children=16, value_iterations=300,
                train_parents=256, children=16, selection_pairs=200, iterations=200, max_tests=2,
                share_chains=5000, oracle_parents=100, oracle_children=128, share_gap=0.15),
-    False: dict(n=2000, check_n=2000, value_parents=2048, value_children=32, value_iterations=400,
+    "full": dict(n=2000, check_n=2000, value_parents=2048, value_children=32, value_iterations=400,
                 train_parents=512, children=16, selection_pairs=400, iterations=300, max_tests=3,
                 share_chains=20000, oracle_parents=300, oracle_children=256, share_gap=0.10),
+    # the full run's soft values (cached) and share test, the quick run's LCB training, no check_chain_sampler
+    # verdicts (measured by the quick runs): what a 2-core machine at load ≈ 20 affords
+    "loaded": dict(n=1000, check_n=0, value_parents=2048, value_children=32, value_iterations=400,
+                   train_parents=256, children=16, selection_pairs=200, iterations=200, max_tests=2,
+                   share_chains=20000, oracle_parents=150, oracle_children=256, share_gap=0.10),
 }
 
 
@@ -121,10 +131,11 @@ def run_height(kernel: MaskedLMKernel, height: float, settings: dict, generator:
         f"best saving e^(B/λ)/Z = {analysis['best_saving']:.1f}, oracle per-parent baseline "
         f"{analysis['oracle_queries']:.1f} (per-parent envelope {analysis['parent_envelope_queries']:.1f}) "
         f"queries/sample ({analysis['seconds']:.0f}s)")
-    out = {"B": height, "rows": rows, "value_queries": value_info["queries"], "value_seconds": value_info["seconds"],
+    out = {"B": height, "settings": settings, "rows": rows, "value_queries": value_info["queries"], "value_seconds": value_info["seconds"],
            "values_cache": value_info, "analysis": analysis}
-    if height == VERDICT_HEIGHT:
+    if height == VERDICT_HEIGHT and settings["check_n"] > 0:
         out["verdicts"] = verdicts(kernel, reward, values, baseline, settings["check_n"], log)
+    if height == VERDICT_HEIGHT:
         out["share_tests"] = share_tests(kernel, reward, values, baseline, settings["share_gap"],
                                          generator, log)
     return out
@@ -183,7 +194,7 @@ def share_tests(kernel, reward, values, baseline, gap: float, generator: torch.G
 
 def markdown(results: dict) -> str:
     meta = results["meta"]
-    lines = [f"# LCB on a learned masked-diffusion LM ({'quick' if meta['quick'] else 'full'})", "",
+    lines = [f"# LCB on a learned masked-diffusion LM ({meta.get('preset', 'quick' if meta['quick'] else 'full')})", "",
              f"Model: L = {meta['length']}, k = {meta['unmask']} positions per step (T = {meta['steps']}), trained "
              f"{meta['training']['seconds']:.0f}s (0 = loaded from the cache) on {meta['training']['sequences']} "
              f"docstring lines; reward B·1{{line mentions {', '.join(TOPIC_KEYWORDS)}}}, λ = 1; device {meta['device']}; "
@@ -289,12 +300,11 @@ def why_not_ten(blocks: list[dict]) -> str:
 def merge_results(parts: list[dict]) -> dict:
     """One results dict from runs of the same settings at different heights (meta of the first; the commands,
     seconds and load averages of all; heights sorted by B)."""
-    if len({json.dumps(part["meta"]["settings"], sort_keys=True) for part in parts}) != 1:
-        raise ValueError("merge: the results were run with different settings")
     meta = dict(parts[0]["meta"])
     meta.update(command=" ; ".join(part["meta"].get("command", "") for part in parts),
                 seconds=max(part["meta"].get("seconds", 0.0) for part in parts),
-                parts=[{key: part["meta"].get(key) for key in ("command", "seconds", "load_average", "complete", "seed")}
+                parts=[{key: part["meta"].get(key) for key in ("command", "seconds", "load_average", "complete", "seed",
+                                                               "preset", "settings")}
                        for part in parts],
                 complete=all(part["meta"].get("complete", True) for part in parts))
     return {"meta": meta, "heights": sorted((block for part in parts for block in part["heights"]),
@@ -308,7 +318,9 @@ def rewrite_markdown(source: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="the same as --preset quick")
+    parser.add_argument("--preset", choices=tuple(SETTINGS), default=None,
+                        help="quick, full (default) or loaded (module docstring)")
     parser.add_argument("--heights", type=float, nargs="+", default=list(HEIGHTS))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
@@ -333,11 +345,12 @@ def main(argv: list[str] | None = None) -> int:
     device = resolve_device(arguments.device)
     started = time.perf_counter()
     kernel = train_masked_lm(SMALL_CONFIG, unmask=UNMASK, device=device, log=print)
-    settings = SETTINGS[arguments.quick]
+    preset = arguments.preset or ("quick" if arguments.quick else "full")
+    settings = SETTINGS[preset]
     generator = torch.Generator(device=device).manual_seed(arguments.seed)
-    name = arguments.name or ("masked_lm_quick" if arguments.quick else "masked_lm")
+    name = arguments.name or ("masked_lm" if preset == "full" else f"masked_lm_{preset}")
     arguments.out.mkdir(parents=True, exist_ok=True)
-    meta = {"quick": arguments.quick, "device": str(device), "seed": arguments.seed, "length": kernel.length,
+    meta = {"quick": preset == "quick", "preset": preset, "device": str(device), "seed": arguments.seed, "length": kernel.length,
             "unmask": UNMASK, "steps": kernel.steps, "training": kernel.training, "settings": settings,
             "keywords": TOPIC_KEYWORDS, "lambda": LAM, "path_tv_budget": PATH_TV_BUDGET,
             "command": "python benchmarks/masked_lm.py " + " ".join(argv if argv is not None else sys.argv[1:])}

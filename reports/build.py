@@ -32,6 +32,7 @@ import jinja2
 
 from reports import figures as fig
 from reports import summary
+from reports.benchmarks import benchmark_section
 from reports.latex import (MACRO_FIELDS, Latex, escape_prose, escape_text, escape_tt, format_count, format_number,
                            macro_code, macro_name, sanitize_latex)
 
@@ -317,9 +318,10 @@ def _stamp(meta: dict, records: list[dict]) -> dict[str, Any]:
 
 
 def render_report(payload: dict, out_dir: Path, *, source: str = "", mutants: dict | None = None,
-                  appendix: bool = False, proofs: dict | None = None) -> Path:
+                  appendix: bool = False, proofs: dict | None = None, benchmarks: str | None = None) -> Path:
     """Write report.tex, the style, verdicts.tex, sections and figures into ``out_dir``; return the .tex.
-    ``proofs``: a ``tiltproof proof --json`` payload, typeset as the proof appendix (``reports.proofs``)."""
+    ``proofs``: a ``tiltproof proof --json`` payload, typeset as the proof appendix (``reports.proofs``).
+    ``benchmarks``: the LaTeX of the benchmark section (``reports.benchmarks``), written to benchmarks.tex."""
     out_dir = Path(out_dir)
     (out_dir / "sections").mkdir(parents=True, exist_ok=True)
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
@@ -344,6 +346,8 @@ def render_report(payload: dict, out_dir: Path, *, source: str = "", mutants: di
         from reports.proofs import render_proofs_section
 
         render_proofs_section(proofs, out_dir / "sections" / "proofs.tex")
+    if benchmarks is not None:
+        (out_dir / "benchmarks.tex").write_text(benchmarks)
     taken: set[str] = set()
     theorems, groups, figures = [], [], []
     for name in sorted(_unique(r["theorem"] for r in records), key=_theorem_key):
@@ -371,6 +375,7 @@ def render_report(payload: dict, out_dir: Path, *, source: str = "", mutants: di
         meta=meta, stamp=_stamp(raw_meta, records), counts=counts, theorems=theorems, claims=claims,
         source=source or "(payload)", selection=_selection(meta), overview=overview, figure_rows=_figure_rows(figures),
         variants=_variants(mutants, {r["id"] for r in records}), appendix=appendix, proofs=proofs is not None,
+        benchmarks=benchmarks is not None,
         fields=Latex(", ".join(r"\texttt{" + f + "}" for f in MACRO_FIELDS)),
         example_id=example["id"] if example else "",
         example_macro="\\" + macro_name("Empirical", example["id"]) if example else "",
@@ -427,15 +432,20 @@ def compile_report(tex: Path, *, engine: str | None = None, timeout: float = 300
 
 def build_report(results: str | Path | dict, out_dir: str | Path, *, compile: bool = True,
                  engine: str | None = None, timeout: float = 300, mutants: str | Path | dict | None = None,
-                 appendix: bool = False, proofs: dict | None = None) -> ReportResult:
+                 appendix: bool = False, proofs: dict | None = None,
+                 benchmarks: str | Path | None | bool = None) -> ReportResult:
     """Render the report of ``results`` (and the kill matrix of ``mutants``, a ``tiltproof mutants --json``
     file) into ``out_dir`` and compile it when TeX is available. ``appendix``: list every macro code in an
-    appendix too (they are always in ``verdicts.tex``'s comments)."""
+    appendix too (they are always in ``verdicts.tex``'s comments). ``benchmarks``: the directory of benchmark
+    results whose masked-LM table is added when ``masked_lm.json`` is there (None: the checkout's
+    ``benchmarks/results``; False: no benchmark section)."""
     payload = load_results(results)
+    section = None if benchmarks is False else benchmark_section(None if benchmarks is None else benchmarks)
     kill_matrix = None if mutants is None else (mutants if isinstance(mutants, dict) else summary.load_mutants(mutants))
     out_dir = Path(out_dir)
     source = "" if isinstance(results, dict) else Path(results).name
-    tex = render_report(payload, out_dir, source=source, mutants=kill_matrix, appendix=appendix, proofs=proofs)
+    tex = render_report(payload, out_dir, source=source, mutants=kill_matrix, appendix=appendix, proofs=proofs,
+                        benchmarks=section)
     if not compile:
         return ReportResult(out_dir, tex, None, None, f"wrote {tex} (not compiled: --no-compile)")
     chosen = engine or find_engine()

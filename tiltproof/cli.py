@@ -5,7 +5,8 @@ prints one row per claim (id, empirical value, its confidence bound, the relatio
 bound, margin, n, verdict) and exits 1 iff any claim is ``fail`` or ``error``, 2 for bad arguments (found
 before any claim runs), 130 when interrupted. ``--json FILE`` is rewritten atomically after every claim, so
 an interrupted run keeps what it finished and ``--resume FILE`` runs only the rest.
-``tiltproof report --results FILE --out DIR [--mutants FILE] [--no-compile]`` writes DIR/report.tex and
+``tiltproof report --results FILE --out DIR [--mutants FILE] [--no-compile] [--benchmarks DIR | --no-benchmarks]``
+writes DIR/report.tex (with the masked-LM benchmark table when benchmarks/results/masked_lm.json exists) and
 compiles it to DIR/report.pdf when TeX is installed (exit 1 if compilation fails, 2 for a bad input).
 
 Heavy modules (torch, sympy, the theorem registry, matplotlib) are imported inside the commands, so
@@ -313,7 +314,8 @@ def command_report(arguments: argparse.Namespace) -> int:
     try:
         proofs = _proofs_for_report(arguments.proofs)
         result = build_report(arguments.results, arguments.out, compile=not arguments.no_compile,
-                              mutants=arguments.mutants, appendix=arguments.macro_appendix, proofs=proofs)
+                              mutants=arguments.mutants, appendix=arguments.macro_appendix, proofs=proofs,
+                              benchmarks=False if arguments.no_benchmarks else arguments.benchmarks)
     except ValueError as error:
         _print_error(str(error))
         return 2
@@ -366,6 +368,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--macro-appendix", action="store_true",
                         help="add an appendix listing every claim's macro code (always in verdicts.tex comments)")
     report.add_argument("--no-compile", action="store_true", help="write the .tex files only")
+    report.add_argument("--benchmarks", metavar="DIR", default=None,
+                        help="benchmark results whose masked-LM table (masked_lm.json) the report adds "
+                             "(default: the checkout's benchmarks/results)")
+    report.add_argument("--no-benchmarks", action="store_true", help="leave the benchmark section out")
     report.add_argument("--proofs", nargs="?", const="", default=None, metavar="FILE",
                         help="add the proof appendix: every proof checked now, or a `tiltproof proof --json` FILE")
     add_theorems_option(report)

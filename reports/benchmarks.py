@@ -1,0 +1,106 @@
+r"""Benchmark results in the report: the learned masked-LM table (``benchmarks/masked_lm.py``).
+
+``benchmark_section(directory)`` reads ``masked_lm.json`` under ``directory`` (default: the checkout's
+``benchmarks/results``) and returns the LaTeX of a section — per B: queries per sample of trajectory
+rejection (T1, the reference), ideal per-step rejection and LCB, trajectory/LCB, the most any per-step
+sampler can save (``e^{B/λ}/Z``) and the oracle per-parent baseline's queries, LCB's certificate; at the
+verdict height the ``check_chain_sampler(…, reference="trajectory")`` verdicts and the powered share test —
+or ``None`` when there is no such file (the report then has no benchmark section). Every printed value is
+escaped or formatted by ``reports.latex``.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from reports.latex import escape_text, format_number
+
+__all__ = ["DEFAULT_RESULTS", "MASKED_LM_FILE", "benchmark_section", "masked_lm_section"]
+
+DEFAULT_RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+MASKED_LM_FILE = "masked_lm.json"
+
+
+def _rows_by_method(block: dict) -> dict[str, dict]:
+    return {row["method"]: row for row in block["rows"]}
+
+
+def _cell(value: Any, digits: int = 3) -> str:
+    return format_number(value, digits)
+
+
+def _height_row(block: dict) -> str:
+    at = _rows_by_method(block)
+    trajectory, ideal, lcb = (at[name]["queries_per_sample"] for name in ("trajectory", "ideal_per_step", "lcb"))
+    analysis = block.get("analysis", {})
+    certificate = at["lcb"].get("certificate", {})
+    status = "certified" if certificate.get("certified") else "uncertified"
+    cells = [format_number(block["B"]), _cell(trajectory), _cell(ideal), _cell(lcb), _cell(trajectory / lcb),
+             _cell(analysis.get("best_saving")), _cell(analysis.get("oracle_queries")),
+             _cell(at["trajectory"]["in_reward_set"]), _cell(at["lcb"]["in_reward_set"]), escape_text(status)]
+    return " & ".join(cells) + r"\\"
+
+
+def _verdict_table(verdicts: dict) -> list[str]:
+    lines = [r"\begin{tabular}{@{}lllrr@{}}", r"\toprule",
+             r"sampler & verdict & worst projection & statistic / threshold & detectable KS\\", r"\midrule"]
+    for name, v in verdicts.items():
+        lines.append(f"{escape_text(name)} & \\tpshowverdict{{{escape_text(v['verdict'])}}} & "
+                     f"{escape_text(v['worst_projection'])} & {_cell(v['worst_statistic'])} / {_cell(v['threshold'])} & "
+                     f"{_cell(v['detectable_projection_ks'])}\\\\")
+    return lines + [r"\bottomrule", r"\end{tabular}"]
+
+
+def _share_table(tests: dict) -> list[str]:
+    lines = [r"\begin{tabular}{@{}llrrrr@{}}", r"\toprule",
+             r"sampler & verdict & share & reference & $|\Delta|$ / threshold & detectable\\", r"\midrule"]
+    for name, v in tests.items():
+        if isinstance(v, dict):
+            lines.append(f"{escape_text(name)} & \\tpshowverdict{{{escape_text(v['verdict'])}}} & {_cell(v['share'])} & "
+                         f"{_cell(v['reference_share'])} & {_cell(v['difference'])} / {_cell(v['threshold'])} & "
+                         f"{_cell(v['detectable_difference'])}\\\\")
+    return lines + [r"\bottomrule", r"\end{tabular}"]
+
+
+def masked_lm_section(results: dict) -> str:
+    """The LaTeX section of one ``benchmarks/masked_lm.py`` results dict."""
+    meta = results["meta"]
+    lines = [r"\section{Benchmark: LCB on a learned masked-diffusion LM}\label{sec:bench-masked-lm}",
+             escape_text(f"benchmarks/masked_lm.py ({'quick' if meta.get('quick') else 'full'} run; "
+                         f"{meta.get('command', '')}): model L = {meta['length']}, k = {meta['unmask']} positions per "
+                         f"step, T = {meta['steps']}; reward B·1{{line mentions {', '.join(meta['keywords'])}}}, "
+                         f"λ = {meta['lambda']:g}; device {meta['device']}.") + " "
+             + escape_text("Queries per sample (kernel calls per accepted output); best saving = e^{B/λ}/Z, the most any "
+                           "per-step sampler can save over trajectory rejection; oracle = the per-parent baseline at "
+                           "LCB's per-step TV rate; in A = share of outputs mentioning a keyword."),
+             "", r"\begin{center}\scriptsize\setlength{\tabcolsep}{3pt}",
+             r"\begin{tabular}{@{}rrrrrrrrrl@{}}", r"\toprule",
+             r"B & trajectory & ideal per-step & LCB & traj./LCB & best saving & oracle & in A (traj.) & "
+             r"in A (LCB) & LCB path TV\\", r"\midrule"]
+    lines += [_height_row(block) for block in results["heights"]]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{center}"]
+    for block in results["heights"]:
+        if "verdicts" in block:
+            lines += ["", escape_text(f"At B = {block['B']:g}: check_chain_sampler(…, reference=\"trajectory\") "
+                                      "(a KS test per projection of x_0 against a fresh trajectory-rejection sample):"),
+                      "", r"\begin{center}\scriptsize"] + _verdict_table(block["verdicts"]) + [r"\end{center}"]
+        if "share_tests" in block:
+            tests = block["share_tests"]
+            lines += ["", escape_text(f"Powered share test at B = {block['B']:g}: n = m = {tests['n']} per side, "
+                                      f"designed to detect a share difference of {tests['gap']:g}:"),
+                      "", r"\begin{center}\scriptsize"] + _share_table(tests) + [r"\end{center}"]
+    return "\n".join(lines) + "\n"
+
+
+def benchmark_section(directory: str | Path | None = None) -> str | None:
+    """The report's benchmark section, or None when ``directory`` holds no ``masked_lm.json``.
+    Raises ``ValueError`` naming ``benchmarks`` when the file is there but is not a results file."""
+    path = Path(directory if directory is not None else DEFAULT_RESULTS) / MASKED_LM_FILE
+    if not path.exists():
+        return None
+    try:
+        results = json.loads(path.read_text())
+        return masked_lm_section(results)
+    except (json.JSONDecodeError, KeyError, TypeError, ZeroDivisionError) as error:
+        raise ValueError(f"benchmarks: {str(path)!r} is not a masked-LM results file ({error!r})") from None
