@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import time
 from pathlib import Path
 
@@ -110,7 +109,3 @@ def share_test(hits: torch.Tensor, reference_hits: torch.Tensor, *, alpha: float
     return {"verdict": "pass" if difference <= threshold else "fail", "n": n, "reference_n": m, "share": share,
             "reference_share": reference, "difference": difference, "threshold": threshold,
             "detectable_difference": detectable, "alpha": alpha, "beta": beta}
-
-
-def ratio_text(value: float) -> str:
-    return f"{value:.1f}" if math.isfinite(value) else "∞"
