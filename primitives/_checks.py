@@ -94,7 +94,7 @@ def check_token_states(name: str, states, *, length: int, vocabulary: int, mask:
         raise ValueError(f"{name} must hold integer token ids")
     states = states.to(device=device, dtype=torch.long)
     if states.numel() and (states.min() < 0 or states.max() >= vocabulary):
-        raise ValueError(f"{name} must hold token ids in [0, {vocabulary}) (mask = {mask})")
+        raise ValueError(f"{name} must hold tokens with ids in [0, {vocabulary}) (mask = {mask})")
     if masks is not None and states.numel() and bool(((states == mask).sum(-1) != masks).any()):
         raise ValueError(f"{name} at this step must have exactly {masks} masked positions")
     return states
