@@ -75,6 +75,11 @@ SETTINGS = {  # share_gap: the effect of interest, a difference in the share of 
     "loaded": dict(n=1000, check_n=0, value_parents=2048, value_children=32, value_iterations=400,
                    train_parents=256, children=16, selection_pairs=200, iterations=200, max_tests=2,
                    share_chains=20000, oracle_parents=150, oracle_children=256, share_gap=0.10),
+    # B = 3's powered share test of LCB alone (the analysis runs with --analysis-only): what was left affordable
+    "share": dict(n=300, check_n=0, value_parents=2048, value_children=32, value_iterations=400,
+                  train_parents=256, children=16, selection_pairs=200, iterations=200, max_tests=2,
+                  share_chains=0, oracle_parents=0, oracle_children=0, share_gap=0.10,
+                  share_samplers=("lcb", "unaligned")),
 }
 
 
@@ -124,6 +129,13 @@ def run_height(kernel: MaskedLMKernel, height: float, settings: dict, generator:
                      training_seconds=report.seconds, certificate=certificate))
     log(f"  {'lcb':15s} queries/sample {rows[-1]['queries_per_sample']:9.2f}  in A {rows[-1]['in_reward_set']:.3f} "
         f"(training {report.training_queries} queries, {report.seconds:.0f}s, certified={certified})")
+    if not settings["share_chains"]:
+        out = {"B": height, "settings": settings, "rows": rows, "value_queries": value_info["queries"],
+               "value_seconds": value_info["seconds"], "values_cache": value_info}
+        if height == VERDICT_HEIGHT:
+            out["share_tests"] = share_tests(kernel, reward, values, baseline, settings["share_gap"], generator, log,
+                                             settings.get("share_samplers"))
+        return out
     analysis = query_analysis(kernel, reward, values, LAM, chains=settings["share_chains"],
                               parents=settings["oracle_parents"], children=settings["oracle_children"],
                               rate=PATH_TV_BUDGET / (kernel.steps + 1), alpha=CHECK_ALPHA, generator=generator)
@@ -181,7 +193,8 @@ def verdicts(kernel, reward, values, baseline, n: int, log) -> dict:
     return found
 
 
-def share_tests(kernel, reward, values, baseline, gap: float, generator: torch.Generator, log) -> dict:
+def share_tests(kernel, reward, values, baseline, gap: float, generator: torch.Generator, log,
+                names=None) -> dict:
     """The powered test of the effect of interest: each sampler's share of outputs in the reward set against a
     fresh trajectory-rejection reference, n = m = ``two_sample_sample_size(gap, α, β)``."""
     n = two_sample_sample_size(gap, SHARE_ALPHA, SHARE_BETA)
@@ -197,6 +210,8 @@ def share_tests(kernel, reward, values, baseline, gap: float, generator: torch.G
     }
     found = {"gap": gap, "n": n}
     for name, draw in samplers.items():
+        if names is not None and name not in names:
+            continue
         clock = time.perf_counter()
         found[name] = {**share_test(reward.contains(draw().samples), reference, alpha=SHARE_ALPHA, beta=SHARE_BETA),
                        "seconds": time.perf_counter() - clock}
