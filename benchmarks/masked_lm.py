@@ -237,6 +237,10 @@ def markdown(results: dict) -> str:
             lines.append(f"| {row['B']:g} | {row['method']} | {row['queries_per_sample']:.1f} | "
                          f"{row['in_reward_set']:.3f} | {note} |")
     for block in (block for block in results["heights"] if block["rows"]):
+        if "sources" in block:
+            lines.append(f"\nB = {block['B']:g} from: rows {block.get('rows_from')}"
+                         + "".join(f"; {key} {block[key + '_from']}" for key in ("analysis", "verdicts", "share_tests")
+                                   if key + "_from" in block) + ".")
         at = {row["method"]: row for row in block["rows"]}
         ratio = at["trajectory"]["queries_per_sample"] / at["lcb"]["queries_per_sample"]
         lines.append(f"\nB = {block['B']:g}: trajectory / lcb queries per sample = {ratio:.1f} (target ≥ 10"
@@ -333,18 +337,34 @@ def why_not_ten(blocks: list[dict]) -> str:
     return "**The 10× target.** " + "; ".join(parts) + "."
 
 
-def merge_results(parts: list[dict]) -> dict:
-    """One results dict from runs of the same settings at different heights (meta of the first; the commands,
-    seconds and load averages of all; heights sorted by B)."""
+def merge_results(parts: list[dict], sources: list[str] | None = None) -> dict:
+    """One results dict from several runs (meta of the first; every run's command, preset, seconds and load in
+    ``meta.parts``). Blocks at the same B are combined key by key: the first run holding sampler rows gives the
+    rows; ``analysis``, ``verdicts`` and ``share_tests`` come from the first run that has them; each block lists
+    the runs it came from in ``sources``. Heights sorted by B."""
+    sources = sources or [f"part {i}" for i in range(len(parts))]
     meta = dict(parts[0]["meta"])
     meta.update(command=" ; ".join(part["meta"].get("command", "") for part in parts),
-                seconds=max(part["meta"].get("seconds", 0.0) for part in parts),
-                parts=[{key: part["meta"].get(key) for key in ("command", "seconds", "load_average", "complete", "seed",
-                                                               "preset", "settings")}
-                       for part in parts],
-                complete=all(part["meta"].get("complete", True) for part in parts))
-    return {"meta": meta, "heights": sorted((block for part in parts for block in part["heights"]),
-                                            key=lambda block: block["B"])}
+                seconds=sum(part["meta"].get("seconds", 0.0) for part in parts),
+                parts=[{"file": source, **{key: part["meta"].get(key) for key in
+                                           ("command", "seconds", "load_average", "complete", "seed", "preset", "note")}}
+                       for source, part in zip(sources, parts)],
+                complete=all(part["meta"].get("complete", True) for part in parts), quick=False, preset="merged")
+    merged: dict[float, dict] = {}
+    for source, part in zip(sources, parts):
+        for block in part["heights"]:
+            into = merged.setdefault(block["B"], {"B": block["B"], "rows": [], "sources": []})
+            used = False
+            if block.get("rows") and not into["rows"]:
+                into.update({key: value for key, value in block.items() if key not in ("analysis", "verdicts",
+                                                                                     "share_tests")})
+                into["rows_from"], used = source, True
+            for key in ("analysis", "verdicts", "share_tests"):
+                if key in block and key not in into:
+                    into[key], into[f"{key}_from"], used = block[key], source, True
+            if used:
+                into.setdefault("sources", []).append(source)
+    return {"meta": meta, "heights": [merged[height] for height in sorted(merged)]}
 
 
 def rewrite_markdown(source: Path) -> None:
@@ -373,8 +393,9 @@ def main(argv: list[str] | None = None) -> int:
         rewrite_markdown(arguments.markdown_from)
         return 0
     if arguments.merge is not None:
-        merged = merge_results([json.loads(path.read_text()) for path in arguments.merge])
-        name = arguments.name or ("masked_lm_quick" if merged["meta"]["quick"] else "masked_lm")
+        merged = merge_results([json.loads(path.read_text()) for path in arguments.merge],
+                               [path.name for path in arguments.merge])
+        name = arguments.name or "masked_lm"
         (arguments.out / f"{name}.json").write_text(json.dumps(merged, indent=2, default=float))
         (arguments.out / f"{name}.md").write_text(markdown(merged))
         print(f"merged {len(arguments.merge)} files into {arguments.out / name}.json/.md")
