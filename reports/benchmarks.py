@@ -67,7 +67,7 @@ def masked_lm_section(results: dict) -> str:
     """The LaTeX section of one ``benchmarks/masked_lm.py`` results dict."""
     meta = results["meta"]
     lines = [r"\section{Benchmark: LCB on a learned masked-diffusion LM}\label{sec:bench-masked-lm}",
-             escape_text(f"benchmarks/masked_lm.py ({'quick' if meta.get('quick') else 'full'} run; "
+             escape_text(f"benchmarks/masked_lm.py ({meta.get('preset', 'quick' if meta.get('quick') else 'full')} run; "
                          f"{meta.get('command', '')}): model L = {meta['length']}, k = {meta['unmask']} positions per "
                          f"step, T = {meta['steps']}; reward B·1{{line mentions {', '.join(meta['keywords'])}}}, "
                          f"λ = {meta['lambda']:g}; device {meta['device']}.") + " "
@@ -80,6 +80,12 @@ def masked_lm_section(results: dict) -> str:
              r"in A (LCB) & LCB path TV\\", r"\midrule"]
     lines += [_height_row(block) for block in results["heights"]]
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{center}"]
+    sources = [f"B = {block['B']:g}: rows {block.get('rows_from')}"
+               + "".join(f", {key.replace('_', ' ')} {block[key + '_from']}"
+                         for key in ("analysis", "verdicts", "share_tests") if key + "_from" in block)
+               for block in results["heights"] if "sources" in block]
+    if sources:
+        lines += ["", escape_text("Runs combined: " + "; ".join(sources) + ".")]
     for block in results["heights"]:
         if "verdicts" in block:
             lines += ["", escape_text(f"At B = {block['B']:g}: check_chain_sampler(…, reference=\"trajectory\") "
