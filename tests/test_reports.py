@@ -407,15 +407,18 @@ def _masked_lm_results() -> dict:
             "heights": [block]}
 
 
-def test_report_adds_the_masked_lm_table_when_its_results_exist(results_file, tmp_path):
-    from reports.benchmarks import MASKED_LM_FILE
+def test_report_adds_the_masked_lm_table_when_its_results_exist(tmp_path, monkeypatch):
+    from reports import build as report_build
+    from reports.benchmarks import MASKED_LM_FILE, benchmark_section
     from reports.latex import format_number
 
+    monkeypatch.setattr(report_build.summary, "registered_variants", lambda: [])   # no theorem imports: fast
+    payload = {"meta": {"commit": "abc1234", "date": "2026-01-02", "seed": 7}, "claims": []}
     bench = tmp_path / "bench"
     bench.mkdir()
     results = _masked_lm_results()
     (bench / MASKED_LM_FILE).write_text(json.dumps(results))
-    out = build_report(results_file, tmp_path / "with", compile=False, benchmarks=bench).directory
+    out = build_report(payload, tmp_path / "with", compile=False, benchmarks=bench).directory
     assert r"\input{benchmarks}" in (out / "report.tex").read_text()
     section = (out / "benchmarks.tex").read_text()
     rows = {row["method"]: row for row in results["heights"][0]["rows"]}
@@ -425,8 +428,8 @@ def test_report_adds_the_masked_lm_table_when_its_results_exist(results_file, tm
         assert format_number(figure, 3) in section
     assert section.count(r"\tpshowverdict{pass}") == 1 and section.count(r"\tpshowverdict{fail}") == 2
     assert "certified" in section and "6630" in section
-    without = build_report(results_file, tmp_path / "without", compile=False, benchmarks=tmp_path / "empty").directory
+    without = build_report(payload, tmp_path / "without", compile=False, benchmarks=tmp_path / "empty").directory
     assert not (without / "benchmarks.tex").exists() and r"\input{benchmarks}" not in (without / "report.tex").read_text()
     (bench / MASKED_LM_FILE).write_text(json.dumps({"meta": {}}))
     with pytest.raises(ValueError, match="benchmarks"):
-        build_report(results_file, tmp_path / "bad", compile=False, benchmarks=bench)
+        benchmark_section(bench)
