@@ -14,12 +14,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reports.latex import escape_text, format_number
+from reports.latex import escape_text, escape_tt, format_number
 
 __all__ = ["DEFAULT_RESULTS", "MASKED_LM_FILE", "benchmark_section", "masked_lm_section"]
 
 DEFAULT_RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 MASKED_LM_FILE = "masked_lm.json"
+EXAMPLES = 4
+"""Example texts printed per sampler and B (the results hold ten)."""
 
 
 def _rows_by_method(block: dict) -> dict[str, dict]:
@@ -87,6 +89,12 @@ def masked_lm_section(results: dict) -> str:
     if sources:
         lines += ["", escape_text("Runs combined: " + "; ".join(sources) + ".")]
     for block in results["heights"]:
+        examples = [(row["method"], row.get("examples", [])[:EXAMPLES]) for row in block["rows"]]
+        if any(texts for _, texts in examples):
+            lines += ["", escape_text(f"Example outputs at B = {block['B']:g}:"), r"\begin{itemize}\scriptsize"]
+            lines += [r"\item " + escape_text(method) + ": " + ", ".join(escape_tt(text) for text in texts)
+                      for method, texts in examples if texts]
+            lines += [r"\end{itemize}"]
         if "verdicts" in block:
             lines += ["", escape_text(f"At B = {block['B']:g}: check_chain_sampler(…, reference=\"trajectory\") "
                                       "(a KS test per projection of x_0 against a fresh trajectory-rejection sample):"),

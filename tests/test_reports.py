@@ -428,6 +428,7 @@ def test_report_adds_the_masked_lm_table_when_its_results_exist(tmp_path, monkey
         assert format_number(figure, 3) in section
     assert section.count(r"\tpshowverdict{pass}") == 1 and section.count(r"\tpshowverdict{fail}") == 2
     assert "certified" in section and "6630" in section
+    assert escape_tt(rows["lcb"]["examples"][0]) in section
     without = build_report(payload, tmp_path / "without", compile=False, benchmarks=tmp_path / "empty").directory
     assert not (without / "benchmarks.tex").exists() and r"\input{benchmarks}" not in (without / "report.tex").read_text()
     (bench / MASKED_LM_FILE).write_text(json.dumps({"meta": {}}))
