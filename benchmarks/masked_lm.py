@@ -229,6 +229,12 @@ def markdown(results: dict) -> str:
              f"docstring lines; reward B·1{{line mentions {', '.join(TOPIC_KEYWORDS)}}}, λ = 1; device {meta['device']}; "
              f"load average {meta['load_average'][0]:.1f} (timings inflated by a shared CPU).", "",
              "| B | sampler | queries/sample | in reward set | note |", "| --- | --- | ---: | ---: | --- |"]
+    if meta.get("parts"):
+        runs = [f"* `{part.get('file')}`: `{part.get('command')}` ({part.get('preset') or 'quick/full'}"
+                + (f"; {part['seconds']:.0f}s" if isinstance(part.get("seconds"), (int, float)) else "")
+                + (f"; {part['note']}" if part.get("note") else "") + ")" for part in meta["parts"]]
+        lines[2:2] = ["Merged from these runs (the full preset at every B was unaffordable on the shared 2-core machine, "
+                      "load average ≈ 20; each block below names the runs it came from):", *runs, ""]
     for block in results["heights"]:
         for row in block["rows"]:
             note = ""
