@@ -92,7 +92,7 @@ def masked_lm_section(results: dict) -> str:
         examples = [(row["method"], row.get("examples", [])[:EXAMPLES]) for row in block["rows"]]
         if any(texts for _, texts in examples):
             lines += ["", escape_text(f"Example outputs at B = {block['B']:g}:"), r"\begin{itemize}\scriptsize"]
-            lines += [r"\item " + escape_text(method) + ": " + ", ".join(escape_tt(text) for text in texts)
+            lines += [r"\item " + escape_text(method) + ": " + ", ".join(escape_tt(text.rstrip()) for text in texts)
                       for method, texts in examples if texts]
             lines += [r"\end{itemize}"]
         if "verdicts" in block:
