@@ -15,6 +15,7 @@ __all__ = [
     "check_finite_scalar",
     "resolve_device",
     "resolve_dtype",
+    "check_token_states",
 ]
 
 
@@ -76,3 +77,24 @@ def resolve_dtype(dtype: torch.dtype | None) -> torch.dtype:
     if dtype not in (torch.float32, torch.float64):
         raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
     return dtype
+
+
+def check_token_states(name: str, states, *, length: int, vocabulary: int, mask: int, device: torch.device,
+                       masks: int | None = None) -> torch.Tensor:
+    """Token sequences of a masked-diffusion chain: an ``(m, length)`` integer tensor with ids in
+    ``[0, vocabulary)`` (the mask id ``mask`` among them), moved to ``device`` as ``long``; with ``masks``,
+    exactly that many masked positions per row. Raises ``ValueError`` naming ``name`` otherwise."""
+    if not isinstance(states, torch.Tensor):
+        import numpy as np
+
+        states = torch.as_tensor(np.asarray(states))
+    if states.ndim != 2 or states.shape[1] != length:
+        raise ValueError(f"{name} must have shape (m, {length}), got {tuple(states.shape)}")
+    if states.is_floating_point() or states.dtype == torch.bool:
+        raise ValueError(f"{name} must hold integer token ids")
+    states = states.to(device=device, dtype=torch.long)
+    if states.numel() and (states.min() < 0 or states.max() >= vocabulary):
+        raise ValueError(f"{name} must hold tokens with ids in [0, {vocabulary}) (mask = {mask})")
+    if masks is not None and states.numel() and bool(((states == mask).sum(-1) != masks).any()):
+        raise ValueError(f"{name} at this step must have exactly {masks} masked positions")
+    return states

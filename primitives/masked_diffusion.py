@@ -20,7 +20,7 @@ import math
 import numpy as np
 import torch
 
-from primitives._checks import check_positive, resolve_device, resolve_dtype
+from primitives._checks import check_positive, check_token_states, resolve_device, resolve_dtype
 from primitives.diffusion import KernelAtoms, check_step
 from primitives.rewards import Reward, as_reward
 
@@ -93,20 +93,8 @@ class MaskedDiffusion:
 
     # ------------------------------------------------------------------ helpers
     def _check_states(self, name: str, states: torch.Tensor, masks: int | None = None) -> torch.Tensor:
-        if not isinstance(states, torch.Tensor):
-            states = torch.as_tensor(np.asarray(states))
-        if states.ndim != 2 or states.shape[1] != self.length:
-            raise ValueError(f"{name} must have shape (m, {self.length}), got {tuple(states.shape)}")
-        if states.is_floating_point():
-            raise ValueError(f"{name} must hold integer tokens")
-        states = states.to(device=self.device, dtype=torch.long)
-        if states.numel() and (states.min() < 0 or states.max() > self.mask):
-            raise ValueError(f"{name} must hold tokens in [0, {self.mask}] (mask = {self.mask})")
-        if masks is not None and states.numel():
-            counts = (states == self.mask).sum(-1)
-            if bool((counts != masks).any()):
-                raise ValueError(f"{name} at this step must have exactly {masks} masked positions")
-        return states
+        return check_token_states(name, states, length=self.length, vocabulary=self.mask + 1, mask=self.mask,
+                                  device=self.device, masks=masks)
 
     def consistent(self, states: torch.Tensor) -> torch.Tensor:
         """``(m, N)`` boolean: data sequence n agrees with the state wherever it is unmasked."""

@@ -45,7 +45,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from primitives._checks import check_positive, resolve_device
+from primitives._checks import check_positive, check_token_states, resolve_device
 from primitives.diffusion import KernelAtoms, check_step
 from primitives.learned_diffusion import default_cache_dir
 
@@ -197,18 +197,9 @@ class MaskedLMKernel:
         return torch.cat(pieces)
 
     def check_states(self, name: str, states, masks: int | None = None) -> torch.Tensor:
-        if not isinstance(states, torch.Tensor):
-            states = torch.as_tensor(np.asarray(states))
-        if states.ndim != 2 or states.shape[1] != self.length:
-            raise ValueError(f"{name} must have shape (m, {self.length}), got {tuple(states.shape)}")
-        if states.is_floating_point():
-            raise ValueError(f"{name} must hold integer token ids")
-        states = states.to(device=self.device, dtype=torch.long)
-        if states.numel() and (states.min() < 0 or states.max() >= self.total_vocabulary):
-            raise ValueError(f"{name} must hold token ids in [0, {self.total_vocabulary})")
-        if masks is not None and states.numel() and bool(((states == self.mask).sum(-1) != masks).any()):
-            raise ValueError(f"{name} at this step must have exactly {masks} masked positions")
-        return states
+        """``primitives._checks.check_token_states`` with this kernel's length, vocabulary and mask id."""
+        return check_token_states(name, states, length=self.length, vocabulary=self.total_vocabulary, mask=self.mask,
+                                  device=self.device, masks=masks)
 
     # ------------------------------------------------------------------ ChainKernel
     def sample_prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:

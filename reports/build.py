@@ -11,8 +11,8 @@ r"""Results JSON → a LaTeX report directory → PDF (claims spec, "Outputs").
   statistic; a booktabs table of its claims; figures; the claims that did not pass, with their messages;
 * ``figures/*.pdf`` — matplotlib figures (``reports.figures``);
 * ``benchmarks/chain_peers_table.tex`` and ``figures/chain_peers.pdf`` — the chain-peers benchmark's table and
-  plot, when its results exist (``reports.benchmarks``; default: the repository's
-  ``benchmarks/results/chain_peers``);
+  plot, and ``benchmarks.tex`` — the masked-LM benchmark's section, when their results exist
+  (``reports.benchmarks``; default: the repository's ``benchmarks/results``);
 
 and compiles ``report.tex`` with latexmk (or pdflatex, three passes) when one is on the PATH.
 
@@ -34,8 +34,8 @@ from typing import Any
 import jinja2
 
 from reports import figures as fig
-from reports.benchmarks import DEFAULT_CHAIN_PEERS, chain_peers_context
 from reports import summary
+from reports.benchmarks import CHAIN_PEERS_FOLDER, DEFAULT_RESULTS, benchmark_section, chain_peers_context
 from reports.bound_order import statement_order
 from reports.latex import (MACRO_FIELDS, Latex, escape_prose, escape_text, escape_tt, format_count, format_number,
                            macro_code, macro_name, sanitize_latex)
@@ -330,10 +330,12 @@ def _stamp(meta: dict, records: list[dict]) -> dict[str, Any]:
 
 def render_report(payload: dict, out_dir: Path, *, source: str = "", mutants: dict | None = None,
                   appendix: bool = False, proofs: dict | None = None,
-                  benchmarks: str | Path | None = DEFAULT_CHAIN_PEERS) -> Path:
+                  benchmarks: str | Path | None = DEFAULT_RESULTS) -> Path:
     """Write report.tex, the style, verdicts.tex, sections and figures into ``out_dir``; return the .tex.
     ``proofs``: a ``tiltproof proof --json`` payload, typeset as the proof appendix (``reports.proofs``).
-    ``benchmarks``: a folder with the chain-peers results (``reports.benchmarks``; None: no benchmark section)."""
+    ``benchmarks``: the benchmark results directory (``reports.benchmarks``; default the checkout's
+    ``benchmarks/results``): its ``chain_peers/`` results and its ``masked_lm.json`` each add a section when
+    present; None: no benchmark section. A results file that is there but broken raises ``ValueError``."""
     out_dir = Path(out_dir)
     (out_dir / "sections").mkdir(parents=True, exist_ok=True)
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
@@ -358,6 +360,9 @@ def render_report(payload: dict, out_dir: Path, *, source: str = "", mutants: di
         from reports.proofs import render_proofs_section
 
         render_proofs_section(proofs, out_dir / "sections" / "proofs.tex")
+    masked_lm = None if benchmarks is None else benchmark_section(benchmarks)
+    if masked_lm is not None:
+        (out_dir / "benchmarks.tex").write_text(masked_lm)
     taken: set[str] = set()
     theorems, groups, figures = [], [], []
     for name in sorted(_unique(r["theorem"] for r in records), key=_theorem_key):
@@ -385,7 +390,9 @@ def render_report(payload: dict, out_dir: Path, *, source: str = "", mutants: di
         meta=meta, stamp=_stamp(raw_meta, records), counts=counts, theorems=theorems, claims=claims,
         source=source or "(payload)", selection=_selection(meta), overview=overview, figure_rows=_figure_rows(figures),
         variants=_variants(mutants, {r["id"] for r in records}), appendix=appendix, proofs=proofs is not None,
-        chain_peers=chain_peers_context(benchmarks, out_dir),
+        chain_peers=chain_peers_context(None if benchmarks is None else Path(benchmarks) / CHAIN_PEERS_FOLDER,
+                                        out_dir),
+        benchmarks=masked_lm is not None,
         fields=Latex(", ".join(r"\texttt{" + f + "}" for f in MACRO_FIELDS)),
         example_id=example["id"] if example else "",
         example_macro="\\" + macro_name("Empirical", example["id"]) if example else "",
@@ -443,11 +450,11 @@ def compile_report(tex: Path, *, engine: str | None = None, timeout: float = 300
 def build_report(results: str | Path | dict, out_dir: str | Path, *, compile: bool = True,
                  engine: str | None = None, timeout: float = 300, mutants: str | Path | dict | None = None,
                  appendix: bool = False, proofs: dict | None = None,
-                 benchmarks: str | Path | None = DEFAULT_CHAIN_PEERS) -> ReportResult:
+                 benchmarks: str | Path | None = DEFAULT_RESULTS) -> ReportResult:
     """Render the report of ``results`` (and the kill matrix of ``mutants``, a ``tiltproof mutants --json``
     file) into ``out_dir`` and compile it when TeX is available. ``appendix``: list every macro code in an
-    appendix too (they are always in ``verdicts.tex``'s comments). ``benchmarks``: the chain-peers results
-    folder (default the repository's; None: none)."""
+    appendix too (they are always in ``verdicts.tex``'s comments). ``benchmarks``: the benchmark results
+    directory (``render_report``; None: no benchmark section)."""
     payload = load_results(results)
     kill_matrix = None if mutants is None else (mutants if isinstance(mutants, dict) else summary.load_mutants(mutants))
     out_dir = Path(out_dir)

@@ -65,7 +65,7 @@ def test_report_includes_the_chain_peers_section_when_the_results_exist(results_
     chain_peers.write(_payload(), folder)
     assert {p.name for p in folder.iterdir()} >= {"chain_peers.json", "chain_peers.md", "chain_peers.tex",
                                                   "chain_peers.pdf", "chain_peers.png"}
-    out = build_report(_one_claim(results_file), tmp_path / "with", compile=False, benchmarks=folder, mutants=NO_MUTANTS).directory
+    out = build_report(_one_claim(results_file), tmp_path / "with", compile=False, benchmarks=tmp_path, mutants=NO_MUTANTS).directory
     tex = (out / "report.tex").read_text()
     assert r"\section{Benchmark: the field's samplers on exact chains}" in tex
     assert r"\input{benchmarks/chain_peers_table}" in tex and "figures/chain_peers.pdf" in tex
@@ -94,7 +94,7 @@ def test_report_with_the_section_compiles(results_file, tmp_path):
         pytest.skip("needs pdflatex and pdftotext")
     folder = tmp_path / "chain_peers"
     chain_peers.write(_payload(), folder)
-    out = build_report(_one_claim(results_file), tmp_path / "report", compile=False, benchmarks=folder, mutants=NO_MUTANTS).directory
+    out = build_report(_one_claim(results_file), tmp_path / "report", compile=False, benchmarks=tmp_path, mutants=NO_MUTANTS).directory
     pdf, _, excerpt = compile_report(out / "report.tex", engine="pdflatex")
     assert pdf is not None, excerpt
     text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout.split())

@@ -391,3 +391,53 @@ def test_plugin_is_wired_for_checkouts_and_installs():
     assert 'pytest_plugins = ["tiltproof.pytest_plugin"]' in conftest
     entry_points = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["pytest11"]
     assert entry_points == {plugin.__name__: plugin.__name__}  # same name: registered once on both routes
+
+
+# ---------------------------------------------------------------- benchmark section
+def _masked_lm_results() -> dict:
+    """A results dict shaped like ``benchmarks/masked_lm.py``'s (synthetic numbers)."""
+    def row(method, queries, share, **extra):
+        return {"method": method, "B": 3.0, "n": 300, "queries_per_sample": queries, "in_reward_set": share,
+                "examples": ["a file & 50% {x}"], **extra}
+    verdict = {"verdict": "pass", "worst_projection": "x_0 law (x9)", "worst_statistic": 0.043, "threshold": 0.105,
+               "detectable_projection_ks": 0.197}
+    share = {"verdict": "fail", "share": 0.16, "reference_share": 0.26, "difference": 0.1, "threshold": 0.07,
+             "detectable_difference": 0.099}
+    block = {"B": 3.0, "rows": [row("unaligned", 9.0, 0.02), row("trajectory", 126.5, 0.26),
+                                row("ideal_per_step", 134.1, 0.16),
+                                row("lcb", 82.3, 0.163, certificate={"certified": True})],
+             "analysis": {"best_saving": 13.96, "oracle_queries": 31.7},
+             "verdicts": {"trajectory": verdict, "lcb": {**verdict, "verdict": "fail"}},
+             "share_tests": {"gap": 0.1, "n": 6630, "lcb": share}}
+    return {"meta": {"quick": True, "command": "python benchmarks/masked_lm.py --quick", "length": 16, "unmask": 2,
+                     "steps": 8, "keywords": ["file", "path"], "lambda": 1.0, "device": "cpu"},
+            "heights": [block]}
+
+
+def test_report_adds_the_masked_lm_table_when_its_results_exist(tmp_path, monkeypatch):
+    from reports import build as report_build
+    from reports.benchmarks import MASKED_LM_FILE, benchmark_section
+    from reports.latex import format_number
+
+    monkeypatch.setattr(report_build.summary, "registered_variants", lambda: [])   # no theorem imports: fast
+    payload = {"meta": {"commit": "abc1234", "date": "2026-01-02", "seed": 7}, "claims": []}
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    results = _masked_lm_results()
+    (bench / MASKED_LM_FILE).write_text(json.dumps(results))
+    out = build_report(payload, tmp_path / "with", compile=False, benchmarks=bench).directory
+    assert r"\input{benchmarks}" in (out / "report.tex").read_text()
+    section = (out / "benchmarks.tex").read_text()
+    rows = {row["method"]: row for row in results["heights"][0]["rows"]}
+    for figure in (rows["trajectory"]["queries_per_sample"], rows["lcb"]["queries_per_sample"],
+                   rows["trajectory"]["queries_per_sample"] / rows["lcb"]["queries_per_sample"],
+                   results["heights"][0]["analysis"]["best_saving"], results["heights"][0]["analysis"]["oracle_queries"]):
+        assert format_number(figure, 3) in section
+    assert section.count(r"\tpshowverdict{pass}") == 1 and section.count(r"\tpshowverdict{fail}") == 2
+    assert "certified" in section and "6630" in section
+    assert escape_tt(rows["lcb"]["examples"][0]) in section
+    without = build_report(payload, tmp_path / "without", compile=False, benchmarks=tmp_path / "empty").directory
+    assert not (without / "benchmarks.tex").exists() and r"\input{benchmarks}" not in (without / "report.tex").read_text()
+    (bench / MASKED_LM_FILE).write_text(json.dumps({"meta": {}}))
+    with pytest.raises(ValueError, match="benchmarks"):
+        benchmark_section(bench)

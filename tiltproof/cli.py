@@ -5,7 +5,8 @@ prints one row per claim (id, empirical value, its confidence bound, the relatio
 bound, margin, n, verdict) and exits 1 iff any claim is ``fail`` or ``error``, 2 for bad arguments (found
 before any claim runs), 130 when interrupted. ``--json FILE`` is rewritten atomically after every claim, so
 an interrupted run keeps what it finished and ``--resume FILE`` runs only the rest.
-``tiltproof report --results FILE --out DIR [--mutants FILE] [--no-compile]`` writes DIR/report.tex and
+``tiltproof report --results FILE --out DIR [--mutants FILE] [--no-compile] [--benchmarks DIR | --no-benchmarks]``
+writes DIR/report.tex (with the masked-LM benchmark table when benchmarks/results/masked_lm.json exists) and
 compiles it to DIR/report.pdf when TeX is installed (exit 1 if compilation fails, 2 for a bad input).
 
 Heavy modules (torch, sympy, the theorem registry, matplotlib) are imported inside the commands, so
@@ -312,9 +313,9 @@ def command_report(arguments: argparse.Namespace) -> int:
     console = _console()
     try:
         proofs = _proofs_for_report(arguments.proofs)
-        from reports.benchmarks import DEFAULT_CHAIN_PEERS
+        from reports.benchmarks import DEFAULT_RESULTS
 
-        benchmarks = None if arguments.no_benchmarks else (arguments.benchmarks or DEFAULT_CHAIN_PEERS)
+        benchmarks = None if arguments.no_benchmarks else (arguments.benchmarks or DEFAULT_RESULTS)
         result = build_report(arguments.results, arguments.out, compile=not arguments.no_compile,
                               mutants=arguments.mutants, appendix=arguments.macro_appendix, proofs=proofs,
                               benchmarks=benchmarks)
@@ -370,8 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--macro-appendix", action="store_true",
                         help="add an appendix listing every claim's macro code (always in verdicts.tex comments)")
     report.add_argument("--no-compile", action="store_true", help="write the .tex files only")
-    report.add_argument("--benchmarks", metavar="DIR", help="chain-peers results folder (default: the repository's "
-                        "benchmarks/results/chain_peers, included when it exists)")
+    report.add_argument("--benchmarks", metavar="DIR",
+                        help="benchmark results folder: its chain_peers/ results and masked_lm.json each add a "
+                             "section when present (default: the checkout's benchmarks/results)")
     report.add_argument("--no-benchmarks", action="store_true", help="leave the benchmark section out")
     report.add_argument("--proofs", nargs="?", const="", default=None, metavar="FILE",
                         help="add the proof appendix: every proof checked now, or a `tiltproof proof --json` FILE")
