@@ -390,8 +390,8 @@ def _audited_certificate(instance, output: SamplerOutput, baseline, values, size
         certificate = _certificate(dataclasses.replace(audit, terms=audit.terms[:, :m]), budget, alphas[look], steps)
         if certificate.within:
             break
-    certificate.details.update({"audit_looks": looks[:look + 1], "audit_alphas": alphas[:look + 1]})
-    return audit, certificate
+    return audit, dataclasses.replace(certificate, details={**certificate.details, "audit_looks": looks[:look + 1],
+                                                            "audit_alphas": alphas[:look + 1]})
 
 
 def _certificate(audit: _StateAudit, budget: float, alpha: float, steps: int) -> Certificate:
