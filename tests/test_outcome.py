@@ -75,7 +75,8 @@ def test_no_module_patches_an_outcome_after_construction():
     modules = [path for folder in ("theorems", "tiltproof", "estimators", "primitives", "examples")
                for path in sorted((ROOT / folder).rglob("*.py"))]
     found = [hit for path in modules for hit in _attribute_patches(path.read_text(), str(path.relative_to(ROOT)))]
-    assert found == [], "build the outcome once (builders' units=/also_fails=, dataclasses.replace):\n" + "\n".join(found)
+    assert found == [], ("build the outcome once (builders' units=/also_fails=, dataclasses.replace):\n"
+                         + "\n".join(found))
 
 
 finite = st.floats(-10, 10, allow_nan=False)

@@ -157,7 +157,8 @@ def check_partition_error(context: CheckContext, factors=_factors(PARTITION_ETA)
         statistic=f"{fit.name}; lower confidence bound on TV = KS − DKW ε; exact TV by quadrature",
         bound=bound, exact=exact_tv, empirical=fit.statistic, lower_confidence=fit.tv_lower, n=n,
         detectable_gap=fit.detectable_gap, exact_tolerance=tv_error,
-        details={"partition_factors": list(factors), "exact_tv_error": tv_error}, units="KS (a lower bound on TV) over r's projection and each coordinate")
+        details={"partition_factors": list(factors), "exact_tv_error": tv_error},
+        units="KS (a lower bound on TV) over r's projection and each coordinate")
 
 
 def check_partition_tight(eta_value: float, context: CheckContext, *, factors=None,

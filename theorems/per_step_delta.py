@@ -205,7 +205,8 @@ def check_factor_bound(instance: ChainInstance, kappa: float, delta: float, cont
         n=sum(len(training[t]) for t in training), detectable_gap=None, exact_tolerance=1e-12,
         details={"max_excess_factor": worst_a, "max_excess_tail_form": worst_c,
                  "offsets": {str(t): v for t, v in sorted(baseline.offsets.items())},
-                 "largest_tv_over_delta": largest_ratio, "per_step": per_step, "kappa": kappa, "delta": delta}, units="exact (no sampling: the claim is a deterministic inequality at every parent)")
+                 "largest_tv_over_delta": largest_ratio, "per_step": per_step, "kappa": kappa, "delta": delta},
+        units="exact (no sampling: the claim is a deterministic inequality at every parent)")
 
 
 def check_weighted(instance: ChainInstance, kappa: float, delta: float, context: CheckContext, *,

@@ -93,7 +93,8 @@ from tiltproof.byo.families import Family, Option
 from tiltproof.byo.verification import Certificate, TestOutcome, VerificationRecord, settle_verdict
 from tiltproof.byo.chain_power import projection_design, x0_power
 
-__all__ = ["check_chain_sampler", "check_chain_sampler_on_kernel", "CHAIN_INSTANCE_NAMES", "resolve_chain_instance", "SamplerOutput",
+__all__ = ["check_chain_sampler", "check_chain_sampler_on_kernel",
+           "CHAIN_INSTANCE_NAMES", "resolve_chain_instance", "SamplerOutput",
            "janson_interval"]
 
 CHAIN_INSTANCE_NAMES = (tuple(f"{kind}-ref-B{height}" for kind in ("gmm", "masked") for height in (1, 3, 5, 7))
@@ -449,7 +450,8 @@ class _UntiltedPrior:
 
 # -- the check ----------------------------------------------------------------------------------------
 
-def _route_kernel_form(sampler: Callable, instance, *, kernel, reward, lam, reference: str, **options) -> VerificationRecord:
+def _route_kernel_form(sampler: Callable, instance, *, kernel, reward, lam, reference: str,
+                       **options) -> VerificationRecord:
     """The old call form ``check_chain_sampler(sampler, kernel=…, reward=…, lam=…, reference="trajectory")``:
     routed to ``check_chain_sampler_on_kernel`` (its ``gap`` was never used there, and still is not)."""
     import warnings
@@ -466,7 +468,8 @@ def _route_kernel_form(sampler: Callable, instance, *, kernel, reward, lam, refe
         raise ValueError(f"{'reward' if reward is None else 'lam'} is required with reference='trajectory': "
                          "call check_chain_sampler_on_kernel(sampler, kernel, reward, lam, budget=…)")
     warnings.warn("check_chain_sampler(sampler, kernel=…, reward=…, lam=…, reference='trajectory') is "
-                  "check_chain_sampler_on_kernel(sampler, kernel, reward, lam, budget=…) now; this call is routed there",
+                  "check_chain_sampler_on_kernel(sampler, kernel, reward, lam, budget=…) now; this call is routed "
+                  "there",
                   DeprecationWarning, stacklevel=3)
     return check_chain_sampler_on_kernel(sampler, kernel, reward, lam, **options)
 

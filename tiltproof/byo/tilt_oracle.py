@@ -300,5 +300,6 @@ def check_tilt_oracle(oracle, base, thetas, *, alpha: float = 1e-6, beta: float 
                               pass_meaning=meaning, not_reproducible=not_reproducible)
 
 
-FAMILY = Family(name="tilt", summary="a linear-tilt oracle's samples, log-partitions and call count against the exact tilts", check="check_tilt_oracle",
+FAMILY = Family(name="tilt", check="check_tilt_oracle",
+                summary="a linear-tilt oracle's samples, log-partitions and call count against the exact tilts",
                 assertion="assert_tilt_oracle", verify=verify_by_factory("tilt"))

@@ -100,8 +100,8 @@ def interval_evidence(*, statistic: str, value: float, exact: float | None, empi
         if not empirical_ok:
             reasons.append(f"claimed value {value:.6g} lies outside the confidence interval [{low:.6g}, {high:.6g}]")
     return Evidence(
-        holds=exact_ok and empirical_ok and not also_fails, statistic=statistic, bound=value, exact=exact, empirical=empirical,
-        confidence_bound=None if interval is None else (interval[0] if empirical is not None and empirical >= value else interval[1]),
+        holds=exact_ok and empirical_ok and not also_fails, statistic=statistic, bound=value, exact=exact,
+        empirical=empirical, confidence_bound=None if interval is None else (interval[0] if empirical is not None and empirical >= value else interval[1]),
         n=n, detectable_gap=detectable_gap, margin=min(margins) if margins else None,
         message="; ".join([*reasons, *also_fails]),
         details={**(details or {}), **({"interval": list(interval)} if interval is not None else {})},

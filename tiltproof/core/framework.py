@@ -26,8 +26,8 @@ from tiltproof.core.outcome import Outcome, error_outcome
 
 __all__ = [
     "Verdict", "Hypothesis", "Evidence", "CheckContext", "Claim", "Record",
-    "Mutant", "wrong_variant", "run_claim", "claim_error_record", "claim_seed", "claim_level", "DEFAULT_ALPHA_TOTAL", "DEFAULT_CLAIM_LEVEL",
-    "DEFAULT_BETA", "NUMERIC_TOLERANCE", "RELATIONS",
+    "Mutant", "wrong_variant", "run_claim", "claim_error_record", "claim_identity", "claim_seed", "claim_level",
+    "DEFAULT_ALPHA_TOTAL", "DEFAULT_CLAIM_LEVEL", "DEFAULT_BETA", "NUMERIC_TOLERANCE", "RELATIONS",
 ]
 
 Verdict = Literal["pass", "fail", "error"]

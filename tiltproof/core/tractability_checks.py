@@ -86,9 +86,9 @@ def with_units(check, units: str, deterministic: bool = False):
     check (no sampling) detects any excess over its stated tolerance, so its detectable gap is 0."""
     def run(context: CheckContext) -> Evidence:
         evidence = check(context)
-        return dataclasses.replace(
-            evidence, detectable_gap_units=units if evidence.detectable_gap_units is None else evidence.detectable_gap_units,
-            detectable_gap=0.0 if deterministic and evidence.detectable_gap is None else evidence.detectable_gap)
+        given_units, gap = evidence.detectable_gap_units, evidence.detectable_gap
+        return dataclasses.replace(evidence, detectable_gap_units=units if given_units is None else given_units,
+                                   detectable_gap=0.0 if deterministic and gap is None else gap)
     run.__wrapped__ = check
     return run
 
