@@ -3,7 +3,8 @@
 ``check_chain_sampler_on_kernel(sampler, my_kernel, r, λ, budget=…)`` (the old call form
 ``check_chain_sampler(sampler, kernel=…, reward=…, lam=…, reference="trajectory")`` is routed here) draws a
 reference sample of the aligned x_0 law ``q_0 ∝ p_0 e^{r/λ}`` *of the user's own chain* by trajectory-level
-rejection — whole chains accepted with ``e^{(r(x_0) − B)/λ}``, ``B = sup r`` — which is exact by T1 on path space, and compares the sampler's x_0 with it.
+rejection — whole chains accepted with ``e^{(r(x_0) − B)/λ}``, ``B = sup r`` — which is exact by T1 on path space,
+and compares the sampler's x_0 with it.
 
 Statistic: for each projection φ of x_0 (the reward r(x_0) and each coordinate of the flattened state,
 at most ``MAX_COORDINATES``) the two-sample KS distance ``sup_y |F̂_φ(y) − Ĝ_φ(y)|``. By DKW on each
