@@ -23,7 +23,7 @@ if __package__ in (None, ""):
 
 from primitives.chain_samplers import trajectory_rejection_sample, unaligned_sample  # noqa: E402
 from primitives.hf_masked_lm import HFMaskedLMKernel, TokenFrequencyReward  # noqa: E402
-from tiltproof.byo import check_chain_sampler  # noqa: E402
+from tiltproof.byo import check_chain_sampler_on_kernel  # noqa: E402
 
 
 def tiny_masked_lm(seed: int = 0):
@@ -46,8 +46,7 @@ def run_demo(device: str = "cpu", n: int = 3000, alpha: float = 1e-6) -> dict:
         "trajectory rejection at 2λ (wrong temperature)":
             lambda k, m, g: trajectory_rejection_sample(k, reward, 2.0, m, generator=g),
     }
-    return {name: check_chain_sampler(sampler, kernel=kernel, reward=reward, lam=1.0, reference="trajectory",
-                                      budget=0.0, n=n, alpha=alpha)
+    return {name: check_chain_sampler_on_kernel(sampler, kernel, reward, 1.0, budget=0.0, n=n, alpha=alpha)
             for name, sampler in samplers.items()}
 
 

@@ -22,7 +22,7 @@ from primitives import GaussianMixture  # noqa: E402
 from primitives.chain_samplers import trajectory_rejection_sample, unaligned_sample  # noqa: E402
 from primitives.learned_diffusion import train_small_diffusion  # noqa: E402
 from primitives.rewards import StepReward  # noqa: E402
-from tiltproof.byo import check_chain_sampler  # noqa: E402
+from tiltproof.byo import check_chain_sampler_on_kernel  # noqa: E402
 
 
 def run_demo(cache_dir=None, device: str = "cpu") -> dict:
@@ -36,8 +36,7 @@ def run_demo(cache_dir=None, device: str = "cpu") -> dict:
         "trajectory rejection at 2λ (wrong temperature)":
             lambda k, n, g: trajectory_rejection_sample(k, reward, 2.0, n, generator=g),
     }
-    return {name: check_chain_sampler(sampler, kernel=kernel, reward=reward, lam=1.0, reference="trajectory",
-                                      budget=0.0)
+    return {name: check_chain_sampler_on_kernel(sampler, kernel, reward, 1.0, budget=0.0)
             for name, sampler in samplers.items()}
 
 

@@ -22,7 +22,7 @@ from primitives.chain_samplers import trajectory_rejection_sample, unaligned_sam
 from primitives.diffusion import ChainKernel, CountingKernel  # noqa: E402
 from primitives.hf_masked_lm import HFMaskedLMKernel, TokenFrequencyReward, even_schedule  # noqa: E402
 from tests.conftest import STAT_ALPHA  # noqa: E402
-from tiltproof.byo import check_chain_sampler  # noqa: E402
+from tiltproof.byo import check_chain_sampler_on_kernel  # noqa: E402
 
 VOCABULARY, MASK, POSITIONS = 12, 11, 16
 ROOT = Path(__file__).resolve().parents[1]
@@ -402,15 +402,16 @@ def test_token_frequency_reward_counts_keywords(rows, keywords, height):
 # -- the bring-your-own chain check through the adapter ----------------------------------------------------
 
 def test_trajectory_reference_check_runs_through_the_adapter(model, one_torch_thread):
-    """check_chain_sampler(reference="trajectory") on the tiny model (confidence order): trajectory
+    """check_chain_sampler_on_kernel (trajectory reference) on the tiny model (confidence order): trajectory
     rejection passes, the unaligned chain fails (r = 2 × share of tokens {0, 1, 2}, λ = 1)."""
     kernel = HFMaskedLMKernel(model, MASK, 4, schedule=[2, 1, 1], prompt=[3, 4], order="confidence")
     reward = TokenFrequencyReward([0, 1, 2], 2.0)
-    common = dict(kernel=kernel, reward=reward, lam=1.0, reference="trajectory", budget=0.0, alpha=STAT_ALPHA,
-                  n=3000)
-    good = check_chain_sampler(lambda k, n, g: trajectory_rejection_sample(k, reward, 1.0, n, generator=g), **common)
+    common = dict(budget=0.0, alpha=STAT_ALPHA, n=3000)
+    good = check_chain_sampler_on_kernel(lambda k, n, g: trajectory_rejection_sample(k, reward, 1.0, n, generator=g),
+                                         kernel, reward, 1.0, **common)
     assert good.verdict == "pass", str(good)
-    bad = check_chain_sampler(lambda k, n, g: unaligned_sample(k, n, generator=g), **common)
+    bad = check_chain_sampler_on_kernel(lambda k, n, g: unaligned_sample(k, n, generator=g), kernel, reward, 1.0,
+                                        **common)
     assert bad.verdict == "fail", str(bad)
 
 

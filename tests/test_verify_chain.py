@@ -10,7 +10,7 @@ import torch
 
 from estimators.chain_baselines import OracleChernoffBaseline
 from primitives.chain_samplers import EnvelopeBaseline, trajectory_rejection_sample, unaligned_sample
-from tiltproof.byo import check_chain_sampler
+from tiltproof.byo import check_chain_sampler, check_chain_sampler_on_kernel
 from tiltproof.byo.chain import janson_interval, resolve_chain_instance
 from tests import chain_variants as cv
 from tests.conftest import STAT_ALPHA
@@ -74,21 +74,30 @@ def test_undeclared_sampler_is_checked_on_its_x0_law_only(chain, one_torch_threa
 
 
 def test_trajectory_reference_on_a_users_kernel(one_torch_thread):
-    """reference="trajectory": the user's own kernel (here the GMM chain, treated as a black box) with a
+    """check_chain_sampler_on_kernel: the user's own kernel (here the GMM chain, treated as a black box) with a
     reward of its own (r = 2·1{x_1 < 0}: q_0 puts 0.28 on the minority mode, p_0 0.05)."""
     from primitives.rewards import StepReward
 
     kernel, reward = resolve_chain_instance("gmm-ref-B1").chain, StepReward(2.0, [1.0, 0.0], 0.0)
     good = lambda k, n, g: trajectory_rejection_sample(k, reward, 1.0, n, generator=g)
     untilted = lambda k, n, g: unaligned_sample(k, n, generator=g)
-    common = dict(kernel=kernel, reward=reward, lam=1.0, reference="trajectory", budget=0.0, alpha=STAT_ALPHA, n=4000)
-    record = check_chain_sampler(good, **common)
+    common = dict(budget=0.0, alpha=STAT_ALPHA, n=4000)
+    record = check_chain_sampler_on_kernel(good, kernel, reward, 1.0, **common)
     assert record.verdict == "pass", str(record)
-    assert check_chain_sampler(untilted, **common).verdict == "fail"
+    assert check_chain_sampler_on_kernel(untilted, kernel, reward, 1.0, **common).verdict == "fail"
     with pytest.raises(ValueError, match="query_cap"):
-        check_chain_sampler(good, **{**common, "query_cap": 1e3})
+        check_chain_sampler_on_kernel(good, kernel, reward, 1.0, **common, query_cap=1e3)
+    with pytest.raises(ValueError, match="kernel must be a ChainKernel"):
+        check_chain_sampler_on_kernel(good, INSTANCE, reward, 1.0, **common)
+    # The old call form is routed to the same check, with a DeprecationWarning naming the new one.
+    old = dict(kernel=kernel, reward=reward, lam=1.0, reference="trajectory", **common)
+    with pytest.warns(DeprecationWarning, match="check_chain_sampler_on_kernel"):
+        routed = check_chain_sampler(good, **old)
+    assert routed.to_json() == record.to_json()
     with pytest.raises(ValueError, match="instance"):
-        check_chain_sampler(good, INSTANCE, **common)
+        check_chain_sampler(good, INSTANCE, **old)
+    with pytest.raises(ValueError, match="reward is required"):
+        check_chain_sampler(good, kernel=kernel, lam=1.0, budget=0.0)
 
 
 def test_janson_region_holds_its_level_by_simulation():

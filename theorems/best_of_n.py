@@ -329,7 +329,7 @@ def check_kl_bound(instance: BoNInstance, N: int, context: CheckContext, sampler
     hits = int((_selected_rewards(instance, samples) >= event.threshold).sum())
     lower_probability = clopper_pearson_lower(hits, n, context.alpha)
     lower_kl = binary_kl(lower_probability, event.base_probability) if lower_probability > event.base_probability else 0.0
-    evidence = upper_bound_evidence(
+    return upper_bound_evidence(
         statistic="exact KL (enumeration / adaptive quadrature, error added to the tolerance); lower confidence "
                   "bound kl(CP_α lower bound on π(A) ‖ p(A)) ≤ KL by data processing onto A = {R ≥ v}",
         bound=bound, exact=exact, empirical=binary_kl(hits / n, event.base_probability), lower_confidence=lower_kl,
@@ -338,14 +338,11 @@ def check_kl_bound(instance: BoNInstance, N: int, context: CheckContext, sampler
                  "event_claimed_probability": event.claimed_probability, "event_hits": hits, "draws": n,
                  "quadrature_error": error, "closed_form": kl_closed_form(N),
                  "empirical_side_can_fail": not math.isinf(detectable)},
+        # The statistic sees a sampler only through the event A: a KL excess is detected when the event's
+        # binary kl (a lower bound on the KL, by data processing) exceeds the bound by the detectable gap.
+        units=("kl(π(A) ‖ p(A)) above the bound (KL ≥ it: a KL excess may hide off A)" if math.isfinite(detectable)
+               else "none: no event A can show an excess here (−log p(A) ≤ bound + gap); only the exact side is tested"),
     )
-    # The statistic sees a sampler only through the event A: a KL excess is detected when the event's
-    # binary kl (a lower bound on the KL, by data processing) exceeds the bound by the detectable gap.
-    evidence.detectable_gap_units = ("kl(π(A) ‖ p(A)) above the bound (KL ≥ it: a KL excess may hide off A)"
-                                     if math.isfinite(detectable) else
-                                     "none: no event A can show an excess here (−log p(A) ≤ bound + gap); only "
-                                     "the exact side is tested")
-    return evidence
 
 
 def check_kl_exact(instance: BoNInstance, N: int, context: CheckContext,
@@ -355,13 +352,12 @@ def check_kl_exact(instance: BoNInstance, N: int, context: CheckContext,
     if not isinstance(law, NormalMixtureLaw):
         raise ValueError(f"instance {instance.name!r} has no continuous reward law")
     value, error = kl_by_quadrature(law, N)
-    evidence = interval_evidence(
+    return interval_evidence(
         statistic="closed form vs adaptive quadrature of ∫ N F^{N−1} log(N F^{N−1}) dF (error estimate added)",
         value=claimed, exact=value, empirical=None, interval=None, n=0, detectable_gap=error + 1e-10,
         exact_tolerance=error + 1e-10, details={"N": N, "quadrature_error": error},
+        units="KL (exact comparison: tolerance)",
     )
-    evidence.detectable_gap_units = "KL (exact comparison: tolerance)"
-    return evidence
 
 
 # ---------------------------------------------------------------- registration

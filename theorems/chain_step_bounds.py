@@ -124,16 +124,15 @@ def check_value_error_tv(instance: ChainInstance, t: int, epsilon: float, contex
     estimate = 0.5 * float(torch.abs(counts - target_probs).sum())
     lower = max(0.0, estimate - 0.5 * math.sqrt(support / samples) - math.sqrt(math.log(1 / context.alpha) / (2 * samples)))
     used_laws = kernel_value_laws(chain, t, parent, used, target=values)
-    evidence = upper_bound_evidence(
+    return upper_bound_evidence(
         statistic="exact TV by enumeration; multinomial TV(p̂_n, q_t(·|y)) − ½√(K/n) − √(log(1/α)/2n)",
         bound=bound_value, exact=tv_exact, empirical=estimate, lower_confidence=lower, n=samples,
         detectable_gap=min_gap_of_tvs_detectable_by_tv_lower_bound(samples, support, alpha=context.alpha,
                                                                    beta=context.beta),
         details={"split": split, "parent": parent[0].tolist(), "support": support,
                  "sampler_exact_tv": float(used_laws.tv_to_target(lam, envelope_used)[0])},
+        units="TV in excess of the bound (multinomial over the kernel's atoms)",
     )
-    evidence.detectable_gap_units = "TV in excess of the bound (multinomial over the kernel's atoms)"
-    return evidence
 
 
 def two_point_chain(epsilon: float, lam: float, device: str | torch.device = "cpu"
@@ -184,13 +183,12 @@ def check_two_point_tight(epsilon: float, lam: float, context: CheckContext, *, 
     interval = (clopper_pearson_lower(hits, samples, context.alpha / 2) - low,
                 clopper_pearson_upper(hits, samples, context.alpha / 2) - low)
     below, above = min_discrepancy_of_binomial_rates_detectable(samples, target, alpha=context.alpha, beta=context.beta)
-    evidence = interval_evidence(
+    return interval_evidence(
         statistic="exact TV (two points) = tanh(ε/2λ); two-sided Clopper–Pearson interval on q̂(0) − q(0)",
         value=claimed_tv, exact=tv_exact, empirical=hits / samples - low, interval=interval, n=samples,
         detectable_gap=max(above - target, target - below), exact_tolerance=1e-12,
+        units="TV (= |q̂(0) − q(0)| on two points)",
     )
-    evidence.detectable_gap_units = "TV (= |q̂(0) − q(0)| on two points)"
-    return evidence
 
 
 # ---------------------------------------------------------------- T4 per state
@@ -247,15 +245,14 @@ def check_step_proposals_identity(instance: ChainInstance, t: int, offset: float
     exact = float(laws.expected_proposals(instance.lam, baseline)[0])
     accepted = min_num_accepted_for_relative_mean_test(claimed, STEP_GAP, alpha=context.alpha, beta=context.beta)
     estimate, lower, upper = _measure_step(instance, parent, t, baseline, context, context.alpha, accepted, count)
-    evidence = interval_evidence(
+    return interval_evidence(
         statistic="claimed N from D/Z by its definition (atoms of the kernel); exact N = 1/Z_b; exact negative-binomial "
                   "interval (α/2 per side) for N_t(y) from the proposal count",
         value=claimed, exact=exact, empirical=estimate, interval=(lower, upper), n=accepted,
         detectable_gap=min_relative_gap_of_means_detectable(accepted, claimed, alpha=context.alpha, beta=context.beta),
         exact_tolerance=1e-8 * claimed, details={"parent": parent[0].tolist(), "baseline": baseline, "clip_mass": clip},
+        units="relative error of N_t(y)",
     )
-    evidence.detectable_gap_units = "relative error of N_t(y)"
-    return evidence
 
 
 def baseline_with_clip_mass(laws: StateLaws, lam: float, target: float) -> float:
@@ -283,15 +280,14 @@ def check_step_proposals_upper(instance: ChainInstance, t: int, delta: float, co
     exact = float(laws.expected_proposals(instance.lam, baseline)[0])
     accepted = min_num_accepted_for_relative_mean_test(bound, STEP_GAP, alpha=2 * context.alpha, beta=context.beta)
     estimate, lower, _ = _measure_step(instance, parent, t, baseline, context, 2 * context.alpha, accepted)
-    evidence = upper_bound_evidence(
+    return upper_bound_evidence(
         statistic="one-sided negative-binomial lower bound on N_t(y) at the b with D/Z = 0.9δ", bound=bound, exact=exact,
         empirical=estimate, lower_confidence=lower, n=accepted,
         detectable_gap=min_relative_gap_of_means_detectable(accepted, bound, alpha=2 * context.alpha, beta=context.beta),
         details={"parent": parent[0].tolist(), "baseline": baseline,
                  "clip_mass": direct_clip_mass(laws, instance.lam, baseline)},
+        units="relative excess of N_t(y) over the bound",
     )
-    evidence.detectable_gap_units = "relative excess of N_t(y) over the bound"
-    return evidence
 
 
 

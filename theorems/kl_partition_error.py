@@ -153,13 +153,12 @@ def check_partition_error(context: CheckContext, factors=_factors(PARTITION_ETA)
     result = _draw(base, reward, lam_value, factors, n, context)
     fit = projection_fit_test(result.samples, projections, context.alpha, context.beta)
     exact_tv, tv_error = partition_exact_tv(base, reward, lam_value, factors)
-    evidence = upper_bound_evidence(
+    return upper_bound_evidence(
         statistic=f"{fit.name}; lower confidence bound on TV = KS − DKW ε; exact TV by quadrature",
         bound=bound, exact=exact_tv, empirical=fit.statistic, lower_confidence=fit.tv_lower, n=n,
         detectable_gap=fit.detectable_gap, exact_tolerance=tv_error,
-        details={"partition_factors": list(factors), "exact_tv_error": tv_error})
-    evidence.detectable_gap_units = "KS (a lower bound on TV) over r's projection and each coordinate"
-    return evidence
+        details={"partition_factors": list(factors), "exact_tv_error": tv_error},
+        units="KS (a lower bound on TV) over r's projection and each coordinate")
 
 
 def check_partition_tight(eta_value: float, context: CheckContext, *, factors=None,
@@ -181,15 +180,13 @@ def check_partition_tight(eta_value: float, context: CheckContext, *, factors=No
     interval = (clopper_pearson_lower(hits, n, context.alpha / 2) - q_high,
                 clopper_pearson_upper(hits, n, context.alpha / 2) - q_high)
     below, above = min_discrepancy_of_binomial_rates_detectable(n, target, alpha=context.alpha, beta=context.beta)
-    evidence = interval_evidence(
+    return interval_evidence(
         statistic="enumerated TV of kl_align's output law; two-sided exact Clopper–Pearson interval (α/2 per side) "
                   "on q̂(1) − q(1) from its draws (on two points TV = |q̂(1) − q(1)|)",
         value=value, exact=exact_tv, empirical=hits / n - q_high, interval=interval, n=n,
         detectable_gap=max(above - target, target - below), exact_tolerance=1e-12,
         details={"q(1)": q_high, "claimed q̂(1)": claimed_high, "factors": list(factors),
-                 "oracle_calls": result.oracle_calls})
-    evidence.detectable_gap_units = "TV (= |q̂(1) − q(1)| on two points)"
-    return evidence
+                 "oracle_calls": result.oracle_calls}, units="TV (= |q̂(1) − q(1)| on two points)")
 
 
 def check_partition_sharp(context: CheckContext, factors=_factors(PARTITION_ETA)) -> Evidence:

@@ -82,13 +82,12 @@ def check_qrs_tv(instance: Instance, beta_value: float, context: CheckContext, s
     n = fit_sample_size(target, FIT_GAP, context.alpha, context.beta)
     result = sampler(instance, beta_value, context.device)(n, context.generator())
     tv = tv_lower_confidence(result.samples, target, context.alpha, context.beta)
-    evidence = upper_bound_evidence(
+    return upper_bound_evidence(
         statistic=tv.name, bound=bound_value,
         exact=tq.tv_to_target(instance.law, instance.lam, instance.lam * math.log(beta_value)),
         empirical=tv.estimate, lower_confidence=tv.lower, n=n, detectable_gap=tv.detectable_gap,
+        units=tv_units(target),
     )
-    evidence.detectable_gap_units = tv_units(target)
-    return evidence
 
 
 def qrs_acceptance_by_quadrature(instance: Instance, beta_value: float) -> tuple[float, float]:
@@ -123,14 +122,13 @@ def check_qrs_acceptance(instance: Instance, beta_value: float, context: CheckCo
     accepts, detectable = designed_accepts(1.0 / claimed, context.alpha, context.beta)
     result = sampler(instance, beta_value, context.device)(accepts, context.generator())
     low, high = negative_binomial_rate_interval(result.accepted, result.proposals, context.alpha)
-    evidence = interval_evidence(
+    return interval_evidence(
         statistic="exact negative-binomial interval for the acceptance rate; exact side by enumeration/quadrature",
         value=claimed, exact=independent, empirical=result.accepted / result.proposals, interval=(low, high),
         n=result.proposals, detectable_gap=detectable, exact_tolerance=error + 1e-9 * claimed,
         details={"log_Z": log_z, "quadrature_error": error, "accepts": accepts},
+        units="relative error of 1/acceptance rate",
     )
-    evidence.detectable_gap_units = "relative error of 1/acceptance rate"
-    return evidence
 
 
 def _reward_frequencies(samples, instance: Instance, values: np.ndarray) -> np.ndarray:
@@ -170,12 +168,11 @@ def check_sir_tv(instance: Instance, particle_count: int, context: CheckContext,
     n = fit_sample_size(target, FIT_GAP, context.alpha, context.beta)
     result = sampler(instance, particle_count, context.device)(n, context.generator())
     tv = tv_lower_confidence(result.samples, target, context.alpha, context.beta)
-    evidence = upper_bound_evidence(
+    return upper_bound_evidence(
         statistic=tv.name, bound=bound_value, exact=reward_tv(enumerated, target_probs), empirical=tv.estimate,
         lower_confidence=tv.lower, n=n, detectable_gap=tv.detectable_gap, details={"rho": rho},
+        units=tv_units(target),
     )
-    evidence.detectable_gap_units = tv_units(target)
-    return evidence
 
 
 QRS_INSTANCES = ("gaussian-linear-d1", "finite-k10", "gmm-step-d1")

@@ -210,7 +210,7 @@ def check_factor_bound(instance: ChainInstance, kappa: float, delta: float, cont
                          "max_tv_minus_tail_bound": float(excess_c.max()), "numerical_tolerance": tolerance,
                          "max_count": float(fine["count"].max())})
     worst = max(worst_a, worst_c)
-    evidence = upper_bound_evidence(
+    return upper_bound_evidence(
         statistic="max over steps t<T of [max over ridge-grid and training parents of TV_t(y) − min(1, bound)] − the "
                   "step's numerical tolerance, for (A) e^{(b−V')/λ}E_p e^{κ(V−b)} and (C) "
                   "P_p(V>b)(e^{(M−V')/λ} − e^{(b−V')/λ})_+; exact atoms",
@@ -218,9 +218,8 @@ def check_factor_bound(instance: ChainInstance, kappa: float, delta: float, cont
         n=sum(len(training[t]) for t in training), detectable_gap=None, exact_tolerance=1e-12,
         details={"max_excess_factor": worst_a, "max_excess_tail_form": worst_c,
                  "offsets": {str(t): v for t, v in sorted(baseline.offsets.items())},
-                 "largest_tv_over_delta": largest_ratio, "per_step": per_step, "kappa": kappa, "delta": delta})
-    evidence.detectable_gap_units = "exact (no sampling: the claim is a deterministic inequality at every parent)"
-    return evidence
+                 "largest_tv_over_delta": largest_ratio, "per_step": per_step, "kappa": kappa, "delta": delta},
+        units="exact (no sampling: the claim is a deterministic inequality at every parent)")
 
 
 def check_weighted(instance: ChainInstance, kappa: float, delta: float, context: CheckContext, *,
@@ -238,18 +237,15 @@ def check_weighted(instance: ChainInstance, kappa: float, delta: float, context:
         weighted.append(value)
         unweighted.append(float(q["tv"].mean()))
         worst = max(worst, value)
-    evidence = upper_bound_evidence(
+    return upper_bound_evidence(
         statistic="max_t mean over the rule's training parents of e^{(V'−b)/λ}TV_t(y) (B), exact atoms; plug-in "
                   "identity mean_i E_p[e^{κ(V_t−b)}|y_i] = δ",
         bound=delta, exact=worst, empirical=None, lower_confidence=None, n=sum(len(v) for v in training.values()),
         detectable_gap=None, exact_tolerance=1e-12,
         details={"weighted_terms": weighted, "unweighted_terms": unweighted,
-                 "largest_unweighted_over_delta": max(unweighted) / delta, "identity_relative_error": identity_error})
-    if identity_error > 1e-8:
-        evidence.holds = False
-        evidence.message = "; ".join(filter(None, [evidence.message, f"plug-in identity off by {identity_error:.3g}"]))
-    evidence.detectable_gap_units = "exact (deterministic given the training parents)"
-    return evidence
+                 "largest_unweighted_over_delta": max(unweighted) / delta, "identity_relative_error": identity_error},
+        units="exact (deterministic given the training parents)",
+        also_fails=[f"plug-in identity off by {identity_error:.3g}"] if identity_error > 1e-8 else [])
 
 
 def check_target_pointwise(instance: ChainInstance, delta: float, context: CheckContext, *,
@@ -268,12 +264,10 @@ def check_target_pointwise(instance: ChainInstance, delta: float, context: Check
         tail = target_tail(laws, instance.lam, baseline(parents, t).reshape(-1)).cpu().numpy()
         per_step.append(float(tail.max()))
         worst = max(worst, float(tail.max()))
-    evidence = upper_bound_evidence(
+    return upper_bound_evidence(
         statistic="max over steps and grid parents of P_q(V_t > b_t(y) | y) (exact atoms)", bound=delta, exact=worst,
         empirical=None, lower_confidence=None, n=0, detectable_gap=None, exact_tolerance=1e-9,
-        details={"per_step_max_tail": per_step, "baseline_side": side})
-    evidence.detectable_gap_units = "exact"
-    return evidence
+        details={"per_step_max_tail": per_step, "baseline_side": side}, units="exact")
 
 
 # ---------------------------------------------------------------- (D): the two-point gap instance
@@ -313,12 +307,10 @@ def check_two_point_factor(context: CheckContext, *, factor: str = "proposal-cou
     laws = kernel_value_laws(chain, 0, exact["parent"], values)
     b = torch.tensor([exact["baseline"]], dtype=torch.float64)
     tail_bound = float(proposal_tail_bound(values.lam, proposal_tail(laws, b), GAP_HEIGHT, b, values(exact["parent"], 1))[0])
-    evidence = upper_bound_evidence(
+    return upper_bound_evidence(
         statistic="exact TV(q_b, q) at the two-point parent vs (A) e^{(b−V')/λ}E_p e^{κ(V−b)} and (C) the tail form",
         bound=min(bound, tail_bound), exact=exact["tv"], empirical=None, lower_confidence=None, n=0, detectable_gap=None,
-        details={"factor_bound": bound, "tail_form_bound": tail_bound, "factor": factor})
-    evidence.detectable_gap_units = "exact"
-    return evidence
+        details={"factor_bound": bound, "tail_form_bound": tail_bound, "factor": factor}, units="exact")
 
 
 def check_unweighted_gap(context: CheckContext, *, side: str = "proposal") -> Evidence:
@@ -341,7 +333,7 @@ def check_unweighted_gap(context: CheckContext, *, side: str = "proposal") -> Ev
         low, high = clopper_pearson_lower(hits, n, context.alpha / 2), clopper_pearson_upper(hits, n, context.alpha / 2)
         upper = max(abs(exact["q_top"] - low), abs(exact["q_top"] - high))
         empirical, queries = abs(exact["q_top"] - hits / n), float(proposals.sum()) / n
-    evidence = lower_bound_evidence(
+    return lower_bound_evidence(
         statistic="exact TV(q_b, q) at the authors' offset (m(y) = δ, κ = 1/λ) vs 0.9·N·δ; two-sided Clopper–Pearson "
                   "upper confidence bound on |q(h) − q̂(h)| from the sampler's children",
         bound=bound, exact=used["tv"], empirical=empirical, upper_confidence=upper, n=n,
@@ -349,9 +341,7 @@ def check_unweighted_gap(context: CheckContext, *, side: str = "proposal") -> Ev
         details={"count": exact["count"], "mass": exact["mass"], "tv_over_delta": exact["tv"] / GAP_DELTA,
                  "tv_over_count_delta": exact["tv"] / (exact["count"] * GAP_DELTA), "baseline_used": used["baseline"],
                  "expected_proposals": used["proposals"], "queries_per_sample": queries, "side": side,
-                 "sampled": upper is not None})
-    evidence.detectable_gap_units = "TV shortfall below the claimed 0.9·N·δ"
-    return evidence
+                 "sampled": upper is not None}, units="TV shortfall below the claimed 0.9·N·δ")
 
 
 # ---------------------------------------------------------------- the authors' rule at its own δ, target side

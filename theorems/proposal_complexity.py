@@ -69,11 +69,6 @@ def designed_accepts(claimed_proposals: float, alpha: float, beta: float, side: 
     return accepts, detectable
 
 
-def _units(evidence: Evidence, units: str = UNITS) -> Evidence:
-    evidence.detectable_gap_units = units
-    return evidence
-
-
 def _soft(instance: Instance) -> float:
     return tq.soft_value(instance.law, instance.lam)
 
@@ -95,20 +90,16 @@ def check_ideal_exact(instance: Instance, context: CheckContext, sampler: Sample
     result = sampler(instance, envelope, context.device)(n, context.generator())
     fit = fit_test(result.samples, target, context.alpha / 2, context.beta)
     estimate, lower, upper = _proposal_interval(result, context.alpha / 2)
-    evidence = interval_evidence(
+    return interval_evidence(
         statistic=f"{fit.name} (α/2) and exact negative-binomial interval for N (α/2)", value=claimed,
         exact=tq.expected_proposals(instance.law, instance.lam, envelope), empirical=estimate,
         interval=(lower, upper), n=n, detectable_gap=fit.detectable_gap,
         details={"fit_statistic": fit.statistic, "fit_threshold": fit.threshold, "per_projection": fit.per_projection,
                  "detectable_relative_error_of_N": detectable_n},
+        units=("TV" if target.is_finite else "largest projection KS")
+        + f" of the output law (and {detectable_n:.3g} relative error of N)",
+        also_fails=[f"output law differs from q: {fit.statistic:.4g} > {fit.threshold:.4g}"] if fit.rejected else [],
     )
-    evidence.detectable_gap_units = ("TV" if target.is_finite else "largest projection KS") + \
-        f" of the output law (and {detectable_n:.3g} relative error of N)"
-    if fit.rejected:
-        evidence.holds = False
-        evidence.message = "; ".join(filter(None, [evidence.message,
-                                                   f"output law differs from q: {fit.statistic:.4g} > {fit.threshold:.4g}"]))
-    return evidence
 
 
 def check_proposals_identity(instance: Instance, baseline: float, context: CheckContext,
@@ -117,12 +108,12 @@ def check_proposals_identity(instance: Instance, baseline: float, context: Check
     accepts, detectable = designed_accepts(claimed, context.alpha, context.beta)
     result = sampler(instance, baseline, context.device)(accepts, context.generator())
     estimate, lower, upper = _proposal_interval(result, context.alpha)
-    return _units(interval_evidence(
+    return interval_evidence(
         statistic="exact negative-binomial interval for N(b) from the proposal count (two-sided)", value=claimed,
         exact=tq.expected_proposals(instance.law, instance.lam, baseline), empirical=estimate,
         interval=(lower, upper), n=result.proposals, detectable_gap=detectable,
-        exact_tolerance=1e-8 * claimed, details={"accepts": accepts},
-    ))
+        exact_tolerance=1e-8 * claimed, details={"accepts": accepts}, units=UNITS,
+    )
 
 
 def check_proposals_lower(instance: Instance, baseline: float, context: CheckContext,
@@ -131,11 +122,12 @@ def check_proposals_lower(instance: Instance, baseline: float, context: CheckCon
     accepts, detectable = designed_accepts(bound, context.alpha, context.beta, side="rate-above")
     result = sampler(instance, baseline, context.device)(accepts, context.generator())
     estimate, _, upper = _proposal_interval(result, 2 * context.alpha)  # one side of a 2α interval
-    return _units(lower_bound_evidence(
+    return lower_bound_evidence(
         statistic="one-sided negative-binomial upper bound on N(b)", bound=bound,
         exact=tq.expected_proposals(instance.law, instance.lam, baseline), empirical=estimate,
         upper_confidence=upper, n=result.proposals, detectable_gap=detectable, details={"accepts": accepts},
-    ), "relative shortfall of N below the bound")
+        units="relative shortfall of N below the bound",
+    )
 
 
 def check_proposals_upper(instance: Instance, delta: float, context: CheckContext,
@@ -145,12 +137,12 @@ def check_proposals_upper(instance: Instance, delta: float, context: CheckContex
     accepts, detectable = designed_accepts(bound, context.alpha, context.beta, side="rate-below")
     result = sampler(instance, baseline, context.device)(accepts, context.generator())
     estimate, lower, _ = _proposal_interval(result, 2 * context.alpha)
-    return _units(upper_bound_evidence(
+    return upper_bound_evidence(
         statistic="one-sided negative-binomial lower bound on N(b_δ)", bound=bound,
         exact=tq.expected_proposals(instance.law, instance.lam, baseline), empirical=estimate,
         lower_confidence=lower, n=result.proposals, detectable_gap=detectable,
-        details={"baseline": baseline, "accepts": accepts},
-    ), "relative excess of N above the bound")
+        details={"baseline": baseline, "accepts": accepts}, units="relative excess of N above the bound",
+    )
 
 
 def check_saving(instance: Instance, delta: float, envelope: float, context: CheckContext,
@@ -180,18 +172,17 @@ def check_saving(instance: Instance, delta: float, envelope: float, context: Che
     exact = tq.expected_proposals(law, lam, envelope) / tq.expected_proposals(law, lam, baseline)
     detectable = max((1 + d_B) / (1 - d_b) - 1, 1 - (1 - d_B) / (1 + d_b))
     details = {"baseline": baseline, "envelope": envelope, "equality": equality, "accepts": [accepts_b, accepts_B]}
+    units = "relative error of N(B)/N(b)"
     if equality:
-        evidence = interval_evidence(
+        return interval_evidence(
             statistic="B ≥ ess sup r, an identity: two-sided interval for N(B)/N(b) from exact NB intervals "
                       "(α/2 each)", value=bound, exact=exact, empirical=estimate_B / estimate_b,
             interval=(lower_B / upper_b, upper_B / lower_b), n=aligned.proposals + enveloped.proposals,
-            detectable_gap=detectable, exact_tolerance=1e-8 * bound, details=details)
-    else:
-        evidence = lower_bound_evidence(
-            statistic="ratio of one-sided negative-binomial bounds (α/2 each)", bound=bound, exact=exact,
-            empirical=estimate_B / estimate_b, upper_confidence=upper_B / lower_b,
-            n=aligned.proposals + enveloped.proposals, detectable_gap=detectable, details=details)
-    return _units(evidence, "relative error of N(B)/N(b)")
+            detectable_gap=detectable, exact_tolerance=1e-8 * bound, details=details, units=units)
+    return lower_bound_evidence(
+        statistic="ratio of one-sided negative-binomial bounds (α/2 each)", bound=bound, exact=exact,
+        empirical=estimate_B / estimate_b, upper_confidence=upper_B / lower_b,
+        n=aligned.proposals + enveloped.proposals, detectable_gap=detectable, details=details, units=units)
 
 
 def check_gaussian_gap(instance: Instance, delta: float, context: CheckContext,
@@ -206,18 +197,17 @@ def check_gaussian_gap(instance: Instance, delta: float, context: CheckContext,
     accepts, detectable = designed_accepts(math.sqrt(bracket[0] * bracket[1]), context.alpha, context.beta)
     result = sampler(instance, baseline, context.device)(accepts, context.generator())
     estimate, lower, upper = _proposal_interval(result, context.alpha)
-    evidence = interval_evidence(
+    missed = upper < bracket[0] or lower > bracket[1]
+    return interval_evidence(
         statistic="(b_δ−V)/λ against the closed form (1e-6 relative: 1-D minimiser); negative-binomial "
                   "interval for N(b_δ) must meet [e^{gap}, e^{gap}/(1−δ)]",
         value=claimed_gap, exact=exact_gap, empirical=math.log(estimate), interval=None, n=result.proposals,
         detectable_gap=detectable, exact_tolerance=1e-6 * max(1, abs(claimed_gap)),
         details={"proposal_interval": [lower, upper], "bracket": list(bracket), "accepts": accepts},
+        units="relative distance of N(b_δ) outside T4's bracket",
+        also_fails=[f"N interval [{lower:.4g}, {upper:.4g}] misses the T4 bracket [{bracket[0]:.4g}, {bracket[1]:.4g}]"]
+        if missed else [],
     )
-    evidence.detectable_gap_units = "relative distance of N(b_δ) outside T4's bracket"
-    if upper < bracket[0] or lower > bracket[1]:
-        evidence.holds = False
-        evidence.message = "; ".join(filter(None, [evidence.message, f"N interval [{lower:.4g}, {upper:.4g}] misses the T4 bracket [{bracket[0]:.4g}, {bracket[1]:.4g}]"]))
-    return evidence
 
 
 TRADEOFF_DELTAS = (0.5, 0.3, 0.2, 0.1, 0.05, 0.02)

@@ -161,14 +161,13 @@ def check_grid_vs_brute_force(context: CheckContext, prox_fn=None) -> Evidence:
     delta = spacing * math.sqrt(reward.k) / 2
     bound = _evaluate(GRID_ERROR, {L_sym: reward.lipschitz, h_sym: spacing, k_sym: reward.k,
                                    pen_lipschitz: penalty_lipschitz(reward.A, lam_value, radius, delta)})
-    evidence = upper_bound_evidence(
+    return upper_bound_evidence(
         statistic="max over 8 points of (best value of an independent d-dimensional optimiser − grid value), both "
                   "with a numpy objective, against (L + L_pen)h√k/2 with L_pen = λ‖(AAᵀ)⁻¹‖(R + h√k/2), R = 2L‖A‖²/λ",
         bound=bound, exact=shortfall, empirical=None, lower_confidence=None, n=len(brute), detectable_gap=0.0,
         details={"grid_values": grid_values.tolist(), "brute_force_values": brute.tolist(), "radius": radius,
-                 "evaluations_per_point": result.certificate["evaluations_per_point"]})
-    evidence.detectable_gap_units = "objective units (deterministic: any excess over the bound fails)"
-    return evidence
+                 "evaluations_per_point": result.certificate["evaluations_per_point"]},
+        units="objective units (deterministic: any excess over the bound fails)")
 
 
 def _spacing_sweep(reward, x, lam_value, radius, prox_fn, levels: int):

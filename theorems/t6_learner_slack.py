@@ -140,7 +140,7 @@ def check_certificate(context: CheckContext, learner=real_learner) -> Evidence:
     target = exact_laws()["b_delta"]
     baselines = _sufficient_trainings(plan["trainings"], learner, context)
     below = int(np.sum(baselines < target - 1e-12 * max(1.0, abs(target))))
-    evidence = upper_bound_evidence(
+    return upper_bound_evidence(
         statistic=f"Clopper–Pearson lower bound (α) on P(b̂ < b_δ) over {plan['trainings']} trainings of "
                   f"{TRAINING_SIZE} rewards (each its count K ~ Bin(n, p); the learner run on the sorted training)",
         bound=ETA, exact=plan["rates"]["real"], empirical=below / plan["trainings"],
@@ -148,9 +148,7 @@ def check_certificate(context: CheckContext, learner=real_learner) -> Evidence:
         n=plan["trainings"] * TRAINING_SIZE, detectable_gap=plan["detectable_rate"] - ETA,
         details={"b_delta": target, "exact_failure_rates": plan["rates"], "trainings": plan["trainings"],
                  "mean_learned_baseline": float(baselines.mean()), "min_learned_baseline": float(baselines.min()),
-                 "distinct_counts": int(len(np.unique(baselines)))})
-    evidence.detectable_gap_units = "rate P(b̂ < b_δ) above η"
-    return evidence
+                 "distinct_counts": int(len(np.unique(baselines)))}, units="rate P(b̂ < b_δ) above η")
 
 
 def check_learner_law(context: CheckContext, learner=real_learner) -> Evidence:

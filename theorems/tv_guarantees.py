@@ -113,13 +113,12 @@ def check_sampler_law(instance: Instance, baseline: float, context: CheckContext
 def check_tv_exact(instance: Instance, baseline: float, context: CheckContext) -> Evidence:
     closed_form = tq.tv_to_target(instance.law, instance.lam, baseline)
     independent, error = tv_by_independent_route(instance, baseline)
-    evidence = interval_evidence(
+    return interval_evidence(
         statistic="closed form vs enumeration/adaptive quadrature (error estimate added to the tolerance)",
         value=independent, exact=closed_form, empirical=None, interval=None, n=0, detectable_gap=error + 1e-10,
         exact_tolerance=error + 1e-10, details={"quadrature_error": error},
+        units="TV (exact comparison: tolerance)",
     )
-    evidence.detectable_gap_units = "TV (exact comparison: tolerance)"
-    return evidence
 
 
 def _tv_upper_check(instance: Instance, baseline: float, context: CheckContext, bound_expression,
@@ -129,13 +128,12 @@ def _tv_upper_check(instance: Instance, baseline: float, context: CheckContext, 
     n = fit_sample_size(target, FIT_GAP, context.alpha, context.beta)
     result = sampler(instance, baseline, context.device)(n, context.generator())
     tv = tv_lower_confidence(result.samples, target, context.alpha, context.beta)
-    evidence = upper_bound_evidence(
+    return upper_bound_evidence(
         statistic=tv.name, bound=bound, exact=tq.tv_to_target(instance.law, instance.lam, baseline),
         empirical=tv.estimate, lower_confidence=tv.lower, n=n, detectable_gap=tv.detectable_gap,
         details={"proposals": result.proposals},
+        units=tv_units(target),
     )
-    evidence.detectable_gap_units = tv_units(target)
-    return evidence
 
 
 def tv_units(target: TiltedLaw) -> str:
@@ -176,15 +174,14 @@ def check_chernoff_tail(instance: Instance, baseline: float, context: CheckConte
     samples = draw(n, context.generator())
     hits = int((instance.reward(samples) > baseline).sum())
     lower = clopper_pearson_lower(hits, n, context.alpha)
-    evidence = upper_bound_evidence(
+    return upper_bound_evidence(
         statistic="Clopper–Pearson lower bound on P_q(r > b) from exact target samples", bound=bound_value,
         exact=tq.tail_probability_q(law, instance.lam, baseline), empirical=hits / n,
         lower_confidence=lower, n=n,
         detectable_gap=binomial_detectable_rate(n, context.alpha, context.beta, threshold) - threshold,
         details={"s": s, "designed_relative_gap": TAIL_RELATIVE_GAP},
+        units="P_q(r > b) above the bound",
     )
-    evidence.detectable_gap_units = "P_q(r > b) above the bound"
-    return evidence
 
 
 def tail_sample_size(threshold: float, alpha: float, beta: float) -> int:
@@ -200,14 +197,13 @@ def check_chernoff_baseline(instance: Instance, delta: float, context: CheckCont
     n = fit_sample_size(target, FIT_GAP, context.alpha, context.beta)
     result = sampler(instance, baseline, context.device)(n, context.generator())
     tv = tv_lower_confidence(result.samples, target, context.alpha, context.beta)
-    evidence = upper_bound_evidence(
+    return upper_bound_evidence(
         statistic=tv.name, bound=sym.evaluate(sym.delta, {sym.delta: delta}),
         exact=tq.tv_to_target(instance.law, instance.lam, baseline), empirical=tv.estimate,
         lower_confidence=tv.lower, n=n, detectable_gap=tv.detectable_gap,
         details={"baseline": baseline, "proposals": result.proposals},
+        units=tv_units(target),
     )
-    evidence.detectable_gap_units = tv_units(target)
-    return evidence
 
 
 def check_subgaussian(instance: Instance, delta: float, context: CheckContext,
@@ -222,18 +218,15 @@ def check_subgaussian(instance: Instance, delta: float, context: CheckContext,
     lower = clopper_pearson_lower(hits, n, context.alpha / 2)
     identity = interval_evidence(statistic="", value=formula, exact=chernoff, empirical=None, interval=None,
                                  n=0, detectable_gap=None, exact_tolerance=1e-6 * max(1.0, abs(formula)))
-    tail = upper_bound_evidence(
+    return upper_bound_evidence(
         statistic="sub-Gaussian baseline equals b_δ (exact, 1e-6 relative: 1-D minimiser), and a "
                   "Clopper–Pearson lower bound on P_q(r > b) stays ≤ δ",
         bound=delta, exact=tq.tail_probability_q(law, instance.lam, formula), empirical=hits / n,
         lower_confidence=lower, n=n,
         detectable_gap=binomial_detectable_rate(n, context.alpha / 2, context.beta, delta) - delta,
         details={"formula_baseline": formula, "chernoff_baseline": chernoff},
+        units="P_q(r > b_δ) above δ", also_fails=[] if identity.holds else [identity.message],
     )
-    tail.detectable_gap_units = "P_q(r > b_δ) above δ"
-    tail.holds = tail.holds and identity.holds
-    tail.message = "; ".join(m for m in (identity.message, tail.message) if m)
-    return tail
 
 
 @dataclass(frozen=True)
@@ -321,7 +314,13 @@ def check_learned_baseline(instance: Instance, delta: float, eta: float, trainin
     ks = ks_distance(pit, lambda y: np.clip(y, 0.0, 1.0))
     ks_threshold = dkw_radius(plan.trainings, context.alpha / 2)
     lower_rate = clopper_pearson_lower(exceed, plan.trainings, context.alpha / 2)
-    evidence = upper_bound_evidence(
+    reasons = []
+    if outside_t4:
+        reasons.append(f"{outside_t4} learned baselines have an exact N outside T4's bracket")
+    if ks > ks_threshold:
+        reasons.append(f"measured proposal counts do not follow T4's law of N at the learned baselines: PIT KS "
+                       f"{ks:.4g} > {ks_threshold:.4g}")
+    return upper_bound_evidence(
         statistic=f"Clopper–Pearson lower bound on P(D/Z(b̂) > δ) over {plan.trainings} trainings of {training_size} "
                   f"base samples (α/2); proposal counts at each b̂ ({plan.accepts} accepts) vs NB(Z_b̂) by "
                   "randomized PIT + DKW (α/2)",
@@ -333,17 +332,8 @@ def check_learned_baseline(instance: Instance, delta: float, eta: float, trainin
                  "outside_t4": outside_t4, "proposal_pit_ks": ks, "proposal_pit_threshold": ks_threshold,
                  "accepts_per_training": plan.accepts,
                  "detectable_relative_proposal_error": plan.detectable_proposal_error},
+        units="rate P(D/Z(b̂) > δ) above η", also_fails=reasons,
     )
-    evidence.detectable_gap_units = "rate P(D/Z(b̂) > δ) above η"
-    reasons = [evidence.message] if evidence.message else []
-    if outside_t4:
-        reasons.append(f"{outside_t4} learned baselines have an exact N outside T4's bracket")
-    if ks > ks_threshold:
-        reasons.append(f"measured proposal counts do not follow T4's law of N at the learned baselines: PIT KS "
-                       f"{ks:.4g} > {ks_threshold:.4g}")
-    evidence.holds = evidence.holds and not outside_t4 and ks <= ks_threshold
-    evidence.message = "; ".join(reasons)
-    return evidence
 
 
 def check_learned_certificate(instance: Instance, delta: float, eta: float, training_size: int,
@@ -356,7 +346,7 @@ def check_learned_certificate(instance: Instance, delta: float, eta: float, trai
     target = chernoff_baseline(law, lam, delta).value
     baselines = _trainings(instance, training_size, plan.trainings, _learner(instance, delta, eta, learner), context)
     below = sum(b < target - 1e-12 * max(1.0, abs(target)) for b in baselines)
-    evidence = upper_bound_evidence(
+    return upper_bound_evidence(
         statistic=f"Clopper–Pearson lower bound (α/2) on P(b̂ < b_δ) over {plan.trainings} trainings of "
                   f"{training_size} base samples",
         bound=eta, exact=None, empirical=below / plan.trainings,
@@ -365,9 +355,8 @@ def check_learned_certificate(instance: Instance, delta: float, eta: float, trai
         details={"chernoff_baseline": target, "mean_learned_baseline": float(np.mean(baselines)),
                  "min_learned_baseline": float(np.min(baselines)), "population_baseline": plan.population_baseline,
                  "ess_sup": law.ess_sup},
+        units="rate P(b̂ < b_δ) above η",
     )
-    evidence.detectable_gap_units = "rate P(b̂ < b_δ) above η"
-    return evidence
 
 
 # ---------------------------------------------------------------- registration

@@ -10,14 +10,16 @@ writes::
 **Claim types** (``tiltproof.core.framework``): ``Claim`` (id, theorem, module, title, statement, sympy
 ``bound_expression``, instance, ``Hypothesis`` tuple, ``check(context) -> Evidence``, optional ``level``);
 ``CheckContext`` (the claim's ``alpha``, ``beta``, seed, device and ``generator(stream)``); ``Evidence`` (what a
-check returns: holds, statistic, bound, empirical, confidence bound, n, exact value, power); ``Mutant`` and
+check returns: holds, statistic, bound, empirical, confidence bound, n, exact value, power; frozen, built once);
+``Mutant`` and
 ``wrong_variant`` (a claim with a wrong check or bound, which its check must reject); ``run_claim`` (one
 claim → ``Record``), ``claim_level``, ``claim_seed`` and the constants ``DEFAULT_BETA``, ``DEFAULT_CLAIM_LEVEL``,
 ``NUMERIC_TOLERANCE``.
 
 **Evidence builders** (``tiltproof.core.evidence``): ``upper_bound_evidence`` (quantity ≤ bound),
 ``lower_bound_evidence`` (quantity ≥ bound), ``interval_evidence`` (quantity = value); they apply the verdict
-rules (exact side within ``NUMERIC_TOLERANCE``, confidence bound against the bound) and the signed margin.
+rules (exact side within ``NUMERIC_TOLERANCE``, confidence bound against the bound) and the signed margin, and
+take ``units=`` (the detectable gap's units) and ``also_fails=`` (reasons from checks beside the bound).
 
 **Confidence bounds** (``estimators.confidence``): ``clopper_pearson_lower`` / ``clopper_pearson_upper``
 (a binomial rate, one-sided at α), ``dkw_radius`` (a CDF, uniformly), ``multinomial_tv_radius`` (TV of an

@@ -285,18 +285,9 @@ def run_registered_claim(claim_id: str, alpha: float, seed: int, device: str) ->
 
 def error_record(claim: Any, *, alpha: float, seed: int, message: str, statistic: str = "worker") -> Any:
     """An ``error`` record for ``claim`` written by the parent (its worker died, or it timed out)."""
-    import sympy
+    from tiltproof.core.framework import claim_error_record
 
-    from tiltproof.core.framework import Record, claim_seed
-
-    return Record(
-        id=claim.id, theorem=claim.theorem, module=claim.module, title=claim.title, instance=claim.instance,
-        verdict="error", alpha=alpha, statistic=statistic, bound=None, exact=None, empirical=None,
-        confidence_bound=None, margin=None, n=0, detectable_gap=None, seconds=0.0,
-        seed=claim_seed(seed, claim.id), statement=claim.statement, bound_latex=sympy.latex(claim.bound_expression),
-        hypotheses=[hypothesis.text for hypothesis in claim.hypotheses], parameters=dict(claim.parameters),
-        message=message, details={},
-    )
+    return claim_error_record(claim, alpha=alpha, seed=seed, message=message, statistic=statistic)
 
 
 def run_claims_parallel(claims: Sequence[Any], *, alpha: float | Mapping[str, float], seed: int = 0, device: str = "cpu",

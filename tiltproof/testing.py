@@ -1,4 +1,4 @@
-"""One-line pytest assertions for your own implementation (TFP ``assert_…`` style).
+"""One-line pytest assertions for your own implementation (TFP ``assert_…`` style), one per BYO family.
 
 Each runs the matching bring-your-own check and raises ``AssertionError`` carrying the whole record
 (every statistic, threshold, n, α share and the power) unless the verdict is ``pass``::
@@ -8,13 +8,22 @@ Each runs the matching bring-your-own check and raises ``AssertionError`` carryi
     def test_my_lcb_sampler():
         assert_chain_sampler(my_sampler, instance="gmm-ref-B5", budget=0.05, baseline=my_baseline)
 
+``assert_sampler``, ``assert_chain_sampler``, ``assert_tilt_oracle``, ``assert_kl_align``, ``assert_prox`` take
+their check's arguments (``tiltproof.byo.check_sampler``, …) and are made from the family declarations
+(``tiltproof.byo.families``): a new family brings its assert with it.
+
 ``uncertified`` fails the assertion too (pass ``allow_uncertified=True`` to accept a sampler that is not
 refuted but whose certificate exceeds its budget), and so does a record flagged ``not_reproducible``
 (a test that cannot be replayed is flaky). A failed single-step check's message carries its diagnosis
 ("consistent with λ ≈ … ± …, not with an untilted sampler"). Each call returns the record, so a test
-may also inspect its power and ``pass_meaning`` (``"not_refuted"`` or ``"certified"``).
+may also inspect its power and ``pass_meaning`` (``"not_refuted"`` or ``"certified"``). Bad input raises
+``ValueError`` as the checks do.
 """
 from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, Callable
 
 from tiltproof.byo.verification import VerificationRecord
 
@@ -34,44 +43,41 @@ def assert_verified(record: VerificationRecord, *, allow_uncertified: bool = Fal
     return record
 
 
-def assert_sampler(sampler, *, allow_uncertified: bool = False, **check_arguments) -> VerificationRecord:
-    """``tiltproof.byo.check_sampler`` (single step) as an assertion."""
-    from tiltproof.byo.byos import check_sampler
+@functools.lru_cache(maxsize=None)
+def assertion_of(name: str) -> Callable[..., VerificationRecord]:
+    """The ``tiltproof.testing`` assert called ``name``: its family's check, then ``assert_verified``."""
+    from tiltproof.byo.families import family_of_assertion
 
-    return assert_verified(check_sampler(sampler, **check_arguments), allow_uncertified=allow_uncertified)
+    family = family_of_assertion(name)
+    if family is None:
+        raise AttributeError(f"module 'tiltproof.testing' has no attribute {name!r}")
+    check = family.check_function()
 
+    @functools.wraps(check)
+    def assertion(*args: Any, allow_uncertified: bool = False, **check_arguments: Any) -> VerificationRecord:
+        return assert_verified(check(*args, **check_arguments), allow_uncertified=allow_uncertified)
 
-def assert_chain_sampler(sampler, instance=None, *, allow_uncertified: bool = False,
-                         **check_arguments) -> VerificationRecord:
-    """``tiltproof.byo.check_chain_sampler`` (diffusion chains) as an assertion."""
-    from tiltproof.byo.chain import check_chain_sampler
-
-    return assert_verified(check_chain_sampler(sampler, instance, **check_arguments),
-                           allow_uncertified=allow_uncertified)
-
-
-def _tractability(name: str):
-    import tiltproof.byo as byo
-
-    check = getattr(byo, name, None)
-    if check is None:
-        raise ImportError(f"tiltproof.byo.{name} is not available in this version of tiltproof")
-    return check
-
-
-def assert_tilt_oracle(oracle, *args, allow_uncertified: bool = False, **check_arguments) -> VerificationRecord:
-    """``tiltproof.byo.check_tilt_oracle`` as an assertion."""
-    return assert_verified(_tractability("check_tilt_oracle")(oracle, *args, **check_arguments),
-                           allow_uncertified=allow_uncertified)
+    signature = inspect.signature(check)
+    extra = inspect.Parameter("allow_uncertified", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=bool)
+    parameters = list(signature.parameters.values())
+    keywords = next((index for index, parameter in enumerate(parameters)
+                     if parameter.kind is inspect.Parameter.VAR_KEYWORD), len(parameters))
+    assertion.__signature__ = signature.replace(parameters=[*parameters[:keywords], extra, *parameters[keywords:]])
+    assertion.__name__ = assertion.__qualname__ = name
+    assertion.__module__ = __name__
+    assertion.__doc__ = (f"``tiltproof.byo.{family.check}`` ({family.name} family: {family.summary}) as an "
+                         f"assertion: raises ``AssertionError`` with the record unless it passes (module docstring)."
+                         f"\n\nThe check's own documentation:\n\n{inspect.getdoc(check) or ''}")
+    return assertion
 
 
-def assert_kl_align(sampler, *args, allow_uncertified: bool = False, **check_arguments) -> VerificationRecord:
-    """``tiltproof.byo.check_kl_align`` as an assertion."""
-    return assert_verified(_tractability("check_kl_align")(sampler, *args, **check_arguments),
-                           allow_uncertified=allow_uncertified)
+def __getattr__(name: str) -> Any:
+    if name.startswith("assert_"):
+        return assertion_of(name)
+    raise AttributeError(f"module 'tiltproof.testing' has no attribute {name!r}")
 
 
-def assert_prox(prox_fn, *args, allow_uncertified: bool = False, **check_arguments) -> VerificationRecord:
-    """``tiltproof.byo.check_prox`` as an assertion."""
-    return assert_verified(_tractability("check_prox")(prox_fn, *args, **check_arguments),
-                           allow_uncertified=allow_uncertified)
+def __dir__() -> list[str]:
+    from tiltproof.byo.families import families
+
+    return sorted(set(globals()) | {family.assertion for family in families()})

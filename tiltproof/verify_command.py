@@ -1,5 +1,8 @@
 """``tiltproof verify MODULE:CALLABLE --family single|chain|tilt|kl|prox …``: check your own implementation.
 
+The families, their options and how each calls its check are declared by the families themselves
+(``tiltproof.byo.families``); this command only parses, validates and prints.
+
 ``MODULE:CALLABLE`` is imported (the current directory is on the path, as for ``python -m``):
 
 * ``single`` — CALLABLE is ``sampler(n, generator)``; ``--instance`` a registered single-step instance
@@ -31,9 +34,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-FAMILIES = ("single", "chain", "tilt", "kl", "prox")
-
-
 def resolve_target(spec: str) -> Any:
     """``package.module:attribute`` → the attribute; ``ValueError`` naming the part that is wrong."""
     module_name, colon, attribute = spec.partition(":")
@@ -62,49 +62,14 @@ def _check_json_path(path: str | None) -> None:
 
 
 def run_verification(arguments) -> Any:
-    family = arguments.family
-    if family not in FAMILIES:
-        raise ValueError(f"--family must be one of {', '.join(FAMILIES)}, got {family!r}")
-    if not (0.0 <= arguments.budget <= 1.0):
-        raise ValueError(f"--budget must be a number in [0, 1], got {arguments.budget!r}")
+    """The record of ``arguments.family``'s check on the target: its ``validate`` and the ``--json`` path before
+    the target is imported, then its ``verify`` (``tiltproof.byo.families``)."""
+    from tiltproof.byo.families import family
+
+    chosen = family(arguments.family)
+    chosen.check_arguments(arguments)
     _check_json_path(arguments.json)
-    target = resolve_target(arguments.target)
-    common = dict(alpha=arguments.alpha, seed=arguments.seed, device=arguments.device)
-    if family == "single":
-        if not arguments.instance:
-            raise ValueError("--instance is required for --family single (see `tiltproof list`)")
-        from tiltproof.byo.byos import check_sampler
-
-        return check_sampler(target, instance=arguments.instance, baseline=arguments.baseline, **common)
-    if family == "chain":
-        if not arguments.instance:
-            raise ValueError("--instance is required for --family chain (e.g. gmm-ref-B5)")
-        from tiltproof.byo.chain import check_chain_sampler
-
-        sampler = getattr(target, "sampler", target)
-        extra = {} if getattr(arguments, "n", None) is None else {"n": arguments.n}
-        if getattr(arguments, "max_audit", None) is not None:
-            extra["max_audit"] = arguments.max_audit
-        return check_chain_sampler(sampler, arguments.instance, budget=arguments.budget,
-                                   baseline=getattr(target, "baseline", None), values=getattr(target, "values", None),
-                                   **extra, **common)
-    if arguments.instance:
-        from tiltproof.instances.tractability import check_tractability
-
-        return check_tractability(family, target, instance=arguments.instance, alpha=arguments.alpha,
-                                  seed=arguments.seed)
-    import tiltproof.byo as byo
-
-    check = getattr(byo, {"tilt": "check_tilt_oracle", "kl": "check_kl_align", "prox": "check_prox"}[family])
-    if not callable(target):
-        raise ValueError(f"target: for --family {family}, MODULE:CALLABLE must be a function returning the check's "
-                         "keyword arguments")
-    keywords = target()
-    if not isinstance(keywords, dict):
-        raise ValueError(f"target: for --family {family}, the function must return a dict of keyword arguments for "
-                         f"{check.__name__}, got {type(keywords).__name__}")
-    keywords = {**{key: value for key, value in common.items() if key not in keywords and key != "device"}, **keywords}
-    return check(**keywords)
+    return chosen.run(resolve_target(arguments.target), arguments)
 
 
 def command_verify(arguments) -> int:
@@ -130,20 +95,23 @@ def command_verify(arguments) -> int:
 
 
 def add_parser(commands) -> None:
+    from tiltproof.byo.families import families
+
+    registered = families()
     verify = commands.add_parser("verify", help="check your own sampler / oracle against a theorem "
-                                                "(single, chain, tilt, kl, prox)")
+                                                f"({', '.join(entry.name for entry in registered)})")
     verify.add_argument("target", metavar="MODULE:CALLABLE", help="your implementation, e.g. my_samplers:lcb")
-    verify.add_argument("--family", required=True, choices=FAMILIES)
+    verify.add_argument("--family", required=True, choices=[entry.name for entry in registered],
+                        help="; ".join(f"{entry.name}: {entry.summary}" for entry in registered))
     verify.add_argument("--instance", metavar="NAME", help="registered instance (single: `tiltproof list`; chain: "
-                                                            "gmm-ref-B{1,3,5,7}, masked-ref-B{1,3,5,7})")
-    verify.add_argument("--budget", type=float, default=0.0, help="chain: the TV to the aligned law the sampler "
-                                                                   "claims (0 = exact)")
-    verify.add_argument("--baseline", type=float, default=None, help="single: the baseline b the sampler claims "
-                                                                      "(omit for the target q)")
-    verify.add_argument("--n", type=int, default=None, help="chain: particles to draw (default: the designed n); "
-                                                            "more particles let the certificate audit more")
-    verify.add_argument("--max-audit", type=int, default=None, help="chain: the most particles the T7 certificate "
-                                                                    "audits (default: every returned particle)")
+                                                            "gmm-ref-B{1,3,5,7}, masked-ref-B{1,3,5,7}; tilt, kl, "
+                                                            "prox: tiltproof.instances.tractability)")
+    added: set[str] = set()
+    for entry in registered:
+        for option in entry.options:
+            if not added.intersection(option.flags):
+                option.add_to(verify)
+                added.update(option.flags)
     verify.add_argument("--alpha", type=float, default=1e-6, help="false-fail rate of the whole check (default 1e-6)")
     verify.add_argument("--seed", type=int, default=0)
     verify.add_argument("--device", default="cpu")

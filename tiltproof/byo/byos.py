@@ -49,6 +49,7 @@ from estimators.diagnosis import diagnose_single_step
 from estimators.exact import TiltedLaw
 from estimators.law_tests import fit_sample_size, fit_test
 from primitives._checks import check_positive, check_unit_interval, resolve_device
+from tiltproof.byo.families import Family, Option
 from tiltproof.byo.common import (NOT_REPRODUCIBLE, BadOutput, ImplementationRaised, call_user, error_record,
                                      ignores_generator)
 from tiltproof.byo.verification import TestOutcome, VerificationRecord, settle_verdict
@@ -334,3 +335,22 @@ def _sequential_tests(draw, plan, claimed: TiltedLaw, kind, alternatives, design
         if _accepts_early(samples, tests, claimed, kind, alternatives, designed_signals, plan.betas[look]):
             return samples, tests, look, "every designed alternative excluded"
     raise AssertionError("unreachable: the last look always returns")
+
+
+def _verify(target: Callable, arguments) -> VerificationRecord:
+    """``tiltproof verify --family single``: ``target`` is ``sampler(n, generator)``."""
+    return check_sampler(target, instance=arguments.instance, baseline=arguments.baseline, alpha=arguments.alpha,
+                         seed=arguments.seed, device=arguments.device)
+
+
+def _validate(arguments) -> None:
+    if not arguments.instance:
+        raise ValueError("--instance is required for --family single (see `tiltproof list`)")
+
+
+FAMILY = Family(
+    name="single", summary="a single-step rejection sampler's output law against q_b (T1–T3)",
+    check="check_sampler", assertion="assert_sampler", verify=_verify, validate=_validate, exports=("SamplerCheck",),
+    options=(Option(("--baseline",), type="float",
+                    help="single: the baseline b the sampler claims (omit for the target q)"),),
+)

@@ -93,11 +93,14 @@ from estimators.step_mean_certificate import (min_num_samples_for_step_mean_cert
 from primitives._checks import check_positive, check_unit_interval, resolve_device
 from primitives.chain_samplers import baseline_values
 from primitives.diffusion import ChainKernel, CountingKernel
+from tiltproof.byo.chain_reference import check_budget, check_chain_sampler_on_kernel
 from tiltproof.byo.common import NOT_REPRODUCIBLE, BadOutput, ImplementationRaised, error_record, x0_samples
+from tiltproof.byo.families import Family, Option
 from tiltproof.byo.verification import Certificate, TestOutcome, VerificationRecord, settle_verdict
 from tiltproof.byo.chain_power import projection_design, x0_power
 
-__all__ = ["check_chain_sampler", "CHAIN_INSTANCE_NAMES", "resolve_chain_instance", "SamplerOutput",
+__all__ = ["check_chain_sampler", "check_chain_sampler_on_kernel",
+           "CHAIN_INSTANCE_NAMES", "resolve_chain_instance", "SamplerOutput",
            "janson_interval"]
 
 CHAIN_INSTANCE_NAMES = (tuple(f"{kind}-ref-B{height}" for kind in ("gmm", "masked") for height in (1, 3, 5, 7))
@@ -399,8 +402,8 @@ def _audited_certificate(instance, output: SamplerOutput, baseline, values, size
         certificate = _certificate(dataclasses.replace(audit, terms=audit.terms[:, :m]), budget, alphas[look], steps)
         if certificate.within:
             break
-    certificate.details.update({"audit_looks": looks[:look + 1], "audit_alphas": alphas[:look + 1]})
-    return audit, certificate
+    return audit, dataclasses.replace(certificate, details={**certificate.details, "audit_looks": looks[:look + 1],
+                                                            "audit_alphas": alphas[:look + 1]})
 
 
 def _certificate(audit: _StateAudit, budget: float, alpha: float, steps: int) -> Certificate:
@@ -457,6 +460,30 @@ class _UntiltedPrior:
 
 # -- the check ----------------------------------------------------------------------------------------
 
+def _route_kernel_form(sampler: Callable, instance, *, kernel, reward, lam, reference: str,
+                       **options) -> VerificationRecord:
+    """The old call form ``check_chain_sampler(sampler, kernel=…, reward=…, lam=…, reference="trajectory")``:
+    routed to ``check_chain_sampler_on_kernel`` (its ``gap`` was never used there, and still is not)."""
+    import warnings
+
+    if reference not in ("exact", "trajectory"):
+        raise ValueError(f"reference must be 'exact' or 'trajectory', got {reference!r}")
+    if instance is not None:
+        raise ValueError("instance: give either a registered instance (check_chain_sampler(sampler, instance, …)) or "
+                         "your own kernel (check_chain_sampler_on_kernel(sampler, kernel, reward, lam, …)), not both")
+    if kernel is None:
+        raise ValueError("kernel is required with reference='trajectory' (your model wrapped as a ChainKernel): "
+                         "call check_chain_sampler_on_kernel(sampler, kernel, reward, lam, budget=…)")
+    if reward is None or lam is None:
+        raise ValueError(f"{'reward' if reward is None else 'lam'} is required with reference='trajectory': "
+                         "call check_chain_sampler_on_kernel(sampler, kernel, reward, lam, budget=…)")
+    warnings.warn("check_chain_sampler(sampler, kernel=…, reward=…, lam=…, reference='trajectory') is "
+                  "check_chain_sampler_on_kernel(sampler, kernel, reward, lam, budget=…) now; this call is routed "
+                  "there",
+                  DeprecationWarning, stacklevel=3)
+    return check_chain_sampler_on_kernel(sampler, kernel, reward, lam, **options)
+
+
 def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alpha: float = 1e-6, beta: float = 1e-3,
                         seed: int = 0, device: str | torch.device = "cpu", baseline: Callable | None = None,
                         values: Callable | None = None, gap: float = DEFAULT_GAP,
@@ -471,18 +498,19 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
     ``sampler(kernel, n, generator)`` may use only the kernel it is handed. ``budget`` ∈ [0, 1] is the
     TV the sampler claims. ``baseline(parents_or_None, t)`` and ``values(states, t)`` declare its
     acceptance rule (``values=None``: the exact V_t). ``n`` overrides the designed sample size.
-    With ``kernel=…, reward=…, lam=…, reference="trajectory"`` the reference is trajectory-level rejection
-    on the user's own kernel (``tiltproof.byo.chain_reference``). ``per_step_delta``, ``delta_side``,
-    ``kappa``, ``per_step_gap``, ``per_step_slack`` (in (0, δ]), ``untilted_prior``: test 5 (module docstring).
+    ``per_step_delta``, ``delta_side``, ``kappa``, ``per_step_gap``, ``per_step_slack`` (in (0, δ]),
+    ``untilted_prior``: test 5 (module docstring).
+
+    On your own kernel, with no exact law, call ``check_chain_sampler_on_kernel(sampler, kernel, reward, lam,
+    budget=…)`` (``tiltproof.byo.chain_reference``); the old form ``check_chain_sampler(sampler, kernel=…,
+    reward=…, lam=…, reference="trajectory", …)`` is routed there with a ``DeprecationWarning``.
     """
+    if kernel is not None or reward is not None or lam is not None or reference != "exact":
+        return _route_kernel_form(sampler, instance, kernel=kernel, reward=reward, lam=lam, reference=reference,
+                                  budget=budget, alpha=alpha, beta=beta, seed=seed, n=n, query_cap=query_cap)
     if not callable(sampler):
         raise ValueError(f"sampler must be a callable sampler(kernel, n, generator), got {sampler!r}")
-    try:
-        budget = float(budget)
-    except (TypeError, ValueError):
-        raise ValueError(f"budget must be a number in [0, 1], got {budget!r}") from None
-    if not 0.0 <= budget <= 1.0:
-        raise ValueError(f"budget must be a number in [0, 1], got {budget!r}")
+    budget = check_budget(budget)
     alpha = check_unit_interval("alpha", alpha)
     beta = check_unit_interval("beta", beta)
     gap = check_unit_interval("gap", gap)
@@ -501,18 +529,6 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
         raise ValueError(f"delta_side must be one of {DELTA_SIDES}, got {delta_side!r}")
     if not isinstance(untilted_prior, bool):
         raise ValueError(f"untilted_prior must be True or False, got {untilted_prior!r}")
-    if kernel is not None and not isinstance(kernel, ChainKernel):
-        raise ValueError(f"kernel must be a ChainKernel (steps, state_shape, device, sample_prior, sample_children), "
-                         f"got {type(kernel).__name__}")
-    if reference not in ("exact", "trajectory"):
-        raise ValueError(f"reference must be 'exact' or 'trajectory', got {reference!r}")
-    if reference == "trajectory" or kernel is not None:
-        from tiltproof.byo.chain_reference import check_against_trajectory_reference
-
-        if instance is not None:
-            raise ValueError("instance: give either a registered instance or kernel=…, reward=…, lam=…, not both")
-        return check_against_trajectory_reference(sampler, kernel=kernel, reward=reward, lam=lam, budget=budget,
-                                                  alpha=alpha, beta=beta, seed=seed, n=n, query_cap=query_cap)
     if instance is None:
         raise ValueError("instance is required (a registered chain instance name, e.g. 'gmm-ref-B5')")
     instance = resolve_chain_instance(instance).on(device)
@@ -645,3 +661,34 @@ def check_chain_sampler(sampler: Callable, instance=None, *, budget: float, alph
         details={**record_details, "kernel_draws": draws, "samples_used": size,
                  "queries_per_sample": None if output.queries is None else output.queries / size},
         pass_meaning=meaning, not_reproducible=not_reproducible)
+
+
+def _verify(target: Any, arguments) -> VerificationRecord:
+    """``tiltproof verify --family chain``: ``target`` is ``sampler(kernel, n, generator)``, or an object with
+    ``sampler`` and optionally ``baseline`` and ``values`` (its declared acceptance rule)."""
+    extra = {key: getattr(arguments, key) for key in ("n", "max_audit") if getattr(arguments, key, None) is not None}
+    return check_chain_sampler(getattr(target, "sampler", target), arguments.instance, budget=arguments.budget,
+                               baseline=getattr(target, "baseline", None), values=getattr(target, "values", None),
+                               alpha=arguments.alpha, seed=arguments.seed, device=arguments.device, **extra)
+
+
+def _validate(arguments) -> None:
+    if not (0.0 <= arguments.budget <= 1.0):
+        raise ValueError(f"--budget must be a number in [0, 1], got {arguments.budget!r}")
+    if not arguments.instance:
+        raise ValueError("--instance is required for --family chain (e.g. gmm-ref-B5)")
+
+
+FAMILY = Family(
+    name="chain", summary="a diffusion-chain sampler's x_0 against the exact aligned law (T1/T4/T7)",
+    check="check_chain_sampler", assertion="assert_chain_sampler", verify=_verify, validate=_validate,
+    exports=("check_chain_sampler_on_kernel",),
+    options=(
+        Option(("--budget",), type="float", default=0.0,
+               help="chain: the TV to the aligned law the sampler claims (0 = exact)"),
+        Option(("--n",), type="int", help="chain: particles to draw (default: the designed n); more particles let "
+                                          "the certificate audit more"),
+        Option(("--max-audit",), type="int", help="chain: the most particles the T7 certificate audits (default: "
+                                                  "every returned particle)"),
+    ),
+)

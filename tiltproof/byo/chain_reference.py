@@ -1,9 +1,10 @@
 """A chain sampler on the user's own model, where no exact law exists: a two-sample test against T1.
 
-``check_chain_sampler(sampler, kernel=my_kernel, reward=r, lam=λ, reference="trajectory", budget=…)``
-draws a reference sample of the aligned x_0 law ``q_0 ∝ p_0 e^{r/λ}`` *of the user's own chain* by
-trajectory-level rejection — whole chains accepted with ``e^{(r(x_0) − B)/λ}``, ``B = sup r`` — which is
-exact by T1 on path space, and compares the sampler's x_0 with it.
+``check_chain_sampler_on_kernel(sampler, my_kernel, r, λ, budget=…)`` (the old call form
+``check_chain_sampler(sampler, kernel=…, reward=…, lam=…, reference="trajectory")`` is routed here) draws a
+reference sample of the aligned x_0 law ``q_0 ∝ p_0 e^{r/λ}`` *of the user's own chain* by trajectory-level
+rejection — whole chains accepted with ``e^{(r(x_0) − B)/λ}``, ``B = sup r`` — which is exact by T1 on path space,
+and compares the sampler's x_0 with it.
 
 Statistic: for each projection φ of x_0 (the reward r(x_0) and each coordinate of the flattened state,
 at most ``MAX_COORDINATES``) the two-sample KS distance ``sup_y |F̂_φ(y) − Ĝ_φ(y)|``. By DKW on each
@@ -19,20 +20,21 @@ more than ``query_cap`` queries.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
 from estimators.confidence import dkw_radius, ks_distance
-from primitives._checks import check_positive
+from primitives._checks import check_positive, check_unit_interval
 from primitives.chain_samplers import trajectory_rejection_sample, unaligned_sample
 from primitives.diffusion import CountingKernel
 from primitives.rewards import as_reward
 from tiltproof.byo.common import NOT_REPRODUCIBLE, BadOutput, ImplementationRaised, error_record, x0_samples
 from tiltproof.byo.verification import TestOutcome, VerificationRecord, settle_verdict
 
-__all__ = ["check_against_trajectory_reference", "two_sample_sample_size", "MAX_COORDINATES", "DEFAULT_GAP"]
+__all__ = ["check_chain_sampler_on_kernel", "check_against_trajectory_reference", "check_budget",
+            "two_sample_sample_size", "MAX_COORDINATES", "DEFAULT_GAP"]
 
 MAX_COORDINATES = 16
 DEFAULT_GAP = 0.1
@@ -66,10 +68,47 @@ def _two_sample_ks(first: np.ndarray, second: np.ndarray) -> float:
                        lambda y: np.searchsorted(second_sorted, y, side="left") / second_sorted.size)
 
 
+def check_budget(budget: Any) -> float:
+    """``budget`` as a float in [0, 1] (the TV a chain sampler claims); ``ValueError`` naming it otherwise."""
+    try:
+        budget = float(budget)
+    except (TypeError, ValueError):
+        raise ValueError(f"budget must be a number in [0, 1], got {budget!r}") from None
+    if not 0.0 <= budget <= 1.0:
+        raise ValueError(f"budget must be a number in [0, 1], got {budget!r}")
+    return budget
+
+
+def check_chain_sampler_on_kernel(sampler: Callable, kernel, reward, lam: float, *, budget: float,
+                                  alpha: float = 1e-6, beta: float = 1e-3, seed: int = 0, n: int | None = None,
+                                  query_cap: float = 1e9, gap: float = DEFAULT_GAP,
+                                  reference: str = "trajectory") -> VerificationRecord:
+    """Verify a chain sampler on the user's own ``kernel`` (a ``ChainKernel``), where no exact law exists.
+
+    ``sampler(kernel, n, generator)`` may use only the kernel it is handed; ``budget`` ∈ [0, 1] is the TV to
+    ``q_0 ∝ p_0 e^{r/λ}`` it claims. The reference (``reference="trajectory"``, the only one) is trajectory-level
+    rejection on the same kernel, exact by T1 on path space; the test is the module docstring's two-sample KS
+    (level ``alpha``, power ``1 − beta`` at ``budget + gap``). The registered-instance form, with an exact law, is
+    ``tiltproof.byo.check_chain_sampler(sampler, instance, …)``."""
+    from primitives.diffusion import ChainKernel
+
+    if not callable(sampler):
+        raise ValueError(f"sampler must be a callable sampler(kernel, n, generator), got {sampler!r}")
+    if not isinstance(kernel, ChainKernel):
+        raise ValueError(f"kernel must be a ChainKernel (steps, state_shape, device, sample_prior, sample_children), "
+                         f"got {type(kernel).__name__}")
+    if reference != "trajectory":
+        raise ValueError(f"reference must be 'trajectory' (the only reference on a user's kernel), got {reference!r}")
+    return check_against_trajectory_reference(
+        sampler, kernel=kernel, reward=reward, lam=lam, budget=check_budget(budget),
+        alpha=check_unit_interval("alpha", alpha), beta=check_unit_interval("beta", beta), seed=seed, n=n,
+        query_cap=query_cap, gap=check_unit_interval("gap", gap))
+
+
 def check_against_trajectory_reference(sampler: Callable, *, kernel, reward, lam: float | None, budget: float,
                                        alpha: float, beta: float, seed: int, n: int | None,
                                        query_cap: float = 1e9, gap: float = DEFAULT_GAP) -> VerificationRecord:
-    """See the module docstring; called by ``check_chain_sampler(..., reference="trajectory")``."""
+    """See the module docstring; called by ``check_chain_sampler_on_kernel`` once its arguments are checked."""
     if kernel is None:
         raise ValueError("kernel is required with reference='trajectory' (your model wrapped as a ChainKernel)")
     if reward is None:

@@ -22,6 +22,7 @@ from scipy.special import ndtr
 from estimators.projection_fit import GridCDF, Projection
 from primitives._checks import check_unit_interval, resolve_device
 from tiltproof.byo.verification import TestOutcome, VerificationRecord
+from tiltproof.core.outcome import error_outcome
 
 __all__ = ["ImplementationRaised", "BadOutput", "NOT_REPRODUCIBLE", "call_user", "error_record", "check_count",
            "check_alpha_beta", "seeded",
@@ -83,8 +84,8 @@ def call_user(name: str, function: Callable, *args, **kwargs) -> Any:
 def error_record(family: str, instance: str, *, alpha: float, beta: float, seed: int, message: str,
                  tests: tuple[TestOutcome, ...] = (), details: dict | None = None) -> VerificationRecord:
     """Verdict ``error``: the implementation could not be checked; the tests finished so far are kept."""
-    return VerificationRecord(family=family, instance=instance, verdict="error", alpha=alpha, beta=beta, seed=seed,
-                              tests=tuple(tests), message=message, details=details or {})
+    return error_outcome(VerificationRecord, message=message, details=details, family=family, instance=instance,
+                         alpha=alpha, beta=beta, seed=seed, tests=tuple(tests))
 
 
 def _unwrap(output: Any, fields: tuple[str, ...]) -> Any:

@@ -57,6 +57,7 @@ from tiltproof.byo.common import (NOT_REPRODUCIBLE, BadOutput, ImplementationRai
                                      check_count, check_seed_device, error_record, finite_tv, fit_outcome,
                                      gridded_ks_lower, ignores_generator, mixture_ks, mixture_projections, seeded)
 from estimators.confidence import multinomial_tv_radius
+from tiltproof.byo.families import Family, verify_by_factory
 from tiltproof.byo.verification import Certificate, VerificationRecord, settle_verdict
 
 __all__ = ["check_kl_align", "kl_target_supported"]
@@ -338,3 +339,7 @@ def check_kl_align(sampler, base, reward: Reward, lam: float, *, alpha: float = 
                               tests=(test,), certificates=certificates, power=power, warnings=tuple(warnings),
                               message=message, details=details, pass_meaning=meaning,
                               not_reproducible=not_reproducible)
+
+
+FAMILY = Family(name="kl", summary="a KL aligner's output law against the exact q ∝ p·e^{r/λ}", check="check_kl_align",
+                assertion="assert_kl_align", verify=verify_by_factory("kl"))

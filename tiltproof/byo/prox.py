@@ -51,6 +51,7 @@ from primitives.rewards import LinearReward, QuadraticReward, Reward
 from tiltproof.byo.common import (NOT_REPRODUCIBLE, BadOutput, ImplementationRaised, call_user, check_alpha_beta,
                                      check_seed_device, error_record,
                                      seeded)
+from tiltproof.byo.families import Family, verify_by_factory
 from tiltproof.byo.verification import Certificate, TestOutcome, VerificationRecord, settle_verdict
 
 __all__ = ["check_prox"]
@@ -315,3 +316,7 @@ def check_prox(prox_fn: Callable, reward: Reward, lam: float, cost: str = "sq", 
                               tests=(test,), certificates=(certificate,), power=power, warnings=tuple(warnings),
                               message=message, details={"reference_route": reference.route}, pass_meaning=meaning,
                               not_reproducible=not_reproducible)
+
+
+FAMILY = Family(name="prox", summary="a prox oracle's objective against a certified optimum", check="check_prox",
+                assertion="assert_prox", verify=verify_by_factory("prox"))

@@ -55,6 +55,7 @@ from tiltproof.byo.common import (NOT_REPRODUCIBLE, BadOutput, ImplementationRai
                                      check_alpha_beta, check_count,
                                      check_seed_device, error_record, finite_tv, fit_outcome, ignores_generator,
                                      mixture_ks, mixture_projections, seeded)
+from tiltproof.byo.families import Family, verify_by_factory
 from tiltproof.byo.verification import TestOutcome, VerificationRecord, settle_verdict, split_alpha
 
 __all__ = ["check_tilt_oracle"]
@@ -297,3 +298,8 @@ def check_tilt_oracle(oracle, base, thetas, *, alpha: float = 1e-6, beta: float 
     return VerificationRecord(family="tilt", instance=instance, verdict=verdict, alpha=alpha, beta=beta, seed=seed,
                               tests=outcome, power=power, warnings=tuple(warnings), message=message, details=details,
                               pass_meaning=meaning, not_reproducible=not_reproducible)
+
+
+FAMILY = Family(name="tilt", check="check_tilt_oracle",
+                summary="a linear-tilt oracle's samples, log-partitions and call count against the exact tilts",
+                assertion="assert_tilt_oracle", verify=verify_by_factory("tilt"))

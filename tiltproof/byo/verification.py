@@ -29,10 +29,10 @@ still what the data say (a refuted law is ``fail``), but no run of the check can
 """
 from __future__ import annotations
 
-import json
-import math
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from tiltproof.core.outcome import Outcome
 
 __all__ = ["VerificationVerdict", "TestOutcome", "Certificate", "VerificationRecord", "combine_verdict",
            "split_alpha", "settle_verdict", "PASS_MEANINGS"]
@@ -87,8 +87,9 @@ class Certificate:
 
 
 @dataclass(frozen=True)
-class VerificationRecord:
-    """What a bring-your-own check found; ``str(record)`` is the human summary."""
+class VerificationRecord(Outcome):
+    """What a bring-your-own check found; ``str(record)`` is the human summary, ``to_json`` the one JSON
+    writer of every outcome (``tiltproof.core.outcome``), ``error_outcome(VerificationRecord, …)`` its error."""
 
     family: str
     instance: str
@@ -120,10 +121,6 @@ class VerificationRecord:
     def detectable_gap(self) -> float | None:
         return self.tests[0].detectable_gap if self.tests else None
 
-    @property
-    def passed(self) -> bool:
-        return self.verdict == "pass"
-
     def summary(self) -> str:
         """One line: verdict, what ``pass`` means here, reproducibility, samples used."""
         verdict = self.verdict.upper()
@@ -154,21 +151,7 @@ class VerificationRecord:
         lines.extend(f"  warning: {warning}" for warning in self.warnings)
         return "\n".join(lines)
 
-    def to_json(self) -> dict[str, Any]:
-        def clean(value: Any) -> Any:
-            if isinstance(value, float) and not math.isfinite(value):
-                return str(value)
-            if isinstance(value, dict):
-                return {str(key): clean(item) for key, item in value.items()}
-            if isinstance(value, (list, tuple)):
-                return [clean(item) for item in value]
-            if hasattr(value, "item") and callable(value.item):
-                return clean(value.item())
-            return value
-
-        payload = clean(asdict(self))
-        json.dumps(payload)  # fail here, not in the caller's writer, if a detail is not serialisable
-        return payload
+    EMPTY_FIGURES: ClassVar[dict[str, Any]] = dict(tests=())
 
 
 def split_alpha(alpha: float, parts: int) -> float:

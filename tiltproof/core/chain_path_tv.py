@@ -68,18 +68,14 @@ def check_path_tv(instance: ChainInstance, baseline_name: str, context: CheckCon
         delta = getattr(baseline, "delta", None)
         if delta is not None and single_step["max_clip_mass"] > delta * (1 + 1e-9):
             term_reasons.append(f"a visited state has D/Z = {single_step['max_clip_mass']:.4g} > δ = {delta:g} (T3)")
-    evidence = upper_bound_evidence(
+    return upper_bound_evidence(
         statistic=f"exact path bound (quadrature along the ridge / enumeration); exact TV(q̂_0,q_0); {name}"
                   + ("; each term = Σ q̂ TV_y (T2's exact form) ≤ Σ q̂ D/Z (T2), D/Z ≤ δ at the oracle (T3)"
                      if instance.kind == "masked" else ""),
         bound=bound, exact=tv_exact, empirical=estimate, lower_confidence=lower, n=n, detectable_gap=detectable,
-        exact_tolerance=2.0 * quadrature_error + 1e-9, details=details,
+        exact_tolerance=2.0 * quadrature_error + 1e-9, details=details, units=x0_tv_units(instance),
+        also_fails=term_reasons,
     )
-    if term_reasons:
-        evidence.holds = False
-        evidence.message = "; ".join(filter(None, [evidence.message, *term_reasons]))
-    evidence.detectable_gap_units = x0_tv_units(instance)
-    return evidence
 
 
 def t2_per_state(laws, lam: float, baseline: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:

@@ -10,10 +10,17 @@ of the claim: an exact value is rejected beyond the bound widened by its numeric
 bound beyond the bound itself, a claimed value outside its two-sided interval. So a margin is ≥ 0 exactly when
 the claim passes (an exact value equal to its bound up to rounding has a small positive margin, never −2e-16).
 Each builder also states the claim's relation (≤, ≥, =), shown by the CLI and the report.
+
+``Evidence`` is frozen, so each builder takes everything a check knows at once: ``units`` (what
+``detectable_gap`` is measured in) and ``also_fails`` (reasons, found by checks beside the bound, that the claim
+fails: each makes ``holds`` false and is appended to the message after the bound's own reasons; the margin
+stays the bound's).
 """
 from __future__ import annotations
 
 import math
+
+from typing import Sequence
 
 from tiltproof.core.framework import NUMERIC_TOLERANCE, Evidence
 
@@ -33,7 +40,8 @@ def exact_holds_upper(exact: float | None, bound: float, tolerance: float = 0.0)
 
 def upper_bound_evidence(*, statistic: str, bound: float, exact: float | None, empirical: float | None,
                          lower_confidence: float | None, n: int, detectable_gap: float | None,
-                         exact_tolerance: float = 0.0, details: dict | None = None) -> Evidence:
+                         exact_tolerance: float = 0.0, details: dict | None = None, units: str | None = None,
+                         also_fails: Sequence[str] = ()) -> Evidence:
     exact_ok = exact_holds_upper(exact, bound, exact_tolerance)
     empirical_ok = lower_confidence is None or lower_confidence <= bound
     reasons = []
@@ -44,15 +52,17 @@ def upper_bound_evidence(*, statistic: str, bound: float, exact: float | None, e
     margins = ([bound + exact_tolerance_of(bound, exact_tolerance) - exact] if exact is not None else []) + \
               ([bound - lower_confidence] if lower_confidence is not None else [])
     return Evidence(
-        holds=exact_ok and empirical_ok, statistic=statistic, bound=bound, exact=exact, empirical=empirical,
-        confidence_bound=lower_confidence, n=n, detectable_gap=detectable_gap,
-        margin=min(margins) if margins else None, message="; ".join(reasons), details=details or {}, relation="≤",
+        holds=exact_ok and empirical_ok and not also_fails, statistic=statistic, bound=bound, exact=exact,
+        empirical=empirical, confidence_bound=lower_confidence, n=n, detectable_gap=detectable_gap,
+        margin=min(margins) if margins else None, message="; ".join([*reasons, *also_fails]), details=details or {},
+        detectable_gap_units=units, relation="≤",
     )
 
 
 def lower_bound_evidence(*, statistic: str, bound: float, exact: float | None, empirical: float | None,
                          upper_confidence: float | None, n: int, detectable_gap: float | None,
-                         details: dict | None = None) -> Evidence:
+                         details: dict | None = None, units: str | None = None,
+                         also_fails: Sequence[str] = ()) -> Evidence:
     exact_ok = exact is None or exact >= bound - exact_tolerance_of(bound)
     empirical_ok = upper_confidence is None or upper_confidence >= bound
     reasons = []
@@ -63,15 +73,17 @@ def lower_bound_evidence(*, statistic: str, bound: float, exact: float | None, e
     margins = ([exact - bound + exact_tolerance_of(bound)] if exact is not None else []) + \
               ([upper_confidence - bound] if upper_confidence is not None else [])
     return Evidence(
-        holds=exact_ok and empirical_ok, statistic=statistic, bound=bound, exact=exact, empirical=empirical,
-        confidence_bound=upper_confidence, n=n, detectable_gap=detectable_gap,
-        margin=min(margins) if margins else None, message="; ".join(reasons), details=details or {}, relation="≥",
+        holds=exact_ok and empirical_ok and not also_fails, statistic=statistic, bound=bound, exact=exact,
+        empirical=empirical, confidence_bound=upper_confidence, n=n, detectable_gap=detectable_gap,
+        margin=min(margins) if margins else None, message="; ".join([*reasons, *also_fails]), details=details or {},
+        detectable_gap_units=units, relation="≥",
     )
 
 
 def interval_evidence(*, statistic: str, value: float, exact: float | None, empirical: float | None,
                       interval: tuple[float, float] | None, n: int, detectable_gap: float | None,
-                      exact_tolerance: float = 0.0, details: dict | None = None) -> Evidence:
+                      exact_tolerance: float = 0.0, details: dict | None = None, units: str | None = None,
+                      also_fails: Sequence[str] = ()) -> Evidence:
     reasons = []
     allowed = exact_tolerance_of(value, exact_tolerance)
     exact_ok = exact is None or abs(exact - value) <= allowed
@@ -88,10 +100,12 @@ def interval_evidence(*, statistic: str, value: float, exact: float | None, empi
         if not empirical_ok:
             reasons.append(f"claimed value {value:.6g} lies outside the confidence interval [{low:.6g}, {high:.6g}]")
     return Evidence(
-        holds=exact_ok and empirical_ok, statistic=statistic, bound=value, exact=exact, empirical=empirical,
-        confidence_bound=None if interval is None else (interval[0] if empirical is not None and empirical >= value else interval[1]),
-        n=n, detectable_gap=detectable_gap, margin=min(margins) if margins else None, message="; ".join(reasons),
-        details={**(details or {}), **({"interval": list(interval)} if interval is not None else {})}, relation="=",
+        holds=exact_ok and empirical_ok and not also_fails, statistic=statistic, bound=value, exact=exact,
+        empirical=empirical, confidence_bound=None if interval is None else (interval[0] if empirical is not None and empirical >= value else interval[1]),
+        n=n, detectable_gap=detectable_gap, margin=min(margins) if margins else None,
+        message="; ".join([*reasons, *also_fails]),
+        details={**(details or {}), **({"interval": list(interval)} if interval is not None else {})},
+        detectable_gap_units=units, relation="=",
     )
 
 

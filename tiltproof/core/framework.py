@@ -11,10 +11,9 @@ rejection threshold, the sample size, the smallest violation the test detects wi
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Literal
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Literal
 
-import math
 import time
 import traceback
 import zlib
@@ -23,11 +22,12 @@ import sympy
 import torch
 
 from primitives._checks import resolve_device
+from tiltproof.core.outcome import Outcome, error_outcome
 
 __all__ = [
     "Verdict", "Hypothesis", "Evidence", "CheckContext", "Claim", "Record",
-    "Mutant", "wrong_variant", "run_claim", "claim_seed", "claim_level", "DEFAULT_ALPHA_TOTAL", "DEFAULT_CLAIM_LEVEL",
-    "DEFAULT_BETA", "NUMERIC_TOLERANCE", "RELATIONS",
+    "Mutant", "wrong_variant", "run_claim", "claim_error_record", "claim_identity", "claim_seed", "claim_level",
+    "DEFAULT_ALPHA_TOTAL", "DEFAULT_CLAIM_LEVEL", "DEFAULT_BETA", "NUMERIC_TOLERANCE", "RELATIONS",
 ]
 
 Verdict = Literal["pass", "fail", "error"]
@@ -56,9 +56,11 @@ class Hypothesis:
     holds: Callable[[], bool]
 
 
-@dataclass
-class Evidence:
-    """What a check found. ``holds`` is the verdict before error handling."""
+@dataclass(frozen=True)
+class Evidence(Outcome):
+    """What a check found, built once with every field (by the builders in ``tiltproof.core.evidence``);
+    frozen: a later stage that adds information builds a new one with ``dataclasses.replace``.
+    ``holds`` is the verdict before error handling."""
 
     holds: bool
     statistic: str
@@ -74,6 +76,10 @@ class Evidence:
     detectable_gap_units: str | None = None
     """The units of ``detectable_gap`` (e.g. "TV", "KS on r(X)", "relative error of E[N]", "KL")."""
     relation: str = "≤"
+
+    @property
+    def verdict(self) -> Verdict:
+        return "pass" if self.holds else "fail"
 
 
 @dataclass(frozen=True)
@@ -128,8 +134,10 @@ def wrong_variant(claims: list[Claim], claim_id: str, check: Callable[[CheckCont
     raise KeyError(f"no registered claim {claim_id!r} to build a wrong variant from")
 
 
-@dataclass
-class Record:
+@dataclass(frozen=True)
+class Record(Outcome):
+    """One claim's outcome: who it is (id … parameters), its verdict and figures (those of its ``Evidence``)."""
+
     id: str
     theorem: str
     module: str
@@ -156,17 +164,9 @@ class Record:
     detectable_gap_units: str | None = None
     relation: str = "≤"
 
-    def to_json(self) -> dict[str, Any]:
-        def clean(value: Any) -> Any:
-            if isinstance(value, float) and not math.isfinite(value):
-                return str(value)
-            if isinstance(value, dict):
-                return {key: clean(item) for key, item in value.items()}
-            if isinstance(value, (list, tuple)):
-                return [clean(item) for item in value]
-            return value
-
-        return clean(asdict(self))
+    EMPTY_FIGURES: ClassVar[dict[str, Any]] = dict(
+        statistic="exception", bound=None, exact=None, empirical=None, confidence_bound=None, margin=None, n=0,
+        detectable_gap=None, seconds=0.0)
 
 
 def claim_seed(seed: int, claim_id: str) -> int:
@@ -179,6 +179,26 @@ def claim_level(claim: Claim) -> float:
     return DEFAULT_CLAIM_LEVEL if claim.level is None else float(claim.level)
 
 
+def claim_error_record(claim: Claim, *, alpha: float, seed: int, message: str, statistic: str = "exception",
+                       details: dict[str, Any] | None = None, seconds: float = 0.0) -> Record:
+    """The ``error`` record of ``claim`` (``seed``: the master seed): its identity, every figure empty.
+
+    The one place a claim's error record is built: a violated hypothesis, a check that raised, a worker that
+    died or timed out (``tiltproof.parallel``)."""
+    return error_outcome(Record, message=message, details=details, **claim_identity(claim, alpha, seed),
+                         statistic=statistic, seconds=seconds)
+
+
+def claim_identity(claim: Claim, alpha: float, seed: int) -> dict[str, Any]:
+    """The fields of a record that name the claim and its run (``seed``: the master seed)."""
+    return dict(
+        id=claim.id, theorem=claim.theorem, module=claim.module, title=claim.title, instance=claim.instance,
+        alpha=alpha, seed=claim_seed(seed, claim.id), statement=claim.statement,
+        bound_latex=sympy.latex(claim.bound_expression),
+        hypotheses=[h.text for h in claim.hypotheses], parameters=dict(claim.parameters),
+    )
+
+
 def run_claim(claim: Claim, *, alpha: float | None = None, seed: int = 0, device: str | torch.device = "cpu",
               beta: float = DEFAULT_BETA) -> Record:
     """Check one claim at false-alarm level ``alpha`` (default: its own level); never raises for a failing check.
@@ -189,30 +209,21 @@ def run_claim(claim: Claim, *, alpha: float | None = None, seed: int = 0, device
     device_resolved = resolve_device(device)
     context = CheckContext(alpha=alpha, seed=claim_seed(seed, claim.id), device=device_resolved, beta=beta)
     start = time.perf_counter()
-    base = dict(
-        id=claim.id, theorem=claim.theorem, module=claim.module, title=claim.title, instance=claim.instance,
-        alpha=alpha, seed=context.seed, statement=claim.statement,
-        bound_latex=sympy.latex(claim.bound_expression),
-        hypotheses=[h.text for h in claim.hypotheses], parameters=dict(claim.parameters),
-    )
     try:
         violated = [h.text for h in claim.hypotheses if not h.holds()]
         if violated:
-            return Record(**base, verdict="error", statistic="hypotheses", bound=None, exact=None, empirical=None,
-                          confidence_bound=None, margin=None, n=0, detectable_gap=None,
-                          seconds=time.perf_counter() - start,
-                          message="instance violates the hypotheses: " + "; ".join(violated), details={})
+            return claim_error_record(claim, alpha=alpha, seed=seed, statistic="hypotheses",
+                                      message="instance violates the hypotheses: " + "; ".join(violated),
+                                      seconds=time.perf_counter() - start)
         evidence = claim.check(context)
     except Exception as error:  # an erroring claim is reported, never counted as a pass
-        return Record(**base, verdict="error", statistic="exception", bound=None, exact=None, empirical=None,
-                      confidence_bound=None, margin=None, n=0, detectable_gap=None,
-                      seconds=time.perf_counter() - start, message=f"{type(error).__name__}: {error}",
-                      details={"traceback": traceback.format_exc(limit=6)})
+        return claim_error_record(claim, alpha=alpha, seed=seed, statistic="exception",
+                                  message=f"{type(error).__name__}: {error}", seconds=time.perf_counter() - start,
+                                  details={"traceback": traceback.format_exc(limit=6)})
     return Record(
-        **base, verdict="pass" if evidence.holds else "fail", statistic=evidence.statistic, bound=evidence.bound,
-        exact=evidence.exact, empirical=evidence.empirical, confidence_bound=evidence.confidence_bound,
-        margin=evidence.margin, n=evidence.n, detectable_gap=evidence.detectable_gap,
-        seconds=time.perf_counter() - start, message=evidence.message, details=evidence.details,
-        detectable_gap_units=evidence.detectable_gap_units,
-        relation=evidence.relation,
+        **claim_identity(claim, alpha, seed), verdict=evidence.verdict, statistic=evidence.statistic,
+        bound=evidence.bound, exact=evidence.exact, empirical=evidence.empirical,
+        confidence_bound=evidence.confidence_bound, margin=evidence.margin, n=evidence.n,
+        detectable_gap=evidence.detectable_gap, seconds=time.perf_counter() - start, message=evidence.message,
+        details=evidence.details, detectable_gap_units=evidence.detectable_gap_units, relation=evidence.relation,
     )

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -18,7 +19,7 @@ from estimators.confidence import negative_binomial_rate_interval
 from estimators.projection_fit import Projection, projection_fit_test
 from estimators.ridge_law import RidgeTiltedLaw
 import functools
-from typing import Callable
+from typing import Callable, Sequence
 
 from tiltproof.core.framework import CheckContext, Claim, Evidence, wrong_variant
 
@@ -62,17 +63,20 @@ def ridge_projections(law: RidgeTiltedLaw, coordinates: int) -> list[Projection]
 
 
 def fit_evidence(samples, projections: list[Projection], context: CheckContext, *, allowance: float = 0.0,
-                 claim: str = "sample law equals the exact law", details: dict | None = None) -> Evidence:
-    """Pass iff the largest projection KS (lower bound) is ≤ ``ε_DKW(α/T) + allowance``."""
+                 claim: str = "sample law equals the exact law", details: dict | None = None,
+                 also_fails: Sequence[str] = ()) -> Evidence:
+    """Pass iff the largest projection KS (lower bound) is ≤ ``ε_DKW(α/T) + allowance`` and no check beside it
+    failed (``also_fails``: reasons appended to the message, as in ``tiltproof.core.evidence``)."""
     fit = projection_fit_test(samples, projections, context.alpha, context.beta)
     threshold = fit.threshold + allowance
     holds = fit.statistic <= threshold
     name = fit.name + (f" + allowance {allowance:.3g}" if allowance else "")
+    reasons = ([] if holds else [f"{claim} is rejected: KS {fit.statistic:.4g} > {threshold:.4g}"]) + list(also_fails)
     return Evidence(
-        holds=holds, statistic=name, bound=threshold, exact=None, empirical=fit.statistic,
+        holds=holds and not also_fails, statistic=name, bound=threshold, exact=None, empirical=fit.statistic,
         confidence_bound=fit.statistic, n=fit.n, detectable_gap=fit.detectable_gap + allowance,
         detectable_gap_units="KS, max over the projections (KS ≤ TV)", margin=threshold - fit.statistic,
-        message="" if holds else f"{claim} is rejected: KS {fit.statistic:.4g} > {threshold:.4g}",
+        message="; ".join(reasons),
         details={"per_projection": fit.per_projection, **(details or {})},
     )
 
@@ -82,11 +86,9 @@ def with_units(check, units: str, deterministic: bool = False):
     check (no sampling) detects any excess over its stated tolerance, so its detectable gap is 0."""
     def run(context: CheckContext) -> Evidence:
         evidence = check(context)
-        if evidence.detectable_gap_units is None:
-            evidence.detectable_gap_units = units
-        if deterministic and evidence.detectable_gap is None:
-            evidence.detectable_gap = 0.0
-        return evidence
+        given_units, gap = evidence.detectable_gap_units, evidence.detectable_gap
+        return dataclasses.replace(evidence, detectable_gap_units=units if given_units is None else given_units,
+                                   detectable_gap=0.0 if deterministic and gap is None else gap)
     run.__wrapped__ = check
     return run
 
