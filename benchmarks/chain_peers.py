@@ -298,6 +298,11 @@ def _tex(text: str) -> str:
     return text.replace("_", r"\_").replace(r"$\_{t+1}$", r"$_{t+1}$")
 
 
+def _mathtext(label: str) -> str:
+    """A sampler's name for a matplotlib legend: ``V_{t+1}`` set as a subscript (mathtext), not printed raw."""
+    return label.replace("V_{t+1}", r"$V_{t+1}$")
+
+
 def latex(rows: list[dict]) -> str:
     """A booktabs tabular (``\\input`` it inside a table environment)."""
     lines = [r"\begin{tabular}{lllllrrr}", r"\toprule",
@@ -342,7 +347,7 @@ def plot(rows: list[dict], path: Path) -> None:
             axes.errorbar([x], [estimate], yerr=[[max(estimate - lower, 0.0)], [0.0]], marker=marker, color=colour,
                           markerfacecolor="none", linestyle="none", capsize=2)
     for index, sampler in enumerate(samplers):
-        axes.plot([], [], marker=markers[index % len(markers)], color="grey", linestyle="none", label=sampler)
+        axes.plot([], [], marker=markers[index % len(markers)], color="grey", linestyle="none", label=_mathtext(sampler))
     for index, instance in enumerate(instances):
         axes.plot([], [], marker="s", color=colours[index % len(colours)], linestyle="none", label=instance)
     axes.set_xscale("log")

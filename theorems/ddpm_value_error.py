@@ -98,13 +98,13 @@ def check_value_error(instance: ChainInstance, t: int, epsilon: float, context: 
     detectable = min_rate_detectable_by_binomial_upper_test(n, min(mass + bound, 1 - 1e-12), alpha=half,
                                                            beta=context.beta) - (mass + bound)
     evidence = upper_bound_evidence(
+        units="TV visible on the event {V_t > split} above the bound",
         statistic="exact TV(∝ p e^{V̂/λ}, q_t(·|y)) on quadrature atoms; |q̂(A) − q(A)| ≤ TV for A = {V_t > split}, "
                   "two-sided Clopper–Pearson (α/2 each) minus the quadrature error",
         bound=bound, exact=tv, empirical=abs(hits / n - mass), lower_confidence=lower, n=n,
         detectable_gap=detectable, exact_tolerance=tolerance,
         details={"parent": parent[0].tolist(), "split": split, "q_of_event": mass, "quadrature_error": tolerance,
                  "sampler_epsilon": used.epsilon, "t": t})
-    evidence.detectable_gap_units = "TV visible on the event {V_t > split} above the bound"
     return evidence
 
 

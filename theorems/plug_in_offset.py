@@ -140,6 +140,7 @@ def check_sampling_error(context: CheckContext, *, rule: str = "one-proposal", t
     ratios = np.array([run[1] for run in runs])
     exact = exact_failure_rate(rule, train_kappa)
     evidence = upper_bound_evidence(
+        units="rate of (P) failing above η",
         statistic=f"Clopper–Pearson lower bound (α) on P(M(τ̂)/δ ∉ [1 ± ρ/w̄]) over {plan['trainings']} trainings of "
                   f"{TRAINING} children (train_proposal_offsets on the two-point step; M from the exact kernel law)",
         bound=ETA, exact=exact["band"], empirical=failures / plan["trainings"],
@@ -149,7 +150,6 @@ def check_sampling_error(context: CheckContext, *, rule: str = "one-proposal", t
                  "zero_slack_failures": int(np.sum(ratios > 1.0)), "mass_over_delta_range": [float(ratios.min()),
                  float(ratios.max())], "mean_band_half_width": float(np.mean([run[2] for run in runs])),
                  "design_alternative_rate": plan["alternative"], "rule": rule, "train_kappa": train_kappa})
-    evidence.detectable_gap_units = "rate of (P) failing above η"
     return evidence
 
 
