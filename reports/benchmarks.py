@@ -83,13 +83,13 @@ def masked_lm_section(results: dict) -> str:
     """The LaTeX section of one ``benchmarks/masked_lm.py`` results dict."""
     meta = results["meta"]
     lines = [r"\section{Benchmark: LCB on a learned masked-diffusion LM}\label{sec:bench-masked-lm}",
-             escape_text(f"benchmarks/masked_lm.py ({meta.get('preset', 'quick' if meta.get('quick') else 'full')} run; "
+             r"{\raggedright " + escape_text(f"benchmarks/masked_lm.py ({meta.get('preset', 'quick' if meta.get('quick') else 'full')} run; "
                          f"{meta.get('command', '')}): model L = {meta['length']}, k = {meta['unmask']} positions per "
                          f"step, T = {meta['steps']}; reward B·1{{line mentions {', '.join(meta['keywords'])}}}, "
                          f"λ = {meta['lambda']:g}; device {meta['device']}.") + " "
              + escape_text("Queries per sample (kernel calls per accepted output); best saving = e^{B/λ}/Z, the most any "
                            "per-step sampler can save over trajectory rejection; oracle = the per-parent baseline at "
-                           "LCB's per-step TV rate; in A = share of outputs mentioning a keyword."),
+                           "LCB's per-step TV rate; in A = share of outputs mentioning a keyword.") + r"\par}",
              "", r"\begin{center}\scriptsize\setlength{\tabcolsep}{3pt}",
              r"\begin{tabular}{@{}rrrrrrrrrl@{}}", r"\toprule",
              r"B & trajectory & ideal per-step & LCB & traj./LCB & best saving & oracle & in A (traj.) & "
@@ -101,7 +101,7 @@ def masked_lm_section(results: dict) -> str:
                          for key in ("analysis", "verdicts", "share_tests") if key + "_from" in block)
                for block in results["heights"] if "sources" in block]
     if sources:
-        lines += ["", escape_text("Runs combined: " + "; ".join(sources) + ".")]
+        lines += ["", r"{\raggedright " + escape_text("Runs combined: " + "; ".join(sources) + ".") + r"\par}"]
     for block in results["heights"]:
         examples = [(row["method"], row.get("examples", [])[:EXAMPLES]) for row in block["rows"]]
         if any(texts for _, texts in examples):
