@@ -160,11 +160,12 @@ def _reference(proof: Proof, instances: Sequence[ProofInstance]) -> ProofInstanc
     return instances[0] if instances else None
 
 
-def check_proof(proof: Proof, profile: SearchProfile | str | None = "ci") -> ProofRecord:
-    """Check every step of ``proof``; ``profile``: a ``SearchProfile``, a profile name, or None (no search)."""
+def check_proof(proof: Proof, profile: SearchProfile | str | None = "ci", slow: bool = True) -> ProofRecord:
+    """Check every step of ``proof``; ``profile``: a ``SearchProfile``, a profile name, or None (no search);
+    ``slow=False`` leaves out the instances marked ``slow`` (the default test suite; the CLI evaluates all)."""
     if isinstance(profile, str):
         profile = search_profile(profile)
-    instances = list(proof.instances())
+    instances = [instance for instance in proof.instances() if slow or not instance.slow]
     strategy = proof.strategy() if (proof.strategy is not None and profile is not None) else None
     reference = _reference(proof, instances)
     steps = [check_step(step, index, instances, strategy, profile, reference)
