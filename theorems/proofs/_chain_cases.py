@@ -12,7 +12,8 @@ masked chains (enumerated support) and for the step reward at t = 0 (two atoms, 
 Gaussian-mixture chains a quadrature rule along the ridge (spacing h = 0.05). Every step of a single-step proof
 is an identity or inequality of *finite laws*, so its sides are exact for the quadrature law; how far that law is
 from the kernel's is measured by the soft-value identity, ``quadrature_error`` (``|λ log Σ p e^{V/λ} − V_{t+1}(y)|``
-against the same sum at h/2, reported by T7's *soft-values* step).
+against the same sum at h/2, plus twice the interpolation error of the DDPM chain's tabulated V_t; reported by
+T7's *soft-values* step).
 
 Parents: on the ridge chains (``gmm-ref-B*``, ``gmm-ddpm-B*``: means on the x₁ axis, reward ``B·1{x₁ < −7}``)
 the points ``(s, 0)`` for ``s`` in ``RIDGE_POSITIONS``; on the masked chains evenly spaced states of level t + 1
@@ -160,11 +161,18 @@ def quadrature_error(name: str, t: int, every_parent: bool = False) -> np.ndarra
     """Per parent: the error of the soft-value identity from the quadrature rule, ``2|S_h − S_{h/2}| + 1e-9`` with
     ``S_h = λ log Σ p e^{V/λ}`` at spacing h (0 for exact atoms, plus float64 rounding)."""
     law = step_law(name, t, every_parent)
-    rounding = 1e-10 * np.maximum(1.0, np.abs(law.v_next))
+    rounding = 1e-10 * np.maximum(1.0, np.abs(law.v_next)) + _table_error(name)
     if law.exact:
         return rounding
     p, V, _ = _atoms(name, t, _parents(name, t, every_parent), 0.025)
     return 2.0 * np.abs(_soft(law.p, law.V, law.lam) - _soft(p, V, law.lam)) + 1e-9 + rounding
+
+
+def _table_error(name: str) -> float:
+    """The DDPM chain's V_t are read from a table by linear interpolation (``estimators.ddpm_exact``), off by at
+    most ε = its ``interpolation_error()`` at the atoms and at the parent: 2ε on the soft-value identity."""
+    exact_law = getattr(_chain(name)[1], "exact_law", None)
+    return 2.0 * exact_law.interpolation_error() if exact_law is not None else 0.0
 
 
 def soft_value_sums(law: StepLaw) -> np.ndarray:

@@ -178,13 +178,17 @@ def check_proof(proof: Proof, profile: SearchProfile | str | None = "ci", slow: 
                        profile.name if profile else None, steps, kinds, proof.source)
 
 
-def check_wrong_step(proof: Proof, wrong: WrongStep, profile: SearchProfile | str | None = "ci") -> WrongStepRecord:
+def check_wrong_step(proof: Proof, wrong: WrongStep, profile: SearchProfile | str | None = "ci",
+                     slow: bool = False) -> WrongStepRecord:
     """Run the proof's step ``wrong.step`` replaced by ``wrong.replacement``; killed iff that step fails
-    (and, when ``wrong.instance`` is named, fails on that instance)."""
+    (and, when ``wrong.instance`` is named, fails on that instance). The instances marked slow are left out
+    unless ``slow`` or the wrong step names one: a kill needs one witness, not every chain."""
     if isinstance(profile, str):
         profile = search_profile(profile)
     index = [step.name for step in proof.steps].index(proof.step(wrong.step).name)
-    instances = list(proof.instances()) + list(wrong.extra_instances() if wrong.extra_instances else [])
+    instances = [instance for instance in proof.instances() if slow or not instance.slow
+                 or instance.name == wrong.instance]
+    instances += list(wrong.extra_instances() if wrong.extra_instances else [])
     if wrong.instance is not None:
         named = [instance for instance in instances if instance.name == wrong.instance]
         if not named:
@@ -202,10 +206,10 @@ def check_wrong_step(proof: Proof, wrong: WrongStep, profile: SearchProfile | st
 
 # ---------------------------------------------------------------- discovery
 def _theorem_modules():
-    """The registry's theorem modules (the one import of the registry, which may move on merge)."""
-    from tiltproof.core.registry import theorem_modules
+    """The registry's theorem modules, built-in then outside packages (the one import of the registry)."""
+    from tiltproof.core.registry import package_modules, theorem_modules
 
-    return theorem_modules()
+    return theorem_modules() + package_modules()
 
 
 def validate_citations(proofs: Sequence[Proof]) -> None:
@@ -218,7 +222,8 @@ def validate_citations(proofs: Sequence[Proof]) -> None:
 
 
 def all_proofs() -> list[Proof]:
-    """Every proof: ``tiltproof.proofs.lemmas.proofs()`` and each theorem module's ``proofs()``."""
+    """Every proof: ``tiltproof.proofs.lemmas.proofs()`` and each theorem module's ``proofs()`` (the built-in
+    modules and the registered outside theorem packages)."""
     from tiltproof.proofs import lemmas
 
     found = list(lemmas.proofs())
