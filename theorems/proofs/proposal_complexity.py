@@ -167,7 +167,18 @@ def _t5_instances() -> list[ProofInstance]:
 
 
 def _baselines(case: TiltCase) -> np.ndarray:
-    return np.array([chernoff_baseline(case.law, case.lam, delta).value for delta in DELTAS])
+    """b_δ for every δ of ``DELTAS`` (memoised per law: both T5 steps and the search's replays use them)."""
+    key = (id(case.law), case.lam)
+    hit = _BASELINES.get(key)
+    if hit is None or hit[0] is not case.law:
+        if len(_BASELINES) > 4096:
+            _BASELINES.clear()
+        hit = _BASELINES[key] = (case.law, np.array([chernoff_baseline(case.law, case.lam, delta).value
+                                                     for delta in DELTAS]))
+    return hit[1]
+
+
+_BASELINES: dict[tuple, tuple] = {}
 
 
 def _t5_baselines(instance: ProofInstance, reverse: bool = False) -> Sides:
@@ -212,6 +223,6 @@ def proofs() -> list[Proof]:
               hypotheses=(r"$\lambda>0$",), source="LCB spec T4", reference="finite-k10/delta=0.25"),
         Proof("t5.tradeoff", "T5", r"$\delta$ is the compute knob",
               r"\delta\mapsto b_\delta \text{ and } \delta\mapsto N(b_\delta) \text{ are nonincreasing}", T5_STEPS,
-              _t5_instances, wrong_steps=_t5_wrong(), hypotheses=(r"$0<\delta<1$",), source="LCB spec T5",
+              _t5_instances, strategy=lambda: finite_tilt_cases("any"), wrong_steps=_t5_wrong(), hypotheses=(r"$0<\delta<1$",), source="LCB spec T5",
               reference="finite-k10"),
     ]

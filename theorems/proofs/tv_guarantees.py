@@ -194,6 +194,18 @@ def _gaussian_instances() -> list[ProofInstance]:
     return out
 
 
+def _gaussian_strategy():
+    """r ~ N(μ, σ²) under p, any λ and δ: the hypotheses of the corollary (the tail by the law's closed form)."""
+    from hypothesis import strategies as st
+
+    def build(mu: float, sigma: float, lam: float, delta: float) -> ProofInstance:
+        law = NormalMixtureLaw(np.zeros(1), np.array([mu]), np.array([sigma]))
+        return ProofInstance(f"N({mu:.4g}, {sigma:.4g}²), λ={lam:.4g}, δ={delta:.4g}",
+                             {"mu": mu, "sigma": sigma, "lambda": lam, "L": math.log(1 / delta)}, (law, lam, delta))
+
+    return st.builds(build, st.floats(-3.0, 3.0), st.floats(0.1, 3.0), st.floats(0.2, 5.0), st.floats(1e-4, 0.5))
+
+
 def _gaussian_tail(instance: ProofInstance) -> Sides:
     law, lam, delta = instance.payload
     P = instance.parameters
@@ -284,7 +296,8 @@ def proofs() -> list[Proof]:
               reference="finite-k10/delta=0.5"),
         Proof(T3_SUBGAUSSIAN, "T3", "Sub-Gaussian corollary of the Chernoff baseline",
               r"r\sim\mathcal N(\mu,\sigma^2) \text{ under } p:\ b_\delta = \mu_q+\sigma\sqrt{2\log(1/\delta)}",
-              T3_SUBGAUSSIAN_STEPS, _gaussian_instances, hypotheses=(r"$r\sim\mathcal N(\mu,\sigma^2)$ under $p$",),
+              T3_SUBGAUSSIAN_STEPS, _gaussian_instances, strategy=_gaussian_strategy,
+              hypotheses=(r"$r\sim\mathcal N(\mu,\sigma^2)$ under $p$",),
               source="LCB spec T3"),
         Proof(T6_PROOF, "T6", "Learned baseline guarantee",
               r"P\big(\mathrm{TV}(q_{\hat b},q)>\delta\big)\le\eta", T6_STEPS, _t6_instances,
