@@ -251,7 +251,8 @@ def select_proofs(proofs: Sequence[Proof], ident: str) -> list[Proof]:
 
 
 def summarize(records: Sequence[ProofRecord]) -> dict[str, Any]:
-    """Steps by kind over ``records``, the fraction checked by a mechanical method, failing steps."""
+    """Steps by kind over ``records``, the fraction checked by a mechanical method, failing steps, and per theorem
+    the number of exact instances its proofs were evaluated on."""
     counts = {kind: sum(record.kinds[kind] for record in records) for kind in STEP_KINDS}
     total = sum(counts.values())
     mechanical = total - counts["argued"]
@@ -261,4 +262,6 @@ def summarize(records: Sequence[ProofRecord]) -> dict[str, Any]:
             "mechanical_fraction": mechanical / total if total else 0.0, "failing": failing,
             "by_theorem": {theorem: {kind: sum(r.kinds[kind] for r in records if r.theorem == theorem)
                                      for kind in STEP_KINDS}
-                           for theorem in sorted({r.theorem for r in records})}}
+                           for theorem in sorted({r.theorem for r in records})},
+            "instances_by_theorem": {theorem: len({name for r in records if r.theorem == theorem for name in r.instances})
+                                     for theorem in sorted({r.theorem for r in records})}}
