@@ -30,7 +30,7 @@ import sympy
 from tiltproof.proofs.intervals import prove_nonnegative
 from tiltproof.proofs.model import RELATIVE_TOLERANCE, LazyPayload, ProofInstance, Sides, Step
 
-__all__ = ["at_worst_point", "CheckOutcome", "SearchProfile", "PROFILES", "search_profile", "check_symbolic", "evaluate_step",
+__all__ = ["at_worst_point", "resolved", "CheckOutcome", "SearchProfile", "PROFILES", "search_profile", "check_symbolic", "evaluate_step",
            "compare", "check_on_instances", "search", "worst_sides"]
 
 
