@@ -83,7 +83,7 @@ _Z = 1 + u_ * (M_ - 1)                     # Z ∈ [1, M] as u ∈ [0, 1]
 STEPS = (
     Step("representation", r"P_n(x) = n\,p(x)\,w(x)\,E\Big[\frac{1}{w(x)+S_{n-1}}\Big]", "=", "definition",
          numeric=lambda i: Sides(_q(i)["Pn"], _brute_force(i.payload), 1e-12),
-         text=r"Sum over the $K^n$ ordered tuples of draws: the route of \texttt{exact.soft\_bon\_law} is different."),
+         text=r"Left: a sum over the $K^n$ ordered tuples of draws; right: the package's sum over count vectors."),
     Step("ratio", r"\frac{\pi_\lambda(x)}{P_n(x)} \le 1+\frac{w(x)/Z-1}{n}", "≤", "Jensen", numeric=_ratio,
          text=r"$t\mapsto 1/t$ is convex: $E[1/(w(x)+S_{n-1})]\ge 1/(w(x)+(n-1)Z)$."),
     Step("log-jensen", r"\mathrm{KL}(\pi_\lambda\|P_n) \le \log\Big(1+\frac{E_{\pi_\lambda}[w/Z]-1}{n}\Big)", "≤", "Jensen",
