@@ -78,7 +78,7 @@ _MATH_SYMBOLS = {
 }
 _TEXT_SYMBOLS = {
     "—": r"\textemdash{}", "–": r"\textendash{}", "…": r"\ldots{}", "‘": "`", "’": "'", "“": "``",
-    "”": "''", "\u00a0": r"\nobreakspace{}", "é": r"\'e", "è": r"\`e", "ü": r'\"u', "ö": r'\"o', "ä": r'\"a',
+    "”": "''", "\u00a0": r"\nobreakspace{}", "§": r"Sec.\ ", "é": r"\'e", "è": r"\`e", "ü": r'\"u', "ö": r'\"o', "ä": r'\"a',
 }
 _COMBINING = {"\u0302": r"\hat", "\u0303": r"\tilde", "\u0304": r"\bar", "\u0307": r"\dot", "\u0308": r"\ddot"}
 

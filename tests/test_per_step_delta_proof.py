@@ -21,20 +21,21 @@ from hypothesis import given, settings, strategies as st
 from theorems.proofs.per_step_delta import (FACTOR_PROOF, TAIL_PROOF, WEIGHTED_PROOF, Case, _instances, _literal,
                                            _module, proofs)
 from tiltproof.proofs import all_proofs, check_proof, check_wrong_step, select_proofs, summarize
+from tiltproof.proofs.checkers import resolved
 from tests.proof_appendix import assert_proof_appendix_typesets
 
 PROOFS = {proof.id: proof for proof in proofs()}
 
 
 def _instance(name: str):
-    return next(instance for instance in _instances() if instance.name == name)
+    return resolved(next(instance for instance in _instances() if instance.name == name))
 
 
 @pytest.mark.parametrize("proof_id", [FACTOR_PROOF, WEIGHTED_PROOF, TAIL_PROOF])
 def test_every_step_passes_and_every_wrong_step_is_killed_at_its_step(proof_id):
     proof = PROOFS[proof_id]
     assert select_proofs(all_proofs(), proof_id)[0].id == proof_id          # discovered through the module
-    record = check_proof(proof, "short")
+    record = check_proof(proof, "short", slow=False)
     assert record.verdict == "pass", [(s.name, s.message) for s in record.steps if s.verdict != "pass"]
     assert record.kinds["argued"] == 0 and len(record.instances) == 3
     for wrong in proof.wrong_steps:
@@ -44,7 +45,7 @@ def test_every_step_passes_and_every_wrong_step_is_killed_at_its_step(proof_id):
 
 def test_pointwise_step_is_proved_symbolically_and_the_kappa_witness_really_violates():
     proof = PROOFS[FACTOR_PROOF]
-    record = check_proof(proof, None)
+    record = check_proof(proof, None, slow=False)
     assert next(s for s in record.steps if s.name == "pointwise").kind == "checked-symbolic"
     wrong = next(w for w in proof.wrong_steps if w.name == "kappa-below-inverse-lambda")
     result = check_wrong_step(proof, wrong, None)
@@ -135,7 +136,7 @@ def test_count_times_mass_is_one_at_kappa_equal_inverse_lambda(case):
 def test_appendix_of_these_proofs_typesets_without_overfull_boxes(tmp_path):
     """The report's proof appendix (reports.proofs) for these three proofs and their wrong steps compiles with no
     overfull box (the unicode and braces in the wrong steps' descriptions and history are escaped)."""
-    records = [check_proof(proof, None) for proof in PROOFS.values()]
+    records = [check_proof(proof, None, slow=False) for proof in PROOFS.values()]
     wrongs = [check_wrong_step(proof, wrong, None).to_json() for proof in PROOFS.values() for wrong in proof.wrong_steps]
     payload = {"summary": summarize(records), "proofs": [r.to_json() for r in records], "wrong_steps": wrongs}
     assert_proof_appendix_typesets(payload, tmp_path)

@@ -182,7 +182,7 @@ def test_every_lcb_theorem_has_a_proof_and_citations_resolve():
 
 @pytest.mark.parametrize("proof", PROOFS, ids=lambda proof: proof.id)
 def test_proof_steps_pass_on_instances_and_in_a_short_search(proof):
-    record = check_proof(proof, "short")
+    record = check_proof(proof, "short", slow=False)      # the chains' slow instances: tests/test_proof_coverage.py
     bad = [(step.name, step.message) for step in record.steps if step.verdict in ("fail", "error")]
     assert not bad and record.verdict == "pass", bad
     for step in record.steps:       # a passing mechanical step was really evaluated somewhere
@@ -251,6 +251,24 @@ def test_cli_proof_bad_input_exits_2(capsys):
     assert cli.main(["proof"]) == 2
 
 
+def test_cli_proof_bad_proofs_exit_2_naming_the_step(monkeypatch, capsys):
+    """A step citing a missing lemma, and a step whose sides have different shapes, are errors naming them."""
+    import tiltproof.proofs as engine
+    from tiltproof import cli
+
+    citing = Step("uses", "x", "≤", "lemma", cites="lemma.nowhere", argued="applies the lemma")
+    dangling = Proof("p.cites", "T98", "t", "s", (citing,), _instances(1.0))
+    monkeypatch.setattr(engine, "all_proofs", lambda: engine.validate_citations([dangling]) or [dangling])
+    assert cli.main(["proof", "T98", "--no-search"]) == 2
+    assert "step 'uses': cites missing lemma 'lemma.nowhere'" in capsys.readouterr().out
+    shapes = Step("vec", "x", "≤", "algebra", numeric=lambda i: Sides(np.zeros(3), np.zeros(2)))
+    mismatched = Proof("p.shapes", "T98", "t", "s", (shapes,), _instances(1.0))
+    monkeypatch.setattr(engine, "all_proofs", lambda: [mismatched])
+    assert cli.main(["proof", "T98", "--no-search"]) == 2
+    assert "step 'vec' on instance 'x=1.0': sides have different shapes (3,) (lhs) and (2,) (rhs)" in \
+        capsys.readouterr().out
+
+
 def test_cli_proof_summary_counts_steps_by_kind(monkeypatch, capsys):
     import tiltproof.proofs as engine
     from tiltproof import cli
@@ -277,7 +295,7 @@ def test_report_proof_appendix_compiles_without_source_or_overfull_boxes(tmp_pat
     missing = [tool for tool in ("pdflatex", "pdftotext") if shutil.which(tool) is None]
     if missing:
         pytest.fail(f"{', '.join(missing)} not found — {TEX_INSTALL_HINT}", pytrace=False)
-    proofs = proofs_payload(PROOFS, None)
+    proofs = proofs_payload(PROOFS, None, slow=False)
     result = build_report(_payload(), tmp_path / "report", proofs=proofs)
     assert result.pdf is not None, result.log_excerpt
     text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(result.pdf), "-"], capture_output=True, text=True,

@@ -1,13 +1,15 @@
 """``tiltproof proof``: a theorem's proof with a verdict per step (issue 22).
 
-``tiltproof proof ID [--json FILE] [--profile ci|dev|nightly] [--no-search]`` — ID is a proof id
+``tiltproof proof ID [--json FILE] [--profile ci|dev|nightly] [--no-search] [--no-slow]`` — ID is a proof id
 (``bon.kl_bound``) or a theorem (``BoN``, every proof of it, and the lemmas they cite). Prints each step:
 its relation, justification, how it was checked (``checked-symbolic``, ``searched``,
 ``checked-on-instances``, ``argued``), its verdict and both sides on the proof's reference instance;
 then each step-level wrong variant and whether it was killed at its step.
 
 ``tiltproof proof --summary [--json FILE]`` — every proof: steps by kind and the fraction checked by a
-mechanical method (the issue's target is ≥ 80 %).
+mechanical method (the issue's target is ≥ 80 %), and per theorem the number of exact instances evaluated.
+Every registered instance of a theorem's claims is one of its proofs' (``tiltproof.proofs.coverage``); those
+on the diffusion chains are marked slow (``--no-slow`` skips them).
 
 Exit status: 0 when every step passes or is argued and every wrong step is killed; 1 otherwise; 2 for
 an unknown ID or bad arguments.
@@ -93,8 +95,10 @@ def _summary_lines(summary: dict) -> list[str]:
     lines = [f"{summary['proofs']} proofs, {summary['steps']} steps: " +
              ", ".join(f"{kind} {count}" for kind, count in summary["kinds"].items()),
              f"mechanically checked: {summary['mechanical_fraction']:.1%} (target ≥ 80 %)"]
+    instances = summary.get("instances_by_theorem", {})
     for theorem, kinds in summary["by_theorem"].items():
-        lines.append(f"  {theorem:<10} " + "  ".join(f"{kind} {count}" for kind, count in kinds.items()))
+        lines.append(f"  {theorem:<10} " + "  ".join(f"{kind} {count}" for kind, count in kinds.items())
+                     + (f"  instances {instances[theorem]}" if theorem in instances else ""))
     if summary["failing"]:
         lines.append("failing steps: " + ", ".join(summary["failing"]))
     if summary.get("surviving_wrong_steps"):
@@ -102,17 +106,18 @@ def _summary_lines(summary: dict) -> list[str]:
     return lines
 
 
-def proofs_payload(chosen=None, profile="ci", on_record=None) -> dict[str, Any]:
+def proofs_payload(chosen=None, profile="ci", on_record=None, slow: bool = True) -> dict[str, Any]:
     """Check ``chosen`` proofs (default: all) and their wrong steps: ``{"summary", "proofs", "wrong_steps"}``
     (the ``--json`` object, which ``tiltproof report --proofs`` typesets). ``profile``: a search profile
-    name or None (no search); ``on_record(record, wrong_records)`` is called after each proof."""
+    name or None (no search); ``on_record(record, wrong_records)`` is called after each proof; ``slow=False``
+    leaves out the instances marked slow (the chains' per-step laws)."""
     from tiltproof.proofs import all_proofs, check_proof, check_wrong_step, summarize
 
     chosen = all_proofs() if chosen is None else chosen
     started = time.perf_counter()
     records, wrongs = [], []
     for proof in chosen:
-        record = check_proof(proof, profile)
+        record = check_proof(proof, profile, slow=slow)
         wrong_records = [check_wrong_step(proof, wrong, profile) for wrong in proof.wrong_steps]
         records.append(record)
         wrongs.extend(wrong_records)
@@ -137,7 +142,12 @@ def command_proof(arguments: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"error: {error}")
         return 2
-    payload = proofs_payload(chosen, profile, None if arguments.summary else _print_record)
+    try:
+        payload = proofs_payload(chosen, profile, None if arguments.summary else _print_record,
+                                 slow=not arguments.no_slow)
+    except ValueError as error:     # a malformed proof: sides of different shapes, a bad error, a bad reference
+        print(f"error: {error}")
+        return 2
     summary = payload["summary"]
     for line in _summary_lines(summary):
         print(line)
@@ -155,4 +165,6 @@ def add_parser(commands) -> None:
     parser.add_argument("--json", metavar="FILE", help="write {'summary', 'proofs', 'wrong_steps'} to FILE")
     parser.add_argument("--profile", default=None, help="search profile: ci (default), dev, nightly")
     parser.add_argument("--no-search", action="store_true", help="skip the property-based search")
+    parser.add_argument("--no-slow", action="store_true",
+                        help="skip the instances marked slow (the chains' laws at every step: minutes)")
     parser.set_defaults(handler=command_proof)

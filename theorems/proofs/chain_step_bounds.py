@@ -6,15 +6,21 @@ e^{(V̂−V)/λ} Z/Ẑ`` takes values in ``[m, κm]`` with ``κ = e^{2ε/λ}`` a
 E_q(ℓ − 1)_+`` is convex in the law of ℓ, so over laws on ``[m, κm]`` with mean 1 it is largest at a
 two-point law; maximising ``a(1−a)(κ−1)/(κa + 1 − a)`` over the mass a at the top gives ``a = 1/(1+√κ)`` and the
 value ``(√κ−1)/(√κ+1) = tanh(ε/(2λ))``. The two-point law with that a attains it (tight).
+
+Instances: random finite laws, the attaining two-point laws, and the T8 claims' chains (slow): the masked
+reference chain's parent at t = 2 with the claim's ε = 0.5 perturbation, and every parent of lm-tiny-B5 with the
+project's learned V̂ (ε per parent: the largest |V̂ − V| over its children).
 """
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 import sympy
+import torch
 
-from tiltproof.proofs import Proof, ProofInstance, Sides, Step, WrongStep
+from tiltproof.proofs import LazyPayload, Proof, ProofInstance, Sides, Step, WrongStep
 
 __all__ = ["proofs"]
 
@@ -38,6 +44,60 @@ def _instances() -> list[ProofInstance]:
         top = 1.0 / (1.0 + math.exp(epsilon))          # q-mass of the upper point, κ = e^{2ε} (λ = 1)
         probs = np.array([top, 1 - top]) * np.exp(-np.array([0.0, 0.0]))
         out.append(_instance(f"two-point/eps={epsilon:g}", probs, [0.0, 0.0], [1.0, -1.0], epsilon, 1.0))
+    return out + _chain_instances()
+
+
+# ---------------------------------------------------------------- the T8 claims' chains
+@lru_cache(maxsize=None)
+def _masked_payload(t: int, epsilon: float) -> tuple:
+    """t8.value_error_tv/masked-ref-B5/t=2,eps=0.5: the claim's parent (largest spread of V_t) and its perturbation
+    ``V̂_t = V_t + ε·sign(V_t − split)`` at T8's extremal split (``theorems.chain_step_bounds``)."""
+    from estimators.chain_laws import kernel_value_laws
+    from theorems.chain_step_bounds import _value_error_state, worst_split
+    from tiltproof.instances.chain import chain_instance
+
+    instance = chain_instance("masked", 5.0)
+    parent = _value_error_state(instance, t)
+    laws = kernel_value_laws(instance.chain, t, parent, instance.values)
+    split = worst_split(laws, instance.lam, epsilon)
+    probs = torch.exp(laws.log_probs[0]).numpy()
+    keep = probs > 0
+    values = laws.values[0].numpy()[keep]
+    return probs[keep], values, epsilon * np.where(values > split, 1.0, -1.0), epsilon, instance.lam
+
+
+@lru_cache(maxsize=None)
+def _learned_level(t: int) -> list[tuple]:
+    """t8.value_error_tv/lm-tiny-B5/learned: at every parent of level t + 1 the kernel's atoms, the exact V_t and
+    the project's learned V̂_t there, ε = max |V̂_t − V_t| over the parent's children."""
+    from theorems.masked_lm_chains import LAM, learned_values, tiny_chain, tiny_values
+
+    chain, values, learned = tiny_chain(), tiny_values(), learned_values()
+    parents = chain.level_states(t + 1)[0]
+    atoms = chain.kernel_atoms(t, parents)
+    flat = atoms.atoms.reshape(-1, chain.length)
+    exact = torch.nan_to_num(values(flat, t).reshape(atoms.log_probs.shape)).double().numpy()
+    fitted = learned(flat, t).reshape(atoms.log_probs.shape).double().detach().numpy()
+    probs = torch.exp(atoms.log_probs).double().numpy()
+    out = []
+    for row in range(probs.shape[0]):
+        keep = probs[row] > 0
+        error = fitted[row][keep] - exact[row][keep]
+        out.append((probs[row][keep], exact[row][keep], error, float(np.abs(error).max()), LAM))
+    return out
+
+
+LM_LEVELS = (108, 54, 12)
+"""Parents of levels t + 1 = 1, 2, 3 of lm-tiny-B5 (its level 4 is the all-mask prior: no value error there)."""
+
+
+def _chain_instances() -> list[ProofInstance]:
+    out = [ProofInstance("masked-ref-B5/t=2,eps=0.5", {"epsilon": 0.5, "lambda": 1.0},
+                         LazyPayload(lambda: _masked_payload(2, 0.5)), slow=True)]
+    for t, count in enumerate(LM_LEVELS):
+        for row in range(count):
+            out.append(ProofInstance(f"lm-tiny-B5/learned,t={t},#{row}", {"lambda": 1.0},
+                                     LazyPayload(lambda t=t, row=row: _learned_level(t)[row]), slow=True))
     return out
 
 

@@ -13,16 +13,23 @@ where every law is enumerated exactly: ``V_t`` by the backward recursion and, in
 enumerating the paths below x_t; the sampler's kernels ``q̂_t(x|y) ∝ p_t(x|y) min(1, e^{(V_t(x) − b_t(y))/λ})``.
 The registered masked reference chain ``masked-ref-B5`` (the claims' ``t7.path_tv/masked-ref-B5/offset=0``,
 and offset 0.5) is wired in too (``theorems.proofs._masked_t7``: levels as sparse kernels, every path
-enumerated; ~3 s each); the Gaussian-mixture chains are not (their terms are checked by the claims
-``t7.path_tv`` and ``t7.step_terms``).
+enumerated; ~3 s each). The other chains of the T7 claims (``CHAIN_RUNS``: gmm-ref-B2/B5, gmm-ddpm-B5, lm-tiny-B5,
+marked slow) are evaluated at every step on the parents ``_chain_cases`` lists (all level states of lm-tiny, seven
+ridge points on the Gaussian-mixture chains): *soft-values* as the one-step identity
+``λ log Σ_x p_t(x|y) e^{V_t(x)/λ} = V_{t+1}(y)`` against the chain's own V_{t+1}, with the quadrature error of the
+ridge rule (the sum at spacing h against h/2), and *per-step* by literal sums over the step law's atoms. Their
+path laws are not enumerable (continuous paths), so *marginal* and *telescoping* do not apply there; the claims
+``t7.path_tv`` and ``t7.step_terms`` check those chains' x_0 bound.
 """
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
+from theorems.proofs._chain_cases import chain_steps, quadrature_error, soft_value_sums, step_law
 from theorems.proofs._masked_t7 import MaskedCase, masked_quantities
 from tiltproof.proofs import Proof, ProofInstance, Sides, Step, WrongStep
 
@@ -106,6 +113,36 @@ def _quantities(chain: FiniteChain) -> dict:
             "hat_path": hat_path}
 
 
+@dataclass(frozen=True)
+class ChainRun:
+    """A registered chain (``_chain_cases.CHAINS``) under per-step rejection with baseline ``V_{t+1}(y) + offset``
+    (``offset=None``: the ideal baseline B_t = sup V_t), at the parents ``step_law`` lists, every step."""
+
+    name: str
+    offset: float | None
+
+
+def _run_quantities(run: ChainRun) -> dict:
+    """Per step and parent, by literal float64 sums over the step law's atoms: the soft-value sums and the chain's
+    V_{t+1}(y) with the quadrature error, the kernel TV ½Σ|q − q_b| and D_y/Z_y. The path law is not enumerable
+    on a continuous chain: "marginal" and "telescoping" do not apply (the claims t7.path_tv check that chain)."""
+    soft, v_next, error, tv, clip = [], [], [], [], []
+    for t in range(chain_steps(run.name) + 1):
+        law = step_law(run.name, t, every_parent=True)
+        soft.append(soft_value_sums(law))
+        v_next.append(law.v_next)
+        error.append(quadrature_error(run.name, t, every_parent=True))
+        lam = law.lam
+        b = np.full(law.v_next.shape, law.envelope) if run.offset is None else law.v_next + run.offset
+        w, c = np.exp(law.V / lam), np.exp(b / lam)[:, None]
+        Z = (law.p * w).sum(1, keepdims=True)
+        clipped = law.p * np.minimum(w, c)
+        tv.append(0.5 * np.abs(law.p * w / Z - clipped / clipped.sum(1, keepdims=True)).sum(1))
+        clip.append((law.p * np.maximum(w - c, 0.0)).sum(1) / Z[:, 0])
+    return {"soft": np.concatenate(soft), "v_next": np.concatenate(v_next), "error": float(np.max(np.concatenate(error))),
+            "kernel_tv": tv, "clip": clip}
+
+
 def _memo(function):
     cache: dict[int, tuple] = {}
 
@@ -113,14 +150,28 @@ def _memo(function):
         chain = instance.payload
         if isinstance(chain, MaskedCase):
             return function(chain, masked_quantities(chain))
+        if isinstance(chain, ChainRun):
+            return function(chain, _run_memo(chain))
         if id(chain) not in cache or cache[id(chain)][0] is not chain:
             cache[id(chain)] = (chain, _quantities(chain))
         return function(chain, cache[id(chain)][1])
     return wrapped
 
 
+@lru_cache(maxsize=16)
+def _run_memo(run: ChainRun) -> dict:
+    return _run_quantities(run)
+
+
+def _paths(function):
+    """A step about the path law: not applicable to a continuous chain (``ChainRun``)."""
+    return lambda chain, Q: None if isinstance(chain, ChainRun) else function(chain, Q)
+
+
 def _values_by_paths(chain: FiniteChain, Q) -> Sides:
     """V_t(y) = λ log E[e^{r(x_0)/λ} | x_t = y] by enumerating every path below x_t (all t ≥ 1, stacked)."""
+    if isinstance(chain, ChainRun):        # the one-step identity against the chain's own V_{t+1}, with quadrature
+        return Sides(Q["soft"], Q["v_next"], Q["error"])
     if isinstance(chain, MaskedCase):      # the chain's own enumeration of the consistent data sequences
         return Sides(np.concatenate(Q["values"][1:]), np.concatenate(Q["direct_values"]), 1e-10)
     lam, T, S = chain.lam, len(chain.kernels), chain.reward.size
@@ -143,9 +194,9 @@ STEPS = (
     Step("soft-values", r"V_t(y) = \lambda\log\sum_x p_t(x|y)\,e^{V_{t-1}(x)/\lambda} = \lambda\log E_p\big[e^{r(x_0)/\lambda}\,\big|\,x_t=y\big]",
          "=", "definition", numeric=_memo(_values_by_paths)),
     Step("marginal", r"\mathrm{TV}(\hat q_0,q_0) \le \mathrm{TV}(\hat q_{0:T},q_{0:T})", "≤", "data processing",
-         numeric=_memo(lambda chain, Q: Sides(Q["x0_tv"], Q["path_tv"], 1e-12))),
+         numeric=_memo(_paths(lambda chain, Q: Sides(Q["x0_tv"], Q["path_tv"], 1e-12)))),
     Step("telescoping", r"\mathrm{TV}(\hat q_{0:T},q_{0:T}) \le \mathrm{TV}(\hat q_T,q_T) + \sum_{t<T} E_{y\sim\hat q_{t+1}}\mathrm{TV}\big(\hat q_t(\cdot|y),q_t(\cdot|y)\big)",
-         "≤", "coupling", numeric=_memo(lambda chain, Q: Sides(Q["path_tv"], Q["prior_tv"] + sum(Q["terms"]), 1e-12)),
+         "≤", "coupling", numeric=_memo(_paths(lambda chain, Q: Sides(Q["path_tv"], Q["prior_tv"] + sum(Q["terms"]), 1e-12))),
          text="Maximal couplings step by step from the top; the paths differ only if one of them fails (union bound)."),
     Step("per-step", r"\mathrm{TV}\big(\hat q_t(\cdot|y),q_t(\cdot|y)\big) \le D_y/Z_y\quad\text{(T2 with } r\to V_t,\ V\to V_{t+1}(y))",
          "≤", "lemma", cites="t2.tv_bound",
@@ -157,10 +208,18 @@ MASKED_SETTINGS = ((5.0, 0.0), (5.0, 0.5))
 """(B, offset) of the masked reference chain instances; (5, 0) is the registered claim's."""
 
 
+CHAIN_RUNS = (("gmm-ref-B2", None), ("gmm-ref-B5", 0.0), ("gmm-ref-B5", 1.0), ("gmm-ddpm-B5", None),
+              ("gmm-ddpm-B5", 1.0), ("lm-tiny-B5", None), ("lm-tiny-B5", 0.0))
+"""(chain, offset) of the T7 claims on continuous and learned chains (None: t7.ideal_exact's ideal baseline)."""
+
+
 def _instances() -> list[ProofInstance]:
+    runs = [ProofInstance(f"{name}/" + ("ideal" if offset is None else f"offset={offset:g}"),
+                          {"lambda": 1.0} | ({} if offset is None else {"offset": offset}), ChainRun(name, offset),
+                          slow=True) for name, offset in CHAIN_RUNS]
     return _finite_instances() + [
         ProofInstance(f"masked-ref-B{height:g}/offset={offset:g}", {"B": height, "lambda": 1.0, "offset": offset},
-                      MaskedCase(height, 1.0, offset)) for height, offset in MASKED_SETTINGS]
+                      MaskedCase(height, 1.0, offset)) for height, offset in MASKED_SETTINGS] + runs
 
 
 def _finite_instances() -> list[ProofInstance]:

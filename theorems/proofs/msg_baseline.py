@@ -20,10 +20,15 @@ q_t(·|y) directly from the kernel weights and V_t, not through the module's che
 instances ``gmm-ddpm-sigmoid-B{3,5}`` (cached per instance: ~25 s each). Per-parent steps use the parents
 whose kernel stays inside the grid (as the claim). Wrong steps: the authors' uncorrected φ (no ``L_r√tr Σ``
 term) in (H1), which fails at t = 7…10 for B = 3 (the module says 7…9; t = 10 by 0.015); and the radius halved in step 4.
+
+Search (``Draw``): one step of the hypotheses on a grid — a Lipschitz ``u = c s + a sin(ωs + φ)`` with
+``L = |c| + |aω|``, ``V = u − e(1 + sin νs)/2 ≤ u``, three Gaussian parents ``N(μ_i, β)``, λ, δ — on which steps
+1–5, 7 and 8 are computed by quadrature on the same grid (*soft-value* and *path* need the chain: not applicable).
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -118,7 +123,71 @@ def _path_bounds(exact, baseline, law) -> list[np.ndarray]:
     return out
 
 
+@dataclass(frozen=True, eq=False)
+class Draw:
+    """A drawn instance of MSG's hypotheses on one step (the search): on the grid ``s``, ``u(s) = c s + a sin(ωs + φ)``
+    with ``L = |c| + |aω| ≥ sup|u'|`` (H2), ``V = u − e(1 + sin νs)/2 ≤ u`` (H1), parents ``N(μ_i, β)``, λ, δ."""
+
+    slope: float
+    amplitude: float
+    omega: float
+    phase: float
+    gap: float
+    nu: float
+    centres: tuple[float, ...]
+    beta: float
+    lam: float
+    delta: float
+
+
+GRID = np.linspace(-12.0, 12.0, 4801)
+
+
+@lru_cache(maxsize=1024)
+def _draw_table(draw: Draw) -> dict:
+    """The keys of ``tables`` for one drawn step (no path law: the *path* step does not apply to a draw)."""
+    s = GRID
+    u = draw.slope * s + draw.amplitude * np.sin(draw.omega * s + draw.phase)
+    values = u - draw.gap * (1 + np.sin(draw.nu * s)) / 2
+    lip = abs(draw.slope) + abs(draw.amplitude * draw.omega)
+    mu = np.array(draw.centres)
+    w = np.exp(-0.5 * (s[None] - mu[:, None]) ** 2 / draw.beta)
+    w /= w.sum(1, keepdims=True)
+    u_mu = draw.slope * mu + draw.amplitude * np.sin(draw.omega * mu + draw.phase)
+    b = u_mu + lip * math.sqrt(2 * draw.beta * math.log(1 / draw.delta))
+    lam = draw.lam
+    tilt = w * np.exp(values / lam)[None]
+    accepted = w * np.minimum(1.0, np.exp((values[None] - b[:, None]) / lam))
+    q, q_hat = tilt / tilt.sum(1, keepdims=True), accepted / accepted.sum(1, keepdims=True)
+    v_next, top = lam * np.log(tilt.sum(1)), float(values.max())
+    tail = (w * (values[None] > b[:, None])).sum(1)
+    clip = (w * np.clip(np.exp(values / lam)[None] - np.exp(b / lam)[:, None], 0.0, None)).sum(1)
+    return {"values": [values], "u": [u], "slope": [float((np.abs(np.diff(u)) / np.diff(s)).max())], "lip": [lip],
+            "clip_v": [tail], "clip_u": [(w * (u[None] > b[:, None])).sum(1)], "tv": [0.5 * np.abs(q - q_hat).sum(1)],
+            "dz": [clip / tilt.sum(1)], "interp": 0.0, "delta": draw.delta, "lam": lam,
+            "tail_bound": [tail * np.clip(np.exp((top - v_next) / lam) - np.exp((b - v_next) / lam), 0.0, None)]}
+
+
+def _strategy():
+    """MSG's hypotheses on one step: a Lipschitz u with its constant, V ≤ u, Gaussian kernels, λ, δ."""
+    from hypothesis import strategies as st
+
+    def build(*args) -> ProofInstance:
+        draw = Draw(*args)
+        return ProofInstance(f"u=c·s+a·sin(ωs+φ) (c,a,ω)=({draw.slope:.3g},{draw.amplitude:.3g},{draw.omega:.3g}), "
+                             f"V=u−{draw.gap:.3g}(1+sin {draw.nu:.3g}s)/2, μ={[round(c, 3) for c in draw.centres]}, "
+                             f"β={draw.beta:.3g}, λ={draw.lam:.3g}, δ={draw.delta:.3g}",
+                             {"lambda": draw.lam, "delta": draw.delta}, draw)
+
+    centre = st.floats(-4.0, 4.0)
+    return st.builds(build, st.floats(-1.0, 1.0), st.floats(0.0, 2.0), st.floats(0.1, 3.0), st.floats(0.0, 6.3),
+                     st.floats(0.0, 2.0), st.floats(0.1, 3.0), st.tuples(centre, centre, centre), st.floats(0.01, 1.0),
+                     st.floats(0.3, 3.0), st.floats(1e-3, 0.5))
+
+
 def _table(instance: ProofInstance, **kw) -> dict:
+    if isinstance(instance.payload, Draw):
+        return _draw_table(instance.payload)
     return tables(instance.parameters["B"], **kw)
 
 
@@ -170,7 +239,9 @@ def _mills(instance: ProofInstance) -> Sides:
     return Sides(np.array([_level(d) for d in deltas]), deltas, 0.0)
 
 
-def _soft_value(instance: ProofInstance) -> Sides:
+def _soft_value(instance: ProofInstance) -> Sides | None:
+    if isinstance(instance.payload, Draw):     # a draw's V_{t+1} is its own quadrature: no second route
+        return None
     T = _table(instance)
     rhs = _cat(T["z_value"])
     return Sides(_cat(T["z_quad"]), rhs, float(np.abs(rhs).max()) * (T["interp"] + 1e-6))
@@ -186,7 +257,9 @@ def _clip_le_tail(instance: ProofInstance) -> Sides:
     return Sides(_cat(T["dz"]), _cat(T["tail_bound"]), 1e-12)
 
 
-def _path(instance: ProofInstance) -> Sides:
+def _path(instance: ProofInstance) -> Sides | None:
+    if isinstance(instance.payload, Draw):     # one drawn step has no chain
+        return None
     T = _table(instance)
     return Sides(T["tv_x0"], T["path_bound"], 2.0 * T["quadrature_error"] + 1e-9)
 
@@ -247,5 +320,5 @@ def proofs() -> list[Proof]:
         statement=STATEMENT,
         hypotheses=(r"$X\sim p_t(\cdot|y)=N(\mu_{t|t+1}(y),\beta_t)$ on the ridge; $r$ is $L_r$-Lipschitz (sigmoid surrogate)",
                     r"(H1) $V_t\le u$; (H2) $u$ is $L_\varphi$-Lipschitz along the ridge; $\lambda>0$, $\delta\in(0,1)$"),
-        steps=STEPS, instances=_instances, wrong_steps=_wrong_steps(),
+        steps=STEPS, instances=_instances, strategy=_strategy, wrong_steps=_wrong_steps(),
         source="LCB authors' MSG (paper-fidelity §3), corrected", reference=_instance_name(3.0))]

@@ -14,8 +14,10 @@ TV ≤ δ(…)_+``.
 Every side is a literal float64 sum over the atoms (``_literal``), never the module's log-space estimators; one
 step per proof (``module``) compares those estimators (``estimators.per_step_delta``, ``t2_per_state``) with the
 literal sums. Instances: the module's two-point instance (D) at the authors' offset (exact: V ∈ {0, h}); the same law
-with b = h + 1 > ess sup V (TV = 0; where §2's form without the positive part fails); gmm-ref-B7 at t = 0 (two exact
-atoms per parent, 301 ridge-grid parents, the authors' exact-mass offset fitted on the grid, κ = 15, δ = 1e-3).
+with b = h + 1 > ess sup V (TV = 0; where §2's form without the positive part fails); gmm-ref-B7 at every step t
+(301 ridge-grid parents, the authors' exact-mass offset fitted on the grid at each t, κ = 15, δ = 1e-3): at t = 0 two
+exact atoms per parent, at t ≥ 1 the ridge quadrature, exact sums of the quadrature law whose soft-value step
+states the quadrature error (t ≥ 1 marked slow).
 The search draws small finite laws (1–3 parents, 2–4 atoms, any b, κ = 1/λ + η). Wrong steps: κ < 1/λ (refuted
 symbolically), the factor e^{(b−V')/λ} dropped (killed on two-point), the weight on the wrong side in (B), and
 §2's pointwise form without the positive part (killed on two-point/b>M).
@@ -30,7 +32,7 @@ import numpy as np
 import sympy
 import torch
 
-from tiltproof.proofs import Proof, ProofInstance, Sides, Step, WrongStep
+from tiltproof.proofs import LazyPayload, Proof, ProofInstance, Sides, Step, WrongStep
 
 __all__ = ["proofs", "Case", "FACTOR_PROOF", "WEIGHTED_PROOF", "TAIL_PROOF"]
 
@@ -53,6 +55,8 @@ class Case:
     kappa: float
     M: float
     delta: float
+    error: float = 0.0
+    """The stated relative error of ``Z = Σ p e^{V/λ}`` against ``e^{V'/λ}`` (quadrature atoms; 0: exact atoms)."""
 
 
 @lru_cache(maxsize=256)
@@ -132,28 +136,51 @@ def _two_point(beyond: bool) -> ProofInstance:
                                 "b": b}, case)
 
 
-def _gmm_t0() -> ProofInstance:
+def _atoms(instance, t: int, grid, spacing: float) -> tuple[np.ndarray, np.ndarray, object]:
     from estimators.chain_laws import kernel_value_laws
+
+    laws = kernel_value_laws(instance.chain, t, grid, instance.values, spacing=spacing)
+    p = laws.log_probs.exp().numpy()
+    return p, np.where(p > 0, laws.values.numpy(), 0.0), laws
+
+
+@lru_cache(maxsize=32)
+def _gmm_case(t: int) -> Case:
+    """gmm-ref-B7 at step t: 301 ridge-grid parents, the authors' exact-mass offset fitted on the grid (κ = 15,
+    δ = 1e-3), M = B_t. t = 0: two exact atoms per parent; t ≥ 1: the ridge quadrature (h = 0.05), whose error on
+    ``Σ p e^{V/λ}`` is stated as ``2|S_h − S_{h/2}|/S_h + 1e-9`` (relative)."""
     from estimators.per_step_delta import log_proposal_chernoff_mass, proposal_offset_from_log_masses
     from theorems.per_step_delta import DELTA, KAPPA, PER_STEP_INSTANCES, ridge_grid
     from tiltproof.instances.chain import chain_instance
 
     instance = chain_instance(*PER_STEP_INSTANCES[0])
     grid = ridge_grid(instance)
-    laws = kernel_value_laws(instance.chain, 0, grid, instance.values)
-    v_next = instance.values(grid, 1).reshape(-1).to(torch.float64)
+    p, V, laws = _atoms(instance, t, grid, 0.05)
+    v_next = instance.values(grid, t + 1).reshape(-1).to(torch.float64)
     offset = proposal_offset_from_log_masses(log_proposal_chernoff_mass(laws, KAPPA, v_next), KAPPA, DELTA)
-    p = laws.log_probs.exp().numpy()
-    V = np.where(p > 0, laws.values.numpy(), 0.0)
-    case = Case(p, V, v_next.numpy(), (v_next + offset).numpy(), np.ones(len(grid)), instance.lam, KAPPA,
-                float(instance.values.envelope(0)), DELTA)
-    return ProofInstance(f"{instance.name}/t=0", {"lambda": instance.lam, "B": instance.height, "kappa": KAPPA,
-                                                  "delta": DELTA, "offset": offset}, case)
+    error = 0.0
+    if not laws.exact:
+        fine_p, fine_V, _ = _atoms(instance, t, grid, 0.025)
+        coarse, fine = (p * np.exp(V / instance.lam)).sum(1), (fine_p * np.exp(fine_V / instance.lam)).sum(1)
+        error = float(np.max(2 * np.abs(coarse - fine) / coarse)) + 1e-9
+    return Case(p, V, v_next.numpy(), (v_next + offset).numpy(), np.ones(len(grid)), instance.lam, KAPPA,
+                float(instance.values.envelope(t)), DELTA, error)
+
+
+def _gmm_step(t: int) -> ProofInstance:
+    from theorems.per_step_delta import DELTA, KAPPA
+
+    return ProofInstance(f"gmm-ref-B7/t={t}", {"lambda": 1.0, "B": 7.0, "kappa": KAPPA, "delta": DELTA, "step": t},
+                         LazyPayload(lambda: _gmm_case(t)), slow=t > 0)
+
+
+GMM_STEPS = 20
+"""Transitions of gmm-ref-B7 (every one is an instance; t = 0 in the default suite, the others marked slow)."""
 
 
 @lru_cache(maxsize=1)
 def _instances() -> tuple[ProofInstance, ...]:
-    return (_two_point(False), _two_point(True), _gmm_t0())
+    return (_two_point(False), _two_point(True), *(_gmm_step(t) for t in range(GMM_STEPS)))
 
 
 def _strategy():
@@ -186,7 +213,7 @@ BOX = {"b": (-20.0, 20.0), "y": (0.0, 30.0), "lambda": (0.1, 10.0)}
 
 def _soft_value(instance: ProofInstance) -> Sides:
     Q = _q(instance)
-    return Sides(Q["Z"], Q["zv"], _rel(Q["zv"]))
+    return Sides(Q["Z"], Q["zv"], _rel(Q["zv"]) + instance.payload.error * float(np.max(Q["zv"])))
 
 
 def _factor(instance: ProofInstance, count: bool = True) -> Sides:

@@ -6,6 +6,10 @@ T1: for ``B ≥ ess sup r``, ``a_B = e^{(r−B)/λ}`` (no clipping), so ``Z_B = 
 e^{(b−V)/λ}/(1 − D/Z)``; ``0 ≤ D/Z < 1`` gives the lower bound and ``D/Z ≤ δ`` the upper one; with T1,
 ``N(B)/N(b) = e^{(B−b)/λ}(1 − D/Z)``. T5: the Chernoff objective ``(ΔΛ(s) + log(1/δ))/s`` decreases in δ
 for every s, so does its infimum b_δ, and N(b) = 1/Z_b increases in b.
+
+On the chains of the T1 and T4 claims each step is a single-step problem per parent (reward V_t, base
+p_t(·|y)); the steps are evaluated on the finite law of V_t at each listed parent (``_chain_cases``: T1 at every
+step with B_t = sup V_t, T4 at the claims' step). Those instances are marked slow.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import sympy
 
 from estimators import tilt_quantities as tq
 from estimators.baselines import chernoff_baseline
+from theorems.proofs._chain_cases import parent_instances
 from theorems.proofs._lcb_common import TiltCase, case_instance, finite_tilt_cases, quantities
 from tiltproof.instances.single_step import INSTANCES, LEARNING_INSTANCES, informative_delta
 from theorems.tv_guarantees import _baseline_label, t2_baselines
@@ -27,6 +32,10 @@ lam_, Z_, D_, u_, x_, delta_, t_, s_, k_ = sympy.symbols("lambda Z D u x delta t
 b_, B_, V_, y_ = sympy.symbols("b B V y", real=True)
 A_ = sympy.Symbol("A", real=True)
 _POSITIVE_FINITE = {**INSTANCES, **LEARNING_INSTANCES}
+T1_CHAINS = ("gmm-ref-B3", "gmm-ddpm-B3", "gmm-ddpm-B5", "lm-tiny-B5")
+"""Chains of the T1 claims (t1.trajectory_exact, ddpm.x0_marginal): per-step T1 with B_t = sup V_t at each parent."""
+T4_CHAIN_STEPS = (("gmm-ref-B5", 10), ("gmm-ddpm-B5", 10), ("masked-ref-B5", 2))
+"""(chain, t) of the T4 step claims: baseline V_{t+1}(y) + 0.5 and (not on the DDPM chain) the oracle b_δ, δ = 0.3."""
 
 
 def _case(instance, baseline: float, **kw) -> TiltCase:
@@ -45,6 +54,8 @@ def _t1_instances() -> list[ProofInstance]:
         if math.isfinite(top):
             for B in (top, top + 1.0):
                 out.append(case_instance(f"{name}/B={B:.4g}", _case(instance, B, envelope=B)))
+    for chain in T1_CHAINS:     # per-step T1 at every step and parent of the chains the T1 claims run on
+        out += parent_instances(chain, None, "envelope")
     return out
 
 
@@ -86,6 +97,10 @@ def _t4_instances() -> list[ProofInstance]:
         found = chernoff_baseline(instance.law, instance.lam, delta)
         out.append(case_instance(f"{name}/delta={delta:g}", _case(instance, found.value, delta=delta, s=found.s,
                                                                   envelope=instance.law.ess_sup)))
+    for chain, t in T4_CHAIN_STEPS:     # the step claims t4.step_proposals_identity/upper
+        out += parent_instances(chain, (t,), 0.5, suffix=",offset=0.5")
+        if not chain.startswith("gmm-ddpm"):
+            out += parent_instances(chain, (t,), "oracle", delta=0.3, suffix=",delta=0.3")
     return out
 
 
@@ -152,7 +167,18 @@ def _t5_instances() -> list[ProofInstance]:
 
 
 def _baselines(case: TiltCase) -> np.ndarray:
-    return np.array([chernoff_baseline(case.law, case.lam, delta).value for delta in DELTAS])
+    """b_δ for every δ of ``DELTAS`` (memoised per law: both T5 steps and the search's replays use them)."""
+    key = (id(case.law), case.lam)
+    hit = _BASELINES.get(key)
+    if hit is None or hit[0] is not case.law:
+        if len(_BASELINES) > 4096:
+            _BASELINES.clear()
+        hit = _BASELINES[key] = (case.law, np.array([chernoff_baseline(case.law, case.lam, delta).value
+                                                     for delta in DELTAS]))
+    return hit[1]
+
+
+_BASELINES: dict[tuple, tuple] = {}
 
 
 def _t5_baselines(instance: ProofInstance, reverse: bool = False) -> Sides:
@@ -197,6 +223,6 @@ def proofs() -> list[Proof]:
               hypotheses=(r"$\lambda>0$",), source="LCB spec T4", reference="finite-k10/delta=0.25"),
         Proof("t5.tradeoff", "T5", r"$\delta$ is the compute knob",
               r"\delta\mapsto b_\delta \text{ and } \delta\mapsto N(b_\delta) \text{ are nonincreasing}", T5_STEPS,
-              _t5_instances, wrong_steps=_t5_wrong(), hypotheses=(r"$0<\delta<1$",), source="LCB spec T5",
+              _t5_instances, strategy=lambda: finite_tilt_cases("any"), wrong_steps=_t5_wrong(), hypotheses=(r"$0<\delta<1$",), source="LCB spec T5",
               reference="finite-k10"),
     ]

@@ -159,7 +159,9 @@ def _w1a_registered() -> ProofInstance:
     d = reward.Q.shape[0]
     case = QuadCase(reward.Q, reward.b, lam_value, base.mean.numpy(), base.cov.numpy(), rng.normal(size=(12, d)),
                     rng.normal(size=(12, d)) * 2)
-    return ProofInstance("concave-quadratic-gauss-d4/lam=0.7", {"lambda": lam_value}, case)
+    # The same Q, b as w1a.closed_form_vs_cvxpy's concave-quadratic-d4: the first-order and gap steps need no p.
+    return ProofInstance("concave-quadratic-gauss-d4/lam=0.7", {"lambda": lam_value}, case,
+                         covers=("concave-quadratic-d4",))
 
 
 def _w1a_strategy():
@@ -391,7 +393,10 @@ def proofs() -> list[Proof]:
               hypotheses=(r"cost $\|x-y\|$", r"$r=\langle b,y\rangle$, $b\ne0$"),
               source="theorems/prox_oracle_tractability.py (module docstring)",
               wrong_steps=(WrongStep("sq-formula", "stay", sq_stay, "the quadratic-cost map x + b/λ claimed optimal",
-                                     instance="gauss-d3/norm_b=0.6lam"),)),
+                                     instance="gauss-d3/norm_b=0.6lam"),),
+              uncovered={"various": "w1c.nonconcave_refused checks that the oracle refuses inputs outside the "
+                                    "theorem's hypotheses (a convex quadratic, a convex cvxpy expression, a wiggly "
+                                    "f(Ay), a wrong dimension): software behaviour, no inequality to prove"}),
         Proof(id="w1d.laws_differ", theorem="W1d", title="the KL and Wasserstein laws differ, each wins its objective",
               statement=r"q_{KL}=\mathcal N(\mu+\Sigma b/\lambda,\Sigma),\ q_W=\mathcal N(\mu+b/\lambda,\Sigma),\ W_2(q_{KL},q_W)=\|(\Sigma-I)b\|/\lambda",
               steps=_w1d_steps(), instances=_w1d_registered, strategy=_w1d_strategy,

@@ -17,11 +17,14 @@ import math
 
 import numpy as np
 import sympy
+from scipy.special import logsumexp
 
 from estimators import tilt_quantities as tq
 from estimators.baselines import chernoff_baseline
 from estimators.reward_law import NormalMixtureLaw
+from theorems.proofs._chain_cases import parent_instances
 from theorems.proofs._lcb_common import TiltCase, case_instance, finite_tilt_cases, quantities
+from theorems.t6_learner_slack import BERNOULLI, DELTA as BERNOULLI_DELTA
 from tiltproof.instances.single_step import INSTANCES, LEARNING_INSTANCES, informative_delta
 from theorems.tv_guarantees import _baseline_label, t2_baselines
 from tiltproof.proofs import Proof, ProofInstance, Sides, Step, WrongStep
@@ -113,7 +116,13 @@ def _t3_instances() -> list[ProofInstance]:
         for delta in (0.5, informative_delta(instance)):
             found = chernoff_baseline(instance.law, instance.lam, delta)
             out.append(case_instance(f"{name}/delta={delta:g}", _case(instance, found.value, delta=delta, s=found.s)))
-    return out
+    # per_step_delta's T3 claims: the per-parent oracle Chernoff baseline at every step of gmm-ref-B7, δ = 1e-3
+    return out + parent_instances("gmm-ref-B7", None, "oracle", delta=1e-3, suffix=",delta=0.001")
+
+
+_ROUNDING = 8 * np.finfo(float).eps
+"""Relative rounding of a float64 difference of two large terms: at a minimiser s ~ 1e9 (b_δ at the top atom of a
+chain's step law) ``ΔΛ(s) − s b_δ`` is a difference of two 1e10-sized numbers."""
 
 
 def _log_mgf_gap(case: TiltCase) -> float:
@@ -125,9 +134,10 @@ def _tilted_mgf(instance: ProofInstance, tilt: bool = True) -> Sides | None:
     if not case.finite or not math.isfinite(case.s):
         return None
     Q = quantities(case)
-    lhs = math.log(float(Q["q"] @ np.exp(case.s * Q["r"])))
+    with np.errstate(divide="ignore"):
+        lhs = float(logsumexp(np.log(Q["q"]) + case.s * Q["r"]))       # log space: s·r reaches 10⁴ on chains
     rhs = _log_mgf_gap(case) if tilt else case.law.log_mgf(case.s)
-    return Sides(lhs, rhs, 1e-10)
+    return Sides(lhs, rhs, 1e-10 + _ROUNDING * abs(rhs))
 
 
 def _if_clipping(function):
@@ -144,7 +154,8 @@ T3_STEPS = (
          "Chernoff", cites=CHERNOFF,
          numeric=_if_clipping(lambda case, Q: Sides(Q["tail"], math.exp(_log_mgf_gap(case) - case.s * case.baseline), 1e-12))),
     Step("definition-of-b", r"\Lambda_p(1/\lambda+s)-\Lambda_p(1/\lambda)-s\,b_\delta \le \log\delta", "≤", "definition",
-         numeric=_if_clipping(lambda case, Q: Sides(_log_mgf_gap(case) - case.s * case.baseline, math.log(case.delta), 1e-8)),
+         numeric=_if_clipping(lambda case, Q: Sides(_log_mgf_gap(case) - case.s * case.baseline, math.log(case.delta),
+                                                    1e-8 + _ROUNDING * case.s * abs(case.baseline))),
          text=r"$b_\delta$ is the value of the objective at its minimiser $s$."),
     Step("tv-le-tail", r"\mathrm{TV}(q_{b_\delta},q) \le P_q(r>b_\delta)", "≤", "lemma", cites=T2_PROOF,
          numeric=_all(lambda case, Q: Sides(Q["tv"], Q["tail"], Q["tv_err"]))),
@@ -183,6 +194,18 @@ def _gaussian_instances() -> list[ProofInstance]:
     return out
 
 
+def _gaussian_strategy():
+    """r ~ N(μ, σ²) under p, any λ and δ: the hypotheses of the corollary (the tail by the law's closed form)."""
+    from hypothesis import strategies as st
+
+    def build(mu: float, sigma: float, lam: float, delta: float) -> ProofInstance:
+        law = NormalMixtureLaw(np.zeros(1), np.array([mu]), np.array([sigma]))
+        return ProofInstance(f"N({mu:.4g}, {sigma:.4g}²), λ={lam:.4g}, δ={delta:.4g}",
+                             {"mu": mu, "sigma": sigma, "lambda": lam, "L": math.log(1 / delta)}, (law, lam, delta))
+
+    return st.builds(build, st.floats(-3.0, 3.0), st.floats(0.1, 3.0), st.floats(0.2, 5.0), st.floats(1e-4, 0.5))
+
+
 def _gaussian_tail(instance: ProofInstance) -> Sides:
     law, lam, delta = instance.payload
     P = instance.parameters
@@ -213,6 +236,12 @@ def _t6_instances() -> list[ProofInstance]:
         delta = 0.5 if name in LEARNING_INSTANCES else informative_delta(instance)
         found = chernoff_baseline(instance.law, instance.lam, delta)
         out.append(case_instance(f"{name}/delta={delta:g}", _case(instance, found.value, delta=delta, s=found.s)))
+    bernoulli = BERNOULLI.law
+    found = chernoff_baseline(bernoulli, BERNOULLI.lam, BERNOULLI_DELTA)
+    out.append(case_instance(f"{BERNOULLI.name}/delta={BERNOULLI_DELTA:g}",
+                             _case(BERNOULLI, found.value, delta=BERNOULLI_DELTA, s=found.s)))
+    for t, delta in ((10, 0.05), (2, 0.01)):      # t6.learned_chain_baseline: the per-parent b_δ it must dominate
+        out += parent_instances("gmm-ref-B2", (t,), "oracle", delta=delta, suffix=f",delta={delta:g}")
     return out
 
 
@@ -267,7 +296,8 @@ def proofs() -> list[Proof]:
               reference="finite-k10/delta=0.5"),
         Proof(T3_SUBGAUSSIAN, "T3", "Sub-Gaussian corollary of the Chernoff baseline",
               r"r\sim\mathcal N(\mu,\sigma^2) \text{ under } p:\ b_\delta = \mu_q+\sigma\sqrt{2\log(1/\delta)}",
-              T3_SUBGAUSSIAN_STEPS, _gaussian_instances, hypotheses=(r"$r\sim\mathcal N(\mu,\sigma^2)$ under $p$",),
+              T3_SUBGAUSSIAN_STEPS, _gaussian_instances, strategy=_gaussian_strategy,
+              hypotheses=(r"$r\sim\mathcal N(\mu,\sigma^2)$ under $p$",),
               source="LCB spec T3"),
         Proof(T6_PROOF, "T6", "Learned baseline guarantee",
               r"P\big(\mathrm{TV}(q_{\hat b},q)>\delta\big)\le\eta", T6_STEPS, _t6_instances,

@@ -22,7 +22,7 @@ import theorems
 from tiltproof.core.framework import Claim, Mutant
 from tiltproof.plugins import TheoremSource, entry_point_sources, requested_sources
 
-__all__ = ["theorem_modules", "all_claims", "all_mutants", "select_claims", "load_problems", "TheoremPackageError",
+__all__ = ["theorem_modules", "package_modules", "all_claims", "all_mutants", "select_claims", "load_problems", "TheoremPackageError",
            "loaded_packages"]
 
 
@@ -115,6 +115,11 @@ def _load() -> _Loaded:
 def all_claims() -> list[Claim]:
     """Every registered claim, in module order (built-in, then outside packages); claim ids are unique."""
     return list(_load().claims)
+
+
+def package_modules() -> list[ModuleType]:
+    """The outside theorem packages' modules registered in this process, in order (their ``proofs()`` too)."""
+    return [module for source, module in _load().modules if source is not None]
 
 
 def load_problems() -> list[str]:

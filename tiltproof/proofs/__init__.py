@@ -21,11 +21,11 @@ from tiltproof.proofs.checkers import (PROFILES, CheckOutcome, SearchProfile, ch
 from tiltproof.proofs.engine import (ProofRecord, StepRecord, WrongStepRecord, all_proofs, check_proof, check_step,
                                      check_wrong_step, select_proofs, summarize, validate_citations)
 from tiltproof.proofs.intervals import enclose, prove_nonnegative
-from tiltproof.proofs.model import (JUSTIFICATIONS, RELATIONS, RELATIVE_TOLERANCE, STEP_KINDS, Proof, ProofInstance,
-                                    Sides, Step, WrongStep)
+from tiltproof.proofs.model import (JUSTIFICATIONS, RELATIONS, RELATIVE_TOLERANCE, STEP_KINDS, LazyPayload, Proof,
+                                    ProofInstance, Sides, Step, WrongStep, registry_keys)
 
 __all__ = [
-    "Proof", "ProofInstance", "Sides", "Step", "WrongStep", "RELATIONS", "JUSTIFICATIONS", "STEP_KINDS",
+    "Proof", "ProofInstance", "LazyPayload", "registry_keys", "Sides", "Step", "WrongStep", "RELATIONS", "JUSTIFICATIONS", "STEP_KINDS",
     "RELATIVE_TOLERANCE", "ProofRecord", "StepRecord", "WrongStepRecord", "CheckOutcome", "SearchProfile", "PROFILES",
     "search_profile", "check_proof", "check_step", "check_wrong_step", "check_symbolic", "check_on_instances",
     "search", "all_proofs", "select_proofs", "summarize", "validate_citations", "enclose", "prove_nonnegative",

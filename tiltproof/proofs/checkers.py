@@ -21,16 +21,16 @@ import itertools
 import math
 import os
 from functools import lru_cache
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import sympy
 
 from tiltproof.proofs.intervals import prove_nonnegative
-from tiltproof.proofs.model import RELATIVE_TOLERANCE, ProofInstance, Sides, Step
+from tiltproof.proofs.model import RELATIVE_TOLERANCE, LazyPayload, ProofInstance, Sides, Step
 
-__all__ = ["at_worst_point", "CheckOutcome", "SearchProfile", "PROFILES", "search_profile", "check_symbolic", "evaluate_step",
+__all__ = ["at_worst_point", "resolved", "CheckOutcome", "SearchProfile", "PROFILES", "search_profile", "check_symbolic", "evaluate_step",
            "compare", "check_on_instances", "search", "worst_sides"]
 
 
@@ -184,8 +184,16 @@ def _substituted(step: Step, instance: ProofInstance) -> Sides | None:
     return Sides(evaluate(step.lhs), evaluate(step.rhs))
 
 
+def resolved(instance: ProofInstance) -> ProofInstance:
+    """``instance`` with a ``LazyPayload`` built (the same object on every call)."""
+    if isinstance(instance.payload, LazyPayload):
+        return replace(instance, payload=instance.payload.value())
+    return instance
+
+
 def evaluate_step(step: Step, instance: ProofInstance) -> Sides | None:
     """The step's two sides on ``instance`` (None when it does not apply there)."""
+    instance = resolved(instance)
     if step.numeric is not None:
         sides = step.numeric(instance)
         if sides is not None and not isinstance(sides, Sides):

@@ -160,11 +160,12 @@ def _reference(proof: Proof, instances: Sequence[ProofInstance]) -> ProofInstanc
     return instances[0] if instances else None
 
 
-def check_proof(proof: Proof, profile: SearchProfile | str | None = "ci") -> ProofRecord:
-    """Check every step of ``proof``; ``profile``: a ``SearchProfile``, a profile name, or None (no search)."""
+def check_proof(proof: Proof, profile: SearchProfile | str | None = "ci", slow: bool = True) -> ProofRecord:
+    """Check every step of ``proof``; ``profile``: a ``SearchProfile``, a profile name, or None (no search);
+    ``slow=False`` leaves out the instances marked ``slow`` (the default test suite; the CLI evaluates all)."""
     if isinstance(profile, str):
         profile = search_profile(profile)
-    instances = list(proof.instances())
+    instances = [instance for instance in proof.instances() if slow or not instance.slow]
     strategy = proof.strategy() if (proof.strategy is not None and profile is not None) else None
     reference = _reference(proof, instances)
     steps = [check_step(step, index, instances, strategy, profile, reference)
@@ -177,13 +178,17 @@ def check_proof(proof: Proof, profile: SearchProfile | str | None = "ci") -> Pro
                        profile.name if profile else None, steps, kinds, proof.source)
 
 
-def check_wrong_step(proof: Proof, wrong: WrongStep, profile: SearchProfile | str | None = "ci") -> WrongStepRecord:
+def check_wrong_step(proof: Proof, wrong: WrongStep, profile: SearchProfile | str | None = "ci",
+                     slow: bool = False) -> WrongStepRecord:
     """Run the proof's step ``wrong.step`` replaced by ``wrong.replacement``; killed iff that step fails
-    (and, when ``wrong.instance`` is named, fails on that instance)."""
+    (and, when ``wrong.instance`` is named, fails on that instance). The instances marked slow are left out
+    unless ``slow`` or the wrong step names one: a kill needs one witness, not every chain."""
     if isinstance(profile, str):
         profile = search_profile(profile)
     index = [step.name for step in proof.steps].index(proof.step(wrong.step).name)
-    instances = list(proof.instances()) + list(wrong.extra_instances() if wrong.extra_instances else [])
+    instances = [instance for instance in proof.instances() if slow or not instance.slow
+                 or instance.name == wrong.instance]
+    instances += list(wrong.extra_instances() if wrong.extra_instances else [])
     if wrong.instance is not None:
         named = [instance for instance in instances if instance.name == wrong.instance]
         if not named:
@@ -201,10 +206,10 @@ def check_wrong_step(proof: Proof, wrong: WrongStep, profile: SearchProfile | st
 
 # ---------------------------------------------------------------- discovery
 def _theorem_modules():
-    """The registry's theorem modules (the one import of the registry, which may move on merge)."""
-    from tiltproof.core.registry import theorem_modules
+    """The registry's theorem modules, built-in then outside packages (the one import of the registry)."""
+    from tiltproof.core.registry import package_modules, theorem_modules
 
-    return theorem_modules()
+    return theorem_modules() + package_modules()
 
 
 def validate_citations(proofs: Sequence[Proof]) -> None:
@@ -217,7 +222,8 @@ def validate_citations(proofs: Sequence[Proof]) -> None:
 
 
 def all_proofs() -> list[Proof]:
-    """Every proof: ``tiltproof.proofs.lemmas.proofs()`` and each theorem module's ``proofs()``."""
+    """Every proof: ``tiltproof.proofs.lemmas.proofs()`` and each theorem module's ``proofs()`` (the built-in
+    modules and the registered outside theorem packages)."""
     from tiltproof.proofs import lemmas
 
     found = list(lemmas.proofs())
@@ -245,7 +251,8 @@ def select_proofs(proofs: Sequence[Proof], ident: str) -> list[Proof]:
 
 
 def summarize(records: Sequence[ProofRecord]) -> dict[str, Any]:
-    """Steps by kind over ``records``, the fraction checked by a mechanical method, failing steps."""
+    """Steps by kind over ``records``, the fraction checked by a mechanical method, failing steps, and per theorem
+    the number of exact instances its proofs were evaluated on."""
     counts = {kind: sum(record.kinds[kind] for record in records) for kind in STEP_KINDS}
     total = sum(counts.values())
     mechanical = total - counts["argued"]
@@ -255,4 +262,6 @@ def summarize(records: Sequence[ProofRecord]) -> dict[str, Any]:
             "mechanical_fraction": mechanical / total if total else 0.0, "failing": failing,
             "by_theorem": {theorem: {kind: sum(r.kinds[kind] for r in records if r.theorem == theorem)
                                      for kind in STEP_KINDS}
-                           for theorem in sorted({r.theorem for r in records})}}
+                           for theorem in sorted({r.theorem for r in records})},
+            "instances_by_theorem": {theorem: len({name for r in records if r.theorem == theorem for name in r.instances})
+                                     for theorem in sorted({r.theorem for r in records})}}

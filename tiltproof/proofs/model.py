@@ -35,8 +35,8 @@ import numpy as np
 import sympy
 
 __all__ = [
-    "RELATIONS", "JUSTIFICATIONS", "STEP_KINDS", "RELATIVE_TOLERANCE", "Sides", "ProofInstance", "Step",
-    "WrongStep", "Proof",
+    "RELATIONS", "JUSTIFICATIONS", "STEP_KINDS", "RELATIVE_TOLERANCE", "Sides", "ProofInstance", "LazyPayload",
+    "Step", "WrongStep", "Proof", "registry_keys",
 ]
 
 RELATIONS = ("=", "≤", "≥", "⇒")
@@ -83,6 +83,31 @@ class ProofInstance:
     name: str
     parameters: Mapping[str, float] = field(default_factory=dict)
     payload: Any = None
+    covers: tuple[str, ...] = ()
+    """Registry instance keys (``registry_keys``) this instance reproduces besides its name's first segment."""
+    slow: bool = False
+    """Seconds to evaluate (a chain's kernel laws at every step): left out of the default test suite's check
+    (``check_proof(..., slow=False)``), evaluated by ``tiltproof proof`` and the slow-marked tests."""
+
+
+class LazyPayload:
+    """A ``ProofInstance.payload`` built on first use and then kept (``evaluate_step`` resolves it), so listing a
+    proof's instances — the CLI, the coverage test — builds no chain. ``build``: () → the payload."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build, self._value, self._built = build, None, False
+
+    def value(self) -> Any:
+        if not self._built:
+            self._value, self._built = self._build(), True
+        return self._value
+
+
+def registry_keys(instance: ProofInstance) -> frozenset[str]:
+    """The registered instances ``instance`` reproduces: its name's first ``/``-segment (``finite-k10`` for
+    ``finite-k10/b=1.357``) and its ``covers``. A claim's key is its id's segment after the claim name
+    (``t2.tv_exact/finite-k10/b=1.357`` → ``finite-k10``; ``tiltproof.proofs.coverage``)."""
+    return frozenset({instance.name.split("/")[0], *instance.covers})
 
 
 @dataclass(frozen=True)
@@ -187,6 +212,9 @@ class Proof:
     source: str = ""
     lemma: bool = False
     reference: str | None = None
+    uncovered: Mapping[str, str] = field(default_factory=dict)
+    """Registry keys of the theorem's claims that no step of this proof is about, each with the reason (a claim
+    that tests software behaviour, e.g. a refusal); ``tiltproof.proofs.coverage`` accepts exactly these gaps."""
 
     def __post_init__(self) -> None:
         if not self.id:

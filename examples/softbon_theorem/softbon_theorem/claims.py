@@ -39,7 +39,7 @@ from tiltproof.api import (CheckContext, Claim, Evidence, Hypothesis, Mutant, mi
                            min_num_samples_for_multinomial_tv_test, multinomial_tv_radius, upper_bound_evidence,
                            wrong_variant)
 
-__all__ = ["claims", "mutants", "INSTANCES", "N_VALUES", "LAW_GAP", "KL_BOUND"]
+__all__ = ["claims", "mutants", "proofs", "INSTANCES", "N_VALUES", "LAW_GAP", "KL_BOUND"]
 
 THEOREM = "softBoN"
 MODULE = "softbon_theorem.claims"
@@ -123,6 +123,13 @@ def claims() -> list[Claim]:
                       bound_expression=KL_BOUND, check=partial(check_kl_bound, instance, n), **common),
             ]
     return out
+
+
+def proofs():
+    """The bound's proof as data (``softbon_theorem.proofs``; imported lazily: it needs hypothesis only to search)."""
+    from softbon_theorem.proofs import proofs as declared
+
+    return declared()
 
 
 def mutants() -> list[Mutant]:
