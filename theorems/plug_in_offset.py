@@ -178,3 +178,10 @@ def mutants() -> list[Mutant]:
                wrong_variant(registered, CLAIM_ID, single_threaded(partial(check_sampling_error, train_kappa=1.0 / LAM)),
                              "kappa=1/lambda")),
     ]
+
+
+def proofs():
+    """(P) as a proof object (``theorems/proofs/plug_in_offset.py``, imported lazily)."""
+    from theorems.proofs.plug_in_offset import proofs as declared
+
+    return declared()

@@ -8,7 +8,8 @@ two-point law; maximising ``a(1−a)(κ−1)/(κa + 1 − a)`` over the mass a a
 value ``(√κ−1)/(√κ+1) = tanh(ε/(2λ))``. The two-point law with that a attains it (tight).
 
 Instances: random finite laws, the attaining two-point laws, and the T8 claims' chains (slow): the masked
-reference chain's parent at t = 2 with the claim's ε = 0.5 perturbation, and every parent of lm-tiny-B5 with the
+reference chain's parent at t = 2 with the claim's ε = 0.5 perturbation, the authors' DDPM step of gmm-ddpm-B5
+(t = 10, ε = 0.5, on its quadrature atoms), and every parent of lm-tiny-B5 with the
 project's learned V̂ (ε per parent: the largest |V̂ − V| over its children).
 """
 from __future__ import annotations
@@ -87,13 +88,36 @@ def _learned_level(t: int) -> list[tuple]:
     return out
 
 
+@lru_cache(maxsize=None)
+def _ddpm_payload() -> tuple:
+    """t8.value_error_tv/gmm-ddpm-B5/t=10,eps=0.5: the claim's DDPM step (``theorems.ddpm_value_error``) on the
+    kernel's quadrature atoms (spacing 0.05), its ridge-line parent of largest V_t spread and T8's extremal split;
+    T8 holds for every law, the atoms' law included."""
+    from estimators.chain_laws import kernel_value_laws
+    from theorems.chain_step_bounds import worst_split
+    from theorems.ddpm_value_error import EPSILON, SPACING, STEP, spread_parent
+    from tiltproof.instances.chain import chain_instance
+
+    instance = chain_instance("ddpm", 5.0)
+    parent = spread_parent(instance, STEP)
+    laws = kernel_value_laws(instance.chain, STEP, parent, instance.values, spacing=SPACING)
+    split = worst_split(laws, instance.lam, EPSILON)
+    probs = torch.exp(laws.log_probs[0]).double().numpy()
+    values = torch.nan_to_num(laws.values[0]).double().numpy()
+    keep = probs > 0
+    values = values[keep]
+    return probs[keep], values, EPSILON * np.where(values > split, 1.0, -1.0), EPSILON, instance.lam
+
+
 LM_LEVELS = (108, 54, 12)
 """Parents of levels t + 1 = 1, 2, 3 of lm-tiny-B5 (its level 4 is the all-mask prior: no value error there)."""
 
 
 def _chain_instances() -> list[ProofInstance]:
     out = [ProofInstance("masked-ref-B5/t=2,eps=0.5", {"epsilon": 0.5, "lambda": 1.0},
-                         LazyPayload(lambda: _masked_payload(2, 0.5)), slow=True)]
+                         LazyPayload(lambda: _masked_payload(2, 0.5)), slow=True),
+           ProofInstance("gmm-ddpm-B5/t=10,eps=0.5", {"epsilon": 0.5, "lambda": 1.0}, LazyPayload(_ddpm_payload),
+                         slow=True)]
     for t, count in enumerate(LM_LEVELS):
         for row in range(count):
             out.append(ProofInstance(f"lm-tiny-B5/learned,t={t},#{row}", {"lambda": 1.0},
