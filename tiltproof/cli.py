@@ -373,6 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tiltproof.mutants_command import add_parser as add_mutants_parser  # handler imports lazily
 
     add_mutants_parser(commands)
+    from tiltproof.calibrate import add_parser as add_calibrate_parser  # handler imports lazily
+
+    add_calibrate_parser(commands)
     from tiltproof.proof_command import add_parser as add_proof_parser  # handler imports lazily
 
     add_proof_parser(commands)

@@ -194,12 +194,9 @@ def select_mutants(mutants: list[Mutant], pattern: str | None) -> list[Mutant]:
 def run_registered_mutant(mutant_id: str, alpha: float, seed: int, device: str) -> Record:
     """Worker side of ``run_mutants``: ``run_claim`` on the registered wrong variant ``mutant_id``."""
     from tiltproof.core.framework import run_claim
-    from tiltproof.core.registry import all_mutants
+    from tiltproof.parallel import registered_variant
 
-    found = [mutant.claim for mutant in all_mutants() if mutant.claim.id == mutant_id]
-    if not found:
-        raise ValueError(f"mutant_id {mutant_id!r} is not a registered wrong variant")
-    return run_claim(found[0], alpha=alpha, seed=seed, device=device)
+    return run_claim(registered_variant(mutant_id), alpha=alpha, seed=seed, device=device)
 
 
 def mutant_row(mutant: Mutant, record: Record, registered: dict[str, Claim]) -> MutantRow:

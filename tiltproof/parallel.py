@@ -283,6 +283,7 @@ def run_jobs(jobs: Sequence[Job], *, workers: int, fallback: Callable[[int, str]
 
 # ---------------------------------------------------------------- registered claims
 _REGISTRY: dict[str, Any] = {}
+_VARIANTS: dict[str, Any] = {}
 
 
 def _registered(claim_id: str) -> Any:
@@ -295,6 +296,19 @@ def _registered(claim_id: str) -> Any:
         return _REGISTRY[claim_id]
     except KeyError:
         raise ValueError(f"claim_id {claim_id!r} is not registered") from None
+
+
+def registered_variant(variant_id: str) -> Any:
+    """The claim of the registered wrong variant ``variant_id`` (``<claim id>#<suffix>``), from the variants
+    built once per process (``registry.all_mutants`` rebuilds them on every call)."""
+    if not _VARIANTS:
+        from tiltproof.core.registry import all_mutants
+
+        _VARIANTS.update((mutant.claim.id, mutant.claim) for mutant in all_mutants())
+    try:
+        return _VARIANTS[variant_id]
+    except KeyError:
+        raise ValueError(f"variant_id {variant_id!r} is not a registered wrong variant") from None
 
 
 def run_registered_claim(claim_id: str, alpha: float, seed: int, device: str) -> Any:
