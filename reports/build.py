@@ -317,7 +317,7 @@ def _stamp(meta: dict, records: list[dict]) -> dict[str, Any]:
 
 
 def render_report(payload: dict, out_dir: Path, *, source: str = "", mutants: dict | None = None,
-                  appendix: bool = False, proofs: dict | None = None) -> Path:
+                  appendix: bool = False, proofs: dict | None = None, calibration: dict | None = None) -> Path:
     """Write report.tex, the style, verdicts.tex, sections and figures into ``out_dir``; return the .tex.
     ``proofs``: a ``tiltproof proof --json`` payload, typeset as the proof appendix (``reports.proofs``)."""
     out_dir = Path(out_dir)
@@ -344,6 +344,11 @@ def render_report(payload: dict, out_dir: Path, *, source: str = "", mutants: di
         from reports.proofs import render_proofs_section
 
         render_proofs_section(proofs, out_dir / "sections" / "proofs.tex")
+    has_calibration = False
+    if calibration is not None:
+        from reports.calibration import render_calibration_section
+
+        has_calibration = render_calibration_section(calibration, out_dir)
     taken: set[str] = set()
     theorems, groups, figures = [], [], []
     for name in sorted(_unique(r["theorem"] for r in records), key=_theorem_key):
@@ -371,6 +376,7 @@ def render_report(payload: dict, out_dir: Path, *, source: str = "", mutants: di
         meta=meta, stamp=_stamp(raw_meta, records), counts=counts, theorems=theorems, claims=claims,
         source=source or "(payload)", selection=_selection(meta), overview=overview, figure_rows=_figure_rows(figures),
         variants=_variants(mutants, {r["id"] for r in records}), appendix=appendix, proofs=proofs is not None,
+        calibration=has_calibration,
         fields=Latex(", ".join(r"\texttt{" + f + "}" for f in MACRO_FIELDS)),
         example_id=example["id"] if example else "",
         example_macro="\\" + macro_name("Empirical", example["id"]) if example else "",
@@ -427,7 +433,8 @@ def compile_report(tex: Path, *, engine: str | None = None, timeout: float = 300
 
 def build_report(results: str | Path | dict, out_dir: str | Path, *, compile: bool = True,
                  engine: str | None = None, timeout: float = 300, mutants: str | Path | dict | None = None,
-                 appendix: bool = False, proofs: dict | None = None) -> ReportResult:
+                 appendix: bool = False, proofs: dict | None = None,
+                 calibration: str | Path | dict | None = None) -> ReportResult:
     """Render the report of ``results`` (and the kill matrix of ``mutants``, a ``tiltproof mutants --json``
     file) into ``out_dir`` and compile it when TeX is available. ``appendix``: list every macro code in an
     appendix too (they are always in ``verdicts.tex``'s comments)."""
@@ -435,7 +442,12 @@ def build_report(results: str | Path | dict, out_dir: str | Path, *, compile: bo
     kill_matrix = None if mutants is None else (mutants if isinstance(mutants, dict) else summary.load_mutants(mutants))
     out_dir = Path(out_dir)
     source = "" if isinstance(results, dict) else Path(results).name
-    tex = render_report(payload, out_dir, source=source, mutants=kill_matrix, appendix=appendix, proofs=proofs)
+    if calibration is not None and not isinstance(calibration, dict):
+        from reports.calibration import load_calibration
+
+        calibration = load_calibration(calibration)
+    tex = render_report(payload, out_dir, source=source, mutants=kill_matrix, appendix=appendix, proofs=proofs,
+                        calibration=calibration)
     if not compile:
         return ReportResult(out_dir, tex, None, None, f"wrote {tex} (not compiled: --no-compile)")
     chosen = engine or find_engine()

@@ -307,7 +307,8 @@ def command_report(arguments: argparse.Namespace) -> int:
     try:
         proofs = _proofs_for_report(arguments.proofs)
         result = build_report(arguments.results, arguments.out, compile=not arguments.no_compile,
-                              mutants=arguments.mutants, appendix=arguments.macro_appendix, proofs=proofs)
+                              mutants=arguments.mutants, appendix=arguments.macro_appendix, proofs=proofs,
+                              calibration=arguments.calibration)
     except ValueError as error:
         _print_error(str(error))
         return 2
@@ -330,7 +331,7 @@ def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tiltproof", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="tiltproof", description=__doc__.split("\n")[0].replace("``", ""))
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="run the claims and print a verdict per claim")
     check.add_argument("--only", metavar="REGEX", help="run only claims whose id matches REGEX")
@@ -357,6 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--results", required=True, metavar="FILE", help="a `tiltproof check --json` file")
     report.add_argument("--out", required=True, metavar="DIR", help="directory for report.tex, report.pdf, figures")
     report.add_argument("--mutants", metavar="FILE", help="a `tiltproof mutants --json` file: the kill matrix")
+    report.add_argument("--calibration", metavar="FILE",
+                        help="a `tiltproof calibrate --json` file: adds the calibration plot and its section")
     report.add_argument("--macro-appendix", action="store_true",
                         help="add an appendix listing every claim's macro code (always in verdicts.tex comments)")
     report.add_argument("--no-compile", action="store_true", help="write the .tex files only")

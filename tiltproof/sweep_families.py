@@ -101,9 +101,9 @@ def _single_step(point: dict[str, Any]) -> list:
     return _with_replicate(claims, point)
 
 
-SAMPLED_SINGLE_STEP_CLAIMS = 4
-"""Of the single-step family's five claims, four draw from the rejection sampler at ``b_δ`` (T2's law, its
-two TV upper bounds, T3); T2's exact TV draws nothing."""
+SAMPLED_T2_CLAIMS = 3
+"""Of T2's four claims at ``b_δ``, three draw from the rejection sampler (the law, its two TV upper bounds);
+the exact TV draws nothing. T3 draws too, unless ``b_δ`` reaches ess sup r (its hypothesis fails: no run)."""
 
 
 def _single_step_cost(point: dict[str, Any], alpha: float) -> PointCost:
@@ -125,7 +125,8 @@ def _single_step_cost_at(name: str, lam: float, delta: float, alpha: float) -> P
     baseline = chernoff_baseline(instance.law, instance.lam, delta).value
     per_sample = math.exp(min(log_expected_proposals(instance.law, instance.lam, baseline), 700.0))
     n = fit_sample_size(TiltedLaw(instance.base("cpu"), instance.reward, instance.lam, None), FIT_GAP, alpha)
-    return PointCost(proposals_per_sample=per_sample, samples=SAMPLED_SINGLE_STEP_CLAIMS * n)
+    sampled = SAMPLED_T2_CLAIMS + (baseline < instance.law.ess_sup)
+    return PointCost(proposals_per_sample=per_sample, samples=sampled * n)
 
 
 def estimate_cost(family: str, point: Point, alpha: float) -> PointCost | None:
