@@ -160,3 +160,58 @@ def test_sweep_cost_is_the_exact_acceptance_rate_and_refuses_the_e20_point():
     b = chernoff_baseline(get_instance("gaussian-linear-d1").law, lam, 0.01).value
     log_z = math.log(math.exp(stats.norm.logsf(b)) + math.exp(-b / lam + 0.5 / lam ** 2 + stats.norm.logcdf(b - 1 / lam)))
     assert math.isclose(math.log(cost.proposals_per_sample), -log_z, rel_tol=1e-6) and cost.proposals_per_sample > 1e8
+
+
+def test_ctrl_c_during_sweep_exits_130_and_resume_runs_only_the_missing_points(tmp_path, monkeypatch, capsys):
+    import tiltproof.sweep as sweep
+
+    spec = tmp_path / "sweep.toml"
+    spec.write_text('family = "single-step"\nseed = 1\n[grid]\ninstance = ["finite-k10"]\nlambda = [1.0, 0.5]\n'
+                    'delta = [0.5]\n')
+    real, calls = sweep.run_point, []
+
+    def interrupted_second(*arguments):
+        calls.append(arguments[1])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*arguments)
+
+    output = tmp_path / "sweep.json"
+    monkeypatch.setattr(sweep, "run_point", interrupted_second)
+    assert cli.main(["sweep", str(spec), "--workers", "1", "--json", str(output)]) == 130
+    assert f"tiltproof sweep --resume {output}" in capsys.readouterr().err
+    kept = json.loads(output.read_text())["claims"]
+    assert {sweep.point_key(record["point"]) for record in kept} == {sweep.point_key(calls[0])}
+    calls.clear()
+    assert cli.main(["sweep", str(spec), "--workers", "1", "--resume", str(output)]) == 0
+    assert len(calls) == 1  # only the missing point ran
+    assert len(json.loads(output.read_text())["claims"]) == 2 * len(kept)
+
+
+def test_calibrate_interrupted_then_resumed_gives_the_uninterrupted_summary(tmp_path, monkeypatch, capsys):
+    import tiltproof.calibrate as calibrate
+
+    def fake(kind, claim_id, alpha, seed, device):  # claim 0 of the selection "fails" at every even seed
+        verdict = "fail" if seed % 2 == 0 and claim_id.endswith("b=3.161") else "pass"
+        return calibrate._row(kind, claim_id, alpha, seed, verdict, 10, 0.1, 0.0, "")
+
+    calls = []
+
+    def interrupted_fifth(*arguments):
+        calls.append(arguments)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return fake(*arguments)
+
+    common = ["calibrate", "--runs", "4", "--only", CHEAP, "--no-variants", "--workers", "1"]
+    output, fresh = tmp_path / "cal.json", tmp_path / "fresh.json"
+    monkeypatch.setattr(calibrate, "calibration_row", interrupted_fifth)
+    assert cli.main([*common, "--json", str(output)]) == 130
+    assert len(json.loads(output.read_text())["runs"]) == 4
+    monkeypatch.setattr(calibrate, "calibration_row", fake)
+    status = cli.main([*common, "--resume", str(output)])
+    assert cli.main([*common, "--json", str(fresh)]) == status
+    resumed, uninterrupted = (json.loads(path.read_text())["meta"]["summary"] for path in (output, fresh))
+    assert resumed == uninterrupted and resumed["claims"]
+    rates = {row["claim"]: row["rate"] for row in resumed["claims"]}
+    assert rates["t3.chernoff_tail/finite-k10/b=3.161"] == 0.5 and status == 1  # 2 of 4 runs at a small level
