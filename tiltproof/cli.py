@@ -23,8 +23,6 @@ import math
 import re
 import sys
 import time
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from tiltproof.plugins import add_theorems_option, use_theorems

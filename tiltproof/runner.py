@@ -24,7 +24,6 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Callable, Hashable, Mapping, Sequence
 
 __all__ = ["EXIT_USAGE", "EXIT_INTERRUPTED", "refuse", "check_outputs", "run_meta", "execute", "interrupted",
