@@ -330,7 +330,7 @@ def _stamp(meta: dict, records: list[dict]) -> dict[str, Any]:
 
 def render_report(payload: dict, out_dir: Path, *, source: str = "", mutants: dict | None = None,
                   appendix: bool = False, proofs: dict | None = None,
-                  benchmarks: str | Path | None = DEFAULT_RESULTS) -> Path:
+                  benchmarks: str | Path | None = DEFAULT_RESULTS, calibration: dict | None = None) -> Path:
     """Write report.tex, the style, verdicts.tex, sections and figures into ``out_dir``; return the .tex.
     ``proofs``: a ``tiltproof proof --json`` payload, typeset as the proof appendix (``reports.proofs``).
     ``benchmarks``: the benchmark results directory (``reports.benchmarks``; default the checkout's
@@ -363,6 +363,11 @@ def render_report(payload: dict, out_dir: Path, *, source: str = "", mutants: di
     masked_lm = None if benchmarks is None else benchmark_section(benchmarks)
     if masked_lm is not None:
         (out_dir / "benchmarks.tex").write_text(masked_lm)
+    has_calibration = False
+    if calibration is not None:
+        from reports.calibration import render_calibration_section
+
+        has_calibration = render_calibration_section(calibration, out_dir)
     taken: set[str] = set()
     theorems, groups, figures = [], [], []
     for name in sorted(_unique(r["theorem"] for r in records), key=_theorem_key):
@@ -393,6 +398,7 @@ def render_report(payload: dict, out_dir: Path, *, source: str = "", mutants: di
         chain_peers=chain_peers_context(None if benchmarks is None else Path(benchmarks) / CHAIN_PEERS_FOLDER,
                                         out_dir),
         benchmarks=masked_lm is not None,
+        calibration=has_calibration,
         fields=Latex(", ".join(r"\texttt{" + f + "}" for f in MACRO_FIELDS)),
         example_id=example["id"] if example else "",
         example_macro="\\" + macro_name("Empirical", example["id"]) if example else "",
@@ -450,7 +456,8 @@ def compile_report(tex: Path, *, engine: str | None = None, timeout: float = 300
 def build_report(results: str | Path | dict, out_dir: str | Path, *, compile: bool = True,
                  engine: str | None = None, timeout: float = 300, mutants: str | Path | dict | None = None,
                  appendix: bool = False, proofs: dict | None = None,
-                 benchmarks: str | Path | None = DEFAULT_RESULTS) -> ReportResult:
+                 benchmarks: str | Path | None = DEFAULT_RESULTS,
+                 calibration: str | Path | dict | None = None) -> ReportResult:
     """Render the report of ``results`` (and the kill matrix of ``mutants``, a ``tiltproof mutants --json``
     file) into ``out_dir`` and compile it when TeX is available. ``appendix``: list every macro code in an
     appendix too (they are always in ``verdicts.tex``'s comments). ``benchmarks``: the benchmark results
@@ -459,8 +466,12 @@ def build_report(results: str | Path | dict, out_dir: str | Path, *, compile: bo
     kill_matrix = None if mutants is None else (mutants if isinstance(mutants, dict) else summary.load_mutants(mutants))
     out_dir = Path(out_dir)
     source = "" if isinstance(results, dict) else Path(results).name
+    if calibration is not None and not isinstance(calibration, dict):
+        from reports.calibration import load_calibration
+
+        calibration = load_calibration(calibration)
     tex = render_report(payload, out_dir, source=source, mutants=kill_matrix, appendix=appendix, proofs=proofs,
-                        benchmarks=benchmarks)
+                        benchmarks=benchmarks, calibration=calibration)
     if not compile:
         return ReportResult(out_dir, tex, None, None, f"wrote {tex} (not compiled: --no-compile)")
     chosen = engine or find_engine()

@@ -116,7 +116,7 @@ def test_an_interrupted_run_keeps_finished_records_and_resume_completes_them(tmp
     claims = DEMO[:2] + [_claim("demo.c9/ctrl-c", _interrupt)] + DEMO[2:]
     monkeypatch.setattr(registry, "all_claims", lambda: claims)
     assert cli.main(["check", "--json", str(path), "--seed", "4"]) == cli.EXIT_INTERRUPTED
-    assert "--resume" in capsys.readouterr().out
+    assert "--resume" in capsys.readouterr().err
     partial = json.loads(path.read_text())
     assert not partial["meta"]["complete"] and [r["id"] for r in partial["claims"]] == ["demo.c0/x", "demo.c1/x"]
     # the interruption is gone (the user fixed it); a resumed run finishes only what is missing

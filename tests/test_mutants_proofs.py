@@ -43,7 +43,7 @@ def test_rows_name_proof_and_step_and_only_filters(small_registry):
 def test_command_counts_step_rows_in_json_and_exits_one_on_a_survivor(small_registry, tmp_path):
     bon, with_survivor = small_registry
     output = tmp_path / "mutants.json"
-    assert cli.main(["mutants", "--only", r"#(undercount|no-slack)$|^proof:", "--json", str(output)]) == 1
+    assert cli.main(["mutants", "--workers", "1", "--only", r"#(undercount|no-slack)$|^proof:", "--json", str(output)]) == 1
     payload = json.loads(output.read_text())
     steps = [row for row in payload["mutants"] if row["kind"] == "proof step"]
     expected = len(bon.wrong_steps) + len(with_survivor.wrong_steps)
@@ -59,11 +59,11 @@ def test_command_counts_step_rows_in_json_and_exits_one_on_a_survivor(small_regi
 
 def test_no_proofs_skips_the_step_rows(small_registry, tmp_path):
     output = tmp_path / "mutants.json"
-    assert cli.main(["mutants", "--no-proofs", "--only", r"#(undercount|no-slack)$", "--json", str(output)]) == 0
+    assert cli.main(["mutants", "--workers", "1", "--no-proofs", "--only", r"#(undercount|no-slack)$", "--json", str(output)]) == 0
     payload = json.loads(output.read_text())
     assert payload["mutants"] and all(row["kind"] != "proof step" for row in payload["mutants"])
     assert payload["meta"]["proof_steps"] == 0
-    assert cli.main(["mutants", "--no-proofs", "--only", "^proof:"]) == 2     # nothing left to run
+    assert cli.main(["mutants", "--workers", "1", "--no-proofs", "--only", "^proof:"]) == 2     # nothing left to run
 
 
 def test_report_kill_matrix_compiles_with_the_step_rows(small_registry, tmp_path):

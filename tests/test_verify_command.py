@@ -110,7 +110,7 @@ def test_verify_tilt_oracle_factory_on_a_named_instance(user_module, one_torch_t
 ])
 def test_verify_bad_arguments_exit_2(arguments, capsys):
     assert main(arguments) == 2
-    assert "error:" in capsys.readouterr().out
+    assert capsys.readouterr().err.startswith("error:")  # one line on stderr, as every command (tiltproof.runner)
 
 
 def test_testing_helpers_raise_with_the_record(one_torch_thread):

@@ -24,8 +24,6 @@ import math
 import re
 import sys
 import time
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from tiltproof.plugins import add_theorems_option, use_theorems
@@ -58,33 +56,30 @@ def _field(record: Any, key: str, default: Any = None) -> Any:
     return getattr(record, key, default)
 
 
-def _table(records: list, *, width: int):
-    from rich import box
-    from rich.table import Table
+def _table(records: list, *, width: int | None) -> str:
+    """The check table: one line per claim; numbers never cut; at ``width`` the claim ids are shortened."""
+    from tiltproof.runner import Column, format_table, number_text
 
-    show_time = width >= 120
-    table = Table(title="tiltproof claims", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    table.add_column("claim", justify="left", overflow="fold", min_width=18, ratio=1)
-    for column in ("empirical", "conf. bound", "rel", "bound", "margin", "n", "verdict") + (("time",) if show_time else ()):
-        table.add_column(column, justify="center" if column in ("rel", "verdict") else "right", no_wrap=True)
+    columns = [Column("claim", "text", min_width=18), Column("empirical", "number"),
+               Column("conf. bound", "number"), Column("rel", "text", min_width=3), Column("bound", "number"),
+               Column("margin", "number"), Column("n", "number"), Column("verdict", "text", min_width=7),
+               Column("time", "number", optional=True)]
+    rows = []
     for record in records:
-        verdict = _field(record, "verdict")
-        row = [str(_field(record, "id")), _number(_field(record, "empirical")),
-               _number(_field(record, "confidence_bound")), _field(record, "relation") or "≤",
-               _number(_field(record, "bound")), _number(_field(record, "margin")), str(_field(record, "n", "—")),
-               f"[{VERDICT_STYLE.get(verdict, 'white')}]{verdict}[/]"]
-        if show_time:
-            seconds = _field(record, "seconds")
-            row.append(f"{seconds:.2f}s" if isinstance(seconds, (int, float)) else "—")
-        table.add_row(*row)
-    return table
+        seconds = _field(record, "seconds")
+        rows.append([str(_field(record, "id")), number_text(_field(record, "empirical")),
+                     number_text(_field(record, "confidence_bound")), _field(record, "relation") or "≤",
+                     number_text(_field(record, "bound")), number_text(_field(record, "margin")),
+                     str(_field(record, "n", "—")), str(_field(record, "verdict")),
+                     f"{seconds:.2f}s" if isinstance(seconds, (int, float)) else "—"])
+    return format_table(columns, rows, width, title="tiltproof claims")
 
 
 def _console():
-    """A wide console when output is captured (CI logs), so claim ids are not folded."""
-    from rich.console import Console
+    """stdout's console: the terminal's, or plain and unwrapped when output is captured (CI logs)."""
+    from tiltproof.runner import console
 
-    return Console() if sys.stdout.isatty() else Console(width=200)
+    return console()
 
 
 def _print_error(message: str) -> None:
@@ -156,8 +151,8 @@ def command_check(arguments: argparse.Namespace) -> int:
         return 2
     from primitives._checks import resolve_device
     from tiltproof.core import registry
-    from tiltproof.core.suite import plan_levels, run_suite
-    from tiltproof.stamp import run_stamp
+    from tiltproof.core.suite import plan_levels
+    from tiltproof.runner import run_meta
 
     console = _console()
     try:
@@ -176,8 +171,7 @@ def command_check(arguments: argparse.Namespace) -> int:
         console.print(f"[yellow]note:[/] {plan.note}")
     kept = _kept_records(resumed, plan, console)
     todo = [claim for claim in chosen if claim.id not in {record["id"] for record in kept}]
-    meta = {**run_stamp(arguments.device), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "seed": arguments.seed, "alpha_cap": plan.cap, "alpha_total": plan.cap, "alpha_spent": plan.spent,
+    meta = {**run_meta("check", arguments.device), "seed": arguments.seed, "alpha_cap": plan.cap, "alpha_total": plan.cap, "alpha_spent": plan.spent,
             "alpha_scale": plan.scale, "registered_claims": len(registered), "selected_claims": len(chosen),
             "only": arguments.only, "theorem_packages": [source.module for source in registry.loaded_packages()],
             "theorem_package_errors": problems}
@@ -189,19 +183,17 @@ def command_check(arguments: argparse.Namespace) -> int:
     writer = ResultsWriter(output, meta, kept) if output else None
     records: list = list(kept)
     try:
-        records += _run_with_progress(todo, plan, arguments, console, writer, run_suite)
-    except BaseException as error:  # Ctrl-C or a crash: every finished record is already on disk
-        finished = len(writer.records) if writer else 0
-        where = (f"{finished} finished records are kept in {output}; run `tiltproof check --resume {output}` "
-                 "to complete it") if writer else "no --json file was given, so nothing was kept"
-        console.print(f"[red]{'interrupted' if isinstance(error, KeyboardInterrupt) else 'crashed'}:[/] {where}")
-        if isinstance(error, KeyboardInterrupt):
-            return EXIT_INTERRUPTED
-        raise
+        records += _run_claims(todo, plan, arguments, writer)
+    except KeyboardInterrupt:  # every finished record is already on disk
+        from tiltproof.runner import interrupted
+
+        return interrupted("check", output, len(writer.records) if writer else 0)
     elapsed = time.perf_counter() - started
     if writer:
         writer.finish(order=[claim.id for claim in chosen], seconds=round(elapsed, 2))
-    console.print(_table(records, width=console.width))
+    from tiltproof.runner import stdout_width
+
+    console.print(_table(records, width=stdout_width()), markup=False, highlight=False)
     counts = {verdict: sum(_field(r, "verdict") == verdict for r in records) for verdict in ("pass", "fail", "error")}
     for record in records:
         if _field(record, "verdict") != "pass":
@@ -242,24 +234,24 @@ def _kept_records(resumed: dict | None, plan, console) -> list[dict]:
     return kept
 
 
-def _run_with_progress(todo, plan, arguments, console, writer, run_suite) -> list:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def _run_claims(todo, plan, arguments, writer) -> list:
+    """The selected claims' records (JSON form), through the runner: workers, progress, one write per record."""
+    from tiltproof.parallel import claim_jobs
+    from tiltproof.runner import execute
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task("checking claims", total=len(todo))
+    workers = min(getattr(arguments, "workers", 1) or 1, max(1, len(todo)))
+    jobs, fallback, groups = claim_jobs(todo, alpha=plan.levels, seed=arguments.seed, device=arguments.device,
+                                        workers=workers)
+    records: dict[int, dict] = {}
 
-        def finished(record) -> None:
-            if writer is not None:
-                writer.add(record.to_json())
-            progress.update(task, advance=1, description=f"{record.verdict:5s} {record.id}")
+    def done(index: int, record) -> None:
+        records[index] = record.to_json()
+        if writer is not None:
+            writer.add(records[index])
 
-        if getattr(arguments, "workers", 1) == 1:
-            return run_suite(todo, plan=plan, seed=arguments.seed, device=arguments.device, on_record=finished)
-        from tiltproof.parallel import run_claims_parallel
-
-        return run_claims_parallel(todo, alpha=plan.levels, seed=arguments.seed, device=str(arguments.device),
-                                   workers=arguments.workers, on_record=finished)
+    execute(jobs, workers=workers, fallback=fallback, on_done=done, groups=groups, label="checking claims",
+            describe=lambda index, record: f"{record.verdict:5s} {record.id}")
+    return [records[index] for index in range(len(todo))]
 
 
 def command_list(arguments: argparse.Namespace) -> int:
@@ -318,7 +310,7 @@ def command_report(arguments: argparse.Namespace) -> int:
         benchmarks = None if arguments.no_benchmarks else (arguments.benchmarks or DEFAULT_RESULTS)
         result = build_report(arguments.results, arguments.out, compile=not arguments.no_compile,
                               mutants=arguments.mutants, appendix=arguments.macro_appendix, proofs=proofs,
-                              benchmarks=benchmarks)
+                              benchmarks=benchmarks, calibration=arguments.calibration)
     except ValueError as error:
         _print_error(str(error))
         return 2
@@ -341,7 +333,7 @@ def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tiltproof", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="tiltproof", description=__doc__.split("\n")[0].replace("``", ""))
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="run the claims and print a verdict per claim")
     check.add_argument("--only", metavar="REGEX", help="run only claims whose id matches REGEX")
@@ -368,6 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--results", required=True, metavar="FILE", help="a `tiltproof check --json` file")
     report.add_argument("--out", required=True, metavar="DIR", help="directory for report.tex, report.pdf, figures")
     report.add_argument("--mutants", metavar="FILE", help="a `tiltproof mutants --json` file: the kill matrix")
+    report.add_argument("--calibration", metavar="FILE",
+                        help="a `tiltproof calibrate --json` file: adds the calibration plot and its section")
     report.add_argument("--macro-appendix", action="store_true",
                         help="add an appendix listing every claim's macro code (always in verdicts.tex comments)")
     report.add_argument("--no-compile", action="store_true", help="write the .tex files only")
@@ -388,6 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tiltproof.mutants_command import add_parser as add_mutants_parser  # handler imports lazily
 
     add_mutants_parser(commands)
+    from tiltproof.calibrate import add_parser as add_calibrate_parser  # handler imports lazily
+
+    add_calibrate_parser(commands)
     from tiltproof.proof_command import add_parser as add_proof_parser  # handler imports lazily
 
     add_proof_parser(commands)

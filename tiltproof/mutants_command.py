@@ -26,19 +26,18 @@ names every theorem that has no code-path variant.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
+import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:  # the registry, torch and sympy load only when the command runs
     from tiltproof.core.framework import Claim, Mutant, Record
 
-__all__ = ["MutantRow", "ProofStepRow", "run_proof_steps", "mutant_kind", "select_mutants", "run_mutants", "missing_code_path_theorems",
+__all__ = ["MutantRow", "ProofStepRow", "proof_step_ids", "run_proof_step", "run_proof_steps", "run_registered_mutant",
+           "mutant_row", "mutant_jobs", "mutant_kind", "select_mutants", "run_mutants", "missing_code_path_theorems",
            "mutants_payload", "command_mutants", "add_parser"]
 
 
@@ -105,34 +104,61 @@ class ProofStepRow:
                 "proof": self.proof, "step": self.step, "instance": self.instance, "killed_by": list(self.killed_by)}
 
 
-def run_proof_steps(pattern: str | None = None, profile: str = "ci",
-                    on_row: Callable[[ProofStepRow], None] | None = None) -> list[ProofStepRow]:
-    """Every proof's wrong steps whose row id or name matches ``pattern`` (all without one), each run by
-    ``check_wrong_step``; ``verdict`` is ``fail`` (killed), ``pass`` (the step still passed) or ``error``
-    (evaluating it raised: not killed)."""
-    from tiltproof.proofs import all_proofs, check_wrong_step
+def proof_step_ids(pattern: str | None = None) -> list[tuple[str, str]]:
+    """(proof id, wrong step name) of every proof's wrong step whose row id or name matches ``pattern``."""
+    from tiltproof.proofs import all_proofs
 
     compiled = re.compile(pattern) if pattern else None
-    rows = []
-    for proof in all_proofs():
-        for wrong in proof.wrong_steps:
-            row_id = f"proof:{proof.id}/{wrong.name}"
-            if compiled is not None and not (compiled.search(row_id) or compiled.search(wrong.name)):
-                continue
-            started = time.perf_counter()
-            try:
-                result = check_wrong_step(proof, wrong, profile)
-                verdict = "fail" if result.killed else ("error" if result.step_record.verdict == "error" else "pass")
-                killed_by, message = tuple(result.killed_by), result.step_record.message
-            except Exception as error:  # a crash is an error row, never lost
-                verdict, killed_by, message = "error", (), f"{type(error).__name__}: {error}"
-            row = ProofStepRow(id=row_id, name=wrong.name, proof=proof.id, step=wrong.step, theorem=proof.theorem,
-                               what_is_wrong=wrong.what_is_wrong, verdict=verdict, instance=wrong.instance,
-                               killed_by=killed_by, message=message, seconds=time.perf_counter() - started)
-            rows.append(row)
-            if on_row is not None:
-                on_row(row)
-    return rows
+    return [(proof.id, wrong.name) for proof in all_proofs() for wrong in proof.wrong_steps
+            if compiled is None or compiled.search(f"proof:{proof.id}/{wrong.name}") or compiled.search(wrong.name)]
+
+
+def run_proof_step(proof_id: str, wrong_name: str, profile: str = "ci") -> ProofStepRow:
+    """One proof's wrong step run by ``check_wrong_step``: ``verdict`` ``fail`` (killed), ``pass`` (the step
+    still passed) or ``error`` (evaluating it raised: not killed). The unit of work of a worker."""
+    from tiltproof.proofs import all_proofs, check_wrong_step
+
+    proof = next(proof for proof in all_proofs() if proof.id == proof_id)
+    wrong = next(wrong for wrong in proof.wrong_steps if wrong.name == wrong_name)
+    started = time.perf_counter()
+    try:
+        result = check_wrong_step(proof, wrong, profile)
+        verdict = "fail" if result.killed else ("error" if result.step_record.verdict == "error" else "pass")
+        killed_by, message = tuple(result.killed_by), result.step_record.message
+    except Exception as error:  # a crash is an error row, never lost
+        verdict, killed_by, message = "error", (), f"{type(error).__name__}: {error}"
+    return ProofStepRow(id=f"proof:{proof.id}/{wrong.name}", name=wrong.name, proof=proof.id, step=wrong.step,
+                        theorem=proof.theorem, what_is_wrong=wrong.what_is_wrong, verdict=verdict,
+                        instance=wrong.instance, killed_by=killed_by, message=message,
+                        seconds=time.perf_counter() - started)
+
+
+def _proof_step_fallback(pairs: list[tuple[str, str]]) -> Callable[[int, str], ProofStepRow]:
+    def fallback(index: int, reason: str) -> ProofStepRow:
+        proof_id, name = pairs[index]
+        return ProofStepRow(id=f"proof:{proof_id}/{name}", name=name, proof=proof_id, step="?", theorem="?",
+                            what_is_wrong="?", verdict="error", instance=None, killed_by=(), message=reason,
+                            seconds=0.0)
+    return fallback
+
+
+def proof_step_jobs(pairs: list[tuple[str, str]], profile: str = "ci"):
+    """Jobs and fallback that run the proof wrong steps ``pairs`` under ``tiltproof.parallel.run_jobs``."""
+    from tiltproof.parallel import Job
+
+    return ([Job("tiltproof.mutants_command:run_proof_step", (proof_id, name, profile)) for proof_id, name in pairs],
+            _proof_step_fallback(pairs))
+
+
+def run_proof_steps(pattern: str | None = None, profile: str = "ci",
+                    on_row: Callable[[ProofStepRow], None] | None = None, workers: int = 1) -> list[ProofStepRow]:
+    """Every proof's wrong step whose row id or name matches ``pattern`` (all without one), each run by
+    ``run_proof_step`` on ``workers`` processes; rows in proof order."""
+    from tiltproof.parallel import run_jobs
+
+    jobs, fallback = proof_step_jobs(proof_step_ids(pattern), profile)
+    return run_jobs(jobs, workers=workers, fallback=fallback,
+                    on_result=None if on_row is None else (lambda index, row: on_row(row)))
 
 
 def _number(value: Any) -> float | None:
@@ -165,23 +191,44 @@ def select_mutants(mutants: list[Mutant], pattern: str | None) -> list[Mutant]:
     return [mutant for mutant in mutants if compiled.search(mutant.claim.id) or compiled.search(mutant.name)]
 
 
+def run_registered_mutant(mutant_id: str, alpha: float, seed: int, device: str) -> Record:
+    """Worker side of ``run_mutants``: ``run_claim`` on the registered wrong variant ``mutant_id``."""
+    from tiltproof.core.framework import run_claim
+    from tiltproof.parallel import registered_variant
+
+    return run_claim(registered_variant(mutant_id), alpha=alpha, seed=seed, device=device)
+
+
+def mutant_row(mutant: Mutant, record: Record, registered: dict[str, Claim]) -> MutantRow:
+    """The kill-matrix row of ``mutant`` from its claim's record."""
+    return MutantRow(id=mutant.claim.id, name=mutant.name, claim=_claim_id(mutant), theorem=mutant.theorem,
+                     kind=mutant_kind(mutant, registered), what_is_wrong=mutant.what_is_wrong, record=record)
+
+
+def mutant_jobs(mutants: list[Mutant], *, alpha: float | None, seed: int, device: str, workers: int):
+    """Jobs, fallback and groups that run each variant's claim at ``alpha`` (default: its claim's own level)."""
+    from tiltproof.core.framework import claim_level
+    from tiltproof.parallel import claim_jobs
+
+    claims = [mutant.claim for mutant in mutants]
+    levels = {claim.id: claim_level(claim) if alpha is None else alpha for claim in claims}
+    return claim_jobs(claims, alpha=levels, seed=seed, device=device, workers=workers,
+                      target="tiltproof.mutants_command:run_registered_mutant")
+
+
 def run_mutants(mutants: list[Mutant], registered: list[Claim], *, alpha: float | None = None, seed: int = 0,
-                device: str = "cpu", on_row: Callable[[MutantRow], None] | None = None) -> list[MutantRow]:
+                device: str = "cpu", on_row: Callable[[MutantRow], None] | None = None,
+                workers: int = 1) -> list[MutantRow]:
     """Run each variant's claim at ``alpha`` (default: its claim's own level, as ``tiltproof check`` runs the
-    claim); a crash is an ``error`` row, never lost."""
-    from tiltproof.core.framework import claim_level, run_claim
+    claim) on ``workers`` processes; a crash is an ``error`` row, never lost. Rows in input order."""
+    from tiltproof.parallel import run_jobs
 
     by_id = {claim.id: claim for claim in registered}
-    rows = []
-    for mutant in mutants:
-        record = run_claim(mutant.claim, alpha=claim_level(mutant.claim) if alpha is None else alpha, seed=seed,
-                           device=device)
-        row = MutantRow(id=mutant.claim.id, name=mutant.name, claim=_claim_id(mutant), theorem=mutant.theorem,
-                        kind=mutant_kind(mutant, by_id), what_is_wrong=mutant.what_is_wrong, record=record)
-        rows.append(row)
-        if on_row is not None:
-            on_row(row)
-    return rows
+    jobs, fallback, groups = mutant_jobs(mutants, alpha=alpha, seed=seed, device=device, workers=workers)
+    records = run_jobs(jobs, workers=workers, fallback=fallback, groups=groups,
+                       on_result=None if on_row is None else
+                       (lambda index, record: on_row(mutant_row(mutants[index], record, by_id))))
+    return [mutant_row(mutant, record, by_id) for mutant, record in zip(mutants, records)]
 
 
 def missing_code_path_theorems(mutants: list[Mutant], registered: list[Claim]) -> list[str]:
@@ -200,12 +247,17 @@ def add_parser(commands) -> argparse.ArgumentParser:
     """Register the ``mutants`` sub-command (its handler imports the registry lazily)."""
     parser = commands.add_parser("mutants", help="run every registered wrong variant; exit 1 if one survives")
     parser.add_argument("--only", metavar="REGEX", help="run only variants whose id or name matches REGEX")
-    parser.add_argument("--json", metavar="FILE", help="write {'meta': …, 'mutants': [rows…]} to FILE")
-    parser.add_argument("--seed", type=int, default=0, help="master seed (per-claim seeds derive from it)")
+    parser.add_argument("--json", metavar="FILE",
+                        help="write {'meta': …, 'mutants': [rows…]} to FILE, rewritten atomically after every row")
+    parser.add_argument("--resume", metavar="FILE",
+                        help="complete an interrupted --json FILE: run only the variants it lacks, with its settings")
+    parser.add_argument("--seed", type=int, default=None, help="master seed (per-claim seeds derive from it; default 0)")
     parser.add_argument("--alpha", type=float, default=None,
                         help="suite false-alarm budget α_total (default 1e-6, as `tiltproof check`); each "
                              "variant runs at its claim's share")
-    parser.add_argument("--device", default="cpu", help="torch device for the samplers: cpu (default) or cuda")
+    parser.add_argument("--device", default=None, help="torch device for the samplers: cpu (default) or cuda")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="worker processes (default: this machine's cores; 1 = this process)")
     parser.add_argument("--no-proofs", action="store_true",
                         help="skip the proofs' step-level wrong variants (rows proof:<proof id>/<wrong step>)")
     from tiltproof.plugins import add_theorems_option
@@ -215,102 +267,145 @@ def add_parser(commands) -> argparse.ArgumentParser:
     return parser
 
 
-def _fmt(value: float | None) -> str:
-    return "—" if value is None or not math.isfinite(value) else f"{value:.4g}"
+def _table(rows: list[dict[str, Any]], width: int | None) -> str:
+    """The kill matrix from rows' JSON: one line per variant; numbers never cut, ids shortened at ``width``."""
+    from tiltproof.runner import Column, format_table, number_text
+
+    columns = [Column("variant", "text", min_width=24), Column("kind", "text", optional=True, min_width=9),
+               Column("verdict", "text", min_width=8), Column("statistic", "text", optional=True),
+               Column("empirical", "number"), Column("conf. bound", "number"), Column("bound", "number"),
+               Column("margin", "number"), Column("n", "number"), Column("time", "number", optional=True)]
+    lines = [[row["id"], row.get("kind", ""), "killed" if row["killed"] else f"SURVIVED ({row['verdict']})",
+              str(row.get("statistic") or ""), number_text(row.get("empirical")),
+              number_text(row.get("confidence_bound")), number_text(row.get("bound")), number_text(row.get("margin")),
+              "—" if row.get("n") is None else str(row["n"]),
+              f"{row['seconds']:.2f}s" if isinstance(row.get("seconds"), (int, float)) else "—"] for row in rows]
+    return format_table(columns, lines, width, title="tiltproof kill matrix (variant → the claim whose check "
+                                                     "must reject it)")
+
+
+def _settings(arguments: argparse.Namespace) -> dict[str, Any] | None:
+    """Defaults, or with ``--resume`` the file's settings (an explicit option that differs is an error)."""
+    from tiltproof.records_io import read_partial
+
+    resumed = read_partial(arguments.resume, key="mutants") if arguments.resume else None
+    stored = {} if resumed is None else {"seed": resumed["meta"].get("seed"), "alpha": resumed["meta"].get("alpha_total"),
+                                         "device": resumed["meta"].get("device"), "only": resumed["meta"].get("only")}
+    for option, default in (("seed", 0), ("alpha", None), ("device", "cpu"), ("only", None)):
+        given = getattr(arguments, option)
+        if resumed is not None and given is not None and given != stored[option]:
+            raise ValueError(f"--resume: the file was run with --{option} {stored[option]!r}, not {given!r}")
+        if given is None:
+            setattr(arguments, option, stored.get(option, default) if resumed is not None else default)
+    return resumed
 
 
 def command_mutants(arguments: argparse.Namespace) -> int:
-    import sys
+    from tiltproof.runner import check_outputs, refuse
 
-    from tiltproof.records_io import check_output_path, write_atomically
-
-    if arguments.json:  # refused before the registry loads and any variant runs, not after them
-        try:
-            check_output_path(arguments.json, option="--json")
-        except ValueError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-    from rich.console import Console
-    from rich.table import Table
-
+    output = arguments.json or arguments.resume
+    try:  # refused before the registry loads and any variant runs, not after them
+        resumed = _settings(arguments)
+        check_outputs({"--json" if arguments.json else "--resume": output})
+        if arguments.workers is not None and arguments.workers < 1:
+            raise ValueError(f"--workers must be an integer ≥ 1, got {arguments.workers!r}")
+        if arguments.only:
+            re.compile(arguments.only)
+    except re.error as error:
+        return refuse(f"--only must be a valid regular expression: {error}")
+    except ValueError as error:
+        return refuse(str(error))
     from primitives._checks import check_unit_interval, resolve_device
-    from tiltproof.core.framework import DEFAULT_ALPHA_TOTAL
+    from tiltproof.core.framework import DEFAULT_ALPHA_TOTAL, DEFAULT_CLAIM_LEVEL
     from tiltproof.core.registry import all_claims, all_mutants, load_problems
-    from tiltproof.plugins import use_theorems
-    from tiltproof.core.framework import DEFAULT_CLAIM_LEVEL
     from tiltproof.core.suite import plan_levels
+    from tiltproof.parallel import check_workers
+    from tiltproof.plugins import use_theorems
+    from tiltproof.records_io import ResultsWriter
+    from tiltproof.runner import console as make_console, execute, interrupted, run_meta, stdout_width
 
     if arguments.alpha is None:
         arguments.alpha = DEFAULT_ALPHA_TOTAL
-    console = Console() if sys.stdout.isatty() else Console(width=220)
+    console = make_console()
     try:
         check_unit_interval("--alpha", arguments.alpha)
         resolve_device(arguments.device)
+        workers = check_workers(arguments.workers)
         use_theorems(getattr(arguments, "theorems", None))
         registered = all_claims()
         every = all_mutants()
         chosen = select_mutants(every, arguments.only)
+        pairs = [] if arguments.no_proofs else proof_step_ids(arguments.only)
         share = plan_levels(registered, arguments.alpha).scale * DEFAULT_CLAIM_LEVEL  # each claim's level in `check`
     except ValueError as error:
-        console.print(f"[red]error:[/] {error}")
-        return 2
+        return refuse(str(error))
+    if not chosen and not pairs:
+        return refuse(f"--only {arguments.only!r} matches none of the {len(every)} wrong variants"
+                      + ("" if arguments.no_proofs else " nor any proof's wrong step"))
     problems = load_problems()
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
-    proof_pattern = arguments.only
-    if not chosen and getattr(arguments, "no_proofs", False):
-        console.print(f"[red]error:[/] --only {arguments.only!r} matches none of the {len(every)} wrong variants")
-        return 2
+    kept = [row for row in (resumed["mutants"] if resumed else [])]
+    done_ids = {row["id"] for row in kept}
+    chosen = [mutant for mutant in chosen if mutant.claim.id not in done_ids]
+    pairs = [(proof, name) for proof, name in pairs if f"proof:{proof}/{name}" not in done_ids]
+    meta = run_meta("mutants", arguments.device, seed=arguments.seed, alpha_total=arguments.alpha,
+                    alpha_per_claim=share, registered_claims=len(registered), registered_mutants=len(every),
+                    only=arguments.only, workers=workers, theorem_package_errors=problems)
+    writer = ResultsWriter(output, meta, kept, key="mutants") if output else None
+    by_id = {claim.id: claim for claim in registered}
+    rows: list[dict[str, Any]] = list(kept)
     started = time.perf_counter()
-    with console.status("running wrong variants") as status:
-        rows = run_mutants(chosen, registered, alpha=share, seed=arguments.seed, device=arguments.device,
-                           on_row=lambda row: status.update(f"{'killed' if row.killed else 'SURVIVED'} {row.id}"))
-        step_rows = [] if getattr(arguments, "no_proofs", False) else run_proof_steps(
-            proof_pattern, on_row=lambda row: status.update(f"{'killed' if row.killed else 'SURVIVED'} {row.id}"))
-    if not rows and not step_rows:
-        console.print(f"[red]error:[/] --only {arguments.only!r} matches none of the {len(every)} wrong variants "
-                      "nor any proof's wrong step")
-        return 2
-    table = Table(title="tiltproof kill matrix (variant → the claim whose check must reject it)")
-    for column, justify in (("variant", "left"), ("kind", "left"), ("verdict", "center"), ("statistic", "left"),
-                            ("empirical", "right"), ("conf. bound", "right"), ("bound", "right"),
-                            ("margin", "right"), ("n", "right"), ("time", "right")):
-        table.add_column(column, justify=justify, overflow="fold")
-    for row in rows:
-        record = row.record
-        verdict = "[green]killed[/]" if row.killed else f"[bold red]survived ({record.verdict})[/]"
-        table.add_row(row.id, row.kind, verdict, record.statistic, _fmt(record.empirical),
-                      _fmt(record.confidence_bound), _fmt(record.bound), _fmt(record.margin), str(record.n),
-                      f"{record.seconds:.2f}s")
-    for row in step_rows:
-        verdict = "[green]killed[/]" if row.killed else f"[bold red]survived ({row.verdict})[/]"
-        table.add_row(row.id, row.kind, verdict, row.statistic, "—", "—", "—", "—", "—", f"{row.seconds:.2f}s")
-    console.print(table)
-    survivors = [row for row in rows if not row.killed] + [row for row in step_rows if not row.killed]
+    variant_jobs, variant_fallback, groups = mutant_jobs(chosen, alpha=share, seed=arguments.seed,
+                                                         device=arguments.device, workers=workers)
+    step_jobs, step_fallback = proof_step_jobs(pairs)
+    jobs = variant_jobs + step_jobs
+
+    def fallback(index: int, reason: str) -> Any:
+        if index < len(variant_jobs):
+            return variant_fallback(index, reason)
+        return step_fallback(index - len(variant_jobs), reason)
+
+    def as_row(index: int, result: Any) -> dict[str, Any]:
+        if index < len(variant_jobs):
+            return mutant_row(chosen[index], result, by_id).to_json()
+        return result.to_json()
+
+    def done(index: int, result: Any) -> None:
+        rows.append(as_row(index, result))
+        if writer is not None:
+            writer.add(rows[-1])
+
+    try:
+        execute(jobs, workers=workers, fallback=fallback, on_done=done, label="wrong variants",
+                groups=list(groups) + [("proof", pair[0]) for pair in pairs],
+                describe=lambda index, result: f"{'killed' if as_row(index, result)['killed'] else 'SURVIVED'} "
+                                               f"{as_row(index, result)['id']}")
+    except KeyboardInterrupt:
+        return interrupted("mutants", output, len(rows))
+    order = [mutant.claim.id for mutant in select_mutants(every, arguments.only)] + \
+        [f"proof:{proof}/{name}" for proof, name in proof_step_ids(arguments.only)]
+    position = {row_id: index for index, row_id in enumerate(order)}
+    rows.sort(key=lambda row: position.get(row["id"], len(position)))
+    console.print(_table(rows, stdout_width()), markup=False, highlight=False)
+    survivors = [row for row in rows if not row["killed"]]
     for row in survivors:
-        verdict, message = (row.verdict, row.message) if isinstance(row, ProofStepRow) else (row.record.verdict,
-                                                                                             row.record.message)
-        console.print(f"[bold red]survived[/] {row.id} ({row.what_is_wrong}): verdict {verdict}; "
-                      f"{message or 'the check passed it'}")
+        console.print(f"survived {row['id']} ({row['what_is_wrong']}): verdict {row['verdict']}; "
+                      f"{row['message'] or 'the check passed it'}", markup=False, highlight=False)
     uncovered = missing_code_path_theorems(every, registered)
     if uncovered:
-        console.print(f"[yellow]theorems without a code-path variant:[/] {', '.join(uncovered)}")
-    total = len(rows) + len(step_rows)
-    steps_killed = sum(row.killed for row in step_rows)
+        console.print(f"theorems without a code-path variant: {', '.join(uncovered)}", markup=False)
+    step_rows = [row for row in rows if row.get("kind") == "proof step"]
+    steps_killed = sum(row["killed"] for row in step_rows)
     if step_rows:
         console.print(f"{steps_killed} of {len(step_rows)} proof wrong steps killed at their step")
-    console.print(f"{total - len(survivors)} of {total} wrong variants killed — each at its claim's share "
+    console.print(f"{len(rows) - len(survivors)} of {len(rows)} wrong variants killed — each at its claim's share "
                   f"α={share:.3g} (the level its claim runs at in `tiltproof check`, cap {arguments.alpha:g}), "
-                  f"seed={arguments.seed}, {time.perf_counter() - started:.1f}s")
-    if arguments.json:
-        from tiltproof.stamp import git_commit
-
-        meta = {"commit": git_commit(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "seed": arguments.seed, "alpha_total": arguments.alpha, "alpha_per_claim": share,
-                "registered_claims": len(registered), "registered_mutants": len(every), "device": arguments.device,
-                "only": arguments.only, "killed": total - len(survivors), "survived": len(survivors),
-                "proof_steps": len(step_rows), "proof_steps_killed": steps_killed,
-                "theorems_without_code_path_variant": uncovered, "theorem_package_errors": problems}
-        write_atomically(Path(arguments.json), json.dumps(mutants_payload(rows + step_rows, meta), indent=2))
-        console.print(f"wrote {arguments.json}")
+                  f"seed={arguments.seed}, {workers} worker(s), {time.perf_counter() - started:.1f}s"
+                  + (f" ({len(kept)} rows kept from {arguments.resume})" if kept else ""), highlight=False)
+    if writer is not None:
+        writer.finish(order=order, killed=len(rows) - len(survivors), survived=len(survivors),
+                      proof_steps=len(step_rows), proof_steps_killed=steps_killed,
+                      theorems_without_code_path_variant=uncovered, seconds=round(time.perf_counter() - started, 2))
+        console.print(f"wrote {output}")
     return 0 if not survivors and not problems else 1

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Mapping, Any, Callable, Hashable, Iterator, Sequence
 
-__all__ = ["Job", "default_workers", "check_workers", "run_jobs", "run_claims_parallel", "run_registered_claim",
-           "error_record"]
+__all__ = ["Job", "default_workers", "check_workers", "run_jobs", "claim_jobs", "run_claims_parallel",
+           "run_registered_claim", "run_claim_object", "error_record"]
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 POLL_SECONDS = 0.5
@@ -179,6 +179,25 @@ class _Worker:
         self.connection.close()
 
 
+def _run_in_process(jobs: Sequence[Job], *, fallback: Callable[[int, str], Any],
+                    on_result: Callable[[int, Any], None] | None,
+                    on_complete: Callable[[int, Any], None] | None) -> list[Any]:
+    """``run_jobs`` with one worker and no timeout: the jobs in this process, one after another (no process
+    to start; a job that raises gets its ``fallback``, as in a worker; Ctrl-C propagates at once)."""
+    results = []
+    for index, job in enumerate(jobs):
+        try:
+            result = _resolve(job.target)(*job.args)
+        except Exception as error:
+            result = fallback(index, f"the claim raised {type(error).__name__}: {error}\n"
+                                     f"{traceback.format_exc(limit=8)}")
+        results.append(result)
+        for callback in (on_complete, on_result):
+            if callback is not None:
+                callback(index, result)
+    return results
+
+
 def run_jobs(jobs: Sequence[Job], *, workers: int, fallback: Callable[[int, str], Any],
              on_result: Callable[[int, Any], None] | None = None, on_complete: Callable[[int, Any], None] | None = None,
              timeout: float | None = None, groups: Sequence[Hashable] | None = None) -> list[Any]:
@@ -194,6 +213,8 @@ def run_jobs(jobs: Sequence[Job], *, workers: int, fallback: Callable[[int, str]
     workers = check_workers(workers)
     if timeout is not None and not timeout > 0:
         raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+    if min(workers, len(jobs)) == 1 and timeout is None:
+        return _run_in_process(jobs, fallback=fallback, on_result=on_result, on_complete=on_complete)
     results: dict[int, Any] = {}
     queue = _Queue(jobs, groups)
     emitted = 0
@@ -262,6 +283,7 @@ def run_jobs(jobs: Sequence[Job], *, workers: int, fallback: Callable[[int, str]
 
 # ---------------------------------------------------------------- registered claims
 _REGISTRY: dict[str, Any] = {}
+_VARIANTS: dict[str, Any] = {}
 
 
 def _registered(claim_id: str) -> Any:
@@ -276,6 +298,19 @@ def _registered(claim_id: str) -> Any:
         raise ValueError(f"claim_id {claim_id!r} is not registered") from None
 
 
+def registered_variant(variant_id: str) -> Any:
+    """The claim of the registered wrong variant ``variant_id`` (``<claim id>#<suffix>``), from the variants
+    built once per process (``registry.all_mutants`` rebuilds them on every call)."""
+    if not _VARIANTS:
+        from tiltproof.core.registry import all_mutants
+
+        _VARIANTS.update((mutant.claim.id, mutant.claim) for mutant in all_mutants())
+    try:
+        return _VARIANTS[variant_id]
+    except KeyError:
+        raise ValueError(f"variant_id {variant_id!r} is not a registered wrong variant") from None
+
+
 def run_registered_claim(claim_id: str, alpha: float, seed: int, device: str) -> Any:
     """Worker side of ``run_claims_parallel``: ``run_claim`` on the registered claim ``claim_id``."""
     from tiltproof.core.framework import run_claim
@@ -283,11 +318,39 @@ def run_registered_claim(claim_id: str, alpha: float, seed: int, device: str) ->
     return run_claim(_registered(claim_id), alpha=alpha, seed=seed, device=device)
 
 
+def run_claim_object(claim: Any, alpha: float, seed: int, device: str) -> Any:
+    """In-process side of ``run_claims_parallel`` (one worker): ``run_claim`` on the claim object itself."""
+    from tiltproof.core.framework import run_claim
+
+    return run_claim(claim, alpha=alpha, seed=seed, device=device)
+
+
 def error_record(claim: Any, *, alpha: float, seed: int, message: str, statistic: str = "worker") -> Any:
     """An ``error`` record for ``claim`` written by the parent (its worker died, or it timed out)."""
     from tiltproof.core.framework import claim_error_record
 
     return claim_error_record(claim, alpha=alpha, seed=seed, message=message, statistic=statistic)
+
+
+def claim_jobs(claims: Sequence[Any], *, alpha: float | Mapping[str, float], seed: int = 0, device: str = "cpu",
+               workers: int = 1, target: str = "tiltproof.parallel:run_registered_claim",
+               in_process: bool | None = None) -> tuple[list[Job], Callable[[int, str], Any], list[Hashable]]:
+    """The jobs, fallback and scheduling groups that run ``claims`` at ``alpha`` under ``run_jobs``.
+
+    In this process (``in_process``, default: ``workers == 1``) a job carries the claim itself, so claims
+    that are not registered run too; in workers it carries only the id (``target`` looks it up)."""
+    claims = list(claims)
+    level = (lambda claim: float(alpha[claim.id])) if isinstance(alpha, Mapping) else (lambda claim: float(alpha))
+    in_process = workers == 1 if in_process is None else in_process
+    if in_process:
+        target = "tiltproof.parallel:run_claim_object"
+    device = str(device)
+    jobs = [Job(target, (claim if in_process else claim.id, level(claim), seed, device)) for claim in claims]
+
+    def fallback(index: int, reason: str) -> Any:
+        return error_record(claims[index], alpha=level(claims[index]), seed=seed, message=reason)
+
+    return jobs, fallback, [(claim.module, claim.instance) for claim in claims]
 
 
 def run_claims_parallel(claims: Sequence[Any], *, alpha: float | Mapping[str, float], seed: int = 0, device: str = "cpu",
@@ -304,25 +367,9 @@ def run_claims_parallel(claims: Sequence[Any], *, alpha: float | Mapping[str, fl
     ``device`` must be a name (``"cpu"``, ``"cuda:0"``), not a ``torch.device``.
     """
     claims = list(claims)
-    level = (lambda claim: float(alpha[claim.id])) if isinstance(alpha, Mapping) else (lambda claim: float(alpha))
     workers = min(check_workers(workers), max(1, len(claims)))
-    if workers == 1:  # today's single process: no worker to start, a crash ends the run as it always did
-        from tiltproof.core.framework import run_claim
-
-        records = []
-        for claim in claims:
-            records.append(run_claim(claim, alpha=level(claim), seed=seed, device=device))
-            for callback in (on_complete, on_record):
-                if callback is not None:
-                    callback(records[-1])
-        return records
-    device = str(device)
-    jobs = [Job(target, (claim.id, level(claim), seed, device)) for claim in claims]
-
-    def fallback(index: int, reason: str) -> Any:
-        return error_record(claims[index], alpha=level(claims[index]), seed=seed, message=reason)
-
-    return run_jobs(jobs, workers=workers, fallback=fallback, timeout=timeout,
-                    groups=[(claim.module, claim.instance) for claim in claims],
+    jobs, fallback, groups = claim_jobs(claims, alpha=alpha, seed=seed, device=device, workers=workers, target=target,
+                                        in_process=workers == 1 and timeout is None)
+    return run_jobs(jobs, workers=workers, fallback=fallback, timeout=timeout, groups=groups,
                     on_result=None if on_record is None else (lambda index, record: on_record(record)),
                     on_complete=None if on_complete is None else (lambda index, record: on_complete(record)))

@@ -65,8 +65,10 @@ class ResultsWriter:
 
     ``records`` seeds the file with records kept from an interrupted run (``--resume``)."""
 
-    def __init__(self, path: str | os.PathLike, meta: dict[str, Any], records: Iterable[dict] = ()) -> None:
+    def __init__(self, path: str | os.PathLike, meta: dict[str, Any], records: Iterable[dict] = (),
+                 key: str = "claims") -> None:
         self.path = Path(path)
+        self.key = key
         self.meta = dict(meta)
         self.records: list[dict] = list(records)
         self._write(complete=False)
@@ -81,18 +83,18 @@ class ResultsWriter:
         complete, so a resumed run's file equals an uninterrupted one's up to timings and dates."""
         if order is not None:
             position = {claim_id: index for index, claim_id in enumerate(order)}
-            self.records.sort(key=lambda record: position.get(record["id"], len(position)))
+            self.records.sort(key=lambda record: position.get(record.get("id"), len(position)))
         self.meta.update(meta)
         self._write(complete=True)
 
     def _write(self, *, complete: bool) -> None:
         self.meta["complete"] = complete
         self.meta["finished_claims"] = len(self.records)
-        write_atomically(self.path, json.dumps({"meta": self.meta, "claims": self.records}, indent=1))
+        write_atomically(self.path, json.dumps({"meta": self.meta, self.key: self.records}, indent=1))
 
 
-def read_partial(path: str | os.PathLike) -> dict[str, Any]:
-    """A results file to resume: ``{"meta": {...}, "claims": [...]}``; ``ValueError`` naming ``--resume``."""
+def read_partial(path: str | os.PathLike, key: str = "claims") -> dict[str, Any]:
+    """A results file to resume: ``{"meta": {...}, key: [...]}``; ``ValueError`` naming ``--resume``."""
     source = Path(path)
     try:
         payload = json.loads(source.read_text(encoding="utf-8"))
@@ -100,9 +102,10 @@ def read_partial(path: str | os.PathLike) -> dict[str, Any]:
         raise ValueError(f"--resume: no such file {str(source)!r}") from None
     except (OSError, json.JSONDecodeError) as error:
         raise ValueError(f"--resume: {str(source)!r} is not a results file ({error})") from None
-    if not isinstance(payload, dict) or not isinstance(payload.get("claims"), list) or \
+    if not isinstance(payload, dict) or not isinstance(payload.get(key), list) or \
             not isinstance(payload.get("meta"), dict):
-        raise ValueError(f"--resume: {str(source)!r} is not a `tiltproof check --json` file")
-    if any(not isinstance(record, dict) or "id" not in record for record in payload["claims"]):
+        raise ValueError(f"--resume: {str(source)!r} is not a results file with {key!r} (a `--json` file of "
+                         "the same command)")
+    if any(not isinstance(record, dict) or "id" not in record for record in payload[key]):
         raise ValueError(f"--resume: {str(source)!r} has a record without an id")
     return payload

@@ -31,12 +31,11 @@ import itertools
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from tiltproof.stamp import git_commit
-from tiltproof.sweep_families import Point, check_axis_values, get_family, point_claims, point_key
+from tiltproof.sweep_families import (Point, PointCost, check_axis_values, estimate_cost, get_family, point_claims,
+                                     point_key)
 
 __all__ = ["SweepSpec", "parse_spec", "load_spec", "grid_points", "run_point", "run_sweep", "command_sweep"]
 
@@ -140,14 +139,11 @@ def claim_alpha(spec: SweepSpec, claim_count: int) -> float:
 def run_point(family: str, point: Point, alpha: float, seed: int, device: str) -> list[dict[str, Any]]:
     """Records (JSON form, each with its ``point``) of ``family``'s claims at ``point``: a pure function of
     its arguments — the unit of work of every backend."""
-    from tiltproof.core.framework import run_claim
+    from tiltproof.parallel import run_claims_parallel
 
-    records = []
-    for claim in point_claims(family, point):
-        record = run_claim(claim, alpha=alpha, seed=seed, device=device).to_json()
-        record["point"] = dict(point)
-        records.append(record)
-    return records
+    records = [record.to_json() for record in run_claims_parallel(point_claims(family, point), alpha=alpha, seed=seed,
+                                                                  device=device, workers=1)]
+    return [{**record, "point": dict(point)} for record in records]
 
 
 def _ray_point(family: str, point: Point, alpha: float, seed: int, device: str) -> list[dict[str, Any]]:
@@ -169,7 +165,8 @@ def _error_records(family: str, point: Point, alpha: float, seed: int, reason: s
 
 # ---------------------------------------------------------------- backends
 def _run_ray(arguments: list[tuple], fallback: Callable[[int, str], Any], on_done: Callable[[int, Any], None], *,
-             address: str | None, num_cpus: int | None, timeout: float | None) -> None:
+             address: str | None, num_cpus: int | None, timeout: float | None,
+             function: Callable[..., Any] | None = None) -> None:
     try:
         import ray
     except ImportError:
@@ -180,7 +177,7 @@ def _run_ray(arguments: list[tuple], fallback: Callable[[int, str], Any], on_don
         ray.init(address=address or None, num_cpus=num_cpus if not address else None, include_dashboard=False,
                  logging_level="ERROR", runtime_env={"env_vars": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}})
     try:
-        task = ray.remote(num_cpus=1, max_retries=0)(_ray_point)
+        task = ray.remote(num_cpus=1, max_retries=0)(function or _ray_point)
         references = {task.remote(*argument): index for index, argument in enumerate(arguments)}
         started = time.monotonic()
         pending = list(references)
@@ -205,28 +202,98 @@ def _run_ray(arguments: list[tuple], fallback: Callable[[int, str], Any], on_don
             ray.shutdown()
 
 
+DEFAULT_MAX_PROPOSALS = 5e7
+"""Default cap on a grid point's estimated rejection proposals: about 20 s of sampling on one core of a
+loaded 2-core machine (2.5·10⁶ proposals/s measured there; several times more on an idle core). A point
+above it is skipped before anything runs, with its estimate (``--max-proposals inf`` runs every point)."""
+
+
+def plan_points(spec: SweepSpec, max_proposals: float | None = DEFAULT_MAX_PROPOSALS
+                ) -> tuple[list[Point], list[tuple[Point, PointCost]], float]:
+    """(points to run, skipped points with their cost estimate, each claim's α). A point is skipped when its
+    family's estimate exceeds ``max_proposals`` (None: nothing is skipped). α splits the budget over every
+    claim of the grid, skipped ones included, so a record does not depend on the cap."""
+    points = grid_points(spec)
+    alpha = claim_alpha(spec, sum(len(point_claims(spec.family, point)) for point in points))
+    if max_proposals is None:
+        return points, [], alpha
+    run, skipped = [], []
+    for point in points:
+        cost = estimate_cost(spec.family, point, alpha)
+        (skipped.append((point, cost)) if cost is not None and cost.proposals > max_proposals else run.append(point))
+    return run, skipped, alpha
+
+
+def inapplicable(record: dict[str, Any]) -> bool:
+    """A record whose claim's hypotheses fail at its grid point (e.g. T3 where b_δ reaches ess sup r, where it
+    is T1's claim): the theorem says nothing there, so a sweep counts it apart from errors."""
+    return record["verdict"] == "error" and record.get("statistic") == "hypotheses"
+
+
+def verdict_counts(records: list[dict[str, Any]]) -> dict[str, int]:
+    """pass / fail / error / inapplicable counts (inapplicable records are not counted as errors)."""
+    counts = {verdict: sum(record["verdict"] == verdict and not inapplicable(record) for record in records)
+              for verdict in ("pass", "fail", "error")}
+    counts["inapplicable"] = sum(inapplicable(record) for record in records)
+    return counts
+
+
+def sweep_payload(spec: SweepSpec, points: list[Point], results: dict[int, list[dict[str, Any]]], meta: dict[str, Any],
+                  skipped: list[tuple[Point, PointCost]] = ()) -> dict[str, Any]:
+    """``{"meta", "points", "claims"}``: records sorted by grid point; skipped points listed with their estimate."""
+    records = [record for index in range(len(points)) for record in results.get(index, [])]
+    entries = [{"point": dict(point), "key": point_key(point), "verdicts": verdict_counts(results.get(index, []))}
+               for index, point in enumerate(points)]
+    entries += [{"point": dict(point), "key": point_key(point), "skipped": cost.describe(),
+                 "proposals_per_sample": cost.proposals_per_sample, "samples": cost.samples} for point, cost in skipped]
+    order = {point_key(point): index for index, point in enumerate(grid_points(spec))}
+    entries.sort(key=lambda entry: order.get(entry["key"], len(order)))
+    return {"meta": {**meta, "verdicts": verdict_counts(records), "skipped_points": len(skipped)},
+            "points": entries, "claims": records}
+
+
+def sweep_jobs(spec: SweepSpec, points: list[Point], alpha: float):
+    """Jobs and fallback that run ``points`` (one job per grid point) under ``tiltproof.parallel.run_jobs``."""
+    from tiltproof.parallel import Job
+
+    arguments = [(spec.family, point, alpha, spec.seed, spec.device) for point in points]
+
+    def fallback(index: int, reason: str) -> list[dict[str, Any]]:
+        return _error_records(spec.family, points[index], alpha, spec.seed, reason)
+
+    return [Job("tiltproof.sweep:run_point", argument) for argument in arguments], fallback
+
+
+def sweep_meta(spec: SweepSpec, claims: int, points: int, alpha: float, backend: str, workers: int | None,
+               **fields: Any) -> dict[str, Any]:
+    """The sweep's JSON meta: the run stamp (``tiltproof.runner.run_meta``) and the sweep's settings."""
+    from tiltproof.runner import run_meta
+
+    return run_meta("sweep", spec.device, family=spec.family, grid={axis: list(values) for axis, values in spec.grid},
+                    registered_claims=claims, only=None, seed=spec.seed,
+                    alpha_total=spec.alpha_total if spec.alpha_per_claim is None else spec.alpha_per_claim * claims,
+                    alpha_per_claim=alpha, points=points, claims=claims, backend=backend,
+                    workers=workers if backend == "process" else None, **fields)
+
+
 def run_sweep(spec: SweepSpec, *, backend: str = "process", workers: int | None = None, address: str | None = None,
-              num_cpus: int | None = None,
+              num_cpus: int | None = None, max_proposals: float | None = None,
               on_point: Callable[[Point, list[dict[str, Any]]], None] | None = None) -> dict[str, Any]:
-    """Run every grid point of ``spec``; return ``{"meta": …, "points": […], "claims": [records…]}`` with
-    points and records sorted by grid point (the records do not depend on ``backend`` or ``workers``).
+    """Run every grid point of ``spec`` (but those whose cost estimate exceeds ``max_proposals``); return
+    ``{"meta": …, "points": […], "claims": [records…]}`` with points and records sorted by grid point (the
+    records do not depend on ``backend``, ``workers`` or the cap).
 
     ``on_point(point, records)`` is called as each point finishes (completion order). With the Ray
     backend ``timeout_s`` bounds the whole sweep; with the process pool, each grid point.
     """
     if backend not in ("process", "ray"):
         raise ValueError(f"backend must be 'process' or 'ray', got {backend!r}")
-    from tiltproof.parallel import Job, check_workers, run_jobs
+    from tiltproof.parallel import check_workers, run_jobs
 
     workers = check_workers(workers)
-    points = grid_points(spec)
-    claim_count = sum(len(point_claims(spec.family, point)) for point in points)
-    alpha = claim_alpha(spec, claim_count)
-    arguments = [(spec.family, point, alpha, spec.seed, spec.device) for point in points]
+    points, skipped, alpha = plan_points(spec, max_proposals)
+    jobs, fallback = sweep_jobs(spec, points, alpha)
     results: dict[int, list[dict[str, Any]]] = {}
-
-    def fallback(index: int, reason: str) -> list[dict[str, Any]]:
-        return _error_records(spec.family, points[index], alpha, spec.seed, reason)
 
     def done(index: int, records: list[dict[str, Any]]) -> None:
         results[index] = records
@@ -235,30 +302,14 @@ def run_sweep(spec: SweepSpec, *, backend: str = "process", workers: int | None 
 
     started = time.perf_counter()
     if backend == "ray":
-        _run_ray(arguments, fallback, done, address=address, num_cpus=num_cpus, timeout=spec.timeout_s)
-    elif min(workers, len(points)) == 1 and spec.timeout_s is None:
-        for index, argument in enumerate(arguments):
-            done(index, run_point(*argument))
+        _run_ray([job.args for job in jobs], fallback, done, address=address, num_cpus=num_cpus,
+                 timeout=spec.timeout_s)
     else:
-        run_jobs([Job("tiltproof.sweep:run_point", argument) for argument in arguments], workers=workers,
-                 fallback=fallback, on_complete=done, timeout=spec.timeout_s)
-    records = [record for index in range(len(points)) for record in results[index]]
-    verdicts = {verdict: sum(record["verdict"] == verdict for record in records) for verdict in ("pass", "fail", "error")}
-    return {
-        "meta": {"family": spec.family, "grid": {axis: list(values) for axis, values in spec.grid},
-                 "commit": git_commit(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 "registered_claims": claim_count, "only": None,
-                 "seed": spec.seed, "alpha_total": spec.alpha_total if spec.alpha_per_claim is None
-                 else spec.alpha_per_claim * claim_count, "alpha_per_claim": alpha, "points": len(points),
-                 "claims": claim_count, "device": spec.device, "backend": backend,
-                 "workers": workers if backend == "process" else None, "seconds": time.perf_counter() - started,
-                 "verdicts": verdicts},
-        "points": [{"point": dict(point), "key": point_key(point),
-                    "verdicts": {verdict: sum(record["verdict"] == verdict for record in results[index])
-                                 for verdict in ("pass", "fail", "error")}}
-                   for index, point in enumerate(points)],
-        "claims": records,
-    }
+        run_jobs(jobs, workers=workers, fallback=fallback, on_complete=done, timeout=spec.timeout_s)
+    claims = sum(len(point_claims(spec.family, point)) for point in grid_points(spec))
+    meta = sweep_meta(spec, claims, len(points) + len(skipped), alpha, backend, workers,
+                      seconds=time.perf_counter() - started)
+    return sweep_payload(spec, points, results, meta, skipped)
 
 
 # ---------------------------------------------------------------- command line
@@ -270,25 +321,35 @@ def add_arguments(parser: Any) -> None:
                              "ADDRESS start a local Ray (needs pip install 'tiltproof[ray]')")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="local process pool size (default: this machine's cores; ignored with --ray)")
-    parser.add_argument("--json", metavar="FILE", help="write {'meta', 'points', 'claims'} to FILE")
+    parser.add_argument("--json", metavar="FILE",
+                        help="write {'meta', 'points', 'claims'} to FILE, rewritten atomically after every point")
+    parser.add_argument("--resume", metavar="FILE", help="complete an interrupted --json FILE: run only the grid "
+                                                         "points it lacks")
+    parser.add_argument("--max-proposals", type=float, default=DEFAULT_MAX_PROPOSALS, metavar="P",
+                        help="skip, before running, a grid point whose estimated rejection proposals (exact "
+                             "proposals per sample × designed samples) exceed P (default 5e7, about 20 s on "
+                             "one loaded core); 'inf' runs every point")
     parser.add_argument("--report", metavar="DIR", help="also typeset the records as DIR/report.pdf (tiltproof report)")
 
 
-def _table(payload: dict[str, Any]):
-    from rich.table import Table
+def _table(payload: dict[str, Any], width: int | None) -> str:
+    from tiltproof.runner import Column, format_table
 
-    table = Table(title=f"sweep {payload['meta']['family']}: {payload['meta']['points']} grid points")
-    for column in ("grid point", "claims", "pass", "fail", "error", "worst margin"):
-        table.add_column(column, justify="left" if column == "grid point" else "right")
+    columns = [Column("grid point", "text", min_width=20), Column("claims", "number"), Column("pass", "number"),
+               Column("fail", "number"), Column("error", "number"), Column("n/a", "number"),
+               Column("worst margin", "number")]
+    rows = []
     for entry in payload["points"]:
+        if "skipped" in entry:
+            rows.append([entry["key"], "0", "—", "—", "—", "—", "skipped"])
+            continue
         margins = [record["margin"] for record in payload["claims"]
                    if record["point"] == entry["point"] and isinstance(record["margin"], (int, float))]
         counts = entry["verdicts"]
-        table.add_row(entry["key"], str(sum(counts.values())), str(counts["pass"]),
-                      f"[bold red]{counts['fail']}[/]" if counts["fail"] else "0",
-                      f"[bold magenta]{counts['error']}[/]" if counts["error"] else "0",
-                      f"{min(margins):.4g}" if margins else "—")
-    return table
+        rows.append([entry["key"], str(sum(counts.values())), str(counts["pass"]), str(counts["fail"]),
+                     str(counts["error"]), str(counts["inapplicable"]), f"{min(margins):.4g}" if margins else "—"])
+    meta = payload["meta"]
+    return format_table(columns, rows, width, title=f"sweep {meta['family']}: {meta['points']} grid points")
 
 
 def _spec_after_ray(arguments: Any) -> None:
@@ -300,17 +361,34 @@ def _spec_after_ray(arguments: Any) -> None:
         raise ValueError("a sweep spec is required: tiltproof sweep SPEC.toml [--ray [ADDRESS]]")
 
 
+def _resumed_results(path: str | None, family: str, points: list[Point]) -> dict[int, list[dict[str, Any]]]:
+    """Records of the file being resumed, by index of the point they belong to (complete points only)."""
+    if not path:
+        return {}
+    from tiltproof.records_io import read_partial
+
+    payload = read_partial(path)
+    if payload["meta"].get("family") not in (None, family):
+        raise ValueError(f"--resume: the file is a sweep of family {payload['meta'].get('family')!r}, not {family!r}")
+    kept: dict[int, list[dict[str, Any]]] = {}
+    index = {point_key(point): position for position, point in enumerate(points)}
+    for record in payload["claims"]:
+        position = index.get(point_key(record.get("point", {})))
+        if position is not None:
+            kept.setdefault(position, []).append(record)
+    return {position: records for position, records in kept.items()
+            if len(records) == len(point_claims(family, points[position]))}
+
+
 def command_sweep(arguments: Any) -> int:
-    """CLI handler: exit 0 when every claim passes, 1 on any fail/error, 2 for a bad spec or argument."""
-    import sys
-
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+    """CLI handler: exit 0 when every claim passes, 1 on any fail/error, 2 for a bad spec or argument, 130 when
+    interrupted. Claims whose hypotheses fail at a point are counted apart ("n/a"), not as errors."""
     from tiltproof.parallel import check_workers
-    from tiltproof.records_io import check_output_path, write_atomically
+    from tiltproof.records_io import ResultsWriter, write_atomically
+    from tiltproof.runner import check_outputs, console as make_console, execute, interrupted, refuse, stdout_width
 
-    console = Console() if sys.stdout.isatty() else Console(width=200)
+    console = make_console()
+    output = arguments.json or getattr(arguments, "resume", None)
     try:
         _spec_after_ray(arguments)
         spec = load_spec(arguments.spec)
@@ -320,31 +398,58 @@ def command_sweep(arguments: Any) -> int:
 
             if importlib.util.find_spec("ray") is None:
                 raise ValueError("--ray needs Ray: pip install 'tiltproof[ray]' (or drop --ray for the local pool)")
-        total = len(grid_points(spec))
-        if arguments.json:  # refused before any point runs, not after the whole sweep
-            check_output_path(arguments.json, option="--json")
+        if not arguments.max_proposals > 0:
+            raise ValueError(f"--max-proposals must be > 0, got {arguments.max_proposals!r}")
+        check_outputs({"--json" if arguments.json else "--resume": output})
+        points, skipped, alpha = plan_points(spec, arguments.max_proposals)
+        kept = _resumed_results(getattr(arguments, "resume", None), spec.family, points)
     except ValueError as error:
-        console.print(f"[red]error:[/] {error}")
-        return 2
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task("grid points", total=total)
-        payload = run_sweep(spec, backend="ray" if arguments.ray is not None else "process", workers=workers,
-                            address=arguments.ray or None,
-                            on_point=lambda point, records: progress.update(task, advance=1,
-                                                                            description=point_key(point)))
-    console.print(_table(payload))
+        return refuse(str(error))
+    for point, cost in skipped:
+        console.print(f"skipped {point_key(point)}: {cost.describe()} > --max-proposals {arguments.max_proposals:g} "
+                      "(raise --max-proposals to run it)", markup=False, highlight=False)
+    if not points:
+        return refuse(f"every grid point exceeds --max-proposals {arguments.max_proposals:g} (estimates above)")
+    claims = sum(len(point_claims(spec.family, point)) for point in grid_points(spec))
+    backend = "ray" if arguments.ray is not None else "process"
+    started = time.perf_counter()
+    meta = sweep_meta(spec, claims, len(points) + len(skipped), alpha, backend, workers,
+                      max_proposals=arguments.max_proposals)
+    results: dict[int, list[dict[str, Any]]] = dict(kept)
+    writer = ResultsWriter(output, meta, [record for records in kept.values() for record in records]) if output else None
+    todo = [index for index in range(len(points)) if index not in kept]
+    jobs, fallback = sweep_jobs(spec, [points[index] for index in todo], alpha)
+
+    def done(position: int, records: list[dict[str, Any]]) -> None:
+        results[todo[position]] = records
+        if writer is not None:
+            for record in records:
+                writer.add(record)
+
+    try:
+        if backend == "ray":
+            _run_ray([job.args for job in jobs], fallback, done, address=arguments.ray or None, num_cpus=None,
+                     timeout=spec.timeout_s)
+        else:
+            execute(jobs, workers=workers, fallback=fallback, on_done=done, label="grid points",
+                    timeout=spec.timeout_s, describe=lambda position, records: point_key(points[todo[position]]))
+    except KeyboardInterrupt:
+        return interrupted("sweep", output, len(writer.records) if writer else 0)
+    payload = sweep_payload(spec, points, results, {**meta, "seconds": time.perf_counter() - started}, skipped)
+    console.print(_table(payload, stdout_width()), markup=False, highlight=False)
     for record in payload["claims"]:
         if record["verdict"] != "pass":
-            console.print(f"{record['verdict']} {record['id']}: {record['message']}", markup=False)
+            label = "not applicable" if inapplicable(record) else record["verdict"]
+            console.print(f"{label} {record['id']}: {record['message']}", markup=False, highlight=False)
     meta = payload["meta"]
-    console.print(f"{meta['verdicts']['pass']} passed, {meta['verdicts']['fail']} failed, {meta['verdicts']['error']} "
-                  f"errors — {meta['claims']} claims at α={meta['alpha_per_claim']:.3g} each "
-                  f"(α_total={meta['alpha_total']:.3g}), seed={meta['seed']}, backend={meta['backend']}, "
-                  f"{meta['seconds']:.1f}s")
-    if arguments.json:
-        write_atomically(Path(arguments.json), json.dumps(payload, indent=2))
-        console.print(f"wrote {arguments.json}")
+    counts = meta["verdicts"]
+    console.print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, {counts['inapplicable']} "
+                  f"not applicable (hypotheses fail), {len(skipped)} grid points skipped as infeasible — {claims} "
+                  f"claims at α={alpha:.3g} each (α_total={meta['alpha_total']:.3g}), seed={meta['seed']}, "
+                  f"backend={backend}, {meta['seconds']:.1f}s", highlight=False)
+    if output:
+        write_atomically(Path(output), json.dumps({**payload, "meta": {**payload["meta"], "complete": True}}, indent=2))
+        console.print(f"wrote {output}")
     if arguments.report:
         from reports import build_report
 
@@ -352,4 +457,4 @@ def command_sweep(arguments: Any) -> int:
         console.print(result.message, markup=False, highlight=False)
         if result.engine and result.pdf is None:
             return 1
-    return 0 if meta["verdicts"]["fail"] == 0 and meta["verdicts"]["error"] == 0 else 1
+    return 0 if counts["fail"] == 0 and counts["error"] == 0 else 1

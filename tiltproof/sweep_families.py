@@ -26,10 +26,27 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
 
-__all__ = ["Family", "FAMILIES", "get_family", "point_claims", "point_key"]
+__all__ = ["Family", "FAMILIES", "PointCost", "get_family", "point_claims", "point_key", "estimate_cost"]
 
 Point = tuple[tuple[str, Any], ...]
 """A grid point as sorted-by-axis-order (axis, value) pairs: hashable and picklable."""
+
+
+@dataclass(frozen=True)
+class PointCost:
+    """A grid point's cost before it runs: ``proposals_per_sample`` (exact, from the acceptance rate),
+    ``samples`` (the designed n summed over the point's sampled claims) and their product ``proposals``."""
+
+    proposals_per_sample: float
+    samples: int
+
+    @property
+    def proposals(self) -> float:
+        return self.proposals_per_sample * self.samples
+
+    def describe(self) -> str:
+        return (f"≈ {self.proposals_per_sample:.3g} proposals per sample × {self.samples:,} samples = "
+                f"{self.proposals:.3g} proposals")
 
 
 @dataclass(frozen=True)
@@ -39,6 +56,7 @@ class Family:
     axes: tuple[str, ...]
     defaults: dict[str, Any]
     build: Callable[[dict[str, Any]], list]
+    cost: Callable[[dict[str, Any], float], PointCost | None] | None = None
 
 
 def point_key(point: Point | dict[str, Any]) -> str:
@@ -83,6 +101,40 @@ def _single_step(point: dict[str, Any]) -> list:
     return _with_replicate(claims, point)
 
 
+SAMPLED_T2_CLAIMS = 3
+"""Of T2's four claims at ``b_δ``, three draw from the rejection sampler (the law, its two TV upper bounds);
+the exact TV draws nothing. T3 draws too, unless ``b_δ`` reaches ess sup r (its hypothesis fails: no run)."""
+
+
+def _single_step_cost(point: dict[str, Any], alpha: float) -> PointCost:
+    return _single_step_cost_at(point["instance"], float(point["lambda"]), float(point["delta"]), alpha)
+
+
+@lru_cache(maxsize=256)
+def _single_step_cost_at(name: str, lam: float, delta: float, alpha: float) -> PointCost:
+    """Rejection at ``b_δ`` needs ``1/P(accept) = e^{log E N}`` proposals per sample
+    (``tilt_quantities.log_expected_proposals``: T4's identity E N = 1/Z_b), each sampled claim the n of
+    its KS/TV fit test at gap ``FIT_GAP`` and level ``alpha`` (``law_tests.fit_sample_size``)."""
+    from estimators.baselines import chernoff_baseline
+    from estimators.exact import TiltedLaw
+    from estimators.law_tests import fit_sample_size
+    from estimators.tilt_quantities import log_expected_proposals
+    from theorems.tv_guarantees import FIT_GAP
+
+    instance = _instance(name, lam)
+    baseline = chernoff_baseline(instance.law, instance.lam, delta).value
+    per_sample = math.exp(min(log_expected_proposals(instance.law, instance.lam, baseline), 700.0))
+    n = fit_sample_size(TiltedLaw(instance.base("cpu"), instance.reward, instance.lam, None), FIT_GAP, alpha)
+    sampled = SAMPLED_T2_CLAIMS + (baseline < instance.law.ess_sup)
+    return PointCost(proposals_per_sample=per_sample, samples=sampled * n)
+
+
+def estimate_cost(family: str, point: Point, alpha: float) -> PointCost | None:
+    """The cost of ``family``'s claims at ``point`` at level ``alpha``, or None when the family has no estimate."""
+    estimate = get_family(family).cost
+    return None if estimate is None else estimate(dict(point), alpha)
+
+
 def _learned_baseline(point: dict[str, Any]) -> list:
     from theorems import tv_guarantees
 
@@ -95,7 +147,7 @@ def _learned_baseline(point: dict[str, Any]) -> list:
 FAMILIES: dict[str, Family] = {
     family.name: family for family in (
         Family("single-step", "T2/T3 on a single-step instance at λ with the Chernoff baseline b_δ",
-               ("instance", "lambda", "delta", "replicate"), {"replicate": [0]}, _single_step),
+               ("instance", "lambda", "delta", "replicate"), {"replicate": [0]}, _single_step, _single_step_cost),
         Family("learned-baseline", "T6: learned baseline's clipping mass over independent trainings",
                ("instance", "lambda", "delta", "eta", "training_size", "replicate"), {"replicate": [0]},
                _learned_baseline),

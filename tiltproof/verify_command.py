@@ -73,19 +73,25 @@ def run_verification(arguments) -> Any:
 
 
 def command_verify(arguments) -> int:
-    from rich.console import Console
+    """Through the runner: bad arguments refused before the target is imported (exit 2, one ``error:`` line
+    on stderr), Ctrl-C → exit 130, and the run stamp (``meta``) in the JSON beside the record's fields."""
+    from tiltproof.runner import EXIT_INTERRUPTED, console as make_console, refuse, run_meta
 
-    console = Console() if sys.stdout.isatty() else Console(width=200)
+    console = make_console()
     try:
         record = run_verification(arguments)
     except ValueError as error:
-        console.print(f"[red]error:[/] {error}", markup=True, highlight=False)
-        return 2
+        return refuse(str(error))
+    except KeyboardInterrupt:
+        print("interrupted: the check was stopped before its record existed; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     console.print(str(record), markup=False, highlight=False)
     if arguments.json:
         from tiltproof.records_io import write_atomically
 
-        write_atomically(Path(arguments.json), json.dumps(record.to_json(), indent=2))
+        meta = run_meta("verify", arguments.device, target=arguments.target, family=arguments.family,
+                        instance=arguments.instance, alpha=arguments.alpha, seed=arguments.seed)
+        write_atomically(Path(arguments.json), json.dumps({**record.to_json(), "meta": meta}, indent=2))
         console.print(f"wrote {arguments.json}", markup=False)
     if record.verdict in ("fail", "error") or getattr(record, "not_reproducible", False):
         return 1

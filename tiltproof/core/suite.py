@@ -67,14 +67,10 @@ def run_suite(claims: Iterable[Claim], *, alpha_cap: float = DEFAULT_ALPHA_TOTAL
     ``on_record`` sees each record as soon as it exists (the CLI writes it to disk there)."""
     claims = list(claims)
     plan = plan or plan_levels(claims, alpha_cap)
-    device = resolve_device(device)
-    records = []
-    for claim in claims:
-        record = run_claim(claim, alpha=plan.levels[claim.id], seed=seed, device=device)
-        records.append(record)
-        if on_record is not None:
-            on_record(record)
-    return records
+    from tiltproof.parallel import run_claims_parallel
+
+    return run_claims_parallel(claims, alpha=plan.levels, seed=seed, device=str(resolve_device(device)), workers=1,
+                               on_record=on_record)
 
 
 def run_claim_by_id(claim_id: str, *, alpha: float, seed: int = 0, device: str = "cpu") -> dict:
