@@ -3,7 +3,7 @@
     python benchmarks/lcb_training_cost.py [--quick] [--height 7] [--calibration path|per_step] [--device cpu|cuda] [--json FILE]
 
 **Path calibration** (default, as ``benchmarks/alignment.py`` trains lcb on the GMM:
-``estimators.path_calibration``, ε = η = 0.05 for the whole path): phases ``population`` (the sampler chains
+``learning.path_calibration``, ε = η = 0.05 for the whole path): phases ``population`` (the sampler chains
 advanced a step at a time that give each step's parents), ``tilted_prior`` / ``tilted_selection`` /
 ``tilted_training`` (exact tilted children for ĉ_T, model selection and ĉ_t, the fit's tail constraint),
 ``test_paths`` and ``tilted_test`` (each path test's sampler paths and its one tilted child per pair), and
@@ -44,8 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import estimators.learned_chain_baseline as lcb_module  # noqa: E402
-import estimators.path_calibration as path_module  # noqa: E402
+import learning.chain_baseline as lcb_module  # noqa: E402
+import learning.path_calibration as path_module  # noqa: E402
 from benchmarks.alignment import PATH_FAILURE, PATH_TV_BUDGET, PATH_TRAINING, PER_STEP_GMM  # noqa: E402
 from primitives._checks import resolve_device  # noqa: E402
 from theorems import diffusion_chains as dc  # noqa: E402

@@ -1,7 +1,7 @@
 """Per-step δ in both of its meanings: exact per-state terms, the authors' offset rule, and the one-sided
 test of a per-step mean against δ (paper-fidelity §2; LCB spec T2, T3, T7).
 
-At a parent y of step t the step is a single-step problem (``estimators.chain_laws``): base ``p = p_t(·|y)``,
+At a parent y of step t the step is a single-step problem (``estimators.exact.chain_laws``): base ``p = p_t(·|y)``,
 reward ``V = V_t(X)``, soft value ``V' = V_{t+1}(y)`` (``E_p e^{V/λ} = e^{V'/λ}``), baseline ``b = b_t(y)``.
 
 * **Target side** (ours, T3/T7): ``P_q(V > b | y)``, q the tilted kernel; it bounds ``D/Z`` and so the

@@ -27,8 +27,8 @@ from typing import Literal
 import numpy as np
 
 from estimators import design
-from estimators.exact import TiltedLaw
-from estimators.reward_law import DiscreteLaw, NormalMixtureLaw
+from estimators.exact.tilted_law import TiltedLaw
+from estimators.exact.reward_law import DiscreteLaw, NormalMixtureLaw
 
 __all__ = ["StatisticKind", "statistic_kind", "rate_event_value", "event_rate", "signal", "alternative_law",
            "untilted_law", "samples_to_detect", "detected_at", "smallest_detected_error"]

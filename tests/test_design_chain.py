@@ -12,7 +12,7 @@ from estimators.design_chain import (exceedance_probability, largest_valid_rank,
                                      min_num_accepted_for_relative_mean_test, min_num_residuals_for_calibration_test,
                                      min_num_samples_for_tv_lower_bound_test, min_relative_gap_of_means_detectable,
                                      negative_binomial_mean_power, tail_rate_for_exceedance)
-from estimators.learned_chain_baseline import calibration_rank
+from learning.chain_baseline import calibration_rank
 from theorems import chain_learned_baseline as t6
 from tiltproof.core.framework import run_claim
 from tests.conftest import STAT_ALPHA
@@ -98,7 +98,7 @@ def test_exact_calls_integral_matches_its_closed_form_floor():
     integral (spherical quadrature) must agree with the 1-D radial Z to quadrature precision."""
     import math
 
-    from estimators.plane_calls import expected_planes_calls
+    from estimators.exact.plane_calls import expected_planes_calls
     from theorems import kl_oracle_calls as l1b
 
     for k in (1, 2):

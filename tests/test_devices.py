@@ -10,10 +10,10 @@ import math
 import pytest
 import torch
 
-from estimators.exact import TiltedLaw, reward_law
+from estimators.exact.tilted_law import TiltedLaw, reward_law
 from estimators.law_tests import fit_sample_size, fit_test
-from estimators.peer_laws import reward_tv, sir_reward_probabilities
-from estimators.tilt_quantities import soft_value
+from estimators.exact.peer_laws import reward_tv, sir_reward_probabilities
+from estimators.exact.tilt_quantities import soft_value
 from primitives import Categorical, Gaussian, GaussianMixture, LinearReward, StepReward, TableReward, rejection_sample
 from primitives.peers import rso_sample, sir_sample
 from tests.conftest import STAT_ALPHA

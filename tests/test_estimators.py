@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given, strategies as st
 from scipy.stats import binom
 
-from estimators import tilt_quantities as tq
+from estimators.exact import tilt_quantities as tq
 from estimators.baselines import (chernoff_baseline, empirical_chernoff_baseline, plugin_chernoff_baseline,
                                   subgaussian_baseline)
 from estimators.confidence import (binomial_detectable_rate, clopper_pearson_lower, clopper_pearson_upper,
                                    dkw_radius, dkw_sample_size, empirical_bernstein_radius, ks_distance,
                                    multinomial_tv_radius, negative_binomial_rate_interval)
-from estimators.log_mgf import empirical_log_mgf
-from estimators.reward_law import DiscreteLaw
+from estimators.exact.log_mgf import empirical_log_mgf
+from estimators.exact.reward_law import DiscreteLaw
 from tests.conftest import STAT_ALPHA
 
 

@@ -240,7 +240,7 @@ def test_keyword_features_count_compatible_windows(rows):
 
 def test_soft_values_can_be_fitted_on_given_features():
     """``fit_soft_values(features=…)`` encodes every state through the features (and only them)."""
-    from estimators.learned_chain_baseline import fit_soft_values
+    from learning.chain_baseline import fit_soft_values
 
     kernel = _kernel(vocabulary=3, length=3)
     reward = ClassShareReward(1.0, token=1)

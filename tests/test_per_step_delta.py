@@ -11,7 +11,7 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from estimators.chain_laws import StateLaws
+from estimators.exact.chain_laws import StateLaws
 from estimators.per_step_delta import (assert_step_mean_at_most_by_kl, chernoff_factor_bound, log_proposal_chernoff_mass,
                                        min_excess_of_step_mean_detectable, min_num_samples_for_step_mean_test,
                                        proposal_offset, proposal_offset_from_log_masses, proposal_tail,

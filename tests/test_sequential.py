@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from estimators import sequential
 from estimators.diagnosis import diagnose_single_step
-from estimators.exact import TiltedLaw
+from estimators.exact.tilted_law import TiltedLaw
 from estimators.single_step_power import statistic_kind
 from primitives import Gaussian, LinearReward, rejection_sample
 from tiltproof.byo.byos import check_sampler

@@ -11,7 +11,7 @@ from scipy.stats import norm
 
 from estimators.confidence import ks_distance
 from estimators.projection_fit import GridCDF, ks_lower_bound
-from estimators.ridge_law import RidgeTiltedLaw
+from estimators.exact.ridge_law import RidgeTiltedLaw
 from primitives import Gaussian, GaussianMixture
 from tests.conftest import STAT_ALPHA
 from tests.strategies import seeds

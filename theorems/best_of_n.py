@@ -47,8 +47,8 @@ from scipy.special import logsumexp
 from estimators.confidence import (binomial_detectable_rate, clopper_pearson_lower, dkw_radius,
                                    ks_distance, multinomial_tv_radius)
 from estimators import design
-from estimators.exact import reward_law
-from estimators.reward_law import DiscreteLaw, NormalMixtureLaw, RewardLaw
+from estimators.exact.tilted_law import reward_law
+from estimators.exact.reward_law import DiscreteLaw, NormalMixtureLaw, RewardLaw
 from primitives.best_of_n import best_of_n_sample
 from primitives.laws import BaseLaw, Categorical, Gaussian, GaussianMixture
 from primitives.rewards import LinearReward, Reward, TableReward

@@ -42,7 +42,7 @@ a continuous law of R near u:
   δ = 0.01 puts u ≈ 0.23 in the continuous part above it. Here one tilt step moves the law a lot, so pairs drawn
   from p_t instead of q_t reach u at rate ≈ 0.007 (exceedance ≈ 0.065 > η); at t = 10 that bug gives 0.0465
   (exceedance 0.013 < η: no violation to detect).
-Learners: ``network`` (the step network of ``estimators.learned_chain_baseline``, briefly trained, on three
+Learners: ``network`` (the step network of ``learning.chain_baseline``, briefly trained, on three
 independent trainings) and ``constant`` (γ ≡ 0: the calibration alone). Wrong variants: the calibration
 without slack (empirical (1 − δ)-quantile), for both learners; pairs drawn from ``p_t`` instead of ``q_t``.
 """
@@ -56,12 +56,12 @@ import numpy as np
 import torch
 from scipy.optimize import brentq
 
-from estimators.chain_ridge import ridge_tail_q
+from estimators.exact.ridge_chain_law import ridge_tail_q
 from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper
 from estimators.design_chain import (exceedance_probability, largest_valid_rank, min_num_residuals_for_calibration_test,
                                      tail_rate_for_exceedance)
-from estimators.learned_chain_baseline import calibrate_offset
-from estimators.learned_chain_baseline import StepFeatures, fit_step_network, gamma_of
+from learning.chain_baseline import calibrate_offset
+from learning.chain_baseline import StepFeatures, fit_step_network, gamma_of
 from primitives.chain_samplers import EnvelopeBaseline, per_step_rejection_sample, step_rejection_sample
 from tiltproof.core import symbols as sym
 from tiltproof.instances.chain import ChainInstance, _hypotheses, chain_instance, single_threaded

@@ -11,7 +11,7 @@ Instance (``gmm-diffusion-d2``): Gaussian-mixture data on ℝ² (3 components, e
   widened by the sampler's TV) contains the exact ``log Z(θ)``. The violation it must detect: a log Z off by
   ``log(1 + η)`` = 0.262 nats, η = 0.3 the partition error L1d is registered for (an estimate this far off breaks
   L1d's premise), w.p. ≥ 1 − β. The samples per telescoping point follow from
-  ``estimators.design_partition`` at the population moments of the bridge terms (closed forms for the
+  ``estimators.bridge_log_partition`` at the population moments of the bridge terms (closed forms for the
   Gaussian-mixture tilts), with the RK4 displacement allowed up to ``DISPLACEMENT_CAP`` (a larger one fails);
   the record's ``detectable_gap`` is that design's, and ``details.detectable_relative_tilt_error`` says the
   same in the oracle's units (an oracle drawing ``p_{(1±e)θ}`` is caught for e ≥ 0.20). Wrong variants: an
@@ -31,8 +31,9 @@ import sympy
 import torch
 
 from estimators.design import detectable_parameter_error
-from estimators.design_partition import (gaussian_mixture_bridge_moments, min_gap_of_log_partitions_detectable_by_bridge,
-                                         min_num_samples_for_bridge_log_partition_test)
+from estimators.bridge_log_partition import (gaussian_mixture_bridge_moments,
+                                             min_gap_of_log_partitions_detectable_by_bridge,
+                                             min_num_samples_for_bridge_log_partition_test)
 from estimators.projection_fit import projection_fit_sample_size
 from primitives.laws import GaussianMixture
 from primitives.score_tilt import ExactScoreMixtureDiffusion, ScoreTiltOracle
@@ -165,7 +166,7 @@ def _projected_tilt(mixture: GaussianMixture, theta: np.ndarray, direction: np.n
 
 
 def bridge_moments(mixture: GaussianMixture, theta: np.ndarray, steps: int, oracle_scale: float = 1.0):
-    """Per step, the population moments of the bridge's two bounded means (``estimators.design_partition``) when
+    """Per step, the population moments of the bridge's two bounded means (``estimators.bridge_log_partition``) when
     the oracle draws ``p_{sθ_j}`` (s = ``oracle_scale``; 1 for an exact oracle), and the estimator's limit
     ``Σ_j log(μ_num/(c μ_den))`` with the pilot's c at its population value ``Z(sθ_{j−1})/Z(sθ_{j−1} + Δ)``."""
     moments, limit = [], 0.0
@@ -183,7 +184,7 @@ def bridge_moments(mixture: GaussianMixture, theta: np.ndarray, steps: int, orac
 @lru_cache(maxsize=None)
 def telescoping_design(alpha: float, beta: float) -> dict:
     """Samples per telescoping point so that a log Z off by ``TELESCOPING_GAP`` nats (either side) is excluded
-    w.p. ≥ 1 − β (``estimators.design_partition``, population moments of the exact oracle, widening at the
+    w.p. ≥ 1 − β (``estimators.bridge_log_partition``, population moments of the exact oracle, widening at the
     initial-TV bound plus |Δ|·``DISPLACEMENT_CAP``), the detectable gap at that n, and the same power in the
     user's units: the smallest relative tilt error e of an oracle drawing ``p_{(1±e)θ}`` that it detects."""
     diffusion, theta = diffusion_instance()
@@ -220,7 +221,7 @@ def check_telescoping(context: CheckContext, claimed=None, oracle_scale: float =
     evidence = interval_evidence(
         statistic=f"telescoping over θ_j = jθ/{TELESCOPING_STEPS}: bounded bridge identity, empirical Bernstein "
                   f"(α/{4 * TELESCOPING_STEPS} per side per mean), widened by the Pinsker initial-TV bound and the "
-                  "RK4 displacement; n designed for a log Z error of log(1.3) nats (estimators.design_partition)",
+                  "RK4 displacement; n designed for a log Z error of log(1.3) nats (estimators.bridge_log_partition)",
         value=value, exact=exact, empirical=estimate.estimate, interval=(estimate.lower, estimate.upper),
         n=estimate.calls, detectable_gap=plan["detectable_gap"],
         details={"initial_tv_bound": estimate.sampler_tv, "max_displacement": estimate.displacement,

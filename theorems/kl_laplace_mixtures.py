@@ -20,7 +20,7 @@ import torch
 from scipy.special import logsumexp
 
 from estimators.projection_fit import projection_fit_sample_size
-from estimators.ridge_law import mixture_components
+from estimators.exact.ridge_law import mixture_components
 from primitives.kl_align import KLAlignResult
 from primitives.laws import GaussianMixture
 from primitives.planes import SquaredNormReward

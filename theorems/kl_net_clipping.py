@@ -31,7 +31,7 @@ from scipy.optimize import brentq
 from scipy.special import logsumexp
 
 from estimators.projection_fit import projection_fit_sample_size, projection_fit_test
-from estimators.ridge_law import RidgeTiltedLaw
+from estimators.exact.ridge_law import RidgeTiltedLaw
 from primitives.kl_align import kl_align
 from primitives.laws import Gaussian
 from primitives.planes import ConvexLowRank, PlaneCover

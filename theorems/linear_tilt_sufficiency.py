@@ -3,7 +3,7 @@
 ``kl_align`` outputs ``q_KL ∝ p·e^{r/λ}`` exactly when its planes ``ℓ_i ≤ f`` cover f within ε on all of
 ℝ^k. Claims ``l1a.exact/…`` on four instances: ``|⟨a,x⟩|`` (two planes), a hinge
 ``max(0, s−0.5, 2.5s−2)`` on a mixture base, a log-sum-exp in k = 2 through its J pieces (``ε = τ log J``), and a
-finite law. Exact laws: 1-D quadrature along the ridge (``estimators.ridge_law``: S and every coordinate), a
+finite law. Exact laws: 1-D quadrature along the ridge (``estimators.exact.ridge_law``: S and every coordinate), a
 Gaussian mixture (log-sum-exp with ``τ/λ = 2``: ``e^{f/λ}`` expands into ``J(J+1)/2`` tilts), softmax
 enumeration (finite law). Checks: projection KS against DKW (Bonferroni over the projections), multinomial TV
 for the finite law, n designed for a KS (TV) gap of ``FIT_GAP``.
@@ -25,7 +25,7 @@ from scipy.special import logsumexp
 
 from estimators.design import min_num_samples_for_multinomial_tv_test
 from estimators.projection_fit import multinomial_fit, projection_fit_sample_size
-from estimators.ridge_law import RidgeTiltedLaw
+from estimators.exact.ridge_law import RidgeTiltedLaw
 from primitives.kl_align import kl_align, plane_cover
 from primitives.laws import Categorical, Gaussian, GaussianMixture
 from primitives.planes import LogSumExpReward, MaxOfPlanes

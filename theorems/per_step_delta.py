@@ -90,7 +90,7 @@ import sympy
 import torch
 
 from estimators.chain_baselines import OracleChernoffBaseline
-from estimators.chain_laws import kernel_value_laws
+from estimators.exact.chain_laws import kernel_value_laws
 from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper
 from estimators.design import min_num_samples_for_binomial_upper_test, min_rate_detectable_by_binomial_upper_test
 from estimators.per_step_delta import (chernoff_factor_bound, log_proposal_chernoff_mass, proposal_offset_from_log_masses,

@@ -20,7 +20,7 @@ acceptances is designed, not picked (``designed_accepts``): the exact NB test de
 N. Identities are tested two-sided: ``t4.proposals_identity`` and ``t4.saving`` where ``B ≥ ess sup r``.
 The claimed side of each identity is the sympy expression evaluated with D/Z from the clip mass
 (tilted and plain tails); the exact side is ``1/Z_b`` from the clipped partition (masses below and
-above b): two formulas of ``estimators.tilt_quantities`` that share no intermediate quantity.
+above b): two formulas of ``estimators.exact.tilt_quantities`` that share no intermediate quantity.
 Where b_δ would be ess sup r (finite-k10 and gmm-step-d1 at δ ≤ 0.1) the claim would be T1's:
 δ is chosen per instance (``informative_delta``, ``tradeoff_deltas``) and a hypothesis makes a
 degenerate choice an ``error``.
@@ -32,12 +32,12 @@ from functools import partial
 
 
 from estimators import design
-from estimators import tilt_quantities as tq
+from estimators.exact import tilt_quantities as tq
 from estimators.baselines import chernoff_baseline
 from estimators.confidence import negative_binomial_rate_interval
-from estimators.exact import TiltedLaw
+from estimators.exact.tilted_law import TiltedLaw
 from estimators.law_tests import fit_sample_size, fit_test
-from estimators.reward_law import NormalMixtureLaw
+from estimators.exact.reward_law import NormalMixtureLaw
 from tiltproof.core import symbols as sym
 from tiltproof.core.evidence import interval_evidence, lower_bound_evidence, upper_bound_evidence
 from tiltproof.core.sampling import SamplerFactory, rejection_factory

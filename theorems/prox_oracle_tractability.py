@@ -304,7 +304,7 @@ def check_objective_gaps(context: CheckContext, w_sampler=_w_sampler) -> Evidenc
     sampler's mean reward ⟨b, X̄⟩ equals the exact ⟨b, m⟩ (two-sided exact normal test, α/2 each). Violation the
     sampled half must detect: a sampler whose mean reward is off by ``OBJECTIVE_GAP_FRACTION`` of the smaller
     objective gap (its objective value then misstated by that much), w.p. ≥ 1 − β; n from
-    ``estimators.design_normal`` (the W sampler outputting the KL law is off by 0.179, 41 % of the gap)."""
+    ``estimators.normal_mean`` (the W sampler outputting the KL law is off by 0.179, 41 % of the gap)."""
     base, reward, lam_value = side_by_side_instance()
     mean_kl, mean_w, cov = side_by_side_laws(base, reward, lam_value)
     mean, b = base.mean.numpy(), reward.theta

@@ -4,7 +4,7 @@ The learner (``estimators.baselines.empirical_chernoff_baseline``) certifies ``b
 of 2|grid| = 32 one-sided empirical-Bernstein bounds, each at η/32. Two realistic slips in that slack — the radius
 halved, the union over the grid dropped (each bound at η/2, ``bound_count=2``) — are invisible on the registered
 T6 instance ``finite-u11`` (δ = 0.5, η = 0.05, n = 4000: 0/300 failures, and a halved radius still certifies there).
-On a two-point reward law the learner's law is exactly enumerable (``estimators.learner_law``: b̂ is a closed form
+On a two-point reward law the learner's law is exactly enumerable (``estimators.exact.learner_law``: b̂ is a closed form
 of the count K ~ Bin(n, p)), so the question "is there a setting where the wrong learner breaks T6?" has exact
 answers:
 
@@ -55,7 +55,8 @@ import torch
 from estimators.baselines import (DEFAULT_S_GRID, chernoff_baseline, empirical_chernoff_baseline,
                                   population_learned_baseline)
 from estimators.confidence import clopper_pearson_lower, dkw_radius, empirical_bernstein_radius, ks_distance
-from estimators.learner_law import certificate_failure_probability, ks_distance_between_laws, two_point_learner_law
+from estimators.exact.learner_law import (certificate_failure_probability, ks_distance_between_laws,
+                                          two_point_learner_law)
 from primitives.laws import Categorical
 from primitives.rewards import TableReward
 from tiltproof.core import symbols as sym

@@ -35,13 +35,13 @@ from scipy import integrate
 from scipy.special import logsumexp
 from scipy.stats import nbinom, norm
 
-from estimators import tilt_quantities as tq
+from estimators.exact import tilt_quantities as tq
 from estimators import design
 from estimators.baselines import chernoff_baseline, empirical_chernoff_baseline, population_learned_baseline
 from estimators.confidence import binomial_detectable_rate, clopper_pearson_lower, dkw_radius, ks_distance
-from estimators.exact import TiltedLaw
+from estimators.exact.tilted_law import TiltedLaw
 from estimators.law_tests import fit_sample_size, fit_test, tv_lower_confidence
-from estimators.reward_law import DiscreteLaw, NormalMixtureLaw
+from estimators.exact.reward_law import DiscreteLaw, NormalMixtureLaw
 from tiltproof.core import symbols as sym
 from tiltproof.core.evidence import interval_evidence, upper_bound_evidence
 from tiltproof.core.sampling import SamplerFactory, rejection_factory

@@ -44,11 +44,11 @@ from estimators.design_chain import (min_num_residuals_for_calibration_test,
                                      min_num_accepted_for_relative_mean_test, min_relative_gap_of_means_detectable,
                                      min_gap_of_tvs_detectable_by_tv_lower_bound,
                                      min_num_samples_for_tv_lower_bound_test)
-from estimators.design_means import (min_gap_of_means_detectable_by_bernstein,
-                                     min_num_samples_for_bernstein_mean_test)
-from estimators.design_normal import (min_num_samples_for_normal_mean_test, min_shift_of_normal_means_detectable)
-from estimators.design_partition import (min_gap_of_log_partitions_detectable_by_bridge,
-                                         min_num_samples_for_bridge_log_partition_test)
+from estimators.bernstein_mean import (min_gap_of_means_detectable_by_bernstein,
+                                       min_num_samples_for_bernstein_mean_test)
+from estimators.normal_mean import min_num_samples_for_normal_mean_test, min_shift_of_normal_means_detectable
+from estimators.bridge_log_partition import (min_gap_of_log_partitions_detectable_by_bridge,
+                                             min_num_samples_for_bridge_log_partition_test)
 from estimators.design_tractability import (min_num_samples_for_projection_ks_test,
                                             min_discrepancy_of_projections_detectable_by_dkw,
                                             min_num_points_for_region_detection, min_mass_of_regions_detectable)

@@ -84,7 +84,7 @@ def _literal(case: Case) -> dict:
 @lru_cache(maxsize=256)
 def _module(case: Case) -> dict:
     """The code under test on the same atoms: ``estimators.per_step_delta`` and ``t2_per_state``."""
-    from estimators.chain_laws import StateLaws
+    from estimators.exact.chain_laws import StateLaws
     from estimators.per_step_delta import chernoff_factor_bound, proposal_tail, proposal_tail_bound, target_tail
     from tiltproof.core.chain_path_tv import t2_per_state
 
@@ -133,7 +133,7 @@ def _two_point(beyond: bool) -> ProofInstance:
 
 
 def _gmm_t0() -> ProofInstance:
-    from estimators.chain_laws import kernel_value_laws
+    from estimators.exact.chain_laws import kernel_value_laws
     from estimators.per_step_delta import log_proposal_chernoff_mass, proposal_offset_from_log_masses
     from theorems.per_step_delta import DELTA, KAPPA, PER_STEP_INSTANCES, ridge_grid
     from tiltproof.instances.chain import chain_instance

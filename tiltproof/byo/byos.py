@@ -46,7 +46,7 @@ from estimators import single_step_power as power
 from estimators import sequential
 from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper, dkw_radius, ks_distance
 from estimators.diagnosis import diagnose_single_step
-from estimators.exact import TiltedLaw
+from estimators.exact.tilted_law import TiltedLaw
 from estimators.law_tests import fit_sample_size, fit_test
 from primitives._checks import check_positive, check_unit_interval, resolve_device
 from tiltproof.byo.common import (NOT_REPRODUCIBLE, BadOutput, ImplementationRaised, call_user, error_record,
@@ -194,7 +194,7 @@ def check_sampler(sampler: Callable[[int, torch.Generator], Any], *, base=None, 
     ``gap`` (optional) replaces the designed n by the n that detects that gap in the primary statistic's
     units (a warning says when it exceeds the whole alignment effect).
 
-    Raises ``ValueError`` naming the argument for bad input, and ``estimators.exact.UnsupportedInstance``
+    Raises ``ValueError`` naming the argument for bad input, and ``estimators.exact.tilted_law.UnsupportedInstance``
     (a ``ValueError``) when the claimed law is not exactly computable for this base and reward.
     """
     if not callable(sampler):

@@ -38,7 +38,7 @@ with probability ≤ α):
    On the GMM the rates come from quadrature atoms: the region is widened by the relative change of Σ N_t(y)
    when the atom spacing is doubled (500 particles), and the stated power by twice that.
 4. **certificate** (declared rule) — T7: ``TV(q̂_0, q_0) ≤ τ_T + Σ_t E_{y~q̂_{t+1}} TV(q̂_t(·|y), q_t(·|y))``.
-   The terms are exact at each visited state (``estimators.chain_laws.path_tv_terms``); their expectation
+   The terms are exact at each visited state (``estimators.exact.chain_laws.path_tv_terms``); their expectation
    over the sampler's own states is bounded above at level α_share (``bounded_mean_upper_confidence``),
    plus twice the quadrature error (fine vs coarse atoms). Above ``budget`` → ``uncertified``. For a
    budget claim the audit is sequential, so returning more never weakens the verdict: prefixes of
@@ -79,7 +79,7 @@ import torch
 
 from estimators import design
 from estimators.bounded_means import bounded_mean_upper_confidence
-from estimators.chain_laws import kernel_value_laws, path_tv_terms
+from estimators.exact.chain_laws import kernel_value_laws, path_tv_terms
 from estimators.confidence import dkw_radius
 from estimators.geometric_sums import geometric_sum_interval, min_relative_count_error_detectable
 from estimators.per_step_delta import (DELTA_SIDES, UNTILTED, check_kappa, min_num_samples_for_step_certificate,

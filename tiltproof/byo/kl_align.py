@@ -13,7 +13,7 @@ H₀ "the output law is q_KL" at level α. The exact side comes by a route indep
   Gaussian with ``τ/λ`` a positive integer: the finite Laplace mixture of tilts. Projections: every
   coordinate and every reward direction, with closed-form mixture CDFs;
 * ``Gaussian``/``GaussianMixture`` base and ``MaxOfPlanes`` or ``LogSumExpReward`` with k = 1
-  (``f(⟨a,x⟩)``, any λ): 1-D quadrature along the ridge with an error bound (``estimators.ridge_law``), projections
+  (``f(⟨a,x⟩)``, any λ): 1-D quadrature along the ridge with an error bound (``estimators.exact.ridge_law``), projections
   ``⟨a,x⟩`` and every coordinate (KS lower bounds against the gridded CDFs).
 
 Design: n is the smallest size at which the test rejects, w.p. ≥ 1 − β, a sampler that aligns at
@@ -45,9 +45,9 @@ from estimators.design import (detectable_parameter_error, min_gap_of_tvs_detect
                                min_num_samples_for_multinomial_tv_test)
 from estimators.design_tractability import (min_discrepancy_of_projections_detectable_by_dkw,
                                             min_num_samples_for_projection_ks_test)
-from estimators.exact import UnsupportedInstance
+from estimators.exact.tilted_law import UnsupportedInstance
 from estimators.projection_fit import Projection, multinomial_fit, projection_fit_test
-from estimators.ridge_law import RidgeTiltedLaw, mixture_components
+from estimators.exact.ridge_law import RidgeTiltedLaw, mixture_components
 from primitives._checks import check_positive
 from primitives.laws import Categorical, Gaussian, GaussianMixture
 from primitives.planes import LogSumExpReward, MaxOfPlanes, SquaredNormReward

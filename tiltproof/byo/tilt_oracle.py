@@ -48,7 +48,7 @@ from scipy.special import logsumexp, ndtri
 from estimators.design import detectable_parameter_error, min_num_samples_for_multinomial_tv_test
 from estimators.design_tractability import min_num_samples_for_projection_ks_test
 from estimators.projection_fit import multinomial_fit, projection_fit_test
-from estimators.ridge_law import mixture_components
+from estimators.exact.ridge_law import mixture_components
 from primitives._checks import check_positive
 from primitives.laws import Categorical, Gaussian, GaussianMixture
 from tiltproof.byo.common import (NOT_REPRODUCIBLE, BadOutput, ImplementationRaised, as_sample_array, call_user,

@@ -15,8 +15,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from estimators.chain_exact import aligned_data_law, finite_sampler_law
-from estimators.chain_ridge import ridge_sampler_law
+from estimators.exact.finite_chain_law import aligned_data_law, finite_sampler_law
+from estimators.exact.ridge_chain_law import ridge_sampler_law
 from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper, dkw_radius, ks_distance
 from estimators.design import min_discrepancy_of_cdfs_detectable_by_dkw, min_num_samples_for_dkw_cdf_test
 from estimators.design_chain import min_gap_of_tvs_detectable_by_tv_lower_bound, min_num_samples_for_tv_lower_bound_test
@@ -154,7 +154,7 @@ def _fit_units(instance: ChainInstance) -> str:
 def _exact_sampler_law(instance: ChainInstance, baseline):
     """(exact TV of x_0, exact T7 terms, quadrature error, exact law object)."""
     if instance.kind == "ddpm":
-        from estimators.ddpm_sampler_law import ddpm_sampler_law
+        from estimators.exact.ddpm_sampler_law import ddpm_sampler_law
         from tiltproof.instances.chain import ddpm_exact
 
         law = ddpm_sampler_law(ddpm_exact(instance.height, instance.lam), baseline)

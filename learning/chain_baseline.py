@@ -241,7 +241,7 @@ class TrainingReport:
     seconds: float = 0.0
     validation_costs: list[float] = field(default_factory=list)   # queries/sample of each training (selection)
     selected_training: int = 0
-    path_tests: list = field(default_factory=list)        # path calibration (estimators.path_calibration)
+    path_tests: list = field(default_factory=list)        # path calibration (learning.path_calibration)
     base_offsets: dict[int, float] = field(default_factory=dict)
 
 

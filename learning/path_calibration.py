@@ -1,6 +1,6 @@
 """Path-level calibration of a learned chain baseline: one exceedance test spends η once for the whole chain.
 
-Per-step calibration (``estimators.learned_chain_baseline``, T6 on chains) certifies every step at tail δ and
+Per-step calibration (``learning.chain_baseline``, T6 on chains) certifies every step at tail δ and
 failure η/(T+1); with a distribution-free rank that needs ``n ≥ log((T+1)/η)·(T+1)/ε`` exact tilted pairs *per
 step* (2 534 at ε = η = 0.05, T = 20), each drawn by envelope rejection (≈ 700 kernel queries on the
 reference GMM chain at B = 7): ≥ 3.6e7 queries. Here the whole path is tested once.
@@ -85,10 +85,9 @@ import numpy as np
 import torch
 
 from estimators.bounded_means import bounded_mean_upper_confidence
-from estimators.learned_chain_baseline import (ConstantNetwork, LearnedChernoffBaseline, StepFeatures, TrainingReport,
-                                               _copy, calibration_rank,
-                                               empirical_chernoff_gamma, fit_gamma_regression, fit_step_network,
-                                               point_offset, validation_log_cost)
+from learning.chain_baseline import (ConstantNetwork, LearnedChernoffBaseline, StepFeatures, TrainingReport, _copy,
+                                     calibration_rank, empirical_chernoff_gamma, fit_gamma_regression,
+                                     fit_step_network, point_offset, validation_log_cost)
 from primitives._checks import check_positive, check_unit_interval
 from primitives.chain_samplers import per_step_rejection_sample, step_rejection_sample
 from primitives.diffusion import CountingKernel
