@@ -48,7 +48,7 @@ for _entry in (ROOT, ROOT / "benchmarks"):
 
 import peers_diffusion  # noqa: E402
 from estimators.baselines import chernoff_baseline  # noqa: E402
-from estimators.confidence import clopper_pearson_lower  # noqa: E402
+from estimators.binomial import clopper_pearson_lower  # noqa: E402
 from estimators.exact.tilted_law import reward_law  # noqa: E402
 from estimators.exact.peer_laws import (best_of_n_reward_probabilities, reward_tv,  # noqa: E402
                                         rso_reward_probabilities, sir_reward_probabilities,

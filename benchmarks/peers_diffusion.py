@@ -105,8 +105,9 @@ for entry in (ROOT, ROOT / "benchmarks"):
 import alignment  # noqa: E402  (benchmarks/alignment.py: lcb training settings and TV routes)
 from estimators.bounded_means import bounded_mean_upper_confidence  # noqa: E402
 from estimators.chain_baselines import OracleChernoffBaseline  # noqa: E402
-from estimators.confidence import clopper_pearson_lower  # noqa: E402
-from learning.chain_baseline import calibration_rank, train_learned_baseline  # noqa: E402
+from estimators.binomial import clopper_pearson_lower  # noqa: E402
+from estimators.offset_calibration import calibration_rank  # noqa: E402
+from learning.chain_baseline import train_learned_baseline
 from estimators.exact.peer_laws import (best_of_n_reward_probabilities, rso_reward_probabilities,  # noqa: E402
                                         sir_reward_probabilities, target_reward_probabilities)
 from estimators.exact.reward_law import DiscreteLaw  # noqa: E402

@@ -37,7 +37,7 @@ import math
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from estimators.confidence import empirical_bernstein_radius
+from estimators.bounded_means import empirical_bernstein_radius
 from estimators.exact.reward_law import RewardLaw
 from primitives._checks import check_positive, check_unit_interval
 

@@ -85,9 +85,10 @@ import numpy as np
 import torch
 
 from estimators.bounded_means import bounded_mean_upper_confidence
-from learning.chain_baseline import (ConstantNetwork, LearnedChernoffBaseline, StepFeatures, TrainingReport, _copy,
-                                     calibration_rank, empirical_chernoff_gamma, fit_gamma_regression,
-                                     fit_step_network, point_offset, validation_log_cost)
+from estimators.offset_calibration import calibration_rank, point_offset
+from learning.chain_baseline import LearnedChernoffBaseline, TrainingReport
+from learning.model_selection import select_network, selection_candidates
+from learning.step_network import ConstantNetwork, StepFeatures, copy_network, fit_step_network
 from primitives._checks import check_positive, check_unit_interval
 from primitives.chain_samplers import per_step_rejection_sample, step_rejection_sample
 from primitives.diffusion import CountingKernel
@@ -350,28 +351,6 @@ def calibrate_path_offsets(kernel, values, baseline: LearnedChernoffBaseline, ba
     return tests
 
 
-def _select_network(candidates, baseline, kernel, values, selection, t, children, level, generator):
-    """``learned_chain_baseline``'s model selection with exact tilted children drawn in small chunks: the
-    candidate with the smallest ``validation_log_cost`` at its own point offset (``point_offset`` at the
-    per-step level) on the selection parents. Returns (network, history, its point offset)."""
-    lam = values.lam
-    parent_values = values(selection, t + 1)
-    kids = kernel.sample_children(selection, t, children, generator)
-    log_ratios = (values(kids.reshape(-1, *kids.shape[2:]), t).reshape(selection.shape[0], children)
-                  - parent_values[:, None]) / lam
-    tilted_values = values(exact_tilted_children(kernel, selection, t, values, generator=generator), t)
-    scores, offsets = [], []
-    for _, network, _ in candidates:
-        baseline.networks[t] = network
-        gamma = baseline.gamma(selection, t, parent_values)
-        offsets.append(point_offset((tilted_values - parent_values - lam * gamma).cpu().numpy(), lam, level))
-        scores.append(validation_log_cost(gamma, offsets[-1], log_ratios, lam))
-    best = int(np.argmin(scores))
-    name, network, history = candidates[best]
-    return network, {**history, "selection_scores": dict(zip((c[0] for c in candidates), scores)),
-                     "selected": name}, offsets[best]
-
-
 def train_path_calibrated_baseline(kernel, values, *, budget: float, eta: float, train_parents: int = 512,
                                    children: int = 16, tilted_children: int = 0, selection_pairs: int = 400,
                                    offset_level: float | None = None, first_shift: float = FIRST_SHIFT,
@@ -457,15 +436,15 @@ def train_path_calibrated_baseline(kernel, values, *, budget: float, eta: float,
                                     tilted_log_ratios=tilted_log_ratios, iterations=iterations,
                                     learning_rate=learning_rate, smoothing=smoothing, seed=seed, initial=initial)
 
-        warm, warm_history = fit(t, None if previous is None else _copy(previous))
-        regression = fit_gamma_regression(inputs, empirical_chernoff_gamma(log_ratios, level), cap=cap, hidden=hidden,
+        warm = fit(t, None if previous is None else copy_network(previous))
+        candidates = selection_candidates(fit, warm, inputs, log_ratios, level=level, cap=cap, hidden=hidden,
                                           iterations=iterations, learning_rate=learning_rate, seed=t)
-        candidates = [("warm_start", warm, warm_history), ("constant", ConstantNetwork(), {}),
-                      ("chernoff_regression", regression, {}),
-                      ("chernoff_regression_refit", *fit(t, _copy(regression)))]
         baseline.features[t] = features
-        network, history, base_offsets[t] = _select_network(candidates, baseline, counting, values, selection, t,
-                                                            children, level, generator)
+        network, history, base_offsets[t] = select_network(
+            candidates, baseline, counting, values, selection, t, children,
+            lambda kernel, parents, step, values, generator: exact_tilted_children(kernel, parents, step, values,
+                                                                                   generator=generator),
+            lambda residuals: point_offset(residuals, lam, level), generator)
         baseline.networks[t] = network
         baseline.offsets[t] = base_offsets[t]
         report.history[t] = history

@@ -14,7 +14,8 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from estimators.confidence import dkw_radius, ks_distance, multinomial_tv_radius
+from estimators.dkw import dkw_radius, ks_distance
+from estimators.multinomial_tv import multinomial_tv_radius
 from estimators.exact.tilted_law import reward_law
 from estimators.exact.reward_law import DiscreteLaw, NormalMixtureLaw
 from primitives import Categorical, Gaussian, LinearReward, TableReward, best_of_n_sample

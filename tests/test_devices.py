@@ -62,7 +62,7 @@ def test_peers_on_each_device(device):
     generator = torch.Generator(device=device).manual_seed(3)
     samples = sir_sample(base, reward, 0.5, 6, 30_000, generator=generator).samples
     observed = torch.stack([(reward(samples) == float(v)).double().mean() for v in values]).cpu().numpy()
-    from estimators.confidence import multinomial_tv_radius
+    from estimators.multinomial_tv import multinomial_tv_radius
 
     assert reward_tv(observed, claimed) <= multinomial_tv_radius(30_000, STAT_ALPHA, probs=claimed)
     assert rso_sample(base, reward, 0.5, 8, 100, generator=generator).samples.device.type == device

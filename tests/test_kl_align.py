@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 from scipy.special import logsumexp
 
-from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper
+from estimators.binomial import clopper_pearson_lower, clopper_pearson_upper
 from estimators.projection_fit import multinomial_fit, projection_fit_sample_size, projection_fit_test
 from primitives import (Categorical, ConvexLowRank, Gaussian, GaussianMixture, LogSumExpReward, MaxOfPlanes,
                         SquaredNormReward, kl_align, plane_cover)

@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 from scipy.stats import binom
 
 from estimators.baselines import DEFAULT_S_GRID, empirical_chernoff_baseline
-from estimators.confidence import empirical_bernstein_radius
+from estimators.bounded_means import empirical_bernstein_radius
 from estimators.exact.learner_law import (certificate_failure_probability, ks_distance_between_laws,
                                           two_point_learned_baselines, two_point_learner_law)
 from theorems import t6_learner_slack as slack

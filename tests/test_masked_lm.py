@@ -11,7 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from estimators.confidence import multinomial_tv_radius
+from estimators.multinomial_tv import multinomial_tv_radius
 from primitives.masked_lm import (ALPHABETS, TINY_CONFIG, MaskedLMConfig, MaskedLMKernel, MaskedTokenModel,
                                   corpus_sequences, decode, encode, train_masked_lm)
 from primitives.masked_lm_exact import EnumeratedMaskedLM

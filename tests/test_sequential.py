@@ -37,7 +37,7 @@ def test_spending_sums_below_the_total_and_keeps_half_for_the_last_look(total, l
 def test_design_companions_agree_and_state_the_inflation(gap, alpha, beta):
     cap = sequential.max_num_samples_for_sequential_dkw_test(gap, alpha=alpha, beta=beta)
     assert sequential.min_discrepancy_of_cdfs_detectable_by_sequential_dkw(cap, alpha=alpha, beta=beta) <= gap
-    from estimators.design import min_num_samples_for_dkw_cdf_test
+    from estimators.dkw import min_num_samples_for_dkw_cdf_test
 
     fixed = min_num_samples_for_dkw_cdf_test(gap, alpha=alpha, beta=beta)
     assert cap >= fixed

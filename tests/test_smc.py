@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from estimators.confidence import multinomial_tv_radius
+from estimators.multinomial_tv import multinomial_tv_radius
 from estimators.exact.peer_laws import reward_tv, sir_reward_probabilities
 from estimators.exact.reward_law import DiscreteLaw
 from primitives import TableReward

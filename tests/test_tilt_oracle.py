@@ -12,7 +12,8 @@ from scipy.stats import norm
 
 from estimators.projection_fit import multinomial_fit, projection_fit_sample_size, projection_fit_test
 from primitives import (Categorical, ExactScoreMixtureDiffusion, ExactTiltOracle, Gaussian, GaussianMixture,
-                        ScoreTiltOracle, telescoping_log_partition)
+                        ScoreTiltOracle)
+from estimators.bridge_log_partition import telescoping_log_partition
 from tests.conftest import STAT_ALPHA
 from tests.strategies import seeds
 from tiltproof.core.tractability_checks import mixture_projections, spd_matrix

@@ -27,8 +27,8 @@ from functools import partial
 
 import numpy as np
 
-from estimators.confidence import dkw_radius, ks_distance
-from estimators.design import min_discrepancy_of_cdfs_detectable_by_dkw, min_num_samples_for_dkw_cdf_test
+from estimators.dkw import dkw_radius, ks_distance
+from estimators.dkw import min_discrepancy_of_cdfs_detectable_by_dkw, min_num_samples_for_dkw_cdf_test
 from primitives.chain_samplers import trajectory_rejection_sample, unaligned_sample
 from tiltproof.core import symbols as sym
 from tiltproof.instances.chain import (ChainInstance, _hypotheses, chain_instance, reference_ddpm_chain,

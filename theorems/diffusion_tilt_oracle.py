@@ -37,7 +37,7 @@ from estimators.bridge_log_partition import (gaussian_mixture_bridge_moments,
 from estimators.projection_fit import projection_fit_sample_size
 from primitives.laws import GaussianMixture
 from primitives.score_tilt import ExactScoreMixtureDiffusion, ScoreTiltOracle
-from primitives.tilt_oracle import telescoping_log_partition
+from estimators.bridge_log_partition import telescoping_log_partition
 from tiltproof.core.evidence import interval_evidence, upper_bound_evidence
 from tiltproof.core.tractability_checks import fit_evidence, mixture_projections, claim_adder, variant_builder
 from tiltproof.core.framework import CheckContext, Claim, Evidence, Mutant

@@ -20,7 +20,7 @@ shows it.
 
 Test: the exact two-sided negative-binomial interval (α/2 per side) for calls per accepted sample must contain
 the exact value (widened by the quadrature error), with the accepted count from
-``estimators.design_chain.min_num_accepted_for_relative_mean_test``: it detects a true (or reported) mean off
+``estimators.negative_binomial.min_num_accepted_for_relative_mean_test``: it detects a true (or reported) mean off
 by a relative 10 % in either direction w.p. ≥ 1 − β for every k (k = 3: mean ≈ 146 calls of 179 planes, so the
 design asks for 8723 accepted samples, ≈ 1.27·10⁶ calls, at the default level 4e-9; measured on the 2-core AMD EPYC
 under load: 1.0 s at d = 4 and 5.6 s at d = 64, the plane log-sum of each call being one fused ``addmm`` per
@@ -42,7 +42,7 @@ import torch
 from scipy import integrate
 from scipy.special import gammaln, logsumexp
 
-from estimators.design_chain import min_num_accepted_for_relative_mean_test, min_relative_gap_of_means_detectable
+from estimators.negative_binomial import min_num_accepted_for_relative_mean_test, min_relative_gap_of_means_detectable
 from estimators.exact.plane_calls import ExpectedCalls, expected_planes_calls
 from primitives.kl_align import kl_align, plane_cover, plane_log_weights
 from primitives.laws import Gaussian

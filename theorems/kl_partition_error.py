@@ -47,7 +47,7 @@ import numpy as np
 import sympy
 import torch
 
-from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper
+from estimators.binomial import clopper_pearson_lower, clopper_pearson_upper
 from estimators.projection_fit import projection_fit_sample_size, projection_fit_test
 from primitives.kl_align import kl_align, plane_cover
 from primitives.laws import Categorical, Gaussian

@@ -23,7 +23,7 @@ import sympy
 import torch
 from scipy.special import logsumexp
 
-from estimators.design import min_num_samples_for_multinomial_tv_test
+from estimators.multinomial_tv import min_num_samples_for_multinomial_tv_test
 from estimators.projection_fit import multinomial_fit, projection_fit_sample_size
 from estimators.exact.ridge_law import RidgeTiltedLaw
 from primitives.kl_align import kl_align, plane_cover

@@ -9,7 +9,7 @@ the backward recursion and the aligned law ``q_0 ∝ p_0 e^{r/λ}`` are exact. T
 trained network, whatever its quality: the theorems are about the chain the model defines.
 
 Claims (LCB spec; each sampled test a multinomial TV test over the 81 sequences, n designed so that a TV
-gap of ``GAP`` = 0.1 is detected w.p. ≥ 1 − β, ``estimators.design.min_num_samples_for_multinomial_tv_test``):
+gap of ``GAP`` = 0.1 is detected w.p. ≥ 1 − β, ``estimators.multinomial_tv.min_num_samples_for_multinomial_tv_test``):
 
 * ``t1.trajectory_exact/lm-tiny-B5`` — T1 on paths: whole chains of the model accepted with
   ``e^{(r(x_0) − B)/λ}`` output ``q_0`` exactly. Sampled x_0 against the enumerated q_0.
@@ -38,8 +38,9 @@ import sympy
 import torch
 
 from estimators.exact.finite_chain_law import aligned_data_law, finite_sampler_law
-from estimators.confidence import multinomial_tv_radius
-from estimators.design import min_gap_of_tvs_detectable_by_multinomial, min_num_samples_for_multinomial_tv_test
+from estimators.multinomial_tv import multinomial_tv_radius
+from estimators.multinomial_tv import (min_gap_of_tvs_detectable_by_multinomial,
+                                       min_num_samples_for_multinomial_tv_test)
 from primitives.chain_samplers import (EnvelopeBaseline, ExactSoftValues, OffsetBaseline, per_step_rejection_sample,
                                        trajectory_rejection_sample)
 from primitives.masked_lm import TINY_CONFIG, MaskedLMKernel, train_masked_lm

@@ -26,11 +26,12 @@ import numpy as np
 import sympy
 import torch
 
-from estimators import design
+from estimators.multinomial_tv import min_num_samples_for_multinomial_tv_test
 from estimators.exact import tilt_quantities as tq
 from estimators.exact.reward_law import DiscreteLaw
 from estimators.baselines import chernoff_baseline
-from estimators.confidence import multinomial_tv_radius, negative_binomial_rate_interval
+from estimators.multinomial_tv import multinomial_tv_radius
+from estimators.negative_binomial import negative_binomial_rate_interval
 from estimators.exact.tilted_law import TiltedLaw
 from estimators.law_tests import fit_sample_size, tv_lower_confidence
 from estimators.exact.peer_laws import reward_tv, sir_reward_probabilities, target_reward_probabilities
@@ -144,7 +145,7 @@ def _reward_frequencies(samples, instance: Instance, values: np.ndarray) -> np.n
 def check_sir_law(instance: Instance, particle_count: int, context: CheckContext, sampler=sir_sampler) -> Evidence:
     """H₀: the SIR output's reward law is the enumerated π_M (multinomial TV test; x | r is p(·|r) for SIR)."""
     values, claimed = sir_reward_probabilities(instance.law, instance.lam, particle_count)
-    n = design.min_num_samples_for_multinomial_tv_test(FIT_GAP, claimed, alpha=context.alpha, beta=context.beta)
+    n = min_num_samples_for_multinomial_tv_test(FIT_GAP, claimed, alpha=context.alpha, beta=context.beta)
     result = sampler(instance, particle_count, context.device)(n, context.generator())
     frequencies = _reward_frequencies(result.samples, instance, values)
     statistic = reward_tv(frequencies, claimed)

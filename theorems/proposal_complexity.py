@@ -31,10 +31,11 @@ import math
 from functools import partial
 
 
-from estimators import design
+from estimators.negative_binomial import (min_num_accepts_for_negative_binomial_rate_test,
+                                          min_relative_error_of_proposals_detectable_by_negative_binomial)
 from estimators.exact import tilt_quantities as tq
 from estimators.baselines import chernoff_baseline
-from estimators.confidence import negative_binomial_rate_interval
+from estimators.negative_binomial import negative_binomial_rate_interval
 from estimators.exact.tilted_law import TiltedLaw
 from estimators.law_tests import fit_sample_size, fit_test
 from estimators.exact.reward_law import NormalMixtureLaw
@@ -63,8 +64,8 @@ def designed_accepts(claimed_proposals: float, alpha: float, beta: float, side: 
     ``gap`` (in each tested direction) w.p. ≥ 1 − β (``estimators.design``, exact NB tails).
     ``side``: ``two-sided`` (identity), ``rate-above`` (claim N ≥ bound), ``rate-below`` (claim N ≤ bound)."""
     rate = min(1.0 / claimed_proposals, 0.9)  # a claimed N ≤ 1.1 is sized as N = 1.1 (N < 1 is refuted by any count)
-    accepts = design.min_num_accepts_for_negative_binomial_rate_test(rate, gap, alpha=alpha, beta=beta, side=side)
-    detectable = design.min_relative_error_of_proposals_detectable_by_negative_binomial(
+    accepts = min_num_accepts_for_negative_binomial_rate_test(rate, gap, alpha=alpha, beta=beta, side=side)
+    detectable = min_relative_error_of_proposals_detectable_by_negative_binomial(
         accepts, rate, alpha=alpha, beta=beta, side=side)
     return accepts, detectable
 

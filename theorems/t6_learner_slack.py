@@ -32,7 +32,7 @@ Only the certificate is registered here: on a two-point law T6's clip-mass event
 Claims (module ``t6_learner_slack``):
 
 * ``t6.certificate/bernoulli-p0.05/delta=0.1,eta=0.001,n=100000`` — ``P(b̂ < b_δ) ≤ η``, one-sided
-  Clopper–Pearson over K trainings, K from ``estimators.design.min_num_samples_for_binomial_upper_test`` for the
+  Clopper–Pearson over K trainings, K from ``estimators.binomial.min_num_samples_for_binomial_upper_test`` for the
   gap between η and the halved-radius learner's exact 5.04·10⁻³ (11 636 trainings at 4·10⁻⁹). A training is its
   sufficient statistic: K ~ Bin(n, p) drawn on the context's generator, and the learner under test run on the
   training's sorted rewards (K ones, n − K zeros; the learner is symmetric in its inputs), once per distinct K.
@@ -54,7 +54,9 @@ import torch
 
 from estimators.baselines import (DEFAULT_S_GRID, chernoff_baseline, empirical_chernoff_baseline,
                                   population_learned_baseline)
-from estimators.confidence import clopper_pearson_lower, dkw_radius, empirical_bernstein_radius, ks_distance
+from estimators.binomial import clopper_pearson_lower
+from estimators.dkw import dkw_radius, ks_distance
+from estimators.bounded_means import empirical_bernstein_radius
 from estimators.exact.learner_law import (certificate_failure_probability, ks_distance_between_laws,
                                           two_point_learner_law)
 from primitives.laws import Categorical

@@ -10,8 +10,8 @@ Reads ``tools/estimators_moves.txt`` (``old.module -> new.module`` moves a whole
 
 Run it on files that still use the old names (e.g. those a merge brings in):
 ``python tools/apply_estimators_moves.py $(git diff --name-only --diff-filter=AM main...other)``.
-Running it over already-rewritten text is safe except for prose that says ``estimators.exact`` alone
-(the old module ``estimators/exact.py``, now the package ``estimators/exact/``): that is rewritten to
+Running it over already-rewritten text is safe except for prose that says ``estimators.exact.tilted_law`` alone
+(the old module ``estimators/exact/tilted_law.py``, now the package ``estimators/exact/``): that is rewritten to
 ``estimators.exact.tilted_law``.
 """
 from __future__ import annotations
@@ -77,7 +77,7 @@ def rewrite_imports(source: str, modules: dict[str, str], names: dict[tuple[str,
             groups: dict[str, list[str]] = {}
             for alias in node.names:
                 text = alias.name + (f" as {alias.asname}" if alias.asname else "")
-                submodule = f"{node.module}.{alias.name}" in targets      # new package estimators.exact
+                submodule = f"{node.module}.{alias.name}" in targets      # new package estimators.exact.tilted_law
                 home = node.module if submodule else new_home(node.module, alias.name, modules, names)
                 groups.setdefault(home, []).append(text)
         elif (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in parents

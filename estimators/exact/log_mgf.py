@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from estimators.confidence import empirical_bernstein_radius
+from estimators.bounded_means import empirical_bernstein_radius
 from primitives._checks import check_unit_interval
 from primitives.laws import Gaussian
 from primitives.rewards import QuadraticReward

@@ -14,7 +14,7 @@ import math
 import numpy as np
 from scipy.special import ndtr
 
-from estimators.confidence import negative_binomial_rate_interval
+from estimators.negative_binomial import negative_binomial_rate_interval
 from estimators.projection_fit import Projection, projection_fit_test
 from estimators.exact.ridge_law import RidgeTiltedLaw
 import functools
