@@ -132,45 +132,13 @@ def min_relative_error_of_proposals_detectable_by_negative_binomial(accepted: in
     return high
 
 
-def _failure_critical(accepted: int, rate: float, alpha: float) -> tuple[int, int]:
-    """(f_low, f_high): the exact NB interval excludes ``rate`` iff failures ≤ f_low or ≥ f_high.
-
-    The interval's lower end is the α/2 quantile of Beta(a, f + 1), above ``rate`` iff
-    ``P(Beta(a, f+1) ≤ rate) < α/2``; its upper end, the 1 − α/2 quantile of Beta(a, f), below ``rate``
-    iff ``P(Beta(a, f) ≥ rate) < α/2``. Both are monotone in f; found by bisection on f.
-    """
-    def excluded_high(f: int) -> bool:        # rate above the interval: too many failures
-        return f > 0 and float(beta_dist.sf(rate, accepted, f)) < alpha / 2.0
-
-    def excluded_low(f: int) -> bool:         # rate below the interval: too few failures
-        return float(beta_dist.cdf(rate, accepted, f + 1)) < alpha / 2.0
-
-    mean = accepted * (1.0 - rate) / rate
-    spread = 50.0 * math.sqrt(accepted * (1.0 - rate)) / rate + 50
-    low, high = 0, int(mean + spread)
-    while not excluded_high(high):
-        high *= 2
-    f_high_lo, f_high_hi = int(mean), high    # smallest f excluded_high
-    if excluded_high(f_high_lo):
-        f_high_lo = 0
-    while f_high_hi - f_high_lo > 1:
-        middle = (f_high_lo + f_high_hi) // 2
-        f_high_lo, f_high_hi = (f_high_lo, middle) if excluded_high(middle) else (middle, f_high_hi)
-    if not excluded_low(0):
-        return -1, f_high_hi
-    low, high = 0, max(int(mean), 1)         # largest f excluded_low
-    while high - low > 1:
-        middle = (low + high) // 2
-        low, high = (middle, high) if excluded_low(middle) else (low, middle)
-    return low, f_high_hi
-
-
 def negative_binomial_mean_power(accepted: int, claimed_mean: float, true_mean: float, *, alpha: float) -> float:
     """Exact probability that the two-sided NB interval (α/2 per side) from ``accepted`` successes excludes
     the claimed acceptance rate 1/``claimed_mean`` when the true rate is 1/``true_mean``."""
     if claimed_mean < 1.0 or true_mean < 1.0:
         raise ValueError("means of proposal counts must be ≥ 1")
-    f_low, f_high = _failure_critical(int(accepted), 1.0 / claimed_mean, check_unit_interval("alpha", alpha))
+    f_low, f_high = _nb_critical_failures(int(accepted), 1.0 / claimed_mean, check_unit_interval("alpha", alpha),
+                                          "two-sided")
     rate = 1.0 / true_mean
     below = float(nbinom.cdf(f_low, accepted, rate)) if f_low >= 0 else 0.0
     return below + float(nbinom.sf(f_high - 1, accepted, rate))

@@ -27,7 +27,7 @@ from estimators.multinomial_tv import multinomial_tv_radius
 from primitives._checks import check_unit_interval
 
 __all__ = ["GridCDF", "ks_lower_bound", "Projection", "ProjectionFit", "projection_fit_test",
-           "projection_fit_sample_size", "multinomial_fit", "min_num_samples_for_projection_ks_test",
+           "multinomial_fit", "min_num_samples_for_projection_ks_test",
            "min_discrepancy_of_projections_detectable_by_dkw"]
 
 
@@ -119,16 +119,6 @@ def projection_fit_test(samples, projections: list[Projection], alpha: float, be
                          detectable_gap=threshold + dkw_radius(n, beta) + bracket, rejected=statistic > threshold,
                          name=f"max of {tests} projection KS distances (lower bounds where the CDF is gridded) "
                               f"vs DKW ε(α/{tests})", per_projection=distances)
-
-
-def projection_fit_sample_size(gap: float, alpha: float, beta: float, projections: int) -> int:
-    """Smallest n with ``ε_DKW(α/T) + ε_DKW(β) ≤ gap`` (gridding costs a little more; see ``detectable_gap``)."""
-    import math
-
-    if not (0.0 < gap < 1.0):
-        raise ValueError(f"gap must lie in (0, 1), got {gap!r}")
-    root = math.sqrt(math.log(2.0 * projections / alpha) / 2.0) + math.sqrt(math.log(2.0 / beta) / 2.0)
-    return int(math.ceil((root / gap) ** 2))
 
 
 def multinomial_fit(labels: np.ndarray, probabilities: np.ndarray, alpha: float, beta: float = 1e-3) -> ProjectionFit:

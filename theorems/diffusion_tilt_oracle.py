@@ -34,7 +34,7 @@ from estimators.design import detectable_parameter_error
 from estimators.bridge_log_partition import (gaussian_mixture_bridge_moments,
                                              min_gap_of_log_partitions_detectable_by_bridge,
                                              min_num_samples_for_bridge_log_partition_test)
-from estimators.projection_fit import projection_fit_sample_size
+from estimators.projection_fit import min_num_samples_for_projection_ks_test
 from primitives.laws import GaussianMixture
 from primitives.score_tilt import ExactScoreMixtureDiffusion, ScoreTiltOracle
 from estimators.bridge_log_partition import telescoping_log_partition
@@ -133,7 +133,7 @@ def check_diffusion_tilt_law(context: CheckContext, variant=None) -> Evidence:
     directions = {"x0": np.array([1.0, 0.0]), "x1": np.array([0.0, 1.0]),
                   "diagonal": np.array([1.0, 1.0]) / math.sqrt(2.0)}
     projections = mixture_projections(exact.weights.numpy(), exact.means.numpy(), exact.covs.numpy(), directions)
-    n = projection_fit_sample_size(DIFFUSION_GAP, context.alpha, context.beta, len(projections))
+    n = min_num_samples_for_projection_ks_test(DIFFUSION_GAP, len(projections), alpha=context.alpha, beta=context.beta)
     samples, displacement = diffusion.sample(n, _generator(context), theta, return_error=True)
     initial = diffusion_instance()[0].initial_tv_bound(theta)
     density = max(_diffusion_projection_density(exact, u) for u in directions.values())

@@ -48,7 +48,7 @@ import sympy
 import torch
 
 from estimators.binomial import clopper_pearson_lower, clopper_pearson_upper
-from estimators.projection_fit import projection_fit_sample_size, projection_fit_test
+from estimators.projection_fit import min_num_samples_for_projection_ks_test, projection_fit_test
 from primitives.kl_align import kl_align, plane_cover
 from primitives.laws import Categorical, Gaussian
 from primitives.planes import MaxOfPlanes
@@ -149,7 +149,7 @@ def check_partition_error(context: CheckContext, factors=_factors(PARTITION_ETA)
     bound = _evaluate(expression, PARTITION_ETA)
     law = ridge_law_of(base, reward, lam_value)
     projections = ridge_projections(law, base.dim)
-    n = projection_fit_sample_size(FIT_GAP, context.alpha, context.beta, len(projections))
+    n = min_num_samples_for_projection_ks_test(FIT_GAP, len(projections), alpha=context.alpha, beta=context.beta)
     result = _draw(base, reward, lam_value, factors, n, context)
     fit = projection_fit_test(result.samples, projections, context.alpha, context.beta)
     exact_tv, tv_error = partition_exact_tv(base, reward, lam_value, factors)

@@ -24,7 +24,7 @@ import torch
 from scipy.special import logsumexp
 
 from estimators.multinomial_tv import min_num_samples_for_multinomial_tv_test
-from estimators.projection_fit import multinomial_fit, projection_fit_sample_size
+from estimators.projection_fit import multinomial_fit, min_num_samples_for_projection_ks_test
 from estimators.exact.ridge_law import RidgeTiltedLaw
 from primitives.kl_align import kl_align, plane_cover
 from primitives.laws import Categorical, Gaussian, GaussianMixture
@@ -128,7 +128,7 @@ def check_ridge_exact(instance, context: CheckContext, sampler=None) -> Evidence
     base, reward, lam_value = instance()
     law = ridge_law_of(base, reward, lam_value)
     projections = ridge_projections(law, base.dim)
-    n = projection_fit_sample_size(FIT_GAP, context.alpha, context.beta, len(projections))
+    n = min_num_samples_for_projection_ks_test(FIT_GAP, len(projections), alpha=context.alpha, beta=context.beta)
     draw = sampler(base.to(context.device), reward, lam_value) if sampler else default_kl(base.to(context.device), reward, lam_value)
     result = draw(n, _generator(context))
     return fit_evidence(result.samples, projections, context, claim="kl_align's output law q_KL",
@@ -142,7 +142,7 @@ def check_lse_planes_exact(context: CheckContext, sampler=None) -> Evidence:
     directions = {f"x{j}": np.eye(base.dim)[j] for j in range(base.dim)}
     directions.update({f"Ax{i}": reward.A[i] for i in range(reward.k)})
     projections = mixture_projections(weights, means, covs, directions)
-    n = projection_fit_sample_size(FIT_GAP, context.alpha, context.beta, len(projections))
+    n = min_num_samples_for_projection_ks_test(FIT_GAP, len(projections), alpha=context.alpha, beta=context.beta)
     draw = sampler(base.to(context.device), reward, lam_value) if sampler else default_kl(base.to(context.device), reward, lam_value, route="planes")
     result = draw(n, _generator(context))
     return fit_evidence(result.samples, projections, context, claim="kl_align (planes, ε = τ log J) output law q_KL",

@@ -31,7 +31,7 @@ import sympy
 import torch
 from scipy.stats import norm
 
-from estimators.projection_fit import projection_fit_sample_size
+from estimators.projection_fit import min_num_samples_for_projection_ks_test
 from primitives.kl_align import kl_align
 from primitives.laws import Gaussian
 from primitives.prox import (ConcaveExpressionReward, ConcaveQuadratic, LowRankReward, prox, solve_prox, wasserstein_align)
@@ -124,7 +124,7 @@ def check_pushforward(context: CheckContext, sampler=None) -> Evidence:
     directions = {f"x{j}": np.eye(base.dim)[j] for j in range(base.dim)}
     directions["random"] = rng.normal(size=base.dim) / math.sqrt(base.dim)
     projections = mixture_projections([1.0], mean_w[None], cov_w[None], directions)
-    n = projection_fit_sample_size(FIT_GAP, context.alpha, context.beta, len(projections))
+    n = min_num_samples_for_projection_ks_test(FIT_GAP, len(projections), alpha=context.alpha, beta=context.beta)
     draw = sampler or (lambda n, generator: wasserstein_align(base.to(context.device), reward, lam_value, n,
                                                               generator=generator))
     result = draw(n, context.generator())
