@@ -5,7 +5,7 @@ A user's single-step sampler claims the law ``q_b ∝ p·min(1, e^{(r−b)/λ})`
 temperature gives ``q_{b}`` at ``λ' = λ(1 ± ε)``, a miscalibrated baseline gives ``q_{b'}``, a sampler
 that never tilts gives p. Each alternative's law is exactly computable, so the **signal** of a
 statistic against it — its population value under the alternative — is exact, and n follows from the
-test's design function (``estimators.design``).
+test's design functions (``estimators.binomial``, ``estimators.dkw``, ``estimators.multinomial_tv``).
 
 The statistic is the tightest valid one for the claimed law:
 

@@ -72,8 +72,8 @@ training is η: the fit and the planning are data only.
 The training (``train_path_calibrated_baseline``) fits γ_t and a provisional offset from the top of the
 chain down, on one population of sampler chains advanced a step at a time (the parents of step t are the
 population at t+1; no fresh chains from the prior per step), with the model selection of
-``learned_chain_baseline``; the selection pairs' tilted children give ĉ_t (their empirical (1−δ̂)-quantile,
-``point_offset``). Only the theorem's tests certify; every kernel draw is counted in ``training_queries``.
+``learning.model_selection`` (shared with ``learning.chain_baseline``); the selection pairs' tilted children
+give ĉ_t (their empirical (1−δ̂)-quantile, ``point_offset``). Only the theorem's tests certify; every kernel draw is counted in ``training_queries``.
 """
 from __future__ import annotations
 
@@ -366,7 +366,7 @@ def train_path_calibrated_baseline(kernel, values, *, budget: float, eta: float,
     Per step t: the parents are the population of ``train_parents + selection_pairs`` sampler chains, advanced
     from step t+1 with the provisional baseline; γ_t is fitted on the training parents (k untilted and
     ``tilted_children`` tilted children each, ``fit_step_network``) and chosen among the candidates of
-    ``learned_chain_baseline`` on the selection parents (one tilted child each), whose residuals also give the
+    ``learning.model_selection`` on the selection parents (one tilted child each), whose residuals also give the
     provisional offset ĉ_t at per-step tail ``offset_level`` (default ε/(T+1)). Then the candidates
     ``ĉ + sλ`` are tested in sequence (``calibrate_path_offsets``: ``first_shift``, then shifts planned on the
     grid, at most ``max_tests``). ``report.offsets`` are the certified offsets, ``report.base_offsets`` ĉ,

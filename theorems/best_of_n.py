@@ -256,7 +256,7 @@ def best_event(instance: BoNInstance, N: int, bound: float, gap: float = KL_GAP)
 
 
 def kl_sample_size(event: Event, bound: float, alpha: float, beta: float, gap: float = KL_GAP) -> tuple[int, float]:
-    """Smallest n (``estimators.design``: one-sided CP test of "π(A) ≤ critical") at which a sampler whose event probability has binary kl
+    """Smallest n (``estimators.binomial``: one-sided CP test of "π(A) ≤ critical") at which a sampler whose event probability has binary kl
     ``bound + gap`` is detected w.p. ≥ 1 − β; returns (n, the detectable excess in kl units).
 
     Returns the detectable excess ``inf`` when even π(A) = 1 cannot exceed the bound (−log p(A) ≤ bound).

@@ -29,7 +29,7 @@ Claims registered here:
 
 Power: the GMM checks are DKW tests designed for a KS gap of 0.05 in every projection (a lower bound on
 TV); the masked checks are multinomial TV tests over the 512 sequences designed for a TV gap of 0.2
-(``estimators.design``; the 2λ-acceptance bug is at TV 0.30). Each record reports the detectable gap of the
+(``estimators.dkw``, ``estimators.multinomial_tv``; the 2λ-acceptance bug is at TV 0.30). Each record reports the detectable gap of the
 statistic it used and its units.
 
 This module registers the claims and their wrong variants; the code lives in one module per concept (names

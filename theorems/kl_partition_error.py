@@ -33,7 +33,7 @@ Claims:
   on the same instance (exact TV 0.148: λ = 0.4 makes ρ nearly two-level).
 * ``l1d.partition_error_tight/two-point/eta=0.3`` — the identity ``TV = tanh(artanh(η)/2)`` on the attaining
   instance: the enumerated TV equals it, and the two-sided exact Clopper–Pearson interval for ``q̂(1) − q(1)``
-  from kl_align's own draws must contain it; n from ``estimators.design`` to detect a TV error of 0.02.
+  from kl_align's own draws must contain it; n from ``estimators.binomial`` to detect a TV error of 0.02.
 
 Wrong variants go through kl_align's partition input (the code a telescoping ``log Ẑ`` estimate feeds): errors
 of 1.3η and 3η against bounds stated for η, and a bound η/4.

@@ -61,7 +61,7 @@ def _proposal_interval(result, alpha: float) -> tuple[float, float, float]:
 def designed_accepts(claimed_proposals: float, alpha: float, beta: float, side: str = "two-sided",
                      gap: float = PROPOSAL_GAP) -> tuple[int, float]:
     """(accepts k, detectable relative error of N): the NB test at the claimed N = 1/p detects an N off by
-    ``gap`` (in each tested direction) w.p. ≥ 1 − β (``estimators.design``, exact NB tails).
+    ``gap`` (in each tested direction) w.p. ≥ 1 − β (``estimators.negative_binomial``, exact NB tails).
     ``side``: ``two-sided`` (identity), ``rate-above`` (claim N ≥ bound), ``rate-below`` (claim N ≤ bound)."""
     rate = min(1.0 / claimed_proposals, 0.9)  # a claimed N ≤ 1.1 is sized as N = 1.1 (N < 1 is refuted by any count)
     accepts = min_num_accepts_for_negative_binomial_rate_test(rate, gap, alpha=alpha, beta=beta, side=side)
