@@ -5,6 +5,8 @@ Reads ``tools/estimators_moves.txt`` (``old.module -> new.module`` moves a whole
 
 * ``from old import a, b`` statements (split by the new home of each name, parsed with ``ast``);
 * ``import old as x`` statements of whole-module moves;
+* ``from estimators import design`` followed by ``design.NAME``: a moved NAME becomes a plain name imported
+  from its new module;
 * dotted references ``estimators.old`` / ``estimators.old.name`` and paths ``estimators/old.py`` in code,
   docstrings and prose.
 
@@ -111,6 +113,30 @@ def rewrite_imports(source: str, modules: dict[str, str], names: dict[tuple[str,
     return "".join(lines)
 
 
+def rewrite_module_attributes(source: str, names: dict[tuple[str, str], str]) -> str:
+    """``from estimators import design`` then ``design.NAME``: each moved NAME becomes a plain name imported from
+    its new module (the module import stays while other attributes of it are still used)."""
+    for match in list(re.finditer(r"^( *)from (\w+) import (\w+)(?: as (\w+))?\n", source, re.M)):
+        module, alias = f"{match.group(2)}.{match.group(3)}", match.group(4) or match.group(3)
+        if not any(old == module for old, _ in names):
+            continue
+        used = set(re.findall(rf"(?<![\w.]){alias}\.(\w+)", source))
+        moved = {name: names[(module, name)] for name in used if (module, name) in names}
+        if not moved:
+            continue
+        source = re.sub(rf"(?<![\w.]){alias}\.(\w+)", lambda m: m.group(1) if m.group(1) in moved else m.group(0),
+                        source)
+        groups: dict[str, list[str]] = {}
+        for name, target in sorted(moved.items()):
+            groups.setdefault(target, []).append(name)
+        indent = match.group(1)
+        lines = "\n".join(_format_import(indent, target, found) for target, found in sorted(groups.items())) + "\n"
+        keep = match.group(0) if used - set(moved) else ""
+        start = source.index(match.group(0))
+        source = source[:start] + lines + keep + source[start + len(match.group(0)):]
+    return source
+
+
 _DOTTED = re.compile(r"\bestimators\.([a-z_]\w*)(?:\.([A-Za-z_]\w*))?")
 _PATH = re.compile(r"\bestimators/([a-z_]\w*)\.py\b")
 
@@ -145,7 +171,7 @@ def main(paths: list[str]) -> int:
         if not file.is_file():
             continue
         text = file.read_text()
-        new = rewrite_imports(text, modules, names) if file.suffix == ".py" else text
+        new = rewrite_imports(rewrite_module_attributes(text, names), modules, names) if file.suffix == ".py" else text
         new = rewrite_references(new, modules, names)
         if new != text:
             file.write_text(new)
