@@ -18,6 +18,7 @@ from its own layer and those below.
 from __future__ import annotations
 
 import ast
+import functools
 import graphlib
 from pathlib import Path
 
@@ -86,19 +87,24 @@ def _within(graph: dict[str, set[str]], prefixes) -> dict[str, set[str]]:
     return {name: {t for t in targets if inside(t)} for name, targets in graph.items() if inside(name)}
 
 
+@functools.lru_cache(maxsize=None)
+def _repository_graph(lazy: bool) -> dict[str, set[str]]:
+    return import_graph(ROOT, PACKAGES, lazy=lazy)
+
+
 def test_no_import_cycle_at_import_time():
-    assert find_cycle(import_graph(ROOT, PACKAGES, lazy=False)) is None
+    assert find_cycle(_repository_graph(False)) is None
 
 
 def test_no_cycle_even_through_lazy_imports_in_the_lower_layers_report_and_commands():
-    graph = _within(import_graph(ROOT, PACKAGES, lazy=True), LAZY_CHECKED)
+    graph = _within(_repository_graph(True), LAZY_CHECKED)
     assert "tiltproof.byo.chain_reference" in graph and "estimators.dkw" in graph    # the walk saw them
     assert find_cycle(graph) is None
 
 
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
 def test_layers_import_only_downwards(layer):
-    graph = import_graph(ROOT, PACKAGES, lazy=True)
+    graph = _repository_graph(True)
     upward = {(name, target) for name, targets in graph.items() if name.split(".")[0] == layer
               for target in targets if target.split(".")[0] in FORBIDDEN[layer]}
     assert not upward
