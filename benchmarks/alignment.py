@@ -11,7 +11,7 @@ schedule), reward ``B·1{x_1 < −7}``; masked diffusion (L = 6, V = 8, 512 sequ
 Per row: ``queries_per_sample`` = kernel queries (prior draws + child draws, up to each accepted proposal:
 what a sequential implementation spends) per x_0 sample; ``kernel_draws_per_sample`` = all draws the
 batched code made; ``training_queries`` (lcb only) = every kernel draw spent training and calibrating it.
-lcb on the GMM is certified by one sequential path test (``estimators.path_calibration``: with probability
+lcb on the GMM is certified by one sequential path test (``learning.path_calibration``: with probability
 ≥ 1 − ``PATH_FAILURE`` its path TV is ≤ ``PATH_TV_BUDGET``; ``path_tests`` in its row), the masked chain's by
 per-step calibration (``--calibration`` overrides either). In ``--quick`` lcb still draws 10 000 outputs:
 its T7 certificate below needs the visited states (at 2 000 its KL bound alone is ≥ 21·log(1000)/2000 = 0.07).
@@ -22,7 +22,7 @@ its T7 certificate below needs the visited states (at 2 000 its KL bound alone i
 * ``trajectory``, ``ideal_per_step``: 0, exact by T1 / T7 (all terms 0) — checked by the claims
   ``t1.trajectory_exact`` and ``t7.ideal_exact``;
 * ``oracle``, ``analytic`` (GMM): the sampler's exact x_0 law by quadrature along the ridge
-  (``estimators.chain_ridge``), plus twice its quadrature-error estimate; masked: exact enumeration;
+  (``estimators.exact.ridge_chain_law``), plus twice its quadrature-error estimate; masked: exact enumeration;
 * ``lcb`` on the GMM (its network sees all of y, so its law is not ridge-computable): T7's path bound
   with the exact per-state terms at the sampler's own visited states, and an upper confidence bound
   (level 1e-3, Hoeffding–Chernoff KL / empirical Bernstein) on their mean; masked: exact enumeration.
@@ -51,11 +51,11 @@ if str(ROOT) not in sys.path:
 from benchmarks.amortised import amortised_summary, draw_amortised  # noqa: E402
 from estimators.bounded_means import bounded_mean_upper_confidence  # noqa: E402
 from estimators.chain_baselines import AnalyticGaussianBaseline, OracleChernoffBaseline  # noqa: E402
-from estimators.chain_exact import aligned_data_law, finite_sampler_law  # noqa: E402
-from estimators.chain_laws import path_tv_terms  # noqa: E402
-from estimators.chain_ridge import ridge_sampler_law  # noqa: E402
-from estimators.learned_chain_baseline import train_learned_baseline  # noqa: E402
-from estimators.path_calibration import train_path_calibrated_baseline  # noqa: E402
+from estimators.exact.finite_chain_law import aligned_data_law, finite_sampler_law  # noqa: E402
+from estimators.exact.chain_laws import path_tv_terms  # noqa: E402
+from estimators.exact.ridge_chain_law import ridge_sampler_law  # noqa: E402
+from learning.chain_baseline import train_learned_baseline  # noqa: E402
+from learning.path_calibration import train_path_calibrated_baseline  # noqa: E402
 from primitives._checks import resolve_device  # noqa: E402
 from primitives.chain_samplers import (EnvelopeBaseline, per_step_rejection_sample,  # noqa: E402
                                        trajectory_rejection_sample, unaligned_sample)
@@ -66,7 +66,7 @@ PATH_TV_BUDGET = 0.05      # δ·(T+1): the certified path TV of lcb/oracle/anal
 PATH_FAILURE = 0.05        # η·(T+1): the lcb calibration's total failure probability
 CONFIDENCE = 1e-3          # level of the sampled confidence bounds (tv for lcb on the GMM, tv_lower)
 
-# GMM: lcb is certified by one path test (estimators.path_calibration, issue 12); the same training in both
+# GMM: lcb is certified by one path test (learning.path_calibration, issue 12); the same training in both
 # modes, --quick samples fewer outputs but keeps 10 000 lcb outputs for its T7 certificate. The per-step
 # calibration (calibration="per_step") is kept for the masked chain and as an option.
 PATH_TRAINING = dict(train_parents=512, children=16, selection_pairs=400, iterations=300, learning_rate=0.02)

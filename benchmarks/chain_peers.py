@@ -34,7 +34,7 @@ allows; the certificate's confidence bound is then that of 20 000 particles.
 
 **Columns.** verdict (pass meaning), certified TV (the T7 certificate's upper confidence bound when within
 budget, else "none"), the x_0 TV: *exact* (T1 for the exact samplers; the propagated quadrature law
-``estimators.chain_ridge.ridge_sampler_law`` / ``estimators.ddpm_sampler_law`` for the per-step rules, with its
+``estimators.exact.ridge_chain_law.ridge_sampler_law`` / ``estimators.exact.ddpm_sampler_law`` for the per-step rules, with its
 quadrature error) or, for the peers, the check's *estimate* (largest projection KS / rare-event gap, each a
 lower bound on TV) with its lower confidence bound at the x_0 test's level; queries per sample (every kernel
 call of the main draw, prior draws included, plus LCB's training draws spread over the n samples); seconds
@@ -176,12 +176,12 @@ def exact_tv(instance, prepared: Prepared) -> tuple[float | None, float | None, 
     if prepared.law is None:
         return None, None, "estimate"
     if instance.kind == "ddpm":
-        from estimators.ddpm_sampler_law import ddpm_sampler_law
+        from estimators.exact.ddpm_sampler_law import ddpm_sampler_law
         from tiltproof.instances.chain import ddpm_exact
 
         law = ddpm_sampler_law(ddpm_exact(instance.height, instance.lam), prepared.law)
         return float(law.tv_x0), float(law.quadrature_error), "exact (propagated quadrature law)"
-    from estimators.chain_ridge import ridge_sampler_law
+    from estimators.exact.ridge_chain_law import ridge_sampler_law
 
     law = ridge_sampler_law(instance.chain, instance.values, prepared.law)
     return float(law.tv_x0), float(law.quadrature_error), "exact (propagated quadrature law)"

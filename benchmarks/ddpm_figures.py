@@ -2,7 +2,7 @@
 
     PYTHONPATH=. python benchmarks/ddpm_figures.py            # writes benchmarks/results/ddpm_figures.{json,md}
 
-Every number is exact (1-D quadrature on the ridge, ``estimators.ddpm_exact`` / ``ddpm_sampler_law``), not
+Every number is exact (1-D quadrature on the ridge, ``estimators.exact.ddpm_law`` / ``ddpm_sampler_law``), not
 sampled: queries per output sample (base-kernel calls; "excl. prior" as the authors count, "incl. prior" with
 the prior draws) and the exact ``TV(law of x_0, q_0)`` to the aligned law of the chain's own marginal.
 
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from estimators.ddpm_sampler_law import ddpm_sampler_law
+from estimators.exact.ddpm_sampler_law import ddpm_sampler_law
 from primitives.chain_samplers import ConstantBaseline  # noqa: F401 (re-exported: the constant baseline)
 from tiltproof.instances.chain import chain_instance, ddpm_exact, make_baseline
 

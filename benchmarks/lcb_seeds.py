@@ -23,7 +23,7 @@ for path in (ROOT, ROOT / "benchmarks"):
 
 from alignment import PATH_FAILURE, PATH_TV_BUDGET, PER_STEP_GMM  # noqa: E402
 from estimators.chain_baselines import OracleChernoffBaseline  # noqa: E402
-from estimators.learned_chain_baseline import train_selected_baseline  # noqa: E402
+from learning.chain_baseline import train_selected_baseline  # noqa: E402
 from primitives._checks import resolve_device  # noqa: E402
 from primitives.chain_samplers import per_step_rejection_sample  # noqa: E402
 from theorems import diffusion_chains as dc  # noqa: E402

@@ -3,7 +3,7 @@
     python benchmarks/lcb_training_cost.py [--quick] [--height 7] [--calibration path|per_step] [--device cpu|cuda] [--json FILE]
 
 **Path calibration** (default, as ``benchmarks/alignment.py`` trains lcb on the GMM:
-``estimators.path_calibration``, ε = η = 0.05 for the whole path): phases ``population`` (the sampler chains
+``learning.path_calibration``, ε = η = 0.05 for the whole path): phases ``population`` (the sampler chains
 advanced a step at a time that give each step's parents), ``tilted_prior`` / ``tilted_selection`` /
 ``tilted_training`` (exact tilted children for ĉ_T, model selection and ĉ_t, the fit's tail constraint),
 ``test_paths`` and ``tilted_test`` (each path test's sampler paths and its one tilted child per pair), and
@@ -44,8 +44,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import estimators.learned_chain_baseline as lcb_module  # noqa: E402
-import estimators.path_calibration as path_module  # noqa: E402
+import learning.chain_baseline as lcb_module  # noqa: E402
+import learning.path_calibration as path_module  # noqa: E402
+from estimators.offset_calibration import calibration_rank  # noqa: E402
 from benchmarks.alignment import PATH_FAILURE, PATH_TV_BUDGET, PATH_TRAINING, PER_STEP_GMM  # noqa: E402
 from primitives._checks import resolve_device  # noqa: E402
 from theorems import diffusion_chains as dc  # noqa: E402
@@ -54,12 +55,12 @@ from theorems import diffusion_chains as dc  # noqa: E402
 def minimum_calibration_pairs(delta: float, eta: float) -> int:
     """The smallest n with ``calibration_rank(n, δ, η) ≥ 0`` (a finite offset exists)."""
     n = 1
-    while lcb_module.calibration_rank(n, delta, eta) < 0:
+    while calibration_rank(n, delta, eta) < 0:
         n *= 2
     low, high = n // 2, n
     while high - low > 1:
         middle = (low + high) // 2
-        low, high = (middle, high) if lcb_module.calibration_rank(middle, delta, eta) < 0 else (low, middle)
+        low, high = (middle, high) if calibration_rank(middle, delta, eta) < 0 else (low, middle)
     return high
 
 
@@ -72,8 +73,8 @@ def training_cost_by_phase(instance, settings: dict, *, delta: float, eta: float
     calibration_pairs = settings["calibration_pairs"]
     if calibration_pairs == 2 * settings["train_parents"]:       # two tilted children per training parent
         raise ValueError("calibration_pairs must differ from 2·train_parents (the phases are told apart by size)")
-    originals = {name: getattr(lcb_module, name) for name in ("_tilted_children", "_select", "per_step_rejection_sample",
-                                                               "step_rejection_sample")}
+    originals = {name: getattr(lcb_module, name) for name in ("_tilted_children", "select_network",
+                                                               "per_step_rejection_sample", "step_rejection_sample")}
 
     def counted(name, phase_of):
         def call(kernel, *args, **kwargs):
@@ -89,7 +90,7 @@ def training_cost_by_phase(instance, settings: dict, *, delta: float, eta: float
     def select(*args, **kwargs):
         selecting["active"] = True
         try:
-            return originals["_select"](*args, **kwargs)
+            return originals["select_network"](*args, **kwargs)
         finally:
             selecting["active"] = False
 
@@ -98,7 +99,7 @@ def training_cost_by_phase(instance, settings: dict, *, delta: float, eta: float
             return "tilted_selection"
         return "tilted_calibration" if args[0].shape[0] == calibration_pairs else "tilted_training"
 
-    replacements = {"_tilted_children": counted("_tilted_children", tilted_phase), "_select": select,
+    replacements = {"_tilted_children": counted("_tilted_children", tilted_phase), "select_network": select,
                     "per_step_rejection_sample": counted("per_step_rejection_sample", lambda args: "parents"),
                     "step_rejection_sample": counted("step_rejection_sample", lambda args: "step_rejection")}
     try:
@@ -135,7 +136,7 @@ def path_training_cost_by_phase(instance, settings: dict, *, budget: float, eta:
     context = {"phase": None}
     originals = {name: getattr(path_module, name) for name in ("exact_tilted_children", "per_step_rejection_sample",
                                                                 "step_rejection_sample", "path_exceedance_test",
-                                                                "_select_network")}
+                                                                "select_network")}
 
     def counted(name, phase_of):
         def call(kernel, *args, **kwargs):
@@ -163,7 +164,7 @@ def path_training_cost_by_phase(instance, settings: dict, *, budget: float, eta:
                     "per_step_rejection_sample": counted("per_step_rejection_sample", lambda args: "test_paths"),
                     "step_rejection_sample": counted("step_rejection_sample", lambda args: "population"),
                     "path_exceedance_test": within("path_exceedance_test", "test"),
-                    "_select_network": within("_select_network", "selection")}
+                    "select_network": within("select_network", "selection")}
     try:
         for name, replacement in replacements.items():
             setattr(path_module, name, replacement)

@@ -17,7 +17,7 @@ samplers stayed at the unaligned reward rate, 0.02 vs trajectory rejection's 0.2
 * ``ideal_per_step`` — per-step rejection at the envelope ``sup V̂_t = B`` (exact for the chain targeted by
   V̂, ``∝ p e^{V̂/λ}`` per step; T8 separates it from q_0 by the unknown value error);
 * ``lcb`` — per-step rejection with the learned Chernoff baseline, path-calibrated
-  (``estimators.path_calibration``: with probability ≥ 1 − η its path TV to the V̂-targeted chain is ≤ ε);
+  (``learning.path_calibration``: with probability ≥ 1 − η its path TV to the V̂-targeted chain is ≤ ε);
 * ``two_lambda`` (B = 3 only, for the verdicts) — ideal per-step rejection accepting at 2λ.
 
 Per row: queries per sample (kernel draws up to each accepted proposal), the fraction of outputs in the
@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from estimators.path_calibration import train_path_calibrated_baseline  # noqa: E402
+from learning.path_calibration import train_path_calibrated_baseline  # noqa: E402
 from primitives._checks import resolve_device  # noqa: E402
 from primitives.chain_samplers import (EnvelopeBaseline, per_step_rejection_sample,  # noqa: E402
                                        trajectory_rejection_sample, unaligned_sample)

@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 from scipy import stats
 
-from estimators.confidence import dkw_radius
-from estimators.learned_chain_baseline import LearnedSoftValues, fit_soft_values
+from estimators.dkw import dkw_radius
+from learning.chain_baseline import LearnedSoftValues, fit_soft_values
 from estimators.step_costs import best_saving, oracle_step_costs, trajectory_queries, two_level_log_partition
 from primitives.chain_samplers import EnvelopeBaseline, per_step_rejection_sample, unaligned_sample
 from primitives.learned_diffusion import default_cache_dir

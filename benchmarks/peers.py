@@ -6,7 +6,7 @@ every base query. All these single-step methods select iid base draws through th
 conditionally on r the output is p(·|r) as under q, and ``TV(π, q) = |π(r = 7) − q(r = 7)|``: the
 ``tv`` column is an upper confidence bound from a two-sided Clopper–Pearson interval on the sampled
 hit rate (each row at level ``--alpha`` / rows, Bonferroni), and ``tv_exact`` is the exact value by
-enumeration (``estimators.peer_laws``), where the method's law is enumerable.
+enumeration (``estimators.exact.peer_laws``), where the method's law is enumerable.
 
 Methods and budgets: ``lcb`` (Chernoff baseline b_δ over a δ grid), ``ideal_rejection`` (envelope 7),
 ``quasi_rejection`` (fixed β = e^{b} and β by percentile for a minimum acceptance rate, pilot charged),
@@ -48,10 +48,11 @@ for _entry in (ROOT, ROOT / "benchmarks"):
 
 import peers_diffusion  # noqa: E402
 from estimators.baselines import chernoff_baseline  # noqa: E402
-from estimators.confidence import clopper_pearson_lower  # noqa: E402
-from estimators.exact import reward_law  # noqa: E402
-from estimators.peer_laws import (best_of_n_reward_probabilities, reward_tv, rso_reward_probabilities,  # noqa: E402
-                                  sir_reward_probabilities, target_reward_probabilities)
+from estimators.binomial import clopper_pearson_lower  # noqa: E402
+from estimators.exact.tilted_law import reward_law  # noqa: E402
+from estimators.exact.peer_laws import (best_of_n_reward_probabilities, reward_tv,  # noqa: E402
+                                        rso_reward_probabilities, sir_reward_probabilities,
+                                        target_reward_probabilities)
 from primitives import GaussianMixture, StepReward, best_of_n_sample, rejection_sample  # noqa: E402
 from primitives._checks import resolve_device  # noqa: E402
 from primitives.peers import percentile_beta, quasi_rejection_sample, rso_sample, sir_sample  # noqa: E402

@@ -36,7 +36,7 @@ summary.
   ``TV(π, q_0) = |π(A) − q_0(A)|`` exactly. ``tv`` is then the two-sided Clopper–Pearson upper bound on
   the hit rate turned into ``max(high − q_0(A), q_0(A) − low)``, at the row's level (``alpha``: the
   benchmark's α split by Bonferroni over the rows with a sampled upper bound). ``tv_exact`` is the exact
-  value from the method's enumerated two-atom reward law (``estimators.peer_laws``; QRS: the clipped law
+  value from the method's enumerated two-atom reward law (``estimators.exact.peer_laws``; QRS: the clipped law
   ``∝ p_j min(1, e^{(v_j − b)/λ})``; percentile QRS: the same at the β the pilot actually chose, which is
   the law the row's samples have given the pilot).
 * ``ideal_rejection``: per-step rejection with the envelope baseline (``EnvelopeBaseline``; exact by T7,
@@ -105,11 +105,12 @@ for entry in (ROOT, ROOT / "benchmarks"):
 import alignment  # noqa: E402  (benchmarks/alignment.py: lcb training settings and TV routes)
 from estimators.bounded_means import bounded_mean_upper_confidence  # noqa: E402
 from estimators.chain_baselines import OracleChernoffBaseline  # noqa: E402
-from estimators.confidence import clopper_pearson_lower  # noqa: E402
-from estimators.learned_chain_baseline import calibration_rank, train_learned_baseline  # noqa: E402
-from estimators.peer_laws import (best_of_n_reward_probabilities, rso_reward_probabilities,  # noqa: E402
-                                  sir_reward_probabilities, target_reward_probabilities)
-from estimators.reward_law import DiscreteLaw  # noqa: E402
+from estimators.binomial import clopper_pearson_lower  # noqa: E402
+from estimators.offset_calibration import calibration_rank  # noqa: E402
+from learning.chain_baseline import train_learned_baseline
+from estimators.exact.peer_laws import (best_of_n_reward_probabilities, rso_reward_probabilities,  # noqa: E402
+                                        sir_reward_probabilities, target_reward_probabilities)
+from estimators.exact.reward_law import DiscreteLaw  # noqa: E402
 from primitives import best_of_n_sample  # noqa: E402
 from primitives.chain_samplers import (EnvelopeBaseline, per_step_rejection_sample,  # noqa: E402
                                        trajectory_rejection_sample, unaligned_sample)

@@ -17,7 +17,7 @@ How much slack the learner needs. The union bound and the empirical-Bernstein ra
 conservative, but not equally. With ``L = log(2/a)`` at the per-bound level a = η/(2|grid|) the radius'
 leading term ``√(2VL/n)`` acts as a normal quantile ``√(2L)``; halving it leaves ``√(L/2)``, i.e. roughly the
 level a^{1/4}, which outgrows η as η shrinks; dropping the union raises a only to η/2, still far in the normal
-tail. Exact figures (the learner's law enumerated on two-point rewards, ``estimators.learner_law``; scan and
+tail. Exact figures (the learner's law enumerated on two-point rewards, ``estimators.exact.learner_law``; scan and
 setting in ``theorems.t6_learner_slack``): the halved radius stays below 0.25η at η = 0.05 but breaks T6's
 certificate at rate 5.04·10⁻³ = 5.0η on ``bernoulli-p0.05`` (λ = 10, δ = 0.1, η = 10⁻³, n = 10⁵), where the
 real learner fails at 2.0·10⁻⁷; the dropped union stays below 0.08η everywhere scanned (6.6·10⁻⁶ there). So
@@ -37,8 +37,8 @@ import math
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from estimators.confidence import empirical_bernstein_radius
-from estimators.reward_law import RewardLaw
+from estimators.bounded_means import empirical_bernstein_radius
+from estimators.exact.reward_law import RewardLaw
 from primitives._checks import check_positive, check_unit_interval
 
 __all__ = [

@@ -4,7 +4,7 @@
   per-state law of ``V_t(X)``, ``X ~ p_t(·|y)`` (T3 per state: ``TV(q̂_t(·|y), q_t(·|y)) ≤ δ`` for every y).
   ``Λ_y(1/λ) = V_{t+1}(y)/λ``, so ``b_δ(y) − V_{t+1}(y) = min_s [Λ_y(1/λ+s) − V_{t+1}(y)/λ + log(1/δ)]/s``.
   It uses the exact kernel (an oracle no black-box sampler has); finite chains enumerate, the Gaussian
-  mixture uses the quadrature law of ``estimators.chain_laws``.
+  mixture uses the quadrature law of ``estimators.exact.chain_laws``.
 * ``AnalyticGaussianBaseline`` (Gaussian-mixture diffusion): the Gaussian-concentration form
   ``b_t(y) = V_{t+1}(y) + σ_t(y)²/(2λ) + σ_t(y)√(2 log(1/δ))`` — T4's Gaussian gap — with the local
   concentration scale ``σ_t(y) = max_k ‖C_t^{k 1/2} ∇V_t(m_t^k(y))‖`` over the kernel's components
@@ -21,7 +21,7 @@ import torch
 
 from primitives.small_linalg import quadratic_forms
 
-from estimators.chain_laws import DEFAULT_S_GRID, kernel_value_laws
+from estimators.exact.chain_laws import DEFAULT_S_GRID, kernel_value_laws
 from primitives._checks import check_positive, check_unit_interval
 from primitives.diffusion import GaussianMixtureDiffusion
 from primitives.rewards import StepReward

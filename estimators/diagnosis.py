@@ -26,9 +26,10 @@ from typing import Callable
 import numpy as np
 
 from estimators import single_step_power as power
-from estimators.confidence import dkw_radius, multinomial_tv_radius
-from estimators.design import binomial_rate_test
-from estimators.exact import TiltedLaw
+from estimators.dkw import dkw_radius
+from estimators.multinomial_tv import multinomial_tv_radius
+from estimators.binomial import binomial_rate_test
+from estimators.exact.tilted_law import TiltedLaw
 from primitives._checks import check_unit_interval
 
 __all__ = ["diagnose_single_step", "MAX_POINTS"]

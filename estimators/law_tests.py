@@ -19,8 +19,9 @@ import math
 import numpy as np
 import torch
 
-from estimators.confidence import dkw_radius, ks_distance, multinomial_tv_radius
-from estimators.exact import TiltedLaw
+from estimators.dkw import dkw_radius, ks_distance
+from estimators.multinomial_tv import multinomial_tv_radius
+from estimators.exact.tilted_law import TiltedLaw
 
 __all__ = ["FitResult", "TVBound", "fit_test", "tv_lower_confidence", "fit_sample_size", "projection_count"]
 

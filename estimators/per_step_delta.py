@@ -1,7 +1,7 @@
-"""Per-step δ in both of its meanings: exact per-state terms, the authors' offset rule, and the one-sided
-test of a per-step mean against δ (paper-fidelity §2; LCB spec T2, T3, T7).
+"""Per-step δ in both of its meanings: exact per-state terms and the authors' offset rule (paper-fidelity §2;
+LCB spec T2, T3, T7).
 
-At a parent y of step t the step is a single-step problem (``estimators.chain_laws``): base ``p = p_t(·|y)``,
+At a parent y of step t the step is a single-step problem (``estimators.exact.chain_laws``): base ``p = p_t(·|y)``,
 reward ``V = V_t(X)``, soft value ``V' = V_{t+1}(y)`` (``E_p e^{V/λ} = e^{V'/λ}``), baseline ``b = b_t(y)``.
 
 * **Target side** (ours, T3/T7): ``P_q(V > b | y)``, q the tilted kernel; it bounds ``D/Z`` and so the
@@ -14,35 +14,20 @@ reward ``V = V_t(X)``, soft value ``V' = V_{t+1}(y)`` (``E_p e^{V/λ} = e^{V'/λ
   (zero slack) proposal-side offset. ``log u`` is in the values' units (``λ log u`` at λ ≠ 1 is the
   caller's choice; with λ = 1 they coincide).
 
-**The test of a per-step mean** (``assert_step_mean_at_most_by_kl``). Terms ``X_i ∈ [0, 1]``, i.i.d. (one
-per particle: the term at its own parent at step t), null ``E X ≤ δ``. Reject when ``X̄ ≥ c``, where
-``c > δ`` solves ``n·kl(c ‖ δ) = log(1/α)``. Hoeffding (1963, Thm 1): for [0, 1] variables of mean μ ≤ c,
-``P(X̄ ≥ c) ≤ e^{−n kl(c ‖ μ)}``, and ``kl(c ‖ μ)`` decreases in μ on [0, c], so under the null the false-fail
-rate is ≤ ``e^{−n kl(c ‖ δ)} = α``. Power: if ``E X = δ + g`` with ``δ + g > c`` the lower tail gives
-``P(X̄ < c) ≤ e^{−n kl(c ‖ δ + g)}``, ≤ β when ``n·kl(c ‖ δ+g) ≥ log(1/β)``
-(``min_num_samples_for_step_mean_test``, ``min_excess_of_step_mean_detectable``: n ∝ log(1/α)/(gap²/δ) for
-small δ, the scaling of a Bernoulli rate test). Terms outside [0, 1] (the proposal Chernoff mass may exceed
-1) are clipped to ``min(X, 1)``: ``E min(X, 1) ≤ E X``, so a rejection of the clipped null rejects the
-original one at the same level. The companion upper bound (certificate) is
-``estimators.step_mean_certificate`` (betting, designed for terms ≤ δ per state) and is valid for unclipped [0, 1]
-terms only.
+The one-sided test of a per-step mean against δ that these terms feed, with its design companions, is
+``estimators.bounded_means.assert_step_mean_at_most_by_kl`` (proof there).
 """
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
-from estimators.bounded_means import bernoulli_kl, bounded_mean_upper_confidence
-from estimators.design import smallest_n
-from estimators.step_mean_certificate import step_mean_upper_confidence_by_betting
 from primitives._checks import check_positive, check_unit_interval
 
 __all__ = ["log_proposal_chernoff_mass", "proposal_tail", "target_tail", "chernoff_factor_bound",
-           "proposal_tail_bound", "proposal_offset", "proposal_offset_from_log_masses", "assert_step_mean_at_most_by_kl",
-           "min_excess_of_step_mean_detectable", "min_num_samples_for_step_mean_test", "step_mean_threshold",
-           "DELTA_SIDES", "per_step_terms", "step_mean_tests", "ProposalOffsetBaseline", "train_proposal_offsets",
+           "proposal_tail_bound", "proposal_offset", "proposal_offset_from_log_masses",
+           "DELTA_SIDES", "per_step_terms", "ProposalOffsetBaseline", "train_proposal_offsets",
            "UNTILTED", "check_kappa"]
 
 DELTA_SIDES = ("target", "proposal")
@@ -126,70 +111,6 @@ def proposal_offset_from_log_masses(log_masses, kappa: float, delta: float) -> f
 
 # -- the one-sided test of a per-step mean against δ ------------------------------------------------------
 
-def step_mean_threshold(n: int, delta: float, alpha: float) -> float:
-    """``c > δ`` with ``n·kl(c ‖ δ) = log(1/α)`` (1.0 if none below 1: the test cannot reject)."""
-    delta, alpha = check_unit_interval("delta", delta), check_unit_interval("alpha", alpha)
-    if isinstance(n, bool) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    level = math.log(1.0 / alpha) / n
-    if bernoulli_kl(1.0, delta) <= level:
-        return 1.0
-    low, high = delta, 1.0
-    for _ in range(80):
-        middle = 0.5 * (low + high)
-        if bernoulli_kl(middle, delta) < level:
-            low = middle
-        else:
-            high = middle
-    return high
-
-
-def assert_step_mean_at_most_by_kl(terms, delta: float, *, alpha: float) -> dict:
-    """Test ``E X ≤ δ`` from i.i.d. terms (clipped to [0, 1]): ``exceeds`` is True when ``X̄ ≥ c`` (module
-    docstring; false-fail rate ≤ α). Also the upper confidence bound at α (valid for terms in [0, 1])."""
-    delta, alpha = check_unit_interval("delta", delta), check_unit_interval("alpha", alpha)
-    terms = np.asarray(terms, dtype=float).reshape(-1)
-    if terms.size < 2 or not np.isfinite(terms).all() or terms.min() < -1e-12:
-        raise ValueError("terms must hold at least 2 finite values ≥ 0")
-    clipped = np.clip(terms, 0.0, 1.0)
-    threshold = step_mean_threshold(terms.size, delta, alpha)
-    mean = float(clipped.mean())
-    return {"mean": float(terms.mean()), "clipped_mean": mean, "threshold": threshold, "exceeds": mean >= threshold,
-            "upper_confidence": bounded_mean_upper_confidence(clipped, alpha), "n": int(terms.size),
-            "terms_above_one": int((terms > 1.0).sum())}
-
-
-def _detects(n: int, delta: float, gap: float, alpha: float, beta: float) -> bool:
-    threshold = step_mean_threshold(n, delta, alpha)
-    alternative = delta + gap
-    return threshold < alternative and n * bernoulli_kl(threshold, alternative) >= math.log(1.0 / beta)
-
-
-def min_num_samples_for_step_mean_test(delta: float, gap: float, *, alpha: float, beta: float) -> int:
-    """Smallest n at which a per-step mean ``δ + gap`` is rejected w.p. ≥ 1 − β (false fail ≤ α)."""
-    delta = check_unit_interval("delta", delta)
-    gap = check_positive("gap", gap)
-    if delta + gap >= 1.0:
-        raise ValueError(f"gap must satisfy δ + gap < 1, got δ = {delta!r}, gap = {gap!r}")
-    alpha, beta = check_unit_interval("alpha", alpha), check_unit_interval("beta", beta)
-    return smallest_n(lambda n: _detects(n, delta, gap, alpha, beta), start=2)
-
-
-def min_excess_of_step_mean_detectable(n: int, delta: float, *, alpha: float, beta: float) -> float | None:
-    """Smallest excess g over δ (a per-step mean δ + g) rejected w.p. ≥ 1 − β with n terms; None if none < 1 − δ."""
-    delta = check_unit_interval("delta", delta)
-    alpha, beta = check_unit_interval("alpha", alpha), check_unit_interval("beta", beta)
-    if not _detects(n, delta, (1.0 - delta) * (1 - 1e-12), alpha, beta):
-        return None
-    low, high = 0.0, 1.0 - delta
-    for _ in range(60):
-        middle = 0.5 * (low + high)
-        if _detects(n, delta, middle, alpha, beta):
-            high = middle
-        else:
-            low = middle
-    return high
-
 
 # -- the authors' offset rule as a baseline, trained backward on-policy -----------------------------------
 
@@ -272,30 +193,3 @@ def per_step_terms(laws, lam: float, baseline, side: str, kappa: float) -> torch
     raise ValueError(f"delta_side must be one of {DELTA_SIDES}, got {side!r}")
 
 
-def step_mean_tests(delta_terms: np.ndarray, delta: float, *, alpha: float, beta: float, side: str,
-                    steps: list[int], exact_steps: tuple[int, ...] = ()) -> dict:
-    """Every listed step's mean term against δ (``assert_step_mean_at_most_by_kl`` at α/len(steps) each,
-    Bonferroni); rows of ``delta_terms`` are steps, columns particles. ``exact_steps`` (the prior step: one
-    parent, its term exact) are compared exactly and spend no α. Returns per-step means, UCBs (target side: the
-    betting bound of ``estimators.step_mean_certificate`` at the same share; a false certificate and a false fail
-    are errors on different truths, so they share it), the exceeding steps, the rejection point and the smallest
-    detectable excess (power)."""
-    share = alpha / max(1, len([t for t in steps if t not in exact_steps]))
-    n = int(delta_terms.shape[1])
-    means, uppers, exceeding = {}, {}, []
-    for t in steps:
-        row = np.asarray(delta_terms[t], dtype=float)
-        if t in exact_steps:
-            value = float(row[0])
-            means[t], uppers[t] = value, value
-            if value > delta:
-                exceeding.append(t)
-            continue
-        result = assert_step_mean_at_most_by_kl(row, delta, alpha=share)
-        means[t] = result["mean"]
-        uppers[t] = step_mean_upper_confidence_by_betting(row, alpha=share) if side == "target" else None
-        if result["exceeds"]:
-            exceeding.append(t)
-    return {"means": means, "upper_confidence": uppers, "exceeding_steps": exceeding, "alpha_per_step": share,
-            "threshold": step_mean_threshold(n, delta, share) if n >= 1 else 1.0,
-            "excess_detectable": min_excess_of_step_mean_detectable(n, delta, alpha=share, beta=beta), "n": n}

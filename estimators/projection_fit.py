@@ -20,11 +20,15 @@ from typing import Callable, Union
 import numpy as np
 import torch
 
-from estimators.confidence import dkw_radius, ks_distance
+from estimators.dkw import (dkw_radius, ks_distance, min_discrepancy_of_cdfs_detectable_by_dkw,
+                            min_num_samples_for_dkw_cdf_test)
 from estimators.law_tests import FitResult
+from estimators.multinomial_tv import multinomial_tv_radius
+from primitives._checks import check_unit_interval
 
 __all__ = ["GridCDF", "ks_lower_bound", "Projection", "ProjectionFit", "projection_fit_test",
-           "projection_fit_sample_size", "multinomial_fit"]
+           "multinomial_fit", "min_num_samples_for_projection_ks_test",
+           "min_discrepancy_of_projections_detectable_by_dkw"]
 
 
 @dataclass(frozen=True)
@@ -117,20 +121,8 @@ def projection_fit_test(samples, projections: list[Projection], alpha: float, be
                               f"vs DKW ε(α/{tests})", per_projection=distances)
 
 
-def projection_fit_sample_size(gap: float, alpha: float, beta: float, projections: int) -> int:
-    """Smallest n with ``ε_DKW(α/T) + ε_DKW(β) ≤ gap`` (gridding costs a little more; see ``detectable_gap``)."""
-    import math
-
-    if not (0.0 < gap < 1.0):
-        raise ValueError(f"gap must lie in (0, 1), got {gap!r}")
-    root = math.sqrt(math.log(2.0 * projections / alpha) / 2.0) + math.sqrt(math.log(2.0 / beta) / 2.0)
-    return int(math.ceil((root / gap) ** 2))
-
-
 def multinomial_fit(labels: np.ndarray, probabilities: np.ndarray, alpha: float, beta: float = 1e-3) -> ProjectionFit:
     """Finite law: ``TV(p̂_n, q)`` against ``½Σ√(q_i/n) + √(log(1/α)/(2n))`` (claims spec)."""
-    from estimators.confidence import multinomial_tv_radius
-
     labels = np.asarray(labels).astype(np.int64).reshape(-1)
     n = labels.size
     counts = np.bincount(labels, minlength=probabilities.size) / n
@@ -140,3 +132,29 @@ def multinomial_fit(labels: np.ndarray, probabilities: np.ndarray, alpha: float,
     return ProjectionFit(statistic=statistic, threshold=threshold, n=n, detectable_gap=threshold + power,
                          rejected=statistic > threshold,
                          name="multinomial TV(p̂_n, q) vs ½Σ√(q_i/n) + √(log(1/α)/2n)", per_projection={"tv": statistic})
+
+
+def _check_projections(projections: int) -> int:
+    if isinstance(projections, bool) or not isinstance(projections, int) or projections < 1:
+        raise ValueError(f"projections must be a positive integer, got {projections!r}")
+    return projections
+
+
+def min_num_samples_for_projection_ks_test(gap: float, projections: int, *, alpha: float, beta: float,
+                                           bracket: float = 0.0) -> int:
+    """Smallest n at which the max-of-``projections`` KS test at level α detects a KS gap ``gap`` on
+    one tested projection w.p. ≥ 1 − β; ``bracket`` (gridded CDFs) is subtracted from the gap first."""
+    projections = _check_projections(projections)
+    alpha = check_unit_interval("alpha", alpha)
+    effective = float(gap) - float(bracket)
+    if not (0.0 < effective < 1.0):
+        raise ValueError(f"gap must exceed the CDF bracket {bracket:.3g} and lie below 1, got {gap!r}")
+    return min_num_samples_for_dkw_cdf_test(effective, alpha=alpha / projections, beta=beta)
+
+
+def min_discrepancy_of_projections_detectable_by_dkw(n: int, projections: int, *, alpha: float, beta: float,
+                                                     bracket: float = 0.0) -> float:
+    """Smallest projection KS gap the max-of-``projections`` test detects at n: ``ε(α/T) + ε(β) + bracket``."""
+    projections = _check_projections(projections)
+    alpha = check_unit_interval("alpha", alpha)
+    return min_discrepancy_of_cdfs_detectable_by_dkw(n, alpha=alpha / projections, beta=beta) + float(bracket)

@@ -49,8 +49,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from estimators import design
-from estimators.confidence import dkw_radius, multinomial_tv_radius
+from estimators.binomial import min_discrepancy_of_binomial_rates_detectable, min_num_samples_for_binomial_rate_test
+from estimators.dkw import min_discrepancy_of_cdfs_detectable_by_dkw, min_num_samples_for_dkw_cdf_test
+from estimators.dkw import dkw_radius
+from estimators.multinomial_tv import multinomial_tv_radius
 from primitives._checks import check_unit_interval
 
 __all__ = ["SequentialDesign", "sequential_design", "look_schedule", "spend", "final_levels", "futility_radius",
@@ -135,24 +137,24 @@ def max_num_samples_for_sequential_dkw_test(gap: float, *, alpha: float, beta: f
     """The cap N of the sequential DKW test that detects a sup-CDF gap ``gap`` w.p. ≥ 1 − β:
     the fixed-n design at (α/2, β/2); N/n_fixed is ``sequential_inflation(α, β)`` up to rounding."""
     alpha_k, beta_k = final_levels(alpha, beta)
-    return design.min_num_samples_for_dkw_cdf_test(gap, alpha=alpha_k, beta=beta_k)
+    return min_num_samples_for_dkw_cdf_test(gap, alpha=alpha_k, beta=beta_k)
 
 
 def min_discrepancy_of_cdfs_detectable_by_sequential_dkw(cap: int, *, alpha: float, beta: float) -> float:
     """Smallest sup-CDF gap the sequential DKW test with cap ``cap`` detects w.p. ≥ 1 − β (at any stop)."""
     alpha_k, beta_k = final_levels(alpha, beta)
-    return design.min_discrepancy_of_cdfs_detectable_by_dkw(cap, alpha=alpha_k, beta=beta_k)
+    return min_discrepancy_of_cdfs_detectable_by_dkw(cap, alpha=alpha_k, beta=beta_k)
 
 
 def min_num_samples_for_sequential_rate_test(rate: float, alternative_rate: float, *, alpha: float,
                                              beta: float) -> int:
     """The cap of the sequential exact-binomial test detecting ``alternative_rate`` against ``rate``."""
     alpha_k, beta_k = final_levels(alpha, beta)
-    return design.min_num_samples_for_binomial_rate_test(rate, alternative_rate, alpha=alpha_k, beta=beta_k)
+    return min_num_samples_for_binomial_rate_test(rate, alternative_rate, alpha=alpha_k, beta=beta_k)
 
 
 def min_discrepancy_of_rates_detectable_by_sequential_test(cap: int, rate: float, *, alpha: float,
                                                            beta: float) -> tuple[float, float]:
     """(p⁻, p⁺): the rates the sequential exact-binomial test with cap ``cap`` detects w.p. ≥ 1 − β."""
     alpha_k, beta_k = final_levels(alpha, beta)
-    return design.min_discrepancy_of_binomial_rates_detectable(cap, rate, alpha=alpha_k, beta=beta_k)
+    return min_discrepancy_of_binomial_rates_detectable(cap, rate, alpha=alpha_k, beta=beta_k)

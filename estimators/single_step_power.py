@@ -5,7 +5,7 @@ A user's single-step sampler claims the law ``q_b ∝ p·min(1, e^{(r−b)/λ})`
 temperature gives ``q_{b}`` at ``λ' = λ(1 ± ε)``, a miscalibrated baseline gives ``q_{b'}``, a sampler
 that never tilts gives p. Each alternative's law is exactly computable, so the **signal** of a
 statistic against it — its population value under the alternative — is exact, and n follows from the
-test's design function (``estimators.design``).
+test's design functions (``estimators.binomial``, ``estimators.dkw``, ``estimators.multinomial_tv``).
 
 The statistic is the tightest valid one for the claimed law:
 
@@ -26,9 +26,13 @@ from typing import Literal
 
 import numpy as np
 
+from estimators.binomial import min_discrepancy_of_binomial_rates_detectable, min_num_samples_for_binomial_rate_test
+from estimators.dkw import min_discrepancy_of_cdfs_detectable_by_dkw, min_num_samples_for_dkw_cdf_test
+from estimators.multinomial_tv import (min_gap_of_tvs_detectable_by_multinomial,
+                                       min_num_samples_for_multinomial_tv_test)
 from estimators import design
-from estimators.exact import TiltedLaw
-from estimators.reward_law import DiscreteLaw, NormalMixtureLaw
+from estimators.exact.tilted_law import TiltedLaw
+from estimators.exact.reward_law import DiscreteLaw, NormalMixtureLaw
 
 __all__ = ["StatisticKind", "statistic_kind", "rate_event_value", "event_rate", "signal", "alternative_law",
            "untilted_law", "samples_to_detect", "detected_at", "smallest_detected_error"]
@@ -105,22 +109,22 @@ def samples_to_detect(claimed: TiltedLaw, other: TiltedLaw, kind: StatisticKind,
         if not (0.0 < rate < 1.0) or abs(other_rate - rate) <= 1e-12 * rate:
             return None
         other_rate = min(max(other_rate, 1e-300), 1.0 - 1e-16)
-        return design.min_num_samples_for_binomial_rate_test(rate, other_rate, alpha=alpha, beta=beta)
+        return min_num_samples_for_binomial_rate_test(rate, other_rate, alpha=alpha, beta=beta)
     gap = signal(claimed, other, kind)
     if gap <= 1e-12:
         return None
     gap = min(gap, 1.0 - 1e-12)
     if kind == "multinomial":
-        return design.min_num_samples_for_multinomial_tv_test(gap, claimed.finite_probabilities(), alpha=alpha,
+        return min_num_samples_for_multinomial_tv_test(gap, claimed.finite_probabilities(), alpha=alpha,
                                                               beta=beta)
-    return design.min_num_samples_for_dkw_cdf_test(gap, alpha=alpha, beta=beta)
+    return min_num_samples_for_dkw_cdf_test(gap, alpha=alpha, beta=beta)
 
 
 @functools.lru_cache(maxsize=256)
 def _binomial_detectable(n: int, rate: float, alpha: float, beta: float) -> tuple[float, float]:
-    """``design.min_discrepancy_of_binomial_rates_detectable``, cached: it does not depend on the alternative,
+    """``min_discrepancy_of_binomial_rates_detectable``, cached: it does not depend on the alternative,
     and the user-unit power bisects over alternatives at one n (dozens of root finds otherwise)."""
-    return design.min_discrepancy_of_binomial_rates_detectable(n, rate, alpha=alpha, beta=beta)
+    return min_discrepancy_of_binomial_rates_detectable(n, rate, alpha=alpha, beta=beta)
 
 
 def detected_at(n: int, claimed: TiltedLaw, other: TiltedLaw, kind: StatisticKind, *, alpha: float,
@@ -132,10 +136,10 @@ def detected_at(n: int, claimed: TiltedLaw, other: TiltedLaw, kind: StatisticKin
         low, high = _binomial_detectable(int(n), float(rate), float(alpha), float(beta))
         return max(other_rate - high, low - other_rate)
     if kind == "multinomial":
-        threshold = design.min_gap_of_tvs_detectable_by_multinomial(n, claimed.finite_probabilities(), alpha=alpha,
+        threshold = min_gap_of_tvs_detectable_by_multinomial(n, claimed.finite_probabilities(), alpha=alpha,
                                                                     beta=beta)
     else:
-        threshold = design.min_discrepancy_of_cdfs_detectable_by_dkw(n, alpha=alpha, beta=beta)
+        threshold = min_discrepancy_of_cdfs_detectable_by_dkw(n, alpha=alpha, beta=beta)
     return signal(claimed, other, kind) - threshold
 
 

@@ -21,7 +21,7 @@ reward ``r = B·1_A``, ``Z = 1 + π(e^{B/λ} − 1)`` with ``π = p_0(A)`` (``tw
 c with ``D/Z(y) ≤ ρ``; it then costs ``1 / E_p[min(1, e^{(V_t − c)/λ}) | y]`` proposals. ``oracle_parent_costs``
 computes both from K children drawn from ``p(·|y)`` (their values, weighted by ``e^{V_t/λ}``): a Monte-Carlo
 estimate of what the best parent-dependent baseline with path TV ``(T + 1)ρ`` (T7) can cost; a learned,
-calibrated baseline (``estimators.path_calibration``) cannot beat it at the same ``ρ`` per step.
+calibrated baseline (``learning.path_calibration``) cannot beat it at the same ``ρ`` per step.
 """
 from __future__ import annotations
 

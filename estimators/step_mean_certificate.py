@@ -30,12 +30,13 @@ import math
 
 import numpy as np
 
-from estimators.bounded_means import bernoulli_kl
+from estimators.bounded_means import (assert_step_mean_at_most_by_kl, bernoulli_kl, min_excess_of_step_mean_detectable,
+                                      step_mean_threshold)
 from estimators.design import smallest_n
 from primitives._checks import check_positive, check_unit_interval
 
 __all__ = ["step_mean_upper_confidence_by_betting", "min_num_samples_for_step_mean_certificate",
-           "min_slack_of_step_mean_certifiable"]
+           "min_slack_of_step_mean_certifiable", "step_mean_tests"]
 
 
 def _terms(terms) -> np.ndarray:
@@ -104,3 +105,32 @@ def min_slack_of_step_mean_certifiable(n: int, delta: float, *, alpha: float, be
         else:
             low = middle
     return high
+
+
+def step_mean_tests(delta_terms: np.ndarray, delta: float, *, alpha: float, beta: float, side: str,
+                    steps: list[int], exact_steps: tuple[int, ...] = ()) -> dict:
+    """Every listed step's mean term against δ (``assert_step_mean_at_most_by_kl`` at α/len(steps) each,
+    Bonferroni); rows of ``delta_terms`` are steps, columns particles. ``exact_steps`` (the prior step: one
+    parent, its term exact) are compared exactly and spend no α. Returns per-step means, UCBs (target side: the
+    betting bound ``step_mean_upper_confidence_by_betting`` at the same share; a false certificate and a false fail
+    are errors on different truths, so they share it), the exceeding steps, the rejection point and the smallest
+    detectable excess (power)."""
+    share = alpha / max(1, len([t for t in steps if t not in exact_steps]))
+    n = int(delta_terms.shape[1])
+    means, uppers, exceeding = {}, {}, []
+    for t in steps:
+        row = np.asarray(delta_terms[t], dtype=float)
+        if t in exact_steps:
+            value = float(row[0])
+            means[t], uppers[t] = value, value
+            if value > delta:
+                exceeding.append(t)
+            continue
+        result = assert_step_mean_at_most_by_kl(row, delta, alpha=share)
+        means[t] = result["mean"]
+        uppers[t] = step_mean_upper_confidence_by_betting(row, alpha=share) if side == "target" else None
+        if result["exceeds"]:
+            exceeding.append(t)
+    return {"means": means, "upper_confidence": uppers, "exceeding_steps": exceeding, "alpha_per_step": share,
+            "threshold": step_mean_threshold(n, delta, share) if n >= 1 else 1.0,
+            "excess_detectable": min_excess_of_step_mean_detectable(n, delta, alpha=share, beta=beta), "n": n}

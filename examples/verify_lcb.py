@@ -1,6 +1,6 @@
 """The repo's learned chain baseline (LCB), trained and then checked as if it were a user's sampler.
 
-Trains ``estimators.learned_chain_baseline`` on a registered GMM chain (per-step δ = budget/(T+1),
+Trains ``learning.chain_baseline`` on a registered GMM chain (per-step δ = budget/(T+1),
 η = 0.05/(T+1)), wraps per-step rejection with it as ``sampler(kernel, n, generator)`` declaring its rule
 (the learned baseline, the exact values), and runs ``check_chain_sampler`` at that budget::
 
@@ -18,7 +18,7 @@ import torch
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from estimators.learned_chain_baseline import train_learned_baseline  # noqa: E402
+from learning.chain_baseline import train_learned_baseline  # noqa: E402
 from primitives.chain_samplers import per_step_rejection_sample  # noqa: E402
 from tiltproof.byo import check_chain_sampler  # noqa: E402
 from tiltproof.byo.chain import resolve_chain_instance  # noqa: E402

@@ -25,8 +25,7 @@ __all__ += ["BestOfNResult", "best_of_n_sample"]
 
 # Tractability primitives (issue 4): the linear-tilt oracle and KL alignment by planes (L1), the proximal
 # transport oracle and Wasserstein alignment (W1).
-from primitives.tilt_oracle import (ExactTiltOracle, LinearTiltOracle, PartitionEstimate, as_tilt_oracle,
-                                    telescoping_log_partition)
+from primitives.tilt_oracle import ExactTiltOracle, LinearTiltOracle, as_tilt_oracle
 from primitives.score_tilt import ExactScoreMixtureDiffusion, ScoreTiltOracle
 from primitives.planes import (ConvexLowRank, LogSumExpReward, MaxOfPlanes, PlaneCover, SquaredNormReward,
                                check_full_row_rank)
@@ -35,7 +34,7 @@ from primitives.prox import (ConcaveExpressionReward, ConcaveQuadratic, LowRankR
                              WassersteinAlignResult, prox, solve_prox, wasserstein_align)
 
 __all__ += [
-    "ExactTiltOracle", "LinearTiltOracle", "PartitionEstimate", "as_tilt_oracle", "telescoping_log_partition",
+    "ExactTiltOracle", "LinearTiltOracle", "as_tilt_oracle",
     "ExactScoreMixtureDiffusion", "ScoreTiltOracle",
     "ConvexLowRank", "LogSumExpReward", "MaxOfPlanes", "PlaneCover", "SquaredNormReward", "check_full_row_rank",
     "KLAlignResult", "kl_align", "plane_cover",

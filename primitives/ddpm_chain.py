@@ -14,7 +14,7 @@ where ``p_ā`` is the law of ``√ā X_0 + √(1 − ā) ε`` for the data mixtu
 ``∇log p_ā(y) = Σ_k w_k(y) S_k^{-1}(√ā μ_k − y)``, ``w_k(y) ∝ π_k N(y; √ā μ_k, S_k)``. The score is taken at
 ``ᾱ[t]``, the level of the state being produced (``score_shift = 1`` takes it at ``ᾱ[t+1]``: a deliberately
 wrong kernel, the noise-level bug). α[T] is never used as a step. This is not the posterior reverse kernel of
-the forward process: the chain's own x_0 marginal (``estimators.ddpm_exact``) is the base law of the claims.
+the forward process: the chain's own x_0 marginal (``estimators.exact.ddpm_law``) is the base law of the claims.
 
 Ridge structure (``ridge_direction``): if every ``Σ_k = I`` and the means differ only along a unit vector û,
 then ``|y − √ā μ_k|²`` differs across k only through ``s = ⟨û, y⟩`` so ``w_k`` depends on s alone, and the

@@ -11,8 +11,8 @@ enough to list, every law of the chain is a finite sum over the model's own logi
 
 ``EnumeratedMaskedLM`` exposes the interface of ``MaskedDiffusion`` that the exact machinery uses
 (``kernel_atoms``, ``soft_value``, ``log_partition``, ``value_envelope``, ``level_states``, ``sequences``,
-``log_probs``, ``data_rewards``, ``data_index``), so ``ExactSoftValues``, ``estimators.chain_laws`` and
-``estimators.chain_exact.finite_sampler_law`` run on the learned model unchanged. Unlike the data-table
+``log_probs``, ``data_rewards``, ``data_index``), so ``ExactSoftValues``, ``estimators.exact.chain_laws`` and
+``estimators.exact.finite_chain_law.finite_sampler_law`` run on the learned model unchanged. Unlike the data-table
 chain, here every sequence has positive probability (a softmax never vanishes): the "data table" is all
 of ``{0, …, V−1}^L``, in lexicographic order.
 """

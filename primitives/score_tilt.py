@@ -29,7 +29,7 @@ import torch
 
 from primitives._checks import check_positive
 from primitives.laws import GaussianMixture, Gaussian
-from primitives.tilt_oracle import _thetas
+from primitives.tilt_oracle import as_thetas
 
 __all__ = ["ExactScoreMixtureDiffusion", "ScoreTiltOracle"]
 
@@ -150,7 +150,7 @@ class ExactScoreMixtureDiffusion:
             raise ValueError(f"n must be a non-negative integer, got {n!r}")
         theta_t = None
         if theta is not None:
-            theta_t = _thetas("theta", theta, self.dim, self.dtype, self.device)
+            theta_t = as_thetas("theta", theta, self.dim, self.dtype, self.device)
             if theta_t.shape[0] not in (1, n):
                 raise ValueError(f"theta must have shape ({self.dim},) or ({n}, {self.dim}), got {tuple(theta_t.shape)}")
         start = torch.randn(int(n), self.dim, generator=generator, dtype=self.dtype, device=self.device)
@@ -178,7 +178,7 @@ class ScoreTiltOracle:
     """Linear-tilt oracle of a diffusion model: draws of ``p_θ`` by the query-shifted score.
 
     One call = one sample (one ODE trajectory). There is no exact ``log_partition``: estimate it with
-    ``primitives.tilt_oracle.telescoping_log_partition(oracle, θ)``, which widens its interval by this
+    ``estimators.bridge_log_partition.telescoping_log_partition(oracle, θ)``, which widens its interval by this
     oracle's ``tv_bound(θ_j)`` (initial-law TV) and its step-doubling ``max_displacement``.
     """
 
@@ -199,7 +199,7 @@ class ScoreTiltOracle:
         return self.diffusion.initial_tv_bound(theta_np.reshape(-1))
 
     def sample_rows(self, thetas, generator: torch.Generator | None = None) -> torch.Tensor:
-        thetas = _thetas("thetas", thetas, self.dim, self.dtype, self.device)
+        thetas = as_thetas("thetas", thetas, self.dim, self.dtype, self.device)
         self.calls += thetas.shape[0]
         samples, displacement = self.diffusion.sample(thetas.shape[0], generator, thetas, return_error=True)
         self.last_displacement = displacement

@@ -37,6 +37,7 @@ from reports import figures as fig
 from reports import summary
 from reports.benchmarks import CHAIN_PEERS_FOLDER, DEFAULT_RESULTS, benchmark_section, chain_peers_context
 from reports.bound_order import statement_order
+from reports.ordering import theorem_key
 from reports.latex import (MACRO_FIELDS, Latex, escape_prose, escape_text, escape_tt, format_count, format_number,
                            macro_code, macro_name, sanitize_latex)
 
@@ -120,12 +121,6 @@ def _environment() -> jinja2.Environment:
     environment.filters["num"] = lambda value: format_number(value)
     environment.filters["tt_comment"] = lambda value: Latex(" ".join(str(value).split()))
     return environment
-
-
-def _theorem_key(name: str) -> tuple:
-    """T1 < T2 < … < T10 < other names (alphabetical)."""
-    match = re.fullmatch(r"[Tt](\d+)", name)
-    return (0, int(match.group(1)), "") if match else (1, 0, name)
 
 
 def _slug(name: str, taken: set[str]) -> str:
@@ -290,7 +285,7 @@ def _variants(mutants: dict | None, claim_ids: set[str]) -> dict[str, Any]:
         rows = [{"theorem": escape_text(m.get("theorem", "")), "name": escape_tt(str(m["id"]).split("#", 1)[-1], breakable=True, breaks="-_"),
                  "what": escape_prose(m.get("what_is_wrong") or ""), "claim": escape_tt(m.get("claim", ""), breakable=True),
                  "verdict": m["verdict"], "killed": bool(m.get("killed")), "margin": format_number(m.get("margin"))}
-                for m in sorted(mutants["mutants"], key=lambda m: (_theorem_key(str(m.get("theorem", ""))), str(m["id"])))]
+                for m in sorted(mutants["mutants"], key=lambda m: (theorem_key(str(m.get("theorem", ""))), str(m["id"])))]
         killed = sum(row["killed"] for row in rows)
         return {"matrix": True, "rows": rows, "total": len(rows), "killed": killed,
                 "meta": {key: escape_text(mutants.get("meta", {}).get(key)) if mutants.get("meta", {}).get(key)
@@ -301,7 +296,7 @@ def _variants(mutants: dict | None, claim_ids: set[str]) -> dict[str, Any]:
         registered = []
     rows = [{"theorem": escape_text(v["theorem"]), "name": escape_tt(v["name"], breakable=True, breaks="-_"), "what": escape_prose(v["what_is_wrong"]),
              "claim": escape_tt(v["claim"], breakable=True), "in_run": v["claim"] in claim_ids}
-            for v in sorted(registered, key=lambda v: (_theorem_key(v["theorem"]), v["name"]))]
+            for v in sorted(registered, key=lambda v: (theorem_key(v["theorem"]), v["name"]))]
     return {"matrix": False, "rows": rows, "total": len(rows), "killed": None,
             "meta": {"commit": None, "date": None, "seed": None}}
 
@@ -370,7 +365,7 @@ def render_report(payload: dict, out_dir: Path, *, source: str = "", mutants: di
         has_calibration = render_calibration_section(calibration, out_dir)
     taken: set[str] = set()
     theorems, groups, figures = [], [], []
-    for name in sorted(_unique(r["theorem"] for r in records), key=_theorem_key):
+    for name in sorted(_unique(r["theorem"] for r in records), key=theorem_key):
         members = [r for r in records if r["theorem"] == name]
         slug = _slug(name, taken)
         group = _group(name, members, slug)
@@ -386,7 +381,7 @@ def render_report(payload: dict, out_dir: Path, *, source: str = "", mutants: di
     caption = fig.margin_overview_figure(groups, out_dir / "figures" / "margins.pdf")
     if caption:
         overview = {"file": Latex("figures/margins.pdf"), "caption": escape_text(caption)}
-    ordered = sorted(records, key=lambda r: _theorem_key(r["theorem"]))  # stable: results order within a theorem
+    ordered = sorted(records, key=lambda r: theorem_key(r["theorem"]))  # stable: results order within a theorem
     claims = [{"id": r["id"], "id_tt": escape_tt(r["id"]), "code_tt": escape_tt(macro_code(r["id"])),
                "verdict": r["verdict"], "macros": _macro_values(r)} for r in ordered]
     counts = {**_counts(records), "total": len(records)}

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from reports.ordering import theorem_key
 from reports.latex import Latex, escape_prose, escape_text, escape_tt, sanitize_latex
 
 __all__ = ["render_proofs_section", "KIND_LABELS"]
@@ -100,9 +101,7 @@ def render_proofs_section(payload: dict[str, Any], path: str | Path) -> Path:
                   + ", ".join(f"{count} {escape_text(KIND_LABELS[k][1])}" for k, count in kinds.items())
                   + f" ({100 * summary.get('mechanical_fraction', 0):.0f}\\,\\% checked mechanically).")
     body = [PREAMBLE, intro + "\n", r"\begingroup\sloppy"]
-    from reports.build import _theorem_key
-
-    ordered = sorted(payload["proofs"], key=lambda record: (record["lemma"], _theorem_key(record["theorem"])))
+    ordered = sorted(payload["proofs"], key=lambda record: (record["lemma"], theorem_key(record["theorem"])))
     body += [_proof(record, payload.get("wrong_steps", []), titles) for record in ordered]
     body.append(r"\endgroup")
     path = Path(path)

@@ -7,7 +7,7 @@ from dataclasses import replace
 import torch
 
 from estimators.chain_baselines import OracleChernoffBaseline
-from estimators.chain_laws import kernel_value_laws
+from estimators.exact.chain_laws import kernel_value_laws
 from primitives.chain_samplers import EnvelopeBaseline, OffsetBaseline, per_step_rejection_sample
 from tiltproof.instances.chain import TemperatureValues
 

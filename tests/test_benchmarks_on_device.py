@@ -12,7 +12,7 @@ import torch
 
 from benchmarks import alignment
 from benchmarks import peers_diffusion as pd
-from estimators.learned_chain_baseline import train_learned_baseline
+from learning.chain_baseline import train_learned_baseline
 from primitives.chain_samplers import per_step_rejection_sample
 from tests.fake_cuda import fake_cuda, is_fake
 from tiltproof.instances import chain as chain_instances

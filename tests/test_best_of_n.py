@@ -14,9 +14,10 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from estimators.confidence import dkw_radius, ks_distance, multinomial_tv_radius
-from estimators.exact import reward_law
-from estimators.reward_law import DiscreteLaw, NormalMixtureLaw
+from estimators.dkw import dkw_radius, ks_distance
+from estimators.multinomial_tv import multinomial_tv_radius
+from estimators.exact.tilted_law import reward_law
+from estimators.exact.reward_law import DiscreteLaw, NormalMixtureLaw
 from primitives import Categorical, Gaussian, LinearReward, TableReward, best_of_n_sample
 from primitives.best_of_n import first_argmax
 from theorems import best_of_n as bon

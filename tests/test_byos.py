@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from estimators.exact import UnsupportedInstance
+from estimators.exact.tilted_law import UnsupportedInstance
 from primitives import (Categorical, Gaussian, GaussianMixture, LinearReward, QuadraticReward, StepReward,
                         TableReward, rejection_sample)
 from tiltproof.byo import check_sampler

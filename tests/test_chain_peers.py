@@ -11,8 +11,8 @@ import pytest
 import torch
 from scipy.stats import kstest, norm
 
-from estimators.confidence import multinomial_tv_radius
-from estimators.peer_laws import reward_tv
+from estimators.multinomial_tv import multinomial_tv_radius
+from estimators.exact.peer_laws import reward_tv
 from primitives.chain_samplers import last_step_rejection_sample, unaligned_sample
 from primitives.peers.chain_peers import gradient_guidance_sample, svdd_sample
 from primitives.peers.smc import fk_steering_sample

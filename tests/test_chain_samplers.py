@@ -10,15 +10,16 @@ import torch
 from hypothesis import given, settings, strategies as st
 from scipy.special import ndtr
 
-from estimators import tilt_quantities as tq
+from estimators.exact import tilt_quantities as tq
 from estimators.baselines import chernoff_baseline
 from estimators.bounded_means import bounded_mean_upper_confidence, kl_upper_confidence
 from estimators.chain_baselines import AnalyticGaussianBaseline, OracleChernoffBaseline
-from estimators.chain_exact import aligned_data_law, finite_sampler_law
-from estimators.chain_laws import StateLaws, kernel_value_laws, path_tv_terms
-from estimators.chain_ridge import UnsupportedRidge, ridge_sampler_law
-from estimators.confidence import dkw_radius, ks_distance, multinomial_tv_radius
-from estimators.reward_law import DiscreteLaw
+from estimators.exact.finite_chain_law import aligned_data_law, finite_sampler_law
+from estimators.exact.chain_laws import StateLaws, kernel_value_laws, path_tv_terms
+from estimators.exact.ridge_chain_law import UnsupportedRidge, ridge_sampler_law
+from estimators.dkw import dkw_radius, ks_distance
+from estimators.multinomial_tv import multinomial_tv_radius
+from estimators.exact.reward_law import DiscreteLaw
 from primitives import GaussianMixture, StepReward
 from primitives.chain_samplers import (EnvelopeBaseline, ExactSoftValues, OffsetBaseline, per_step_rejection_sample,
                                        step_rejection_sample, trajectory_rejection_sample, unaligned_sample)
@@ -183,7 +184,7 @@ def test_step_rejection_counts_are_geometric_with_the_exact_mean():
     baseline = float(GMM5.values(parent, 9)[0]) + 1.0
     _, proposals = step_rejection_sample(GMM5.chain, parent.expand(20_000, -1), 8, GMM5.values, torch.tensor([baseline]),
                                          generator=_generator(9))
-    from estimators.confidence import negative_binomial_rate_interval
+    from estimators.negative_binomial import negative_binomial_rate_interval
 
     low, high = negative_binomial_rate_interval(20_000, int(proposals.sum()), STAT_ALPHA)
     assert 1 / high <= float(laws.expected_proposals(1.0, baseline)[0]) <= 1 / low

@@ -1,5 +1,5 @@
 """T7's per-step terms against T2 on the GMM chain (``theorems.chain_step_terms``) and the Bernstein mean test
-that sizes it (``estimators.design_means``). The claim passing and its wrong variant (a sampler accepting
+that sizes it (``estimators.bernstein_mean``). The claim passing and its wrong variant (a sampler accepting
 against b + 0.5) failing are run by ``tests/test_claims.py`` with every registered claim and variant."""
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from estimators.chain_laws import kernel_value_laws
-from estimators.design_means import (assert_mean_equal_by_bernstein, bernstein_radius,
-                                     min_gap_of_means_detectable_by_bernstein, min_num_samples_for_bernstein_mean_test)
+from estimators.exact.chain_laws import kernel_value_laws
+from estimators.bernstein_mean import (assert_mean_equal_by_bernstein, bernstein_radius,
+                                       min_gap_of_means_detectable_by_bernstein,
+                                       min_num_samples_for_bernstein_mean_test)
 from tests.conftest import STAT_ALPHA
 from theorems import chain_step_terms
 from tiltproof.instances.chain import chain_instance, make_baseline

@@ -1,5 +1,5 @@
-"""The authors' DDPM-step chain (``primitives.ddpm_chain``) and its exact side (``estimators.ddpm_exact``,
-``estimators.ddpm_sampler_law``) against independent routes: the score by finite differences of the mixture
+"""The authors' DDPM-step chain (``primitives.ddpm_chain``) and its exact side (``estimators.exact.ddpm_law``,
+``estimators.exact.ddpm_sampler_law``) against independent routes: the score by finite differences of the mixture
 density (scipy), the kernel's moments by sampling, log Z forwards vs backwards, grid refinement, the soft-value
 identity by Monte Carlo through the torch kernel, and bad input."""
 from __future__ import annotations
@@ -13,8 +13,8 @@ import torch
 from hypothesis import given, settings, strategies as st
 from scipy.stats import chi2, multivariate_normal, norm
 
-from estimators.ddpm_exact import DdpmExact, DdpmRidge
-from estimators.ddpm_sampler_law import ddpm_sampler_law
+from estimators.exact.ddpm_law import DdpmExact, DdpmRidge
+from estimators.exact.ddpm_sampler_law import ddpm_sampler_law
 from primitives import GaussianMixture
 from primitives.ddpm_chain import MixtureScoreDDPM, authors_ddpm_chain, authors_schedule
 from primitives.diffusion import CountingKernel

@@ -1,4 +1,5 @@
-"""Design functions of ``estimators.design_chain`` (deterministic: they never run the code under test) and the
+"""Design functions of ``estimators.offset_calibration``, ``estimators.negative_binomial`` and
+``estimators.multinomial_tv`` (deterministic: they never run the code under test) and the
 chain T6 check's power beyond the registered seed (slow)."""
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import binom, nbinom
 
-from estimators.confidence import clopper_pearson_upper, negative_binomial_rate_interval
-from estimators.design_chain import (exceedance_probability, largest_valid_rank, min_gap_of_tvs_detectable_by_tv_lower_bound,
-                                     min_num_accepted_for_relative_mean_test, min_num_residuals_for_calibration_test,
-                                     min_num_samples_for_tv_lower_bound_test, min_relative_gap_of_means_detectable,
-                                     negative_binomial_mean_power, tail_rate_for_exceedance)
-from estimators.learned_chain_baseline import calibration_rank
+from estimators.binomial import clopper_pearson_upper
+from estimators.negative_binomial import negative_binomial_rate_interval
+from estimators.offset_calibration import (exceedance_probability, largest_valid_rank,
+                                           min_num_residuals_for_calibration_test, tail_rate_for_exceedance)
+from estimators.multinomial_tv import (min_gap_of_tvs_detectable_by_tv_lower_bound,
+                                       min_num_samples_for_tv_lower_bound_test)
+from estimators.negative_binomial import (min_num_accepted_for_relative_mean_test,
+                                          min_relative_gap_of_means_detectable, negative_binomial_mean_power)
+from estimators.offset_calibration import calibration_rank
 from theorems import chain_learned_baseline as t6
 from tiltproof.core.framework import run_claim
 from tests.conftest import STAT_ALPHA
@@ -98,7 +102,7 @@ def test_exact_calls_integral_matches_its_closed_form_floor():
     integral (spherical quadrature) must agree with the 1-D radial Z to quadrature precision."""
     import math
 
-    from estimators.plane_calls import expected_planes_calls
+    from estimators.exact.plane_calls import expected_planes_calls
     from theorems import kl_oracle_calls as l1b
 
     for k in (1, 2):

@@ -9,10 +9,10 @@ from hypothesis import given, settings, strategies as st
 from scipy import integrate
 from scipy.stats import norm
 
-from estimators.design_normal import min_num_samples_for_normal_mean_test, min_shift_of_normal_means_detectable
-from estimators.design_partition import (BridgeMoments, bridge_end_deviations, gaussian_mixture_bridge_moments,
-                                         min_gap_of_log_partitions_detectable_by_bridge,
-                                         min_num_samples_for_bridge_log_partition_test)
+from estimators.normal_mean import min_num_samples_for_normal_mean_test, min_shift_of_normal_means_detectable
+from estimators.bridge_log_partition import (BridgeMoments, bridge_end_deviations, gaussian_mixture_bridge_moments,
+                                             min_gap_of_log_partitions_detectable_by_bridge,
+                                             min_num_samples_for_bridge_log_partition_test)
 from theorems import diffusion_tilt_oracle as p1
 
 levels = st.sampled_from([1e-9, 1e-6, 1e-3])

@@ -10,10 +10,10 @@ import math
 import pytest
 import torch
 
-from estimators.exact import TiltedLaw, reward_law
+from estimators.exact.tilted_law import TiltedLaw, reward_law
 from estimators.law_tests import fit_sample_size, fit_test
-from estimators.peer_laws import reward_tv, sir_reward_probabilities
-from estimators.tilt_quantities import soft_value
+from estimators.exact.peer_laws import reward_tv, sir_reward_probabilities
+from estimators.exact.tilt_quantities import soft_value
 from primitives import Categorical, Gaussian, GaussianMixture, LinearReward, StepReward, TableReward, rejection_sample
 from primitives.peers import rso_sample, sir_sample
 from tests.conftest import STAT_ALPHA
@@ -62,7 +62,7 @@ def test_peers_on_each_device(device):
     generator = torch.Generator(device=device).manual_seed(3)
     samples = sir_sample(base, reward, 0.5, 6, 30_000, generator=generator).samples
     observed = torch.stack([(reward(samples) == float(v)).double().mean() for v in values]).cpu().numpy()
-    from estimators.confidence import multinomial_tv_radius
+    from estimators.multinomial_tv import multinomial_tv_radius
 
     assert reward_tv(observed, claimed) <= multinomial_tv_radius(30_000, STAT_ALPHA, probs=claimed)
     assert rso_sample(base, reward, 0.5, 8, 100, generator=generator).samples.device.type == device

@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 from scipy.special import logsumexp, ndtr
 from scipy.stats import multivariate_normal
 
-from estimators.confidence import dkw_radius, ks_distance
+from estimators.dkw import dkw_radius, ks_distance
 from primitives import GaussianMixture, LinearReward, QuadraticReward, StepReward
 from primitives.chain_samplers import ExactSoftValues, unaligned_sample
 from primitives.diffusion import CountingKernel, GaussianMixtureDiffusion, check_schedule, reference_schedule

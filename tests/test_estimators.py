@@ -8,14 +8,17 @@ import pytest
 from hypothesis import given, strategies as st
 from scipy.stats import binom
 
-from estimators import tilt_quantities as tq
+from estimators.exact import tilt_quantities as tq
 from estimators.baselines import (chernoff_baseline, empirical_chernoff_baseline, plugin_chernoff_baseline,
                                   subgaussian_baseline)
-from estimators.confidence import (binomial_detectable_rate, clopper_pearson_lower, clopper_pearson_upper,
-                                   dkw_radius, dkw_sample_size, empirical_bernstein_radius, ks_distance,
-                                   multinomial_tv_radius, negative_binomial_rate_interval)
-from estimators.log_mgf import empirical_log_mgf
-from estimators.reward_law import DiscreteLaw
+from estimators.binomial import binomial_detectable_rate, clopper_pearson_lower, clopper_pearson_upper
+from estimators.dkw import dkw_radius, ks_distance
+from estimators.dkw import min_num_samples_for_dkw_cdf_test
+from estimators.bounded_means import empirical_bernstein_radius
+from estimators.multinomial_tv import multinomial_tv_radius
+from estimators.negative_binomial import negative_binomial_rate_interval
+from estimators.exact.log_mgf import empirical_log_mgf
+from estimators.exact.reward_law import DiscreteLaw
 from tests.conftest import STAT_ALPHA
 
 
@@ -45,8 +48,8 @@ def test_negative_binomial_interval_has_exact_coverage(accepted, p, alpha):
     assert miss <= alpha * (1 + 1e-6) + 1e-12
 
 
-def test_dkw_sample_size_meets_the_gap():
-    n = dkw_sample_size(0.03, 1e-8, 1e-3)
+def test_dkw_min_num_samples_meets_the_gap():
+    n = min_num_samples_for_dkw_cdf_test(0.03, alpha=1e-8, beta=1e-3)
     assert dkw_radius(n, 1e-8) + dkw_radius(n, 1e-3) <= 0.03 < dkw_radius(n - 1, 1e-8) + dkw_radius(n - 1, 1e-3)
 
 

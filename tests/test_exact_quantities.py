@@ -10,11 +10,11 @@ from hypothesis import given, strategies as st
 from scipy import integrate
 from scipy.stats import norm
 
-from estimators import tilt_quantities as tq
+from estimators.exact import tilt_quantities as tq
 from estimators.baselines import chernoff_baseline, subgaussian_baseline
-from estimators.exact import TiltedLaw, reward_law
-from estimators.log_mgf import gaussian_quadratic_log_mgf, log_mgf
-from estimators.reward_law import DiscreteLaw, NormalMixtureLaw, normal_law
+from estimators.exact.tilted_law import TiltedLaw, reward_law
+from estimators.exact.log_mgf import gaussian_quadratic_log_mgf, log_mgf
+from estimators.exact.reward_law import DiscreteLaw, NormalMixtureLaw, normal_law
 from primitives import Categorical, Gaussian, QuadraticReward
 from tests.strategies import any_instance, deltas, finite_law, lams, mixture_linear
 
@@ -190,7 +190,7 @@ def test_large_lambda_is_untilted():
 @given(mixture_linear(max_dim=1, max_components=4), st.floats(0.3, 5.0), st.floats(-1.5, 3.0))
 def test_closed_forms_agree_with_one_dimensional_quadrature(instance, lam, offset):
     """The normal-CDF closed forms against ``QuadratureTilt`` in x-space, within its stated error."""
-    from estimators.quadrature import QuadratureTilt
+    from estimators.exact.quadrature import QuadratureTilt
 
     base, reward = instance
     law = reward_law(base, reward)
@@ -209,7 +209,7 @@ def test_closed_forms_agree_with_one_dimensional_quadrature(instance, lam, offse
 
 def test_quadrature_handles_a_non_monotone_reward():
     """A quadratic reward on a 1-D mixture: T2's chain TV ≤ D/Z holds on the quadrature route."""
-    from estimators.quadrature import QuadratureTilt
+    from estimators.exact.quadrature import QuadratureTilt
     from primitives import GaussianMixture
 
     base = GaussianMixture([0.6, 0.4], [[-2.0], [3.0]], [[[1.0]], [[0.5]]])

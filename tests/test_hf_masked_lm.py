@@ -16,8 +16,8 @@ from hypothesis import given, settings, strategies as st
 
 transformers = pytest.importorskip("transformers")   # the [hf] extra; the adapter itself does not import it
 
-from estimators.confidence import multinomial_tv_radius  # noqa: E402
-from estimators.design import min_gap_of_tvs_detectable_by_multinomial  # noqa: E402
+from estimators.multinomial_tv import multinomial_tv_radius  # noqa: E402
+from estimators.multinomial_tv import min_gap_of_tvs_detectable_by_multinomial  # noqa: E402
 from primitives.chain_samplers import trajectory_rejection_sample, unaligned_sample  # noqa: E402
 from primitives.diffusion import ChainKernel, CountingKernel  # noqa: E402
 from primitives.hf_masked_lm import HFMaskedLMKernel, TokenFrequencyReward, even_schedule  # noqa: E402

@@ -9,8 +9,8 @@ import torch
 from hypothesis import given, settings, strategies as st
 from scipy.special import logsumexp
 
-from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper
-from estimators.projection_fit import multinomial_fit, projection_fit_sample_size, projection_fit_test
+from estimators.binomial import clopper_pearson_lower, clopper_pearson_upper
+from estimators.projection_fit import multinomial_fit, min_num_samples_for_projection_ks_test, projection_fit_test
 from primitives import (Categorical, ConvexLowRank, Gaussian, GaussianMixture, LogSumExpReward, MaxOfPlanes,
                         SquaredNormReward, kl_align, plane_cover)
 from tests.conftest import STAT_ALPHA
@@ -45,7 +45,7 @@ def test_max_of_planes_output_is_q_kl(instance):
     base, reward, lam = instance
     law = l1.ridge_law_of(base, reward, lam)
     projections = ridge_projections(law, base.dim)
-    n = projection_fit_sample_size(0.07, STAT_ALPHA, 1e-3, len(projections))
+    n = min_num_samples_for_projection_ks_test(0.07, len(projections), alpha=STAT_ALPHA, beta=1e-3)
     result = kl_align(base, reward, lam, n, _generator(1))
     assert result.samples.shape == (n, base.dim) and result.route == "planes" and result.oracle_calls >= n
     assert not projection_fit_test(result.samples, projections, STAT_ALPHA).rejected
@@ -86,7 +86,7 @@ def test_log_sum_exp_by_planes_and_by_laplace_mixture(seed, ratio, lam):
     weights, means, covs = l1.lse_exact_law(base, reward, lam)
     directions = {f"x{j}": np.eye(d)[j] for j in range(d)}
     projections = mixture_projections(weights, means, covs, directions)
-    n = projection_fit_sample_size(0.07, STAT_ALPHA, 1e-3, len(projections))
+    n = min_num_samples_for_projection_ks_test(0.07, len(projections), alpha=STAT_ALPHA, beta=1e-3)
     planes = kl_align(base, reward, lam, n, _generator(4), route="planes")
     laplace = kl_align(base, reward, lam, n, _generator(5))
     assert planes.route == "planes" and laplace.route == "laplace mixture" and laplace.oracle_calls == n
@@ -105,7 +105,7 @@ def test_hubbard_stratonovich_gives_the_gaussian_tilt(seed, lam):
     mixture = GaussianMixture([1.0], base.mean[None], base.cov[None])
     weights, means, covs = l1d_mix.hubbard_exact_law(mixture, reward, lam)
     projections = mixture_projections(weights, means, covs, {f"x{j}": np.eye(d)[j] for j in range(d)})
-    n = projection_fit_sample_size(0.07, STAT_ALPHA, 1e-3, len(projections))
+    n = min_num_samples_for_projection_ks_test(0.07, len(projections), alpha=STAT_ALPHA, beta=1e-3)
     result = kl_align(base, reward, lam, n, _generator(6))
     assert result.route == "hubbard-stratonovich" and result.oracle_calls == n
     assert not projection_fit_test(result.samples, projections, STAT_ALPHA).rejected

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from benchmarks.lcb_training_cost import minimum_calibration_pairs, training_cost_by_phase
-from estimators.learned_chain_baseline import calibration_rank
+from estimators.offset_calibration import calibration_rank
 from tiltproof.instances import chain as chain_instances
 
 

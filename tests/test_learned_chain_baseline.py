@@ -12,13 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binom
 
-from estimators.chain_exact import finite_sampler_law
-from estimators.chain_laws import kernel_value_laws
-from estimators.confidence import clopper_pearson_lower
-from estimators.learned_chain_baseline import (CHERNOFF_S_GRID, ConstantNetwork, calibrate_clip_offset,
-                                               calibrate_offset, calibration_rank, empirical_chernoff_gamma,
-                                               fit_soft_values, train_learned_baseline, train_selected_baseline,
-                                               validation_log_cost)
+from estimators.exact.finite_chain_law import finite_sampler_law
+from estimators.exact.chain_laws import kernel_value_laws
+from estimators.binomial import clopper_pearson_lower
+from learning.step_network import CHERNOFF_S_GRID, ConstantNetwork, empirical_chernoff_gamma, validation_log_cost
+from learning.chain_baseline import fit_soft_values, train_learned_baseline, train_selected_baseline
+from estimators.offset_calibration import calibrate_clip_offset, calibrate_offset, calibration_rank
 from primitives.chain_samplers import EnvelopeBaseline, ExactSoftValues, per_step_rejection_sample
 from primitives.diffusion import CountingKernel
 from primitives.masked_diffusion import MaskedDiffusion, SequenceSetReward

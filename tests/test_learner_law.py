@@ -1,4 +1,4 @@
-"""The learner's exact law on two-point rewards (estimators.learner_law) and the T6 slack claims built on it."""
+"""The learner's exact law on two-point rewards (estimators.exact.learner_law) and the T6 slack claims built on it."""
 from __future__ import annotations
 
 import math
@@ -9,9 +9,9 @@ from hypothesis import given, settings, strategies as st
 from scipy.stats import binom
 
 from estimators.baselines import DEFAULT_S_GRID, empirical_chernoff_baseline
-from estimators.confidence import empirical_bernstein_radius
-from estimators.learner_law import (certificate_failure_probability, ks_distance_between_laws,
-                                    two_point_learned_baselines, two_point_learner_law)
+from estimators.bounded_means import empirical_bernstein_radius
+from estimators.exact.learner_law import (certificate_failure_probability, ks_distance_between_laws,
+                                          two_point_learned_baselines, two_point_learner_law)
 from theorems import t6_learner_slack as slack
 
 
@@ -80,7 +80,7 @@ def test_dropped_union_never_breaks_the_certificate_on_two_point_laws():
     """The exact scan behind ``theorems.t6_learner_slack``'s docstring (a coarser grid): the dropped union stays
     far below η everywhere, the halved radius exceeds η at small η."""
     from estimators.baselines import chernoff_baseline
-    from estimators.reward_law import DiscreteLaw
+    from estimators.exact.reward_law import DiscreteLaw
 
     worst = {"half": {}, "union": {}}
     for eta in (0.05, 1e-3):

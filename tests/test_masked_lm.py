@@ -11,7 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from estimators.confidence import multinomial_tv_radius
+from estimators.multinomial_tv import multinomial_tv_radius
 from primitives.masked_lm import (ALPHABETS, TINY_CONFIG, MaskedLMConfig, MaskedLMKernel, MaskedTokenModel,
                                   corpus_sequences, decode, encode, train_masked_lm)
 from primitives.masked_lm_exact import EnumeratedMaskedLM
@@ -240,7 +240,7 @@ def test_keyword_features_count_compatible_windows(rows):
 
 def test_soft_values_can_be_fitted_on_given_features():
     """``fit_soft_values(features=…)`` encodes every state through the features (and only them)."""
-    from estimators.learned_chain_baseline import fit_soft_values
+    from learning.chain_baseline import fit_soft_values
 
     kernel = _kernel(vocabulary=3, length=3)
     reward = ClassShareReward(1.0, token=1)

@@ -11,7 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from estimators.chain_exact import aligned_data_law
+from estimators.exact.finite_chain_law import aligned_data_law
 from theorems import masked_lm_chains as lm
 from tiltproof.core.framework import run_claim
 from tiltproof.core.registry import theorem_modules

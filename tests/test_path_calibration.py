@@ -1,4 +1,4 @@
-"""Path-level calibration (estimators.path_calibration): the design functions against scipy's binomial and
+"""Path-level calibration (learning.path_calibration): the design functions against scipy's binomial and
 the KL bound, the path test's verdicts on honest and wrong baselines, the sequential calibration's
 fallback and its accounting, bad input."""
 from __future__ import annotations
@@ -14,10 +14,10 @@ from scipy.stats import beta, binom, norm
 
 from estimators.bounded_means import bernoulli_kl, kl_upper_confidence
 from estimators.chain_baselines import OracleChernoffBaseline
-from estimators.learned_chain_baseline import LearnedChernoffBaseline
-from estimators.path_calibration import (calibrate_path_offsets, min_num_pairs_for_path_clip_test, exceedance_rank,
-                                         exact_tilted_children, min_num_pairs_for_path_tail_test, path_exceedance_test,
-                                         train_path_calibrated_baseline)
+from learning.chain_baseline import LearnedChernoffBaseline
+from learning.path_calibration import (calibrate_path_offsets, min_num_pairs_for_path_clip_test, exceedance_rank,
+                                       exact_tilted_children, min_num_pairs_for_path_tail_test, path_exceedance_test,
+                                       train_path_calibrated_baseline)
 from primitives.chain_samplers import EnvelopeBaseline, OffsetBaseline
 from primitives.diffusion import CountingKernel
 from tests.conftest import STAT_ALPHA

@@ -9,11 +9,13 @@ import torch
 from hypothesis import given, strategies as st
 from scipy.stats import binom
 
-from estimators.confidence import clopper_pearson_lower, multinomial_tv_radius, negative_binomial_rate_interval
-from estimators.exact import TiltedLaw, reward_law
+from estimators.binomial import clopper_pearson_lower
+from estimators.multinomial_tv import multinomial_tv_radius
+from estimators.negative_binomial import negative_binomial_rate_interval
+from estimators.exact.tilted_law import TiltedLaw, reward_law
 from estimators.law_tests import fit_sample_size, fit_test
-from estimators.peer_laws import (best_of_n_reward_probabilities, reward_tv, rso_reward_probabilities,
-                                  sir_reward_probabilities, target_reward_probabilities)
+from estimators.exact.peer_laws import (best_of_n_reward_probabilities, reward_tv, rso_reward_probabilities,
+                                        sir_reward_probabilities, target_reward_probabilities)
 from primitives import Categorical, GaussianMixture, StepReward, TableReward
 from primitives.peers import percentile_beta, quasi_rejection_sample, rso_sample, sir_sample
 from tests.conftest import STAT_ALPHA

@@ -11,9 +11,9 @@ import torch
 from scipy.special import ndtr
 
 from benchmarks import peers_diffusion as pd
-from estimators.confidence import clopper_pearson_lower
-from estimators.peer_laws import rso_reward_probabilities, sir_reward_probabilities
-from estimators.reward_law import DiscreteLaw
+from estimators.binomial import clopper_pearson_lower
+from estimators.exact.peer_laws import rso_reward_probabilities, sir_reward_probabilities
+from estimators.exact.reward_law import DiscreteLaw
 from tests.conftest import STAT_ALPHA
 
 METHODS = {"lcb", "ideal_rejection", "quasi_rejection", "best_of_n", "smc", "rso", "sir", "oracle"}

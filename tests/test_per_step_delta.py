@@ -11,11 +11,12 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from estimators.chain_laws import StateLaws
-from estimators.per_step_delta import (assert_step_mean_at_most_by_kl, chernoff_factor_bound, log_proposal_chernoff_mass,
-                                       min_excess_of_step_mean_detectable, min_num_samples_for_step_mean_test,
-                                       proposal_offset, proposal_offset_from_log_masses, proposal_tail,
-                                       proposal_tail_bound, step_mean_threshold, target_tail)
+from estimators.exact.chain_laws import StateLaws
+from estimators.bounded_means import (assert_step_mean_at_most_by_kl, min_excess_of_step_mean_detectable,
+                                      min_num_samples_for_step_mean_test, step_mean_threshold)
+from estimators.per_step_delta import (chernoff_factor_bound, log_proposal_chernoff_mass, proposal_offset,
+                                       proposal_offset_from_log_masses, proposal_tail, proposal_tail_bound,
+                                       target_tail)
 from estimators.bounded_means import bernoulli_kl
 from tests.conftest import STAT_ALPHA
 from theorems import per_step_delta

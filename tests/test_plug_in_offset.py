@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from estimators.chain_laws import kernel_value_laws
+from estimators.exact.chain_laws import kernel_value_laws
 from theorems import plug_in_offset as plugin
 from theorems.per_step_delta import two_point_step
 

@@ -10,7 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from estimators import design
+from estimators.binomial import (min_num_samples_for_binomial_relative_upper_test,
+                                 min_rate_detectable_by_binomial_upper_test)
+from estimators.negative_binomial import (min_num_accepts_for_negative_binomial_rate_test,
+                                          min_relative_error_of_proposals_detectable_by_negative_binomial,
+                                          negative_binomial_rate_power)
 from estimators.baselines import (chernoff_baseline, empirical_chernoff_baseline, population_learned_baseline,
                                   zero_radius)
 from theorems import best_of_n, peer_guarantees, proposal_complexity, tv_guarantees
@@ -30,11 +34,11 @@ MY_MODULES = ("tv_guarantees", "proposal_complexity", "peer_guarantees", "best_o
 @given(rate=st.floats(0.01, 0.95), error=st.floats(0.05, 0.5))
 def test_negative_binomial_design_detects_its_gap(rate, error):
     """min_gap(min_n(g)) ≤ g, and the designed size really has the power (exact NB tails)."""
-    accepts = design.min_num_accepts_for_negative_binomial_rate_test(rate, error, alpha=1e-6, beta=1e-3)
-    detectable = design.min_relative_error_of_proposals_detectable_by_negative_binomial(
+    accepts = min_num_accepts_for_negative_binomial_rate_test(rate, error, alpha=1e-6, beta=1e-3)
+    detectable = min_relative_error_of_proposals_detectable_by_negative_binomial(
         accepts, rate, alpha=1e-6, beta=1e-3)
     assert detectable <= error + 1e-3
-    assert design.negative_binomial_rate_power(accepts, rate, rate / (1 + error), alpha=1e-6) >= 1 - 1e-3
+    assert negative_binomial_rate_power(accepts, rate, rate / (1 + error), alpha=1e-6) >= 1 - 1e-3
 
 
 @pytest.mark.parametrize("side", ["two-sided", "rate-above", "rate-below"])
@@ -42,12 +46,12 @@ def test_negative_binomial_test_has_its_level_at_the_null(side):
     """Exact NB tails: the rejection probability at the claimed rate is at most α."""
     for rate in (0.02, 0.3, 0.8):
         for accepts in (5, 200, 3000):
-            assert design.negative_binomial_rate_power(accepts, rate, rate, alpha=1e-3, side=side) <= 1e-3 + 1e-12
+            assert negative_binomial_rate_power(accepts, rate, rate, alpha=1e-3, side=side) <= 1e-3 + 1e-12
 
 
 def test_relative_binomial_design_detects_the_stated_violation():
-    n = design.min_num_samples_for_binomial_relative_upper_test(0.1, 0.5, alpha=1e-8, beta=1e-3)
-    assert design.min_rate_detectable_by_binomial_upper_test(n, 0.1, alpha=1e-8, beta=1e-3) <= 0.15 + 1e-9
+    n = min_num_samples_for_binomial_relative_upper_test(0.1, 0.5, alpha=1e-8, beta=1e-3)
+    assert min_rate_detectable_by_binomial_upper_test(n, 0.1, alpha=1e-8, beta=1e-3) <= 0.15 + 1e-9
 
 
 # ---------------------------------------------------------------- T6 exercises learning

@@ -9,8 +9,8 @@ import torch
 from hypothesis import given, settings, strategies as st
 from scipy.stats import multivariate_normal
 
-from estimators.exact import TiltedLaw, reward_law
-from estimators.tilt_quantities import soft_value
+from estimators.exact.tilted_law import TiltedLaw, reward_law
+from estimators.exact.tilt_quantities import soft_value
 from estimators.law_tests import fit_sample_size, fit_test
 from primitives import (Categorical, Gaussian, GaussianMixture, LinearReward, QuadraticReward, StepReward,
                         TableReward, as_reward, ideal_rejection_sample, rejection_sample)

@@ -16,7 +16,7 @@ import pytest
 import sympy
 from hypothesis import given, strategies as st
 
-from estimators.reward_law import DiscreteLaw
+from estimators.exact.reward_law import DiscreteLaw
 from tiltproof.proofs import (Proof, ProofInstance, Sides, Step, WrongStep, check_on_instances, check_proof,
                               check_symbolic, check_wrong_step, enclose, prove_nonnegative, select_proofs,
                               validate_citations)

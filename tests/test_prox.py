@@ -10,7 +10,7 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from estimators.projection_fit import projection_fit_sample_size, projection_fit_test
+from estimators.projection_fit import min_num_samples_for_projection_ks_test, projection_fit_test
 from primitives import (ConcaveExpressionReward, ConcaveQuadratic, Gaussian, LinearReward, LowRankReward, MaxOfPlanes,
                         QuadraticReward, prox, solve_prox, wasserstein_align)
 from primitives.prox import grid_error_bound, grid_radius
@@ -138,7 +138,7 @@ def test_wasserstein_align_pushes_a_gaussian_forward(instance, lam):
     base = Gaussian(rng.normal(size=d), spd_matrix(rng, d))
     mean_w, cov_w, _ = quadratic_pushforward(base, reward, lam)
     projections = mixture_projections([1.0], mean_w[None], cov_w[None], {f"x{j}": np.eye(d)[j] for j in range(d)})
-    n = projection_fit_sample_size(0.07, STAT_ALPHA, 1e-3, len(projections))
+    n = min_num_samples_for_projection_ks_test(0.07, len(projections), alpha=STAT_ALPHA, beta=1e-3)
     result = wasserstein_align(base, reward, lam, n, generator=torch.Generator().manual_seed(1))
     assert result.oracle_calls == n and result.samples.shape == (n, d)
     assert not projection_fit_test(result.samples, projections, STAT_ALPHA).rejected

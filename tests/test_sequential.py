@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from estimators import sequential
 from estimators.diagnosis import diagnose_single_step
-from estimators.exact import TiltedLaw
+from estimators.exact.tilted_law import TiltedLaw
 from estimators.single_step_power import statistic_kind
 from primitives import Gaussian, LinearReward, rejection_sample
 from tiltproof.byo.byos import check_sampler
@@ -37,7 +37,7 @@ def test_spending_sums_below_the_total_and_keeps_half_for_the_last_look(total, l
 def test_design_companions_agree_and_state_the_inflation(gap, alpha, beta):
     cap = sequential.max_num_samples_for_sequential_dkw_test(gap, alpha=alpha, beta=beta)
     assert sequential.min_discrepancy_of_cdfs_detectable_by_sequential_dkw(cap, alpha=alpha, beta=beta) <= gap
-    from estimators.design import min_num_samples_for_dkw_cdf_test
+    from estimators.dkw import min_num_samples_for_dkw_cdf_test
 
     fixed = min_num_samples_for_dkw_cdf_test(gap, alpha=alpha, beta=beta)
     assert cap >= fixed

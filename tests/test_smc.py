@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from estimators.confidence import multinomial_tv_radius
-from estimators.peer_laws import reward_tv, sir_reward_probabilities
-from estimators.reward_law import DiscreteLaw
+from estimators.multinomial_tv import multinomial_tv_radius
+from estimators.exact.peer_laws import reward_tv, sir_reward_probabilities
+from estimators.exact.reward_law import DiscreteLaw
 from primitives import TableReward
 from primitives.peers import fk_steering_sample
 from tests.conftest import STAT_ALPHA

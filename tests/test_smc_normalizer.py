@@ -12,9 +12,10 @@ import torch
 from scipy.special import gammaln
 
 from estimators.bounded_means import bounded_mean_upper_confidence
-from estimators.confidence import empirical_bernstein_radius, multinomial_tv_radius
-from estimators.peer_laws import reward_tv, sir_reward_probabilities
-from estimators.reward_law import DiscreteLaw
+from estimators.bounded_means import empirical_bernstein_radius
+from estimators.multinomial_tv import multinomial_tv_radius
+from estimators.exact.peer_laws import reward_tv, sir_reward_probabilities
+from estimators.exact.reward_law import DiscreteLaw
 from primitives import TableReward
 from primitives.peers import fk_steering_sample
 from tests.conftest import STAT_ALPHA

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from estimators.bounded_means import kl_upper_confidence
-from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper
+from estimators.binomial import clopper_pearson_lower, clopper_pearson_upper
 from estimators.step_mean_certificate import (min_num_samples_for_step_mean_certificate,
                                               min_slack_of_step_mean_certifiable, step_mean_upper_confidence_by_betting)
 from tests.conftest import STAT_ALPHA

@@ -1,9 +1,9 @@
 """T7's proof on the registered masked chain: the enumeration route of ``theorems/proofs/_masked_t7.py``
-agrees with the claims' route (``estimators.chain_exact.finite_sampler_law``) and with the aligned law."""
+agrees with the claims' route (``estimators.exact.finite_chain_law.finite_sampler_law``) and with the aligned law."""
 import numpy as np
 import pytest
 
-from estimators.chain_exact import aligned_data_law, finite_sampler_law
+from estimators.exact.finite_chain_law import aligned_data_law, finite_sampler_law
 from theorems.proofs._masked_t7 import MaskedCase, masked_quantities
 from tiltproof.instances.chain import _reward, chain_instance, make_baseline
 

@@ -10,9 +10,10 @@ from hypothesis import given, settings, strategies as st
 from scipy import integrate
 from scipy.stats import norm
 
-from estimators.projection_fit import multinomial_fit, projection_fit_sample_size, projection_fit_test
+from estimators.projection_fit import multinomial_fit, min_num_samples_for_projection_ks_test, projection_fit_test
 from primitives import (Categorical, ExactScoreMixtureDiffusion, ExactTiltOracle, Gaussian, GaussianMixture,
-                        ScoreTiltOracle, telescoping_log_partition)
+                        ScoreTiltOracle)
+from estimators.bridge_log_partition import telescoping_log_partition
 from tests.conftest import STAT_ALPHA
 from tests.strategies import seeds
 from tiltproof.core.tractability_checks import mixture_projections, spd_matrix
@@ -57,7 +58,7 @@ def test_rows_sample_their_own_tilts(instance):
     covs = np.concatenate([first.covs.numpy(), second.covs.numpy()])
     directions = {f"x{j}": np.eye(base.dim)[j] for j in range(base.dim)}
     projections = mixture_projections(weights, means, covs, directions)
-    n = projection_fit_sample_size(0.06, STAT_ALPHA, 1e-3, len(projections))
+    n = min_num_samples_for_projection_ks_test(0.06, len(projections), alpha=STAT_ALPHA, beta=1e-3)
     rows = torch.as_tensor(np.repeat(np.stack([theta, -theta]), [n // 2, n - n // 2], axis=0))
     samples = oracle.sample_rows(rows, _generator(1))
     assert oracle.calls == n and samples.shape == (n, base.dim)

@@ -9,9 +9,9 @@ from hypothesis import given, settings, strategies as st
 from scipy import integrate
 from scipy.stats import norm
 
-from estimators.confidence import ks_distance
+from estimators.dkw import ks_distance
 from estimators.projection_fit import GridCDF, ks_lower_bound
-from estimators.ridge_law import RidgeTiltedLaw
+from estimators.exact.ridge_law import RidgeTiltedLaw
 from primitives import Gaussian, GaussianMixture
 from tests.conftest import STAT_ALPHA
 from tests.strategies import seeds

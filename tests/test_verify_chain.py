@@ -277,8 +277,8 @@ def test_samplers_at_the_stated_detectable_temperature_errors_fail(one_torch_thr
 @pytest.mark.parametrize("name", ["gmm-ref-B3", "masked-ref-B5"])
 def test_rare_event_mass_at_another_temperature_matches_the_exact_law(name):
     """The power's closed form q^λ'(A) = e^{B/λ'}p(A)/(1 + (e^{B/λ'} − 1)p(A)) against the exact tilted law
-    built at λ' (estimators.exact.TiltedLaw: another route)."""
-    from estimators.exact import TiltedLaw
+    built at λ' (estimators.exact.tilted_law.TiltedLaw: another route)."""
+    from estimators.exact.tilted_law import TiltedLaw
     from tiltproof.byo import chain_power as power
 
     instance = resolve_chain_instance(name)

@@ -113,7 +113,7 @@ def test_authors_rule_on_the_authors_chain_fails_where_its_terms_exceed_delta(on
     and every step whose mean over an independent run's exact terms is, at its KL lower confidence bound, above
     δ + the detectable excess is listed (≈ 4 min on 2 loaded cores)."""
     from estimators.bounded_means import kl_upper_confidence
-    from estimators.chain_laws import kernel_value_laws
+    from estimators.exact.chain_laws import kernel_value_laws
     from estimators.per_step_delta import per_step_terms
     from primitives.chain_samplers import per_step_rejection_sample
 

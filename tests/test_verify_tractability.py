@@ -13,9 +13,9 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from estimators.design_tractability import (min_mass_of_regions_detectable, min_num_points_for_region_detection,
-                                            min_discrepancy_of_projections_detectable_by_dkw,
-                                            min_num_samples_for_projection_ks_test)
+from estimators.region_detection import min_mass_of_regions_detectable, min_num_points_for_region_detection
+from estimators.projection_fit import (min_discrepancy_of_projections_detectable_by_dkw,
+                                       min_num_samples_for_projection_ks_test)
 from primitives.kl_align import kl_align, plane_log_weights, plane_cover
 from primitives.laws import Categorical, Gaussian, GaussianMixture
 from primitives.planes import LogSumExpReward, MaxOfPlanes, SquaredNormReward

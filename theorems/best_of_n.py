@@ -44,11 +44,14 @@ import torch
 from scipy import integrate
 from scipy.special import logsumexp
 
-from estimators.confidence import (binomial_detectable_rate, clopper_pearson_lower, dkw_radius,
-                                   ks_distance, multinomial_tv_radius)
-from estimators import design
-from estimators.exact import reward_law
-from estimators.reward_law import DiscreteLaw, NormalMixtureLaw, RewardLaw
+from estimators.binomial import binomial_detectable_rate, clopper_pearson_lower
+from estimators.dkw import dkw_radius, ks_distance
+from estimators.multinomial_tv import multinomial_tv_radius
+from estimators.binomial import min_num_samples_for_binomial_upper_test
+from estimators.dkw import min_num_samples_for_dkw_cdf_test
+from estimators.multinomial_tv import min_num_samples_for_multinomial_tv_test
+from estimators.exact.tilted_law import reward_law
+from estimators.exact.reward_law import DiscreteLaw, NormalMixtureLaw, RewardLaw
 from primitives.best_of_n import best_of_n_sample
 from primitives.laws import BaseLaw, Categorical, Gaussian, GaussianMixture
 from primitives.rewards import LinearReward, Reward, TableReward
@@ -253,7 +256,7 @@ def best_event(instance: BoNInstance, N: int, bound: float, gap: float = KL_GAP)
 
 
 def kl_sample_size(event: Event, bound: float, alpha: float, beta: float, gap: float = KL_GAP) -> tuple[int, float]:
-    """Smallest n (``estimators.design``: one-sided CP test of "π(A) ≤ critical") at which a sampler whose event probability has binary kl
+    """Smallest n (``estimators.binomial``: one-sided CP test of "π(A) ≤ critical") at which a sampler whose event probability has binary kl
     ``bound + gap`` is detected w.p. ≥ 1 − β; returns (n, the detectable excess in kl units).
 
     Returns the detectable excess ``inf`` when even π(A) = 1 cannot exceed the bound (−log p(A) ≤ bound).
@@ -265,7 +268,7 @@ def kl_sample_size(event: Event, bound: float, alpha: float, beta: float, gap: f
 
     target = brentq(lambda a: binary_kl(a, base) - (bound + gap), base, 1.0)
     critical = brentq(lambda a: binary_kl(a, base) - bound, base, target)
-    n = design.min_num_samples_for_binomial_upper_test(critical, target, alpha=alpha, beta=beta)
+    n = min_num_samples_for_binomial_upper_test(critical, target, alpha=alpha, beta=beta)
     return n, binary_kl(binomial_detectable_rate(n, alpha, beta, critical), base) - bound
 
 
@@ -280,7 +283,7 @@ def check_sampler_law(instance: BoNInstance, N: int, context: CheckContext,
     base = instance.base(context.device)
     if isinstance(law, DiscreteLaw):
         probs = np.exp(category_log_probabilities(law, N))
-        n = design.min_num_samples_for_multinomial_tv_test(FIT_GAP, probs, alpha=context.alpha, beta=context.beta)
+        n = min_num_samples_for_multinomial_tv_test(FIT_GAP, probs, alpha=context.alpha, beta=context.beta)
         samples = sampler(base, instance.reward, N, n, context.generator()).cpu().numpy().astype(np.int64)
         counts = np.bincount(samples, minlength=probs.size) / n
         statistic = 0.5 * float(np.abs(counts - probs).sum())
@@ -289,7 +292,7 @@ def check_sampler_law(instance: BoNInstance, N: int, context: CheckContext,
         name = "multinomial TV(p̂_n, π_BoN) vs ½Σ√(π_i/n) + √(log(1/α)/2n)"
         details = {"categories": list(range(probs.size)), "claimed": probs.tolist(), "empirical": counts.tolist()}
     else:
-        n = design.min_num_samples_for_dkw_cdf_test(FIT_GAP, alpha=context.alpha, beta=context.beta)
+        n = min_num_samples_for_dkw_cdf_test(FIT_GAP, alpha=context.alpha, beta=context.beta)
         samples = sampler(base, instance.reward, N, n, context.generator())
         rewards = _selected_rewards(instance, samples)
         claimed_cdf = lambda y: np.exp(N * _reward_log_cdf(law, np.asarray(y, dtype=float)))

@@ -26,7 +26,7 @@ indicator ``1{R ≥ u}`` is recorded. Under the claim every γ has ``p_u ≥ p*`
 gives exceedance η), so the pooled count of {R ≥ u} dominates Bin(N, p*): the Clopper–Pearson upper bound on
 the rate (level α/2) mapped through the Beta form is a lower confidence bound on the exceedance probability.
 N is the smallest count detecting an exceedance probability 2η w.p. ≥ 1 − β
-(``estimators.design_chain.min_num_residuals_for_calibration_test``). The T6 events themselves
+(``estimators.offset_calibration.min_num_residuals_for_calibration_test``). The T6 events themselves
 (``c < u``, one per calibration) are counted too, with a Clopper–Pearson lower bound at α/2.
 
 Instance: the reference GMM chain at B = 2 (``gmm-ref-B2``), η = 0.02; ν is the fixed set of 48 parents drawn
@@ -42,7 +42,7 @@ a continuous law of R near u:
   δ = 0.01 puts u ≈ 0.23 in the continuous part above it. Here one tilt step moves the law a lot, so pairs drawn
   from p_t instead of q_t reach u at rate ≈ 0.007 (exceedance ≈ 0.065 > η); at t = 10 that bug gives 0.0465
   (exceedance 0.013 < η: no violation to detect).
-Learners: ``network`` (the step network of ``estimators.learned_chain_baseline``, briefly trained, on three
+Learners: ``network`` (the step network of ``learning.chain_baseline``, briefly trained, on three
 independent trainings) and ``constant`` (γ ≡ 0: the calibration alone). Wrong variants: the calibration
 without slack (empirical (1 − δ)-quantile), for both learners; pairs drawn from ``p_t`` instead of ``q_t``.
 """
@@ -56,12 +56,12 @@ import numpy as np
 import torch
 from scipy.optimize import brentq
 
-from estimators.chain_ridge import ridge_tail_q
-from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper
-from estimators.design_chain import (exceedance_probability, largest_valid_rank, min_num_residuals_for_calibration_test,
-                                     tail_rate_for_exceedance)
-from estimators.learned_chain_baseline import calibrate_offset
-from estimators.learned_chain_baseline import StepFeatures, fit_step_network, gamma_of
+from estimators.exact.ridge_chain_law import ridge_tail_q
+from estimators.binomial import clopper_pearson_lower, clopper_pearson_upper
+from estimators.offset_calibration import (exceedance_probability, largest_valid_rank,
+                                           min_num_residuals_for_calibration_test, tail_rate_for_exceedance)
+from estimators.offset_calibration import calibrate_offset
+from learning.step_network import StepFeatures, fit_step_network, gamma_of
 from primitives.chain_samplers import EnvelopeBaseline, per_step_rejection_sample, step_rejection_sample
 from tiltproof.core import symbols as sym
 from tiltproof.instances.chain import ChainInstance, _hypotheses, chain_instance, single_threaded

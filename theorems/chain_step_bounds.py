@@ -28,11 +28,13 @@ import numpy as np
 import sympy
 import torch
 
-from estimators.chain_laws import StateLaws, kernel_value_laws
-from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper, negative_binomial_rate_interval
-from estimators.design import min_discrepancy_of_binomial_rates_detectable, min_num_samples_for_binomial_rate_test
-from estimators.design_chain import (min_gap_of_tvs_detectable_by_tv_lower_bound, min_num_accepted_for_relative_mean_test,
-                                     min_num_samples_for_tv_lower_bound_test, min_relative_gap_of_means_detectable)
+from estimators.exact.chain_laws import StateLaws, kernel_value_laws
+from estimators.binomial import clopper_pearson_lower, clopper_pearson_upper
+from estimators.negative_binomial import negative_binomial_rate_interval
+from estimators.binomial import min_discrepancy_of_binomial_rates_detectable, min_num_samples_for_binomial_rate_test
+from estimators.multinomial_tv import (min_gap_of_tvs_detectable_by_tv_lower_bound,
+                                       min_num_samples_for_tv_lower_bound_test)
+from estimators.negative_binomial import min_num_accepted_for_relative_mean_test, min_relative_gap_of_means_detectable
 from primitives.chain_samplers import ExactSoftValues, step_rejection_sample
 from primitives.masked_diffusion import MaskedDiffusion, SequenceSetReward
 from tiltproof.core import symbols as sym

@@ -5,7 +5,7 @@ On the masked chain ``t7.path_tv`` checks every term against T2 over the enumera
 (``tiltproof.core.chain_path_tv.single_step_terms``). The GMM's parent marginals are densities, so here the
 expectation over ``y ~ q̂_{t+1}`` is taken over the per-step sampler's *own* visited parents:
 
-* **Per-state exact terms.** The chain is ridge-reducible (``estimators.chain_ridge``): T2's exact form
+* **Per-state exact terms.** The chain is ridge-reducible (``estimators.exact.ridge_chain_law``): T2's exact form
   ``TV_t(y) = Σ_{V_t > b} p_t(w/Z − 1/Z_b)_+`` and its bound ``D/Z`` depend on y only through ``s = ⟨û, y⟩``.
   They are computed from the kernel's quadrature atoms (``kernel_value_laws``, ``t2_per_state``) — a route
   apart from the propagation's ``½∫|q − q_b|`` on the marginal grid — on a node grid in s (spacing 0.05, 0.01
@@ -17,7 +17,7 @@ expectation over ``y ~ q̂_{t+1}`` is taken over the per-step sampler's *own* vi
   ``E S = Σ_{t<T} τ_t`` (the propagated T7 terms) exactly when the sampler's parents follow q̂_{t+1}.
   ``S ∈ [0, R]`` with ``R = Σ_t sup_s TV_t(s)`` (from the grid, plus its error), and under H₀
   ``Var S ≤ (Σ_t √(M_t τ_t))²`` (``Var TV_t ≤ E TV_t² ≤ M_t τ_t``, Minkowski), so the two-sided Bernstein test
-  (``estimators.design_means``) has false-fail rate ≤ α. n is designed for a path-sum error of
+  (``estimators.bernstein_mean``) has false-fail rate ≤ α. n is designed for a path-sum error of
   ``STEP_TERM_GAP`` = 0.05 (a sixth of the path bound 0.31 at offset 0) with β = 1e-3; the record reports the
   detectable gap of this statistic.
 * **Deterministic parts** (as on the masked chain): the prior term from T2's form equals the propagated
@@ -38,9 +38,9 @@ import numpy as np
 import sympy
 import torch
 
-from estimators.chain_laws import kernel_value_laws
-from estimators.design_means import (assert_mean_equal_by_bernstein, min_gap_of_means_detectable_by_bernstein,
-                                     min_num_samples_for_bernstein_mean_test)
+from estimators.exact.chain_laws import kernel_value_laws
+from estimators.bernstein_mean import (assert_mean_equal_by_bernstein, min_gap_of_means_detectable_by_bernstein,
+                                       min_num_samples_for_bernstein_mean_test)
 from primitives.chain_samplers import per_step_rejection_sample
 from tiltproof.instances.chain import ChainInstance, _hypotheses, chain_instance, make_baseline, single_threaded
 from tiltproof.core.chain_path_tv import t2_per_state

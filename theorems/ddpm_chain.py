@@ -2,7 +2,7 @@
 
 The chain (``primitives.ddpm_chain``): x_19 ~ N(0, I), 19 DDPM steps with the exact mixture score at ``ᾱ[t]``;
 its own x_0 marginal (not the data mixture), its soft values and the aligned law ``q_0 ∝ p_0 e^{r/λ}`` come
-from 1-D quadrature on the ridge coordinate (``estimators.ddpm_exact``: the coordinates decouple), with a
+from 1-D quadrature on the ridge coordinate (``estimators.exact.ddpm_law``: the coordinates decouple), with a
 stated error (grid doubling, the forward/backward ``log Z`` routes, linear interpolation of ``V_t``).
 
 Claims registered here:
@@ -15,7 +15,7 @@ Claims registered here:
   kernel outputs q_0: goodness of fit of x_0 (reward, ridge and orthogonal projections, rare-event mass).
 * ``t4.step_proposals_identity`` — the per-state proposal count identity at the parent (−1, 0), t = 10.
 * ``t7.ideal_exact``, ``t7.path_tv``, ``t7.sampler_law`` — as on ``gmm-ref-*``
-  (``theorems.diffusion_chains``), with the exact sampler law from ``estimators.ddpm_sampler_law``.
+  (``theorems.diffusion_chains``), with the exact sampler law from ``estimators.exact.ddpm_sampler_law``.
 
 Wrong variant that perturbs code: the DDPM step with its score taken at ``ᾱ[t+1]`` instead of ``ᾱ[t]``
 (``MixtureScoreDDPM(score_shift=1)``): its x_0 marginal is 0.31 away in KS on the ridge (exact), its aligned
@@ -27,8 +27,8 @@ from functools import partial
 
 import numpy as np
 
-from estimators.confidence import dkw_radius, ks_distance
-from estimators.design import min_discrepancy_of_cdfs_detectable_by_dkw, min_num_samples_for_dkw_cdf_test
+from estimators.dkw import dkw_radius, ks_distance
+from estimators.dkw import min_discrepancy_of_cdfs_detectable_by_dkw, min_num_samples_for_dkw_cdf_test
 from primitives.chain_samplers import trajectory_rejection_sample, unaligned_sample
 from tiltproof.core import symbols as sym
 from tiltproof.instances.chain import (ChainInstance, _hypotheses, chain_instance, reference_ddpm_chain,

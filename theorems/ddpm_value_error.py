@@ -11,7 +11,7 @@ q-mass closest to ``1/(e^{ε/λ} + 1)``), ε = 0.5, λ = 1: the bound is attaine
 claim is near-sharp (exact TV 0.2449 against tanh(0.25) = 0.2449).
 
 **Exact side.** The TV between ``∝ p e^{V̂/λ}`` and ``q ∝ p e^{V/λ}`` on the kernel's quadrature atoms
-(``estimators.chain_laws.kernel_value_laws``, spacing 0.05): T8 holds for every law, the atoms' law included, so the
+(``estimators.exact.chain_laws.kernel_value_laws``, spacing 0.05): T8 holds for every law, the atoms' law included, so the
 exact value obeys the bound up to rounding; its quadrature error (the change at spacing 0.1) is recorded.
 
 **Empirical side.** Children of the per-step sampler run with V̂ and an envelope baseline (no clipping), so its
@@ -28,9 +28,9 @@ from functools import partial
 
 import torch
 
-from estimators.chain_laws import kernel_value_laws
-from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper
-from estimators.design import min_num_samples_for_binomial_upper_test, min_rate_detectable_by_binomial_upper_test
+from estimators.exact.chain_laws import kernel_value_laws
+from estimators.binomial import clopper_pearson_lower, clopper_pearson_upper
+from estimators.binomial import min_num_samples_for_binomial_upper_test, min_rate_detectable_by_binomial_upper_test
 from primitives.chain_samplers import step_rejection_sample
 from theorems.chain_step_bounds import VALUE_ERROR_BOUND, PerturbedValues, value_error, worst_split
 from theorems.ddpm_chain import _ddpm_hypotheses

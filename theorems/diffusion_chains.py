@@ -10,8 +10,8 @@ Claims registered here:
 
 * ``t7.path_tv`` — ``TV(q̂_0, q_0) ≤ TV(q̂_T, q_T) + Σ_t E_{y~q̂_{t+1}} TV(q̂_t(·|y), q_t(·|y))`` for per-step
   rejection with a given baseline. The terms are exact: the sampler's marginals q̂_t are propagated by
-  1-D quadrature along the ridge (GMM; ``estimators.chain_ridge``) or by enumeration (masked;
-  ``estimators.chain_exact``), which also gives the exact left side. On the masked chain every term is also
+  1-D quadrature along the ridge (GMM; ``estimators.exact.ridge_chain_law``) or by enumeration (masked;
+  ``estimators.exact.finite_chain_law``), which also gives the exact left side. On the masked chain every term is also
   checked against the single-step theorems over the exact parent marginals: by T2
   ``TV(q̂_t(·|y), q_t(·|y)) = Σ_{V_t > b} p_t(w/Z − 1/Z_b)_+ ≤ D_y/Z_y``, so each term must equal
   ``Σ_y q̂_{t+1}(y)·(that exact form)`` (computed from the kernel's atoms, a different route than the
@@ -29,7 +29,7 @@ Claims registered here:
 
 Power: the GMM checks are DKW tests designed for a KS gap of 0.05 in every projection (a lower bound on
 TV); the masked checks are multinomial TV tests over the 512 sequences designed for a TV gap of 0.2
-(``estimators.design``; the 2λ-acceptance bug is at TV 0.30). Each record reports the detectable gap of the
+(``estimators.dkw``, ``estimators.multinomial_tv``; the 2λ-acceptance bug is at TV 0.30). Each record reports the detectable gap of the
 statistic it used and its units.
 
 This module registers the claims and their wrong variants; the code lives in one module per concept (names

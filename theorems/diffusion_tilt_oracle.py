@@ -11,7 +11,7 @@ Instance (``gmm-diffusion-d2``): Gaussian-mixture data on ℝ² (3 components, e
   widened by the sampler's TV) contains the exact ``log Z(θ)``. The violation it must detect: a log Z off by
   ``log(1 + η)`` = 0.262 nats, η = 0.3 the partition error L1d is registered for (an estimate this far off breaks
   L1d's premise), w.p. ≥ 1 − β. The samples per telescoping point follow from
-  ``estimators.design_partition`` at the population moments of the bridge terms (closed forms for the
+  ``estimators.bridge_log_partition`` at the population moments of the bridge terms (closed forms for the
   Gaussian-mixture tilts), with the RK4 displacement allowed up to ``DISPLACEMENT_CAP`` (a larger one fails);
   the record's ``detectable_gap`` is that design's, and ``details.detectable_relative_tilt_error`` says the
   same in the oracle's units (an oracle drawing ``p_{(1±e)θ}`` is caught for e ≥ 0.20). Wrong variants: an
@@ -31,12 +31,13 @@ import sympy
 import torch
 
 from estimators.design import detectable_parameter_error
-from estimators.design_partition import (gaussian_mixture_bridge_moments, min_gap_of_log_partitions_detectable_by_bridge,
-                                         min_num_samples_for_bridge_log_partition_test)
-from estimators.projection_fit import projection_fit_sample_size
+from estimators.bridge_log_partition import (gaussian_mixture_bridge_moments,
+                                             min_gap_of_log_partitions_detectable_by_bridge,
+                                             min_num_samples_for_bridge_log_partition_test)
+from estimators.projection_fit import min_num_samples_for_projection_ks_test
 from primitives.laws import GaussianMixture
 from primitives.score_tilt import ExactScoreMixtureDiffusion, ScoreTiltOracle
-from primitives.tilt_oracle import telescoping_log_partition
+from estimators.bridge_log_partition import telescoping_log_partition
 from tiltproof.core.evidence import interval_evidence, upper_bound_evidence
 from tiltproof.core.tractability_checks import fit_evidence, mixture_projections, claim_adder, variant_builder
 from tiltproof.core.framework import CheckContext, Claim, Evidence, Mutant
@@ -132,7 +133,7 @@ def check_diffusion_tilt_law(context: CheckContext, variant=None) -> Evidence:
     directions = {"x0": np.array([1.0, 0.0]), "x1": np.array([0.0, 1.0]),
                   "diagonal": np.array([1.0, 1.0]) / math.sqrt(2.0)}
     projections = mixture_projections(exact.weights.numpy(), exact.means.numpy(), exact.covs.numpy(), directions)
-    n = projection_fit_sample_size(DIFFUSION_GAP, context.alpha, context.beta, len(projections))
+    n = min_num_samples_for_projection_ks_test(DIFFUSION_GAP, len(projections), alpha=context.alpha, beta=context.beta)
     samples, displacement = diffusion.sample(n, _generator(context), theta, return_error=True)
     initial = diffusion_instance()[0].initial_tv_bound(theta)
     density = max(_diffusion_projection_density(exact, u) for u in directions.values())
@@ -163,7 +164,7 @@ def _projected_tilt(mixture: GaussianMixture, theta: np.ndarray, direction: np.n
 
 
 def bridge_moments(mixture: GaussianMixture, theta: np.ndarray, steps: int, oracle_scale: float = 1.0):
-    """Per step, the population moments of the bridge's two bounded means (``estimators.design_partition``) when
+    """Per step, the population moments of the bridge's two bounded means (``estimators.bridge_log_partition``) when
     the oracle draws ``p_{sθ_j}`` (s = ``oracle_scale``; 1 for an exact oracle), and the estimator's limit
     ``Σ_j log(μ_num/(c μ_den))`` with the pilot's c at its population value ``Z(sθ_{j−1})/Z(sθ_{j−1} + Δ)``."""
     moments, limit = [], 0.0
@@ -181,7 +182,7 @@ def bridge_moments(mixture: GaussianMixture, theta: np.ndarray, steps: int, orac
 @lru_cache(maxsize=None)
 def telescoping_design(alpha: float, beta: float) -> dict:
     """Samples per telescoping point so that a log Z off by ``TELESCOPING_GAP`` nats (either side) is excluded
-    w.p. ≥ 1 − β (``estimators.design_partition``, population moments of the exact oracle, widening at the
+    w.p. ≥ 1 − β (``estimators.bridge_log_partition``, population moments of the exact oracle, widening at the
     initial-TV bound plus |Δ|·``DISPLACEMENT_CAP``), the detectable gap at that n, and the same power in the
     user's units: the smallest relative tilt error e of an oracle drawing ``p_{(1±e)θ}`` that it detects."""
     diffusion, theta = diffusion_instance()
@@ -218,7 +219,7 @@ def check_telescoping(context: CheckContext, claimed=None, oracle_scale: float =
     return interval_evidence(
         statistic=f"telescoping over θ_j = jθ/{TELESCOPING_STEPS}: bounded bridge identity, empirical Bernstein "
                   f"(α/{4 * TELESCOPING_STEPS} per side per mean), widened by the Pinsker initial-TV bound and the "
-                  "RK4 displacement; n designed for a log Z error of log(1.3) nats (estimators.design_partition)",
+                  "RK4 displacement; n designed for a log Z error of log(1.3) nats (estimators.bridge_log_partition)",
         value=value, exact=exact, empirical=estimate.estimate, interval=(estimate.lower, estimate.upper),
         n=estimate.calls, detectable_gap=plan["detectable_gap"],
         details={"initial_tv_bound": estimate.sampler_tv, "max_displacement": estimate.displacement,

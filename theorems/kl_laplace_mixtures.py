@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from scipy.special import logsumexp
 
-from estimators.projection_fit import projection_fit_sample_size
-from estimators.ridge_law import mixture_components
+from estimators.projection_fit import min_num_samples_for_projection_ks_test
+from estimators.exact.ridge_law import mixture_components
 from primitives.kl_align import KLAlignResult
 from primitives.laws import GaussianMixture
 from primitives.planes import SquaredNormReward
@@ -76,7 +76,7 @@ def check_laplace_mixture(which: str, context: CheckContext, sampler=None) -> Ev
         directions = {f"Lx{i}": reward.L[i] for i in range(reward.k)}
     directions.update({f"x{j}": np.eye(base.dim)[j] for j in range(base.dim)})
     projections = mixture_projections(weights, means, covs, directions)
-    n = projection_fit_sample_size(FIT_GAP, context.alpha, context.beta, len(projections))
+    n = min_num_samples_for_projection_ks_test(FIT_GAP, len(projections), alpha=context.alpha, beta=context.beta)
     draw = sampler(base.to(context.device), reward, lam_value) if sampler else default_kl(base.to(context.device), reward, lam_value)
     result = draw(n, _generator(context))
     calls_wrong = result.oracle_calls != n

@@ -30,8 +30,8 @@ import torch
 from scipy.optimize import brentq
 from scipy.special import logsumexp
 
-from estimators.projection_fit import projection_fit_sample_size, projection_fit_test
-from estimators.ridge_law import RidgeTiltedLaw
+from estimators.projection_fit import min_num_samples_for_projection_ks_test, projection_fit_test
+from estimators.exact.ridge_law import RidgeTiltedLaw
 from primitives.kl_align import kl_align
 from primitives.laws import Gaussian
 from primitives.planes import ConvexLowRank, PlaneCover
@@ -139,7 +139,8 @@ def check_net_clipping(context: CheckContext, sampler=None) -> Evidence:
     exact_tv, tv_error, kept = exact_clipping_tv(base, reward, lam_value, cover)
     output_projections = ridge_projections(clipped_law(base, reward, lam_value, cover), base.dim)
     target_projections = ridge_projections(law, base.dim)
-    n = projection_fit_sample_size(FIT_GAP, context.alpha / 2, context.beta, len(output_projections))
+    n = min_num_samples_for_projection_ks_test(FIT_GAP, len(output_projections), alpha=context.alpha / 2,
+                                               beta=context.beta)
     device_base = base.to(context.device)
     draw = sampler(device_base, reward, lam_value) if sampler else default_sampler(device_base, reward, lam_value)
     result = draw(n, context.generator(0))

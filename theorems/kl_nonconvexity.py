@@ -18,7 +18,7 @@ import sympy
 import torch
 from scipy.special import logsumexp
 
-from estimators.ridge_law import RidgeTiltedLaw
+from estimators.exact.ridge_law import RidgeTiltedLaw
 from primitives.kl_align import kl_align, plane_log_weights
 from primitives.laws import Gaussian
 from primitives.planes import PlaneCover

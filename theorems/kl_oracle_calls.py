@@ -12,7 +12,7 @@ Claim ``l1b.oracle_calls/smooth-norm/k=…,d=…``:
 
     E[calls per accepted sample] = ΣW_i / E_{z~N(0,I_k)} min(Σ_i e^{ℓ_i(z)/λ}, e^{(f(z)−ε)/λ}),
 
-computed without the sampler, the oracle or the cover's own validity check (``estimators.plane_calls``: W_i in
+computed without the sampler, the oracle or the cover's own validity check (``estimators.exact.plane_calls``: W_i in
 closed form, the k-dimensional Gaussian integral in spherical coordinates with an error estimate). On this
 instance the net's planes stay within ε of f on all of ℝ^k (f is asymptotically linear), so the min is
 ``e^{(f−ε)/λ}`` everywhere and the identity's value coincides with the bracket's floor; the integral is what
@@ -20,7 +20,7 @@ shows it.
 
 Test: the exact two-sided negative-binomial interval (α/2 per side) for calls per accepted sample must contain
 the exact value (widened by the quadrature error), with the accepted count from
-``estimators.design_chain.min_num_accepted_for_relative_mean_test``: it detects a true (or reported) mean off
+``estimators.negative_binomial.min_num_accepted_for_relative_mean_test``: it detects a true (or reported) mean off
 by a relative 10 % in either direction w.p. ≥ 1 − β for every k (k = 3: mean ≈ 146 calls of 179 planes, so the
 design asks for 8723 accepted samples, ≈ 1.27·10⁶ calls, at the default level 4e-9; measured on the 2-core AMD EPYC
 under load: 1.0 s at d = 4 and 5.6 s at d = 64, the plane log-sum of each call being one fused ``addmm`` per
@@ -42,8 +42,8 @@ import torch
 from scipy import integrate
 from scipy.special import gammaln, logsumexp
 
-from estimators.design_chain import min_num_accepted_for_relative_mean_test, min_relative_gap_of_means_detectable
-from estimators.plane_calls import ExpectedCalls, expected_planes_calls
+from estimators.negative_binomial import min_num_accepted_for_relative_mean_test, min_relative_gap_of_means_detectable
+from estimators.exact.plane_calls import ExpectedCalls, expected_planes_calls
 from primitives.kl_align import kl_align, plane_cover, plane_log_weights
 from primitives.laws import Gaussian
 from primitives.planes import ConvexLowRank
@@ -149,7 +149,7 @@ def check_complexity(k: int, d: int, context: CheckContext, sampler=None) -> Evi
     return Evidence(
         holds=not reasons,
         statistic="exact two-sided negative-binomial interval (α/2 per side) for calls per accepted sample must "
-                  "contain the exact E[calls] (k-dim Gaussian integral, estimators.plane_calls); exact side: "
+                  "contain the exact E[calls] (k-dim Gaussian integral, estimators.exact.plane_calls); exact side: "
                   "bracket and net size within the spec bound",
         bound=spec_bound, exact=exact.value, empirical=estimate,
         confidence_bound=low if estimate >= exact.value else high, n=accepted,

@@ -33,7 +33,7 @@ Claims:
   on the same instance (exact TV 0.148: λ = 0.4 makes ρ nearly two-level).
 * ``l1d.partition_error_tight/two-point/eta=0.3`` — the identity ``TV = tanh(artanh(η)/2)`` on the attaining
   instance: the enumerated TV equals it, and the two-sided exact Clopper–Pearson interval for ``q̂(1) − q(1)``
-  from kl_align's own draws must contain it; n from ``estimators.design`` to detect a TV error of 0.02.
+  from kl_align's own draws must contain it; n from ``estimators.binomial`` to detect a TV error of 0.02.
 
 Wrong variants go through kl_align's partition input (the code a telescoping ``log Ẑ`` estimate feeds): errors
 of 1.3η and 3η against bounds stated for η, and a bound η/4.
@@ -47,8 +47,8 @@ import numpy as np
 import sympy
 import torch
 
-from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper
-from estimators.projection_fit import projection_fit_sample_size, projection_fit_test
+from estimators.binomial import clopper_pearson_lower, clopper_pearson_upper
+from estimators.projection_fit import min_num_samples_for_projection_ks_test, projection_fit_test
 from primitives.kl_align import kl_align, plane_cover
 from primitives.laws import Categorical, Gaussian
 from primitives.planes import MaxOfPlanes
@@ -149,7 +149,7 @@ def check_partition_error(context: CheckContext, factors=_factors(PARTITION_ETA)
     bound = _evaluate(expression, PARTITION_ETA)
     law = ridge_law_of(base, reward, lam_value)
     projections = ridge_projections(law, base.dim)
-    n = projection_fit_sample_size(FIT_GAP, context.alpha, context.beta, len(projections))
+    n = min_num_samples_for_projection_ks_test(FIT_GAP, len(projections), alpha=context.alpha, beta=context.beta)
     result = _draw(base, reward, lam_value, factors, n, context)
     fit = projection_fit_test(result.samples, projections, context.alpha, context.beta)
     exact_tv, tv_error = partition_exact_tv(base, reward, lam_value, factors)

@@ -3,7 +3,7 @@
 ``kl_align`` outputs ``q_KL ∝ p·e^{r/λ}`` exactly when its planes ``ℓ_i ≤ f`` cover f within ε on all of
 ℝ^k. Claims ``l1a.exact/…`` on four instances: ``|⟨a,x⟩|`` (two planes), a hinge
 ``max(0, s−0.5, 2.5s−2)`` on a mixture base, a log-sum-exp in k = 2 through its J pieces (``ε = τ log J``), and a
-finite law. Exact laws: 1-D quadrature along the ridge (``estimators.ridge_law``: S and every coordinate), a
+finite law. Exact laws: 1-D quadrature along the ridge (``estimators.exact.ridge_law``: S and every coordinate), a
 Gaussian mixture (log-sum-exp with ``τ/λ = 2``: ``e^{f/λ}`` expands into ``J(J+1)/2`` tilts), softmax
 enumeration (finite law). Checks: projection KS against DKW (Bonferroni over the projections), multinomial TV
 for the finite law, n designed for a KS (TV) gap of ``FIT_GAP``.
@@ -23,9 +23,9 @@ import sympy
 import torch
 from scipy.special import logsumexp
 
-from estimators.design import min_num_samples_for_multinomial_tv_test
-from estimators.projection_fit import multinomial_fit, projection_fit_sample_size
-from estimators.ridge_law import RidgeTiltedLaw
+from estimators.multinomial_tv import min_num_samples_for_multinomial_tv_test
+from estimators.projection_fit import multinomial_fit, min_num_samples_for_projection_ks_test
+from estimators.exact.ridge_law import RidgeTiltedLaw
 from primitives.kl_align import kl_align, plane_cover
 from primitives.laws import Categorical, Gaussian, GaussianMixture
 from primitives.planes import LogSumExpReward, MaxOfPlanes
@@ -128,7 +128,7 @@ def check_ridge_exact(instance, context: CheckContext, sampler=None) -> Evidence
     base, reward, lam_value = instance()
     law = ridge_law_of(base, reward, lam_value)
     projections = ridge_projections(law, base.dim)
-    n = projection_fit_sample_size(FIT_GAP, context.alpha, context.beta, len(projections))
+    n = min_num_samples_for_projection_ks_test(FIT_GAP, len(projections), alpha=context.alpha, beta=context.beta)
     draw = sampler(base.to(context.device), reward, lam_value) if sampler else default_kl(base.to(context.device), reward, lam_value)
     result = draw(n, _generator(context))
     return fit_evidence(result.samples, projections, context, claim="kl_align's output law q_KL",
@@ -142,7 +142,7 @@ def check_lse_planes_exact(context: CheckContext, sampler=None) -> Evidence:
     directions = {f"x{j}": np.eye(base.dim)[j] for j in range(base.dim)}
     directions.update({f"Ax{i}": reward.A[i] for i in range(reward.k)})
     projections = mixture_projections(weights, means, covs, directions)
-    n = projection_fit_sample_size(FIT_GAP, context.alpha, context.beta, len(projections))
+    n = min_num_samples_for_projection_ks_test(FIT_GAP, len(projections), alpha=context.alpha, beta=context.beta)
     draw = sampler(base.to(context.device), reward, lam_value) if sampler else default_kl(base.to(context.device), reward, lam_value, route="planes")
     result = draw(n, _generator(context))
     return fit_evidence(result.samples, projections, context, claim="kl_align (planes, ε = τ log J) output law q_KL",

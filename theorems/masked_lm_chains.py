@@ -9,18 +9,18 @@ the backward recursion and the aligned law ``q_0 ∝ p_0 e^{r/λ}`` are exact. T
 trained network, whatever its quality: the theorems are about the chain the model defines.
 
 Claims (LCB spec; each sampled test a multinomial TV test over the 81 sequences, n designed so that a TV
-gap of ``GAP`` = 0.1 is detected w.p. ≥ 1 − β, ``estimators.design.min_num_samples_for_multinomial_tv_test``):
+gap of ``GAP`` = 0.1 is detected w.p. ≥ 1 − β, ``estimators.multinomial_tv.min_num_samples_for_multinomial_tv_test``):
 
 * ``t1.trajectory_exact/lm-tiny-B5`` — T1 on paths: whole chains of the model accepted with
   ``e^{(r(x_0) − B)/λ}`` output ``q_0`` exactly. Sampled x_0 against the enumerated q_0.
 * ``t7.path_tv/lm-tiny-B5/offset=0`` — T7: per-step rejection with ``b_t(y) = V_{t+1}(y)`` has
   ``TV(q̂_0, q_0) ≤ Σ_t E_{y~q̂_{t+1}} TV(q̂_t(·|y), q_t(·|y))`` (both sides exact by pushing the sampler's
-  clipped kernels through the enumerated chain, ``estimators.chain_exact.finite_sampler_law``), and the
+  clipped kernels through the enumerated chain, ``estimators.exact.finite_chain_law.finite_sampler_law``), and the
   sampler's x_0 has that exact law (sampled, α).
 * ``t7.ideal_exact/lm-tiny-B5`` — with ``b_t ≥ sup V_t`` every T7 term is 0 and the x_0 law is q_0
   (exact, and sampled against q_0).
 * ``t8.value_error_tv/lm-tiny-B5/learned`` — T8 with the project's *learned* soft values V̂
-  (``estimators.learned_chain_baseline.fit_soft_values`` on the model's own chain): at every state y of
+  (``learning.chain_baseline.fit_soft_values`` on the model's own chain): at every state y of
   every step, ``TV(p_t(·|y)e^{V̂_t/λ}/Ẑ, q_t(·|y)) ≤ tanh(ε_t(y)/2λ)`` with ``ε_t(y) = max |V̂_t − V_t|``
   over the children of y (exact, all 256 states); and the ideal per-step sampler with V̂ has the exact
   law obtained by composing those kernels (sampled).
@@ -37,9 +37,10 @@ import numpy as np
 import sympy
 import torch
 
-from estimators.chain_exact import aligned_data_law, finite_sampler_law
-from estimators.confidence import multinomial_tv_radius
-from estimators.design import min_gap_of_tvs_detectable_by_multinomial, min_num_samples_for_multinomial_tv_test
+from estimators.exact.finite_chain_law import aligned_data_law, finite_sampler_law
+from estimators.multinomial_tv import multinomial_tv_radius
+from estimators.multinomial_tv import (min_gap_of_tvs_detectable_by_multinomial,
+                                       min_num_samples_for_multinomial_tv_test)
 from primitives.chain_samplers import (EnvelopeBaseline, ExactSoftValues, OffsetBaseline, per_step_rejection_sample,
                                        trajectory_rejection_sample)
 from primitives.masked_lm import TINY_CONFIG, MaskedLMKernel, train_masked_lm
@@ -83,7 +84,7 @@ def tiny_values(device: str = "cpu") -> ExactSoftValues:
 @lru_cache(maxsize=None)
 def learned_values(device: str = "cpu"):
     """V̂ fitted by soft Bellman regression on the model's own chain (deterministic for its seed)."""
-    from estimators.learned_chain_baseline import fit_soft_values
+    from learning.chain_baseline import fit_soft_values
 
     chain = tiny_chain(device=device)
     generator = torch.Generator(device=chain.device).manual_seed(20261207)

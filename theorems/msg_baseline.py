@@ -34,7 +34,7 @@ per-parent clip ``P_p(V_t > b | y)`` reaches 0.93 at B = 5 (0.83 at B = 3) again
 (``step_reward_finding``: the exact per-step maxima; a documented finding, not a registered claim, because a
 claim whose hypothesis fails is an ``error`` record and would fail ``tiltproof check``).
 
-Claims (exact, by quadrature on the ridge; ``estimators.ddpm_exact`` / ``estimators.ddpm_sampler_law``):
+Claims (exact, by quadrature on the ridge; ``estimators.exact.ddpm_law`` / ``estimators.exact.ddpm_sampler_law``):
 ``msg.proposal_clip/gmm-ddpm-sigmoid-B{3,5}`` checks, at every step and every grid parent whose kernel
 stays inside the grid, (H1) and the clip of V_t and of u itself (u is the extremal V allowed by H1) against
 ``2Φ̄(√(2 log 1/δ))``, and the T7 path bound with the per-parent TV bound above against the exact
@@ -51,7 +51,7 @@ import sympy
 import torch
 from scipy.special import ndtr
 
-from estimators.ddpm_sampler_law import ddpm_sampler_law
+from estimators.exact.ddpm_sampler_law import ddpm_sampler_law
 from primitives.msg_baseline import MSGBaseline
 from tiltproof.instances.chain import ddpm_exact, reference_ddpm_chain
 from tiltproof.core.framework import CheckContext, Claim, Evidence, Hypothesis, Mutant, wrong_variant

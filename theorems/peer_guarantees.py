@@ -6,7 +6,7 @@
   claimed side takes ``Z_β = Z(1 − D/Z)`` from T2's clip mass (tilted tails); the exact side is
   ``E_p[min(e^{r/λ}/β, 1)]`` by enumeration or adaptive quadrature over the reward density
   (``qrs_acceptance_by_quadrature``), a route that shares no code with either.
-* ``sir.exact_law`` — SIR with M particles outputs the law enumerated in ``estimators.peer_laws``.
+* ``sir.exact_law`` — SIR with M particles outputs the law enumerated in ``estimators.exact.peer_laws``.
 * ``sir.tv_bound`` — importance-sampling consistency: ``TV(π_M, q) ≤ ρ/M`` with
   ``ρ = E_p[w²]/(E_p w)² = exp(Λ_p(2/λ) − 2Λ_p(1/λ))``.
 
@@ -26,14 +26,15 @@ import numpy as np
 import sympy
 import torch
 
-from estimators import design
-from estimators import tilt_quantities as tq
-from estimators.reward_law import DiscreteLaw
+from estimators.multinomial_tv import min_num_samples_for_multinomial_tv_test
+from estimators.exact import tilt_quantities as tq
+from estimators.exact.reward_law import DiscreteLaw
 from estimators.baselines import chernoff_baseline
-from estimators.confidence import multinomial_tv_radius, negative_binomial_rate_interval
-from estimators.exact import TiltedLaw
+from estimators.multinomial_tv import multinomial_tv_radius
+from estimators.negative_binomial import negative_binomial_rate_interval
+from estimators.exact.tilted_law import TiltedLaw
 from estimators.law_tests import fit_sample_size, tv_lower_confidence
-from estimators.peer_laws import reward_tv, sir_reward_probabilities, target_reward_probabilities
+from estimators.exact.peer_laws import reward_tv, sir_reward_probabilities, target_reward_probabilities
 from primitives.best_of_n import best_of_n_sample
 from primitives.peers import quasi_rejection_sample, sir_sample
 from primitives.rejection import RejectionResult
@@ -142,7 +143,7 @@ def _reward_frequencies(samples, instance: Instance, values: np.ndarray) -> np.n
 def check_sir_law(instance: Instance, particle_count: int, context: CheckContext, sampler=sir_sampler) -> Evidence:
     """H₀: the SIR output's reward law is the enumerated π_M (multinomial TV test; x | r is p(·|r) for SIR)."""
     values, claimed = sir_reward_probabilities(instance.law, instance.lam, particle_count)
-    n = design.min_num_samples_for_multinomial_tv_test(FIT_GAP, claimed, alpha=context.alpha, beta=context.beta)
+    n = min_num_samples_for_multinomial_tv_test(FIT_GAP, claimed, alpha=context.alpha, beta=context.beta)
     result = sampler(instance, particle_count, context.device)(n, context.generator())
     frequencies = _reward_frequencies(result.samples, instance, values)
     statistic = reward_tv(frequencies, claimed)

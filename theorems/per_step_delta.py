@@ -103,11 +103,12 @@ import sympy
 import torch
 
 from estimators.chain_baselines import OracleChernoffBaseline
-from estimators.chain_laws import kernel_value_laws
-from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper
-from estimators.design import min_num_samples_for_binomial_upper_test, min_rate_detectable_by_binomial_upper_test
-from estimators.per_step_delta import (chernoff_factor_bound, log_proposal_chernoff_mass, proposal_offset_from_log_masses,
-                                       proposal_tail, proposal_tail_bound, target_tail, train_proposal_offsets)
+from estimators.exact.chain_laws import kernel_value_laws
+from estimators.binomial import clopper_pearson_lower, clopper_pearson_upper
+from estimators.binomial import min_num_samples_for_binomial_upper_test, min_rate_detectable_by_binomial_upper_test
+from estimators.per_step_delta import (chernoff_factor_bound, log_proposal_chernoff_mass,
+                                       proposal_offset_from_log_masses, proposal_tail, proposal_tail_bound,
+                                       target_tail, train_proposal_offsets)
 from primitives.chain_samplers import ExactSoftValues, step_rejection_sample
 from primitives.masked_diffusion import MaskedDiffusion, SequenceSetReward
 from tiltproof.core.evidence import lower_bound_evidence, upper_bound_evidence
@@ -354,7 +355,8 @@ def check_authors_rule_exceeds(instance: ChainInstance, context: CheckContext, *
     exceeds the target-side δ at some step: per step, the one-sided KL test of ``E_{q̂_{t+1}} P_q(V_t > b | y) ≤ δ``
     (``estimators.per_step_delta``) at α/T over the sampler's own particles must reject for at least one t
     (false pass ≤ α, Bonferroni). ``rule="oracle"``: the target-side (T3) offset in its place (a wrong variant)."""
-    from estimators.per_step_delta import min_num_samples_for_step_mean_test, step_mean_tests
+    from estimators.bounded_means import min_num_samples_for_step_mean_test
+    from estimators.step_mean_certificate import step_mean_tests
     from primitives.chain_samplers import per_step_rejection_sample
 
     instance = instance.on(context.device)

@@ -43,9 +43,10 @@ import sympy
 import torch
 from scipy import stats
 
-from estimators.chain_laws import kernel_value_laws
-from estimators.confidence import clopper_pearson_lower, empirical_bernstein_radius
-from estimators.design import min_num_samples_for_binomial_upper_test, min_rate_detectable_by_binomial_upper_test
+from estimators.exact.chain_laws import kernel_value_laws
+from estimators.binomial import clopper_pearson_lower
+from estimators.bounded_means import empirical_bernstein_radius
+from estimators.binomial import min_num_samples_for_binomial_upper_test, min_rate_detectable_by_binomial_upper_test
 from estimators.per_step_delta import log_proposal_chernoff_mass, train_proposal_offsets
 from theorems.per_step_delta import two_point_step
 from tiltproof.core.evidence import upper_bound_evidence

@@ -20,7 +20,7 @@ acceptances is designed, not picked (``designed_accepts``): the exact NB test de
 N. Identities are tested two-sided: ``t4.proposals_identity`` and ``t4.saving`` where ``B ≥ ess sup r``.
 The claimed side of each identity is the sympy expression evaluated with D/Z from the clip mass
 (tilted and plain tails); the exact side is ``1/Z_b`` from the clipped partition (masses below and
-above b): two formulas of ``estimators.tilt_quantities`` that share no intermediate quantity.
+above b): two formulas of ``estimators.exact.tilt_quantities`` that share no intermediate quantity.
 Where b_δ would be ess sup r (finite-k10 and gmm-step-d1 at δ ≤ 0.1) the claim would be T1's:
 δ is chosen per instance (``informative_delta``, ``tradeoff_deltas``) and a hypothesis makes a
 degenerate choice an ``error``.
@@ -31,13 +31,14 @@ import math
 from functools import partial
 
 
-from estimators import design
-from estimators import tilt_quantities as tq
+from estimators.negative_binomial import (min_num_accepts_for_negative_binomial_rate_test,
+                                          min_relative_error_of_proposals_detectable_by_negative_binomial)
+from estimators.exact import tilt_quantities as tq
 from estimators.baselines import chernoff_baseline
-from estimators.confidence import negative_binomial_rate_interval
-from estimators.exact import TiltedLaw
+from estimators.negative_binomial import negative_binomial_rate_interval
+from estimators.exact.tilted_law import TiltedLaw
 from estimators.law_tests import fit_sample_size, fit_test
-from estimators.reward_law import NormalMixtureLaw
+from estimators.exact.reward_law import NormalMixtureLaw
 from tiltproof.core import symbols as sym
 from tiltproof.core.evidence import interval_evidence, lower_bound_evidence, upper_bound_evidence
 from tiltproof.core.sampling import SamplerFactory, rejection_factory
@@ -60,11 +61,11 @@ def _proposal_interval(result, alpha: float) -> tuple[float, float, float]:
 def designed_accepts(claimed_proposals: float, alpha: float, beta: float, side: str = "two-sided",
                      gap: float = PROPOSAL_GAP) -> tuple[int, float]:
     """(accepts k, detectable relative error of N): the NB test at the claimed N = 1/p detects an N off by
-    ``gap`` (in each tested direction) w.p. ≥ 1 − β (``estimators.design``, exact NB tails).
+    ``gap`` (in each tested direction) w.p. ≥ 1 − β (``estimators.negative_binomial``, exact NB tails).
     ``side``: ``two-sided`` (identity), ``rate-above`` (claim N ≥ bound), ``rate-below`` (claim N ≤ bound)."""
     rate = min(1.0 / claimed_proposals, 0.9)  # a claimed N ≤ 1.1 is sized as N = 1.1 (N < 1 is refuted by any count)
-    accepts = design.min_num_accepts_for_negative_binomial_rate_test(rate, gap, alpha=alpha, beta=beta, side=side)
-    detectable = design.min_relative_error_of_proposals_detectable_by_negative_binomial(
+    accepts = min_num_accepts_for_negative_binomial_rate_test(rate, gap, alpha=alpha, beta=beta, side=side)
+    detectable = min_relative_error_of_proposals_detectable_by_negative_binomial(
         accepts, rate, alpha=alpha, beta=beta, side=side)
     return accepts, detectable
 

@@ -31,7 +31,7 @@ import sympy
 import torch
 from scipy.stats import norm
 
-from estimators.projection_fit import projection_fit_sample_size
+from estimators.projection_fit import min_num_samples_for_projection_ks_test
 from primitives.kl_align import kl_align
 from primitives.laws import Gaussian
 from primitives.prox import (ConcaveExpressionReward, ConcaveQuadratic, LowRankReward, prox, solve_prox, wasserstein_align)
@@ -121,7 +121,7 @@ def check_pushforward(context: CheckContext, sampler=None) -> Evidence:
     directions = {f"x{j}": np.eye(base.dim)[j] for j in range(base.dim)}
     directions["random"] = rng.normal(size=base.dim) / math.sqrt(base.dim)
     projections = mixture_projections([1.0], mean_w[None], cov_w[None], directions)
-    n = projection_fit_sample_size(FIT_GAP, context.alpha, context.beta, len(projections))
+    n = min_num_samples_for_projection_ks_test(FIT_GAP, len(projections), alpha=context.alpha, beta=context.beta)
     draw = sampler or (lambda n, generator: wasserstein_align(base.to(context.device), reward, lam_value, n,
                                                               generator=generator))
     result = draw(n, context.generator())
@@ -295,7 +295,7 @@ def check_objective_gaps(context: CheckContext, w_sampler=_w_sampler) -> Evidenc
     sampler's mean reward ⟨b, X̄⟩ equals the exact ⟨b, m⟩ (two-sided exact normal test, α/2 each). Violation the
     sampled half must detect: a sampler whose mean reward is off by ``OBJECTIVE_GAP_FRACTION`` of the smaller
     objective gap (its objective value then misstated by that much), w.p. ≥ 1 − β; n from
-    ``estimators.design_normal`` (the W sampler outputting the KL law is off by 0.179, 41 % of the gap)."""
+    ``estimators.normal_mean`` (the W sampler outputting the KL law is off by 0.179, 41 % of the gap)."""
     base, reward, lam_value = side_by_side_instance()
     mean_kl, mean_w, cov = side_by_side_laws(base, reward, lam_value)
     mean, b = base.mean.numpy(), reward.theta

@@ -4,7 +4,7 @@ The learner (``estimators.baselines.empirical_chernoff_baseline``) certifies ``b
 of 2|grid| = 32 one-sided empirical-Bernstein bounds, each at η/32. Two realistic slips in that slack — the radius
 halved, the union over the grid dropped (each bound at η/2, ``bound_count=2``) — are invisible on the registered
 T6 instance ``finite-u11`` (δ = 0.5, η = 0.05, n = 4000: 0/300 failures, and a halved radius still certifies there).
-On a two-point reward law the learner's law is exactly enumerable (``estimators.learner_law``: b̂ is a closed form
+On a two-point reward law the learner's law is exactly enumerable (``estimators.exact.learner_law``: b̂ is a closed form
 of the count K ~ Bin(n, p)), so the question "is there a setting where the wrong learner breaks T6?" has exact
 answers:
 
@@ -32,7 +32,7 @@ Only the certificate is registered here: on a two-point law T6's clip-mass event
 Claims (module ``t6_learner_slack``):
 
 * ``t6.certificate/bernoulli-p0.05/delta=0.1,eta=0.001,n=100000`` — ``P(b̂ < b_δ) ≤ η``, one-sided
-  Clopper–Pearson over K trainings, K from ``estimators.design.min_num_samples_for_binomial_upper_test`` for the
+  Clopper–Pearson over K trainings, K from ``estimators.binomial.min_num_samples_for_binomial_upper_test`` for the
   gap between η and the halved-radius learner's exact 5.04·10⁻³ (11 636 trainings at 4·10⁻⁹). A training is its
   sufficient statistic: K ~ Bin(n, p) drawn on the context's generator, and the learner under test run on the
   training's sorted rewards (K ones, n − K zeros; the learner is symmetric in its inputs), once per distinct K.
@@ -54,8 +54,11 @@ import torch
 
 from estimators.baselines import (DEFAULT_S_GRID, chernoff_baseline, empirical_chernoff_baseline,
                                   population_learned_baseline)
-from estimators.confidence import clopper_pearson_lower, dkw_radius, empirical_bernstein_radius, ks_distance
-from estimators.learner_law import certificate_failure_probability, ks_distance_between_laws, two_point_learner_law
+from estimators.binomial import clopper_pearson_lower
+from estimators.dkw import dkw_radius, ks_distance
+from estimators.bounded_means import empirical_bernstein_radius
+from estimators.exact.learner_law import (certificate_failure_probability, ks_distance_between_laws,
+                                          two_point_learner_law)
 from primitives.laws import Categorical
 from primitives.rewards import TableReward
 from tiltproof.core import symbols as sym

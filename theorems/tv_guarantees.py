@@ -35,13 +35,17 @@ from scipy import integrate
 from scipy.special import logsumexp
 from scipy.stats import nbinom, norm
 
-from estimators import tilt_quantities as tq
+from estimators.exact import tilt_quantities as tq
+from estimators.binomial import (min_num_samples_for_binomial_relative_upper_test,
+                                 min_num_samples_for_binomial_upper_test, min_rate_detectable_by_binomial_upper_test)
+from estimators.dkw import min_discrepancy_of_cdfs_detectable_by_dkw
 from estimators import design
 from estimators.baselines import chernoff_baseline, empirical_chernoff_baseline, population_learned_baseline
-from estimators.confidence import binomial_detectable_rate, clopper_pearson_lower, dkw_radius, ks_distance
-from estimators.exact import TiltedLaw
+from estimators.binomial import binomial_detectable_rate, clopper_pearson_lower
+from estimators.dkw import dkw_radius, ks_distance
+from estimators.exact.tilted_law import TiltedLaw
 from estimators.law_tests import fit_sample_size, fit_test, tv_lower_confidence
-from estimators.reward_law import DiscreteLaw, NormalMixtureLaw
+from estimators.exact.reward_law import DiscreteLaw, NormalMixtureLaw
 from tiltproof.core import symbols as sym
 from tiltproof.core.evidence import interval_evidence, upper_bound_evidence
 from tiltproof.core.sampling import SamplerFactory, rejection_factory
@@ -187,7 +191,7 @@ def check_chernoff_tail(instance: Instance, baseline: float, context: CheckConte
 def tail_sample_size(threshold: float, alpha: float, beta: float) -> int:
     """Target samples for a tail-frequency claim "P ≤ threshold": detect a true tail TAIL_RELATIVE_GAP
     above it (one-sided Clopper–Pearson at α, power 1 − β)."""
-    return design.min_num_samples_for_binomial_relative_upper_test(threshold, TAIL_RELATIVE_GAP, alpha=alpha, beta=beta)
+    return min_num_samples_for_binomial_relative_upper_test(threshold, TAIL_RELATIVE_GAP, alpha=alpha, beta=beta)
 
 
 def check_chernoff_baseline(instance: Instance, delta: float, context: CheckContext,
@@ -258,14 +262,14 @@ def _nb_pit_signal(accepts: int, rate: float, relative_error: float) -> float:
 def learning_design(instance: Instance, delta: float, eta: float, training_size: int, alpha: float,
                     beta: float) -> LearningDesign:
     law, lam = instance.law, instance.lam
-    trainings = design.min_num_samples_for_binomial_upper_test(eta, LEARNED_FAILURE_RATE, alpha=alpha / 2, beta=beta)
+    trainings = min_num_samples_for_binomial_upper_test(eta, LEARNED_FAILURE_RATE, alpha=alpha / 2, beta=beta)
     population = population_learned_baseline(law, lam, delta, eta, instance.reward_bounds, training_size)
     rate = math.exp(tq.log_clipped_partition(law, lam, population))
-    ks_needed = design.min_discrepancy_of_cdfs_detectable_by_dkw(trainings, alpha=alpha / 2, beta=beta)
+    ks_needed = min_discrepancy_of_cdfs_detectable_by_dkw(trainings, alpha=alpha / 2, beta=beta)
     accepts = design.smallest_n(lambda m: _nb_pit_signal(m, rate, PROPOSAL_GAP) >= ks_needed, start=8)
     error = design.detectable_parameter_error(lambda e: _nb_pit_signal(accepts, rate, e), ks_needed, largest=1.0)
     return LearningDesign(trainings, accepts, population,
-                          design.min_rate_detectable_by_binomial_upper_test(trainings, eta, alpha=alpha / 2, beta=beta),
+                          min_rate_detectable_by_binomial_upper_test(trainings, eta, alpha=alpha / 2, beta=beta),
                           error)
 
 

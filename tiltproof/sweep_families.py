@@ -116,9 +116,9 @@ def _single_step_cost_at(name: str, lam: float, delta: float, alpha: float) -> P
     (``tilt_quantities.log_expected_proposals``: T4's identity E N = 1/Z_b), each sampled claim the n of
     its KS/TV fit test at gap ``FIT_GAP`` and level ``alpha`` (``law_tests.fit_sample_size``)."""
     from estimators.baselines import chernoff_baseline
-    from estimators.exact import TiltedLaw
+    from estimators.exact.tilted_law import TiltedLaw
     from estimators.law_tests import fit_sample_size
-    from estimators.tilt_quantities import log_expected_proposals
+    from estimators.exact.tilt_quantities import log_expected_proposals
     from theorems.tv_guarantees import FIT_GAP
 
     instance = _instance(name, lam)

@@ -29,7 +29,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from estimators.reward_law import DiscreteLaw
+from estimators.exact.reward_law import DiscreteLaw
 from theorems.proofs._lcb_common import TiltCase, case_instance
 from tiltproof.proofs import ProofInstance
 from tiltproof.proofs.model import LazyPayload
@@ -125,7 +125,7 @@ class StepLaw:
 
 
 def _atoms(name: str, t: int, parents, spacing: float) -> tuple[np.ndarray, np.ndarray, bool]:
-    from estimators.chain_laws import kernel_value_laws
+    from estimators.exact.chain_laws import kernel_value_laws
 
     chain, values, _ = _chain(name)
     laws = kernel_value_laws(chain, t, parents, values, spacing=spacing)
@@ -169,7 +169,7 @@ def quadrature_error(name: str, t: int, every_parent: bool = False) -> np.ndarra
 
 
 def _table_error(name: str) -> float:
-    """The DDPM chain's V_t are read from a table by linear interpolation (``estimators.ddpm_exact``), off by at
+    """The DDPM chain's V_t are read from a table by linear interpolation (``estimators.exact.ddpm_law``), off by at
     most ε = its ``interpolation_error()`` at the atoms and at the parent: 2ε on the soft-value identity."""
     exact_law = getattr(_chain(name)[1], "exact_law", None)
     return 2.0 * exact_law.interpolation_error() if exact_law is not None else 0.0

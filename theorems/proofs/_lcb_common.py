@@ -4,7 +4,7 @@ quantity of a tilted-rejection step on it, and a ``hypothesis`` strategy of fini
 ``quantities(case)`` computes, for a reward law, λ and a baseline b (``c = e^{b/λ}``, ``w = e^{r/λ}``):
 ``Z``, ``Zb = E_p[min(1, e^{(r−b)/λ})]``, ``DZ = D/Z``, ``tail = P_q(r > b)``, ``tv = TV(q_b, q)``
 with its error, ``V = λ log Z`` and ``N = 1/Z_b``. Finite laws: by direct enumeration in linear space
-(the arrays ``p, r, w, q, qb`` are included), an independent route to ``estimators.tilt_quantities``;
+(the arrays ``p, r, w, q, qb`` are included), an independent route to ``estimators.exact.tilt_quantities``;
 continuous laws: the module's exact closed forms and ``tv_by_independent_route`` (quadrature).
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from estimators import tilt_quantities as tq
-from estimators.reward_law import DiscreteLaw, RewardLaw
+from estimators.exact import tilt_quantities as tq
+from estimators.exact.reward_law import DiscreteLaw, RewardLaw
 from tiltproof.proofs import ProofInstance
 
 __all__ = ["TiltCase", "quantities", "finite_tilt_cases", "case_instance"]

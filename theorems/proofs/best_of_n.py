@@ -28,7 +28,7 @@ import numpy as np
 import sympy
 from scipy import integrate
 
-from estimators.reward_law import DiscreteLaw, NormalMixtureLaw, RewardLaw
+from estimators.exact.reward_law import DiscreteLaw, NormalMixtureLaw, RewardLaw
 from theorems.best_of_n import (INSTANCES, N_SYMBOL, N_VALUES, KL_BOUND, category_log_probabilities,
                                 kl_by_quadrature, kl_exact_discrete)
 from tiltproof.proofs import Proof, ProofInstance, Sides, Step, WrongStep

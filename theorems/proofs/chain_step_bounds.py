@@ -53,7 +53,7 @@ def _instances() -> list[ProofInstance]:
 def _masked_payload(t: int, epsilon: float) -> tuple:
     """t8.value_error_tv/masked-ref-B5/t=2,eps=0.5: the claim's parent (largest spread of V_t) and its perturbation
     ``V̂_t = V_t + ε·sign(V_t − split)`` at T8's extremal split (``theorems.chain_step_bounds``)."""
-    from estimators.chain_laws import kernel_value_laws
+    from estimators.exact.chain_laws import kernel_value_laws
     from theorems.chain_step_bounds import _value_error_state, worst_split
     from tiltproof.instances.chain import chain_instance
 
@@ -93,7 +93,7 @@ def _ddpm_payload() -> tuple:
     """t8.value_error_tv/gmm-ddpm-B5/t=10,eps=0.5: the claim's DDPM step (``theorems.ddpm_value_error``) on the
     kernel's quadrature atoms (spacing 0.05), its ridge-line parent of largest V_t spread and T8's extremal split;
     T8 holds for every law, the atoms' law included."""
-    from estimators.chain_laws import kernel_value_laws
+    from estimators.exact.chain_laws import kernel_value_laws
     from theorems.chain_step_bounds import worst_split
     from theorems.ddpm_value_error import EPSILON, SPACING, STEP, spread_parent
     from tiltproof.instances.chain import chain_instance

@@ -88,7 +88,7 @@ def _hs_exists(instance):
     case = instance.payload
     if case.kind != "hs":
         return None
-    from estimators.ridge_law import mixture_components
+    from estimators.exact.ridge_law import mixture_components
 
     _, _, covs = mixture_components(case.base)
     L = case.reward.L

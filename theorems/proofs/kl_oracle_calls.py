@@ -18,7 +18,7 @@ with ``S = Σ_i e^{ℓ_i/λ}``. Steps:
 11. ``net_size`` — ``N ≤ (2√k·LR/ε + √k + 1)^k`` (grid of spacing ε/(L√k) in the ball of radius R + ε/(2L)).
 
 Exact sides: ``radial_quantities``/``exact_calls`` of the module on the six registered (k, d) instances
-(``estimators.plane_calls``: the k-dimensional integral with its error), ``plane_log_weights`` with the exact
+(``estimators.exact.plane_calls``: the k-dimensional integral with its error), ``plane_log_weights`` with the exact
 tilt oracle; the search draws (k ≤ 2, L, R, ε, λ) and recomputes Z, q(K) by radial quadrature.
 
 Wrong step (history, d9eabf4): the first derivation reached the spec's ``e^{ε/λ}N`` through the region top,
@@ -82,7 +82,7 @@ def _reward(inst: NetInstance):
 
 @lru_cache(maxsize=128)
 def net_quantities(inst: NetInstance) -> dict:
-    from estimators.plane_calls import expected_planes_calls
+    from estimators.exact.plane_calls import expected_planes_calls
     from primitives.kl_align import plane_cover, plane_log_weights
     from primitives.laws import Gaussian
     from primitives.tilt_oracle import ExactTiltOracle

@@ -67,7 +67,7 @@ def _planes_max(case: RidgeCase, s: np.ndarray) -> np.ndarray:
 
 def _law(case: RidgeCase):
     if "law" not in case.cache:
-        from estimators.ridge_law import RidgeTiltedLaw
+        from estimators.exact.ridge_law import RidgeTiltedLaw
 
         edges = list(case.breakpoints) + (list(case.window) if case.window else [])
         case.cache["law"] = RidgeTiltedLaw(case.base, case.direction, lambda s: case.f(s) / case.lam,
@@ -162,7 +162,7 @@ def _plane_weight(instance):
         return Sides(lhs, rhs, 1e-10)
     if kind != "ridge":
         return None
-    from estimators.ridge_law import RidgeTiltedLaw
+    from estimators.exact.ridge_law import RidgeTiltedLaw
 
     lhs, errors = [], []
     for g, c in zip(case.slopes, case.intercepts):

@@ -5,7 +5,7 @@ data (issue 22). Declared through ``theorems.peer_guarantees.proofs``; the SIR a
 SIR quantities are computed at the reward level by enumerating the multinomial counts
 ``c ~ Mult(M, p_R)`` (the particles' law up to order): ``S_A/M = Σ_{v∈A} c_v w_v / M``,
 ``W̄ = Σ_v c_v w_v / M`` — a route written here from the definition, independent of
-``estimators.peer_laws``.
+``estimators.exact.peer_laws``.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import numpy as np
 import sympy
 from scipy.special import gammaln
 
-from estimators.peer_laws import _atoms, sir_reward_probabilities
+from estimators.exact.peer_laws import _atoms, sir_reward_probabilities
 from theorems.proofs._lcb_common import TiltCase, case_instance, finite_tilt_cases, quantities
 from tiltproof.instances.single_step import INSTANCES
 from theorems.peer_guarantees import QRS_INSTANCES, SIR_SETTINGS, _qrs_beta, qrs_acceptance_by_quadrature
@@ -123,7 +123,7 @@ def _sir_strategy():
         values = np.array(sorted(set(draw(st.lists(st.integers(-4, 6), min_size=size, max_size=size)))), float) / 2
         weights = weights[: values.size] / weights[: values.size].sum()
         lam, m = draw(st.sampled_from([0.25, 0.5, 1.0, 2.0])), draw(st.integers(1, 8))
-        from estimators.reward_law import DiscreteLaw
+        from estimators.exact.reward_law import DiscreteLaw
 
         law = DiscreteLaw(values, np.log(weights))
         return ProofInstance(f"p={np.round(weights, 3).tolist()}, r={values.tolist()}, λ={lam}, M={m}",

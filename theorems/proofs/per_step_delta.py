@@ -88,7 +88,7 @@ def _literal(case: Case) -> dict:
 @lru_cache(maxsize=256)
 def _module(case: Case) -> dict:
     """The code under test on the same atoms: ``estimators.per_step_delta`` and ``t2_per_state``."""
-    from estimators.chain_laws import StateLaws
+    from estimators.exact.chain_laws import StateLaws
     from estimators.per_step_delta import chernoff_factor_bound, proposal_tail, proposal_tail_bound, target_tail
     from tiltproof.core.chain_path_tv import t2_per_state
 
@@ -137,7 +137,7 @@ def _two_point(beyond: bool) -> ProofInstance:
 
 
 def _atoms(instance, t: int, grid, spacing: float) -> tuple[np.ndarray, np.ndarray, object]:
-    from estimators.chain_laws import kernel_value_laws
+    from estimators.exact.chain_laws import kernel_value_laws
 
     laws = kernel_value_laws(instance.chain, t, grid, instance.values, spacing=spacing)
     p = laws.log_probs.exp().numpy()

@@ -18,7 +18,7 @@ import math
 import numpy as np
 import sympy
 
-from estimators import tilt_quantities as tq
+from estimators.exact import tilt_quantities as tq
 from estimators.baselines import chernoff_baseline
 from theorems.proofs._chain_cases import parent_instances
 from theorems.proofs._lcb_common import TiltCase, case_instance, finite_tilt_cases, quantities

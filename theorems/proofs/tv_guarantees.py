@@ -19,9 +19,9 @@ import numpy as np
 import sympy
 from scipy.special import logsumexp
 
-from estimators import tilt_quantities as tq
+from estimators.exact import tilt_quantities as tq
 from estimators.baselines import chernoff_baseline
-from estimators.reward_law import NormalMixtureLaw
+from estimators.exact.reward_law import NormalMixtureLaw
 from theorems.proofs._chain_cases import parent_instances
 from theorems.proofs._lcb_common import TiltCase, case_instance, finite_tilt_cases, quantities
 from theorems.t6_learner_slack import BERNOULLI, DELTA as BERNOULLI_DELTA

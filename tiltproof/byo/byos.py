@@ -41,12 +41,16 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from estimators import design
+from estimators.binomial import (binomial_rate_test, binomial_rejection_counts,
+                                 min_discrepancy_of_binomial_rates_detectable)
+from estimators.dkw import min_discrepancy_of_cdfs_detectable_by_dkw, min_num_samples_for_dkw_cdf_test
+from estimators.multinomial_tv import min_gap_of_tvs_detectable_by_multinomial
 from estimators import single_step_power as power
 from estimators import sequential
-from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper, dkw_radius, ks_distance
+from estimators.binomial import clopper_pearson_lower, clopper_pearson_upper
+from estimators.dkw import dkw_radius, ks_distance
 from estimators.diagnosis import diagnose_single_step
-from estimators.exact import TiltedLaw
+from estimators.exact.tilted_law import TiltedLaw
 from estimators.law_tests import fit_sample_size, fit_test
 from primitives._checks import check_positive, check_unit_interval, resolve_device
 from tiltproof.byo.families import Family, Option
@@ -138,7 +142,7 @@ def _primary_test(samples: np.ndarray, claimed: TiltedLaw, kind, alpha: float, b
     if kind == "multinomial":
         fit = fit_test(samples, claimed, alpha, beta)
         return TestOutcome("output law", "TV(p̂_n, q_b) (multinomial)", fit.statistic, fit.threshold, n, alpha,
-                           design.min_gap_of_tvs_detectable_by_multinomial(n, claimed.finite_probabilities(),
+                           min_gap_of_tvs_detectable_by_multinomial(n, claimed.finite_probabilities(),
                                                                            alpha=alpha, beta=beta),
                            "TV", fit.rejected)
     rewards = claimed.reward(torch.as_tensor(samples.reshape(n, -1), dtype=torch.float64)).cpu().numpy()
@@ -146,9 +150,9 @@ def _primary_test(samples: np.ndarray, claimed: TiltedLaw, kind, alpha: float, b
         value = power.rate_event_value(claimed)
         rate = power.event_rate(claimed, value)
         count = int(np.sum(rewards == value))
-        rejected, (low, high) = design.binomial_rate_test(count, n, rate, alpha=alpha)
-        k_low, k_high = design.binomial_rejection_counts(n, rate, alpha)
-        detect_low, detect_high = design.min_discrepancy_of_binomial_rates_detectable(n, rate, alpha=alpha, beta=beta)
+        rejected, (low, high) = binomial_rate_test(count, n, rate, alpha=alpha)
+        k_low, k_high = binomial_rejection_counts(n, rate, alpha)
+        detect_low, detect_high = min_discrepancy_of_binomial_rates_detectable(n, rate, alpha=alpha, beta=beta)
         return TestOutcome(
             "output law", f"frequency of r(X) = {value:g} (claimed {rate:.4g}; exact binomial, two-sided)", count / n,
             (k_high - 1) / n if count / n > rate else (k_low + 1) / n, n, alpha,
@@ -158,7 +162,7 @@ def _primary_test(samples: np.ndarray, claimed: TiltedLaw, kind, alpha: float, b
     statistic = ks_distance(rewards, claimed.reward_cdf)
     threshold = dkw_radius(n, alpha)
     return TestOutcome("output law", "KS on r(X) (DKW)", statistic, threshold, n, alpha,
-                       design.min_discrepancy_of_cdfs_detectable_by_dkw(n, alpha=alpha, beta=beta), "KS on r(X)",
+                       min_discrepancy_of_cdfs_detectable_by_dkw(n, alpha=alpha, beta=beta), "KS on r(X)",
                        statistic > threshold)
 
 
@@ -170,7 +174,7 @@ def _coordinate_tests(samples: np.ndarray, claimed: TiltedLaw, alpha: float, bet
     for j in range(claimed.dim):
         statistic = ks_distance(samples[:, j], lambda y, j=j: claimed.coordinate_cdf(j, y))
         outcomes.append(TestOutcome(f"coordinate x{j}", f"KS on x{j} (DKW)", statistic, threshold, n, share,
-                                    design.min_discrepancy_of_cdfs_detectable_by_dkw(n, alpha=share, beta=beta),
+                                    min_discrepancy_of_cdfs_detectable_by_dkw(n, alpha=share, beta=beta),
                                     f"KS on x{j}", statistic > threshold))
     return outcomes
 
@@ -195,7 +199,7 @@ def check_sampler(sampler: Callable[[int, torch.Generator], Any], *, base=None, 
     ``gap`` (optional) replaces the designed n by the n that detects that gap in the primary statistic's
     units (a warning says when it exceeds the whole alignment effect).
 
-    Raises ``ValueError`` naming the argument for bad input, and ``estimators.exact.UnsupportedInstance``
+    Raises ``ValueError`` naming the argument for bad input, and ``estimators.exact.tilted_law.UnsupportedInstance``
     (a ``ValueError``) when the claimed law is not exactly computable for this base and reward.
     """
     if not callable(sampler):
@@ -232,7 +236,7 @@ def check_sampler(sampler: Callable[[int, torch.Generator], Any], *, base=None, 
     if gap is not None:
         def sized(a: float, b: float) -> int:
             return fit_sample_size(claimed, gap, a, b) if kind != "rate" else \
-                design.min_num_samples_for_dkw_cdf_test(gap, alpha=a, beta=b)
+                min_num_samples_for_dkw_cdf_test(gap, alpha=a, beta=b)
         fixed, cap = sized(share * alpha, beta), sized(share * alpha_last, beta_last)
         designed_signals = {"requested gap": gap}
         if gap >= effect:

@@ -15,7 +15,7 @@ with probability ≤ α):
    ``q_0(r = B)`` outside its Clopper–Pearson interval and the exact projection KS distances (each
    ≤ TV) minus their radii (``chain_x0_statistics.x0_tv_lower``); ``fail`` when it exceeds ``budget``.
    n is designed so that a rare-event mass error of ``gap`` (TV units, default 0.02) beyond the budget is
-   detected with probability ≥ 1 − β (exact one-sided binomial design, ``estimators.design``), and so is a
+   detected with probability ≥ 1 − β (exact one-sided binomial design, ``estimators.binomial``), and so is a
    projection KS error of 0.05 beyond the budget (GMM; a TV error of 0.2 over the masked chain's sequences);
    the record's ``power`` also states the temperature error λ(1 ± ε) and (GMM) the orthogonal scale error
    1 ± s detected w.p. ≥ 1 − β (``tiltproof.byo.chain_power``).
@@ -38,7 +38,7 @@ with probability ≤ α):
    On the GMM the rates come from quadrature atoms: the region is widened by the relative change of Σ N_t(y)
    when the atom spacing is doubled (500 particles), and the stated power by twice that.
 4. **certificate** (declared rule) — T7: ``TV(q̂_0, q_0) ≤ τ_T + Σ_t E_{y~q̂_{t+1}} TV(q̂_t(·|y), q_t(·|y))``.
-   The terms are exact at each visited state (``estimators.chain_laws.path_tv_terms``); their expectation
+   The terms are exact at each visited state (``estimators.exact.chain_laws.path_tv_terms``); their expectation
    over the sampler's own states is bounded above at level α_share (``bounded_mean_upper_confidence``),
    plus twice the quadrature error (fine vs coarse atoms). Above ``budget`` → ``uncertified``. For a
    budget claim the audit is sequential, so returning more never weakens the verdict: prefixes of
@@ -81,15 +81,16 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from estimators import design
+from estimators.binomial import min_num_samples_for_binomial_upper_test
+from estimators.dkw import min_discrepancy_of_cdfs_detectable_by_dkw
 from estimators.bounded_means import bounded_mean_upper_confidence
-from estimators.chain_laws import kernel_value_laws, path_tv_terms
-from estimators.confidence import dkw_radius
+from estimators.exact.chain_laws import kernel_value_laws, path_tv_terms
+from estimators.dkw import dkw_radius
 from estimators.geometric_sums import geometric_sum_interval, min_relative_count_error_detectable
-from estimators.per_step_delta import (DELTA_SIDES, UNTILTED, check_kappa, min_num_samples_for_step_mean_test,
-                                       per_step_terms, step_mean_tests)
+from estimators.per_step_delta import DELTA_SIDES, UNTILTED, check_kappa, per_step_terms
+from estimators.bounded_means import min_num_samples_for_step_mean_test
 from estimators.step_mean_certificate import (min_num_samples_for_step_mean_certificate,
-                                              min_slack_of_step_mean_certifiable)
+                                              min_slack_of_step_mean_certifiable, step_mean_tests)
 from primitives._checks import check_positive, check_unit_interval, resolve_device
 from primitives.chain_samplers import baseline_values
 from primitives.diffusion import ChainKernel, CountingKernel
@@ -222,10 +223,10 @@ def _rare_event_design(instance, budget: float, gap: float, alpha: float, beta: 
     needs = [MIN_SAMPLES]
     step = gap
     if mass + budget + step < 1.0:
-        needs.append(design.min_num_samples_for_binomial_upper_test(mass + budget, mass + budget + step,
+        needs.append(min_num_samples_for_binomial_upper_test(mass + budget, mass + budget + step,
                                                                     alpha=alpha / 4, beta=beta))
     if mass - budget - step > 0.0:
-        needs.append(design.min_num_samples_for_binomial_upper_test(1 - (mass - budget), 1 - (mass - budget - step),
+        needs.append(min_num_samples_for_binomial_upper_test(1 - (mass - budget), 1 - (mass - budget - step),
                                                                     alpha=alpha / 4, beta=beta))
     return max(needs)
 
@@ -337,13 +338,13 @@ class DeclaredBaselineAdapter:
 
 
 def _pit_test(pit: np.ndarray, alpha: float, beta: float) -> TestOutcome:
-    from estimators.confidence import ks_distance
+    from estimators.dkw import ks_distance
 
     statistic = ks_distance(pit, lambda u: np.clip(u, 0.0, 1.0))
     threshold = dkw_radius(pit.size, alpha)
     return TestOutcome("declared rule", "KS of the proposal counts' randomised PIT under the declared rule vs "
                        "uniform (DKW)", statistic, threshold, pit.size, alpha,
-                       design.min_discrepancy_of_cdfs_detectable_by_dkw(pit.size, alpha=alpha, beta=beta),
+                       min_discrepancy_of_cdfs_detectable_by_dkw(pit.size, alpha=alpha, beta=beta),
                        "KS of PIT(proposals)", statistic > threshold)
 
 

@@ -30,9 +30,11 @@ import math
 import numpy as np
 from scipy.special import ndtr
 
-from estimators.design import (detectable_parameter_error, min_discrepancy_of_cdfs_detectable_by_dkw,
-                               min_num_samples_for_dkw_cdf_test, min_rate_detectable_by_binomial_upper_test)
-from estimators.design_chain import min_gap_of_tvs_detectable_by_tv_lower_bound, min_num_samples_for_tv_lower_bound_test
+from estimators.design import detectable_parameter_error
+from estimators.dkw import min_discrepancy_of_cdfs_detectable_by_dkw, min_num_samples_for_dkw_cdf_test
+from estimators.binomial import min_rate_detectable_by_binomial_upper_test
+from estimators.multinomial_tv import (min_gap_of_tvs_detectable_by_tv_lower_bound,
+                                       min_num_samples_for_tv_lower_bound_test)
 from tiltproof.core.chain_x0_statistics import FIT_GAP, MASKED_TV_GAP
 
 __all__ = ["rare_event_mass", "tilted_mass", "projection_design", "projection_power", "lambda_error_power",

@@ -25,7 +25,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from estimators.confidence import dkw_radius, ks_distance
+from estimators.dkw import dkw_radius, ks_distance
 from primitives._checks import check_positive, check_unit_interval
 from primitives.chain_samplers import trajectory_rejection_sample, unaligned_sample
 from primitives.diffusion import CountingKernel

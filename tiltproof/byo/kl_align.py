@@ -13,12 +13,12 @@ H₀ "the output law is q_KL" at level α. The exact side comes by a route indep
   Gaussian with ``τ/λ`` a positive integer: the finite Laplace mixture of tilts. Projections: every
   coordinate and every reward direction, with closed-form mixture CDFs;
 * ``Gaussian``/``GaussianMixture`` base and ``MaxOfPlanes`` or ``LogSumExpReward`` with k = 1
-  (``f(⟨a,x⟩)``, any λ): 1-D quadrature along the ridge with an error bound (``estimators.ridge_law``), projections
+  (``f(⟨a,x⟩)``, any λ): 1-D quadrature along the ridge with an error bound (``estimators.exact.ridge_law``), projections
   ``⟨a,x⟩`` and every coordinate (KS lower bounds against the gridded CDFs).
 
 Design: n is the smallest size at which the test rejects, w.p. ≥ 1 − β, a sampler that aligns at
 ``λ(1 ± lambda_error)`` instead of λ: the signal is the exact KS (TV) distance between ``q_λ`` and
-``q_{λ(1±s)}`` on the tested projections (``estimators.design_tractability``). ``budget`` is the TV to
+``q_{λ(1±s)}`` on the tested projections (``estimators.projection_fit``). ``budget`` is the TV to
 q_KL the sampler claims (0 for an exact sampler; ``q(K^c)`` for a plane net on a ball K, η for
 partition errors): it is added to the threshold (KS ≤ TV on every projection). Power in user units:
 ``lambda_relative_error`` (the smallest s whose ``λ(1 ± s)`` sampler is detected), and the KS/TV gap.
@@ -41,13 +41,14 @@ import numpy as np
 import torch
 from scipy.special import logsumexp
 
-from estimators.design import (detectable_parameter_error, min_gap_of_tvs_detectable_by_multinomial,
-                               min_num_samples_for_multinomial_tv_test)
-from estimators.design_tractability import (min_discrepancy_of_projections_detectable_by_dkw,
-                                            min_num_samples_for_projection_ks_test)
-from estimators.exact import UnsupportedInstance
+from estimators.design import detectable_parameter_error
+from estimators.multinomial_tv import (min_gap_of_tvs_detectable_by_multinomial,
+                                       min_num_samples_for_multinomial_tv_test)
+from estimators.projection_fit import (min_discrepancy_of_projections_detectable_by_dkw,
+                                       min_num_samples_for_projection_ks_test)
+from estimators.exact.tilted_law import UnsupportedInstance
 from estimators.projection_fit import Projection, multinomial_fit, projection_fit_test
-from estimators.ridge_law import RidgeTiltedLaw, mixture_components
+from estimators.exact.ridge_law import RidgeTiltedLaw, mixture_components
 from primitives._checks import check_positive
 from primitives.laws import Categorical, Gaussian, GaussianMixture
 from primitives.planes import LogSumExpReward, MaxOfPlanes, SquaredNormReward
@@ -56,7 +57,7 @@ from tiltproof.byo.common import (NOT_REPRODUCIBLE, BadOutput, ImplementationRai
                                      call_user, check_alpha_beta,
                                      check_count, check_seed_device, error_record, finite_tv, fit_outcome,
                                      gridded_ks_lower, ignores_generator, mixture_ks, mixture_projections, seeded)
-from estimators.confidence import multinomial_tv_radius
+from estimators.multinomial_tv import multinomial_tv_radius
 from tiltproof.byo.families import Family, verify_by_factory
 from tiltproof.byo.verification import Certificate, VerificationRecord, settle_verdict
 

@@ -30,7 +30,7 @@ Power in user units: ``objective_error`` (= tolerance: any point worse than that
 (the smallest s such that a prox computed at ``λ(1 ± s)`` fails, from the reference route at those λ on
 up to 32 of the points, 4 where the reference is solved) and, when the points are drawn from ``base``,
 ``wrong_mass``: an oracle wrong on a set of p-mass ≥ this is met by some point w.p. ≥ 1 − β
-(``estimators.design_tractability``).
+(``estimators.region_detection``).
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 from estimators.design import detectable_parameter_error
-from estimators.design_tractability import min_mass_of_regions_detectable, min_num_points_for_region_detection
+from estimators.region_detection import min_mass_of_regions_detectable, min_num_points_for_region_detection
 from primitives._checks import check_positive
 from primitives.planes import MaxOfPlanes
 from primitives.prox import ConcaveExpressionReward, LowRankReward, grid_radius, solve_prox

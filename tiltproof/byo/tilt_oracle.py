@@ -21,7 +21,7 @@ Gaussian tilts to ``N(μ + Σθ, Σ)``, a mixture's component means shift by ``�
 
 * per θ_i, a goodness-of-fit test at α/m (``split_alpha`` over the m tilts): the largest KS distance
   over the coordinates and the tilt direction θ̂ against DKW at α/(mT) (closed-form mixture CDFs), or
-  the multinomial TV for a finite base. n_i is designed (``estimators.design_tractability``) so that
+  the multinomial TV for a finite base. n_i is designed (``estimators.projection_fit``, ``estimators.multinomial_tv``) so that
   an oracle tilting by ``(1 ± theta_error)·θ_i`` is rejected w.p. ≥ 1 − β: the signal is the exact KS
   (TV) distance between the two tilts;
 * the log-partitions, deterministically: ``|log Ẑ − log Z| ≤ tol·max(1, |log Z|)`` at every θ_i;
@@ -45,10 +45,11 @@ import numpy as np
 import torch
 from scipy.special import logsumexp, ndtri
 
-from estimators.design import detectable_parameter_error, min_num_samples_for_multinomial_tv_test
-from estimators.design_tractability import min_num_samples_for_projection_ks_test
+from estimators.design import detectable_parameter_error
+from estimators.multinomial_tv import min_num_samples_for_multinomial_tv_test
+from estimators.projection_fit import min_num_samples_for_projection_ks_test
 from estimators.projection_fit import multinomial_fit, projection_fit_test
-from estimators.ridge_law import mixture_components
+from estimators.exact.ridge_law import mixture_components
 from primitives._checks import check_positive
 from primitives.laws import Categorical, Gaussian, GaussianMixture
 from tiltproof.byo.common import (NOT_REPRODUCIBLE, BadOutput, ImplementationRaised, as_sample_array, call_user,

@@ -4,7 +4,7 @@ registers the claims (ids and records unchanged).
 
 ``TV(q̂_0, q_0) ≤ TV(q̂_T, q_T) + Σ_t E_{y~q̂_{t+1}} TV(q̂_t(·|y), q_t(·|y))`` for per-step rejection with a given
 baseline. The terms are exact: the sampler's marginals q̂_t are propagated by 1-D quadrature along the ridge
-(GMM; ``estimators.chain_ridge``) or by enumeration (masked; ``estimators.chain_exact``), which also gives the
+(GMM; ``estimators.exact.ridge_chain_law``) or by enumeration (masked; ``estimators.exact.finite_chain_law``), which also gives the
 exact left side. On the masked chain every term is also checked against the single-step theorems over the
 exact parent marginals: by T2 ``TV(q̂_t(·|y), q_t(·|y)) = Σ_{V_t > b} p_t(w/Z − 1/Z_b)_+ ≤ D_y/Z_y``, so each
 term must equal ``Σ_y q̂_{t+1}(y)·(that exact form)`` (computed from the kernel's atoms, a different route than
@@ -19,7 +19,7 @@ import sympy
 import torch
 from scipy.special import logsumexp
 
-from estimators.chain_laws import kernel_value_laws
+from estimators.exact.chain_laws import kernel_value_laws
 from tiltproof.core import symbols as sym
 from tiltproof.core.evidence import upper_bound_evidence
 from tiltproof.instances.chain import ChainInstance, ChainSampler, default_chain_sampler, make_baseline

@@ -15,9 +15,11 @@ import numpy as np
 import torch
 from scipy.special import ndtr
 
-from estimators.confidence import dkw_radius, ks_distance, multinomial_tv_radius
-from estimators.design import (min_discrepancy_of_cdfs_detectable_by_dkw, min_gap_of_tvs_detectable_by_multinomial,
-                               min_num_samples_for_dkw_cdf_test, min_num_samples_for_multinomial_tv_test)
+from estimators.dkw import dkw_radius, ks_distance
+from estimators.multinomial_tv import multinomial_tv_radius
+from estimators.dkw import min_discrepancy_of_cdfs_detectable_by_dkw, min_num_samples_for_dkw_cdf_test
+from estimators.multinomial_tv import (min_gap_of_tvs_detectable_by_multinomial,
+                                       min_num_samples_for_multinomial_tv_test)
 from primitives.chain_samplers import trajectory_rejection_sample
 from tiltproof.instances.chain import ChainInstance, ChainSampler, default_chain_sampler, make_baseline
 from tiltproof.core.chain_x0_statistics import (FIT_GAP, MASKED_TV_GAP, _exact_sampler_law, _fit_units, _x0_fit,

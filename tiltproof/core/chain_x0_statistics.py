@@ -4,7 +4,7 @@ the masked chain). Split out of ``theorems.diffusion_chains`` (which re-exports 
 
 Power: the GMM checks are DKW tests designed for a KS gap of ``FIT_GAP`` = 0.05 in every projection (a lower
 bound on TV); the masked checks are multinomial TV tests over the 512 sequences designed for a TV gap of
-``MASKED_TV_GAP`` = 0.2 (``estimators.design``; the 2λ-acceptance bug is at TV 0.30). Each record reports the
+``MASKED_TV_GAP`` = 0.2 (``estimators.dkw``, ``estimators.multinomial_tv``; the 2λ-acceptance bug is at TV 0.30). Each record reports the
 detectable gap of the statistic it used and its units.
 """
 from __future__ import annotations
@@ -15,11 +15,13 @@ from typing import Callable
 import numpy as np
 import torch
 
-from estimators.chain_exact import aligned_data_law, finite_sampler_law
-from estimators.chain_ridge import ridge_sampler_law
-from estimators.confidence import clopper_pearson_lower, clopper_pearson_upper, dkw_radius, ks_distance
-from estimators.design import min_discrepancy_of_cdfs_detectable_by_dkw, min_num_samples_for_dkw_cdf_test
-from estimators.design_chain import min_gap_of_tvs_detectable_by_tv_lower_bound, min_num_samples_for_tv_lower_bound_test
+from estimators.exact.finite_chain_law import aligned_data_law, finite_sampler_law
+from estimators.exact.ridge_chain_law import ridge_sampler_law
+from estimators.binomial import clopper_pearson_lower, clopper_pearson_upper
+from estimators.dkw import dkw_radius, ks_distance
+from estimators.dkw import min_discrepancy_of_cdfs_detectable_by_dkw, min_num_samples_for_dkw_cdf_test
+from estimators.multinomial_tv import (min_gap_of_tvs_detectable_by_tv_lower_bound,
+                                       min_num_samples_for_tv_lower_bound_test)
 from estimators.law_tests import tv_lower_confidence
 from tiltproof.instances.chain import ChainInstance
 
@@ -154,7 +156,7 @@ def _fit_units(instance: ChainInstance) -> str:
 def _exact_sampler_law(instance: ChainInstance, baseline):
     """(exact TV of x_0, exact T7 terms, quadrature error, exact law object)."""
     if instance.kind == "ddpm":
-        from estimators.ddpm_sampler_law import ddpm_sampler_law
+        from estimators.exact.ddpm_sampler_law import ddpm_sampler_law
         from tiltproof.instances.chain import ddpm_exact
 
         law = ddpm_sampler_law(ddpm_exact(instance.height, instance.lam), baseline)

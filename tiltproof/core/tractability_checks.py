@@ -2,7 +2,7 @@
 
 * ``mixture_projections``: exact CDFs of ``⟨u, X⟩`` for a Gaussian mixture (closed form).
 * ``ridge_projections``: CDFs of ``S = ⟨a, X⟩`` and of each coordinate under a ``RidgeTiltedLaw``
-  (quadrature with an error bound; see ``estimators.ridge_law``).
+  (quadrature with an error bound; see ``estimators.exact.ridge_law``).
 * ``fit_evidence``: the goodness-of-fit verdict (projection KS vs DKW at the claim's α, optionally
   widened by a stated allowance such as a sampler's TV bound) as ``Evidence``.
 * ``proposal_interval``: exact negative-binomial interval for calls per accepted sample.
@@ -15,9 +15,9 @@ import math
 import numpy as np
 from scipy.special import ndtr
 
-from estimators.confidence import negative_binomial_rate_interval
+from estimators.negative_binomial import negative_binomial_rate_interval
 from estimators.projection_fit import Projection, projection_fit_test
-from estimators.ridge_law import RidgeTiltedLaw
+from estimators.exact.ridge_law import RidgeTiltedLaw
 import functools
 from typing import Callable, Sequence
 

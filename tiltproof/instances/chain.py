@@ -8,7 +8,7 @@ Instances (``chain_instance``): the reference Gaussian-mixture diffusion (d = 2,
 ``B·1{x ∈ A}`` on a rare set of probability 4.5e-3, λ = 1; and the LCB authors' own chain (``gmm-ddpm-B*``,
 ``shared/spec/paper-fidelity.md`` §1): the same mixture driven by a DDPM step with the exact mixture score,
 ``x_19 ~ N(0, I)``, 19 transitions (``primitives.ddpm_chain``), reward ``B·1{x_1 < −7}``, λ = 1, whose own x_0
-marginal, soft values and aligned law come from 1-D quadrature (``estimators.ddpm_exact``).
+marginal, soft values and aligned law come from 1-D quadrature (``estimators.exact.ddpm_law``).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from estimators.chain_baselines import OracleChernoffBaseline
-from estimators.exact import TiltedLaw
+from estimators.exact.tilted_law import TiltedLaw
 from primitives.chain_samplers import (ConstantBaseline, EnvelopeBaseline, ExactSoftValues, OffsetBaseline,
                                        per_step_rejection_sample)
 from primitives._checks import resolve_device
@@ -51,7 +51,7 @@ def reference_ddpm_chain(device: str = "cpu", score_shift: int = 0) -> MixtureSc
 def ddpm_exact(height: float, lam: float, reward_kind: str = "step"):
     """``DdpmExact`` of the authors' chain for ``B·1{x_1 < −7}`` (``"step"``) or the MSG surrogate
     ``B/(1 + e^{2(x_1 + 8)})`` (``"sigmoid"``)."""
-    from estimators.ddpm_exact import DdpmExact, DdpmRidge
+    from estimators.exact.ddpm_law import DdpmExact, DdpmRidge
     from primitives.rewards import SigmoidReward
 
     reward = _reward("ddpm", height) if reward_kind == "step" else SigmoidReward(height, [1.0, 0.0], -8.0, 2.0)
@@ -114,7 +114,7 @@ def _reward(kind: str, height: float):
 @lru_cache(maxsize=None)
 def _values(kind: str, height: float, lam: float, device: str = "cpu") -> ExactSoftValues:
     if kind == "ddpm":
-        from estimators.ddpm_exact import DdpmSoftValues
+        from estimators.exact.ddpm_law import DdpmSoftValues
 
         return DdpmSoftValues(ddpm_exact(height, lam), device)
     chain = reference_gmm_diffusion(device) if kind == "gmm" else _reference_masked(device)[0]
@@ -124,7 +124,7 @@ def _values(kind: str, height: float, lam: float, device: str = "cpu") -> ExactS
 @lru_cache(maxsize=None)
 def _x0_target(kind: str, height: float, lam: float) -> TiltedLaw:
     if kind == "ddpm":
-        from estimators.ddpm_exact import DdpmAlignedLaw
+        from estimators.exact.ddpm_law import DdpmAlignedLaw
 
         return DdpmAlignedLaw(ddpm_exact(height, lam))
     if kind == "gmm":

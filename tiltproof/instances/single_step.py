@@ -23,9 +23,9 @@ import math
 import numpy as np
 import torch
 
-from estimators import tilt_quantities as tq
-from estimators.exact import reward_law
-from estimators.reward_law import RewardLaw
+from estimators.exact import tilt_quantities as tq
+from estimators.exact.tilted_law import reward_law
+from estimators.exact.reward_law import RewardLaw
 from primitives.laws import BaseLaw, Categorical, Gaussian, GaussianMixture
 from primitives.rejection import ideal_rejection_sample
 from primitives.rewards import LinearReward, Reward, StepReward, TableReward

@@ -39,191 +39,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from scipy.stats import binom
 
+from estimators.offset_calibration import calibrate_clip_offset, calibrate_offset, calibration_rank, point_offset
+from learning.model_selection import select_network, selection_candidates
+from learning.step_network import ConstantNetwork, StepFeatures, copy_network, fit_step_network, gamma_of
 from primitives._checks import check_positive, check_unit_interval
 from primitives.chain_samplers import per_step_rejection_sample, step_rejection_sample
 from primitives.diffusion import CountingKernel
 
-__all__ = ["CHERNOFF_S_GRID", "calibration_rank", "calibrate_offset", "calibrate_clip_offset", "clip_values", "CLIP_GRID", "LearnedChernoffBaseline", "TrainingReport", "LearnedSoftValues", "fit_soft_values",
-           "train_learned_baseline", "train_selected_baseline", "StepFeatures", "fit_step_network", "ConstantNetwork", "point_offset",
-           "empirical_chernoff_gamma", "fit_gamma_regression",
-           "validation_log_cost"]
-
-
-def calibration_rank(n: int, delta: float, eta: float) -> int:
-    """``j* = max{j ≥ 0 : P(Bin(n, δ) ≤ j) ≤ η}``, or −1 when even j = 0 fails (n < log(1/η)/δ, roughly)."""
-    delta = check_unit_interval("delta", delta)
-    eta = check_unit_interval("eta", eta)
-    if n < 1:
-        return -1
-    cdf = binom.cdf(np.arange(n + 1), n, delta)
-    allowed = np.nonzero(cdf <= eta)[0]
-    return int(allowed.max()) if allowed.size else -1
-
-
-def calibrate_offset(residuals, delta: float, eta: float) -> float:
-    """Offset c with ``P(P(R > c) > δ) ≤ η`` over i.i.d. residuals: the (j*+1)-th largest residual
-    (``calibration_rank``); ``+inf`` when there are too few residuals for any guarantee.
-
-    Proof: let ``u = inf{x : P(R > x) ≤ δ}``; then ``P(R ≥ u) ≥ δ``, and ``P(R > c) > δ`` forces
-    ``c < u``, i.e. at most j* residuals are ``≥ u``: probability ``≤ P(Bin(n, δ) ≤ j*) ≤ η``.
-    """
-    residuals = np.sort(np.asarray(residuals, dtype=float).reshape(-1))
-    if not np.isfinite(residuals).all():
-        raise ValueError("residuals must be finite")
-    rank = calibration_rank(residuals.size, delta, eta)
-    if rank < 0:
-        return math.inf
-    return float(residuals[residuals.size - 1 - rank])
-
-
-def point_offset(residuals, lam: float, delta: float, calibration: str = "tail") -> float:
-    """Offset estimate without confidence slack, used only to rank candidate networks: the empirical
-    (1 − δ)-quantile of the residuals (``"tail"``), or the largest-to-smallest scan of ``CLIP_GRID`` stopping
-    before the empirical mean clipped mass exceeds δ (``"clip"``)."""
-    residuals = np.asarray(residuals, dtype=float).reshape(-1)
-    if calibration == "tail":
-        return float(np.quantile(residuals, 1.0 - delta))
-    chosen = math.inf
-    for offset in sorted(CLIP_GRID, reverse=True):
-        if clip_values(residuals, lam * offset, lam).mean() > delta:
-            break
-        chosen = lam * offset
-    return chosen
-
-
-CLIP_GRID = tuple(float(c) for c in np.round(np.arange(-3.0, 8.0 + 1e-9, 0.05), 10))   # offsets, units of λ
-
-
-def clip_values(residuals: np.ndarray, offset: float, lam: float) -> np.ndarray:
-    """``W = (1 − e^{−(R − c)/λ})_+ ∈ [0, 1]``: under tilted pairs its mean is ``E_y D/Z(y)`` at ``b = b_θ + c``."""
-    return -np.expm1(-np.maximum(np.asarray(residuals, dtype=float) - offset, 0.0) / lam)
-
-
-def calibrate_clip_offset(residuals, lam: float, delta: float, eta: float,
-                          grid: tuple[float, ...] = CLIP_GRID) -> float:
-    """Offset c from a fixed grid (units of λ) with ``P(E_y D/Z(y) > δ at b_θ + c) ≤ η``, by fixed-sequence
-    testing: offsets are tested from the largest down, each null ``E W(c) > δ`` rejected when the upper
-    confidence bound (level η) on the mean clipped mass ``E (1 − e^{−(R − c)/λ})_+`` is ≤ δ; the last rejected
-    offset is returned (``+inf`` if the largest is not). Since ``E W(c)`` decreases in c, the true nulls form
-    a lower set; certifying a wrong c requires rejecting the first true null met in the sequence, a single
-    level-η test, so the family-wise error is ≤ η with no union bound over the grid.
-
-    The residuals ``R_i = V̂_t(x_i) − b_θ(y_i)`` must come from tilted pairs ``y ~ q̂_{t+1}``, ``x ~ q_t(·|y)``;
-    W is a [0, 1] variable, so ``bounded_mean_upper_confidence`` (KL–Hoeffding and empirical Bernstein)
-    applies with no range or variance assumption.
-    """
-    from estimators.bounded_means import bounded_mean_upper_confidence
-
-    lam = check_positive("lam", lam)
-    delta = check_unit_interval("delta", delta)
-    eta = check_unit_interval("eta", eta)
-    residuals = np.asarray(residuals, dtype=float).reshape(-1)
-    if residuals.size < 2 or not np.isfinite(residuals).all():
-        raise ValueError("residuals must hold at least 2 finite values")
-    chosen = math.inf
-    for offset in sorted(grid, reverse=True):
-        values = clip_values(residuals, lam * offset, lam)
-        if values.mean() > delta or bounded_mean_upper_confidence(values, eta) > delta:
-            break
-        chosen = lam * offset
-    return chosen
-
-
-class StepFeatures:
-    """Features of a parent y at one step: the state (standardised; one-hot for token states) and
-    ``V̂_{t+1}(y)/λ``, standardised with statistics frozen at training time."""
-
-    def __init__(self, states: torch.Tensor, parent_values: torch.Tensor, lam: float, vocabulary: int | None) -> None:
-        self.vocabulary, self.lam = vocabulary, lam
-        raw = self._raw(states, parent_values)
-        self.mean = raw.mean(0)
-        self.scale = raw.std(0).clamp(min=1e-6)
-
-    def _raw(self, states: torch.Tensor, parent_values: torch.Tensor) -> torch.Tensor:
-        if self.vocabulary is not None:
-            encoded = torch.nn.functional.one_hot(states.long(), self.vocabulary).reshape(states.shape[0], -1).double()
-        else:
-            encoded = states.double().reshape(states.shape[0], -1)
-        return torch.cat([encoded, (parent_values.double() / self.lam)[:, None]], -1)
-
-    def __call__(self, states: torch.Tensor, parent_values: torch.Tensor) -> torch.Tensor:
-        return (self._raw(states, parent_values) - self.mean) / self.scale
-
-
-def _network(inputs: int, hidden: int, device: str | torch.device = "cpu") -> torch.nn.Module:
-    """The step network, initialised on the CPU (from torch's seeded global generator, the same weights on
-    every device) and moved to ``device``."""
-    network = torch.nn.Sequential(torch.nn.Linear(inputs, hidden), torch.nn.SiLU(), torch.nn.Linear(hidden, hidden),
-                                  torch.nn.SiLU(), torch.nn.Linear(hidden, 1)).double()
-    return network.to(device)
-
-
-GAMMA_FLOOR = -2.0   # γ ∈ [GAMMA_FLOOR, cap] (units of λ): the baseline may sit below V̂_{t+1}(y)
-
-
-def gamma_of(network: torch.nn.Module, features: torch.Tensor, cap: float) -> torch.Tensor:
-    """``γ = floor + (cap − floor)·sigmoid(net(features))``."""
-    return GAMMA_FLOOR + (cap - GAMMA_FLOOR) * torch.sigmoid(network(features)[:, 0])
-
-
-def fit_step_network(features: torch.Tensor, log_ratios: torch.Tensor, *, delta_train: float, cap: float,
-                     tilted_log_ratios: torch.Tensor | None = None, hidden: int = 32, iterations: int = 150,
-                     learning_rate: float = 0.02, smoothing: float = 0.1, seed: int = 0, warmup: float = 0.5,
-                     fine_tune: float = 1.0, constraint: str = "tail",
-                     initial: torch.nn.Module | None = None) -> tuple[torch.nn.Module, dict]:
-    """Fit ``γ`` (units of λ, see ``gamma_of``) on children's log-ratios ``u_ij = (V̂_t(x_ij) − V̂_{t+1}(y_i))/λ``
-    (shape (m, k)): minimise the log of the expected proposal count ``log mean_i 1/Ẑ_b(y_i)`` subject to
-    ``τ̂ ≤ δ_train`` (dual ascent on the multiplier). With ``constraint="tail"`` (default) ``τ̂`` is the
-    smoothed tail ``sigmoid((u' − γ)/smoothing)`` averaged over children ``x' ~ q_t(·|y)``
-    (``tilted_log_ratios``, (m, k')); with ``constraint="clip"`` it is the clipped mass
-    ``(1 − e^{−(u' − γ)})_+`` (unbiased for ``E_y D/Z(y)``, but driven by one or two large tilted excesses at
-    these δ, which made training erratic in our runs). Without tilted children the untilted ones are
-    reweighted (self-normalised).
-
-    For the first ``warmup`` fraction of iterations the objective is ``mean_i log(1/Ẑ_b(y_i))`` instead (then
-    the stated objective, at ``fine_tune`` times the learning rate): the gradient of the log-mean is
-    dominated by the few parents whose count is large whatever the baseline (their tilted mass sits on rare
-    children), and the shared network then barely moves on, or undoes its fit of, the many cheap parents;
-    the per-parent logs weigh every parent equally and learn the shape first."""
-    torch.manual_seed(seed)
-    network = initial if initial is not None else _network(features.shape[1], hidden, features.device)
-    if initial is None:
-        with torch.no_grad():
-            network[-1].bias.fill_(math.log((1.0 - GAMMA_FLOOR) / (cap - 1.0)))     # γ = 1 at start
-    optimiser = torch.optim.Adam(network.parameters(), lr=learning_rate)
-    weights = torch.softmax(log_ratios, -1)                     # self-normalised tilt per parent
-    multiplier = 1.0
-    history = {}
-    for iteration in range(iterations):
-        gamma = gamma_of(network, features, cap)
-        log_accept = torch.clamp(log_ratios - gamma[:, None], max=0.0)
-        log_zb = torch.logsumexp(log_accept, -1) - math.log(log_ratios.shape[1])
-        if iteration < warmup * iterations:
-            log_proposals = (-log_zb).mean()
-        else:
-            if iteration == math.ceil(warmup * iterations) and fine_tune != 1.0:
-                for group in optimiser.param_groups:
-                    group["lr"] = fine_tune * learning_rate
-            log_proposals = torch.logsumexp(-log_zb, 0) - math.log(log_ratios.shape[0])
-        if constraint == "clip":
-            # E_y D/Z(y) = E over tilted pairs of (1 − e^{−(u' − γ)})_+ (self-normalised without tilted children).
-            excess = (tilted_log_ratios if tilted_log_ratios is not None else log_ratios) - gamma[:, None]
-            clipped = -torch.expm1(-torch.clamp(excess, min=0.0))
-            tail = clipped.mean() if tilted_log_ratios is not None else (weights * clipped).sum(-1).mean()
-        elif tilted_log_ratios is not None:
-            tail = torch.sigmoid((tilted_log_ratios - gamma[:, None]) / smoothing).mean()
-        else:
-            tail = (weights * torch.sigmoid((log_ratios - gamma[:, None]) / smoothing)).sum(-1).mean()
-        violation = tail / delta_train - 1.0
-        loss = log_proposals + multiplier * violation
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        multiplier = max(0.0, multiplier + 0.5 * float(violation.detach()))
-        history = {"log_proposals": float(log_proposals.detach()), "tail": float(tail.detach()), "multiplier": multiplier}
-    return network, history
+__all__ = ["LearnedChernoffBaseline", "TrainingReport", "LearnedSoftValues", "fit_soft_values", "train_learned_baseline",
+           "train_selected_baseline"]
 
 
 @dataclass
@@ -241,7 +66,7 @@ class TrainingReport:
     seconds: float = 0.0
     validation_costs: list[float] = field(default_factory=list)   # queries/sample of each training (selection)
     selected_training: int = 0
-    path_tests: list = field(default_factory=list)        # path calibration (estimators.path_calibration)
+    path_tests: list = field(default_factory=list)        # path calibration (learning.path_calibration)
     base_offsets: dict[int, float] = field(default_factory=dict)
 
 
@@ -273,57 +98,6 @@ class LearnedChernoffBaseline:
         parent_values = self.values(parents, t + 1)
         b = parent_values + lam * self.gamma(parents, t, parent_values) + offset
         return torch.clamp(b, max=envelope)
-
-
-class ConstantNetwork(torch.nn.Module):
-    """The γ ≡ constant candidate (``b_t(y) = V̂_{t+1}(y) + c_t``): the offset alone carries the baseline."""
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return torch.zeros(features.shape[0], 1, dtype=features.dtype, device=features.device)
-
-
-CHERNOFF_S_GRID = tuple(float(s) for s in np.geomspace(0.05, 20.0, 40))
-
-
-def empirical_chernoff_gamma(log_ratios: torch.Tensor, delta: float,
-                             s_grid: tuple[float, ...] = CHERNOFF_S_GRID) -> torch.Tensor:
-    """Per-parent Chernoff offsets (units of λ) of the tilted tail from base children alone (T3 per state):
-    with ``U_ij = (V̂_t(x_ij) − V̂_{t+1}(y_i))/λ`` and ``Λ̂_i(a) = log mean_j e^{a U_ij}``, the tilted empirical
-    law has ``log E_q̂ e^{sU} = Λ̂_i(1 + s) − Λ̂_i(1)``, so ``P_q̂(U > g) ≤ δ`` at
-    ``g_i = min_s [Λ̂_i(1 + s) − Λ̂_i(1) + log(1/δ)]/s``. A noisy per-parent regression target: the network
-    fitted to it learns the *shape* of the oracle's per-state Chernoff offset from black-box draws only; its
-    level is then set by calibration."""
-    delta = check_unit_interval("delta", delta)
-    grid = torch.tensor(s_grid, dtype=log_ratios.dtype, device=log_ratios.device)
-    count = math.log(log_ratios.shape[1])
-    base = torch.logsumexp(log_ratios, -1) - count                                        # Λ̂(1)
-    shifted = torch.logsumexp((1.0 + grid)[None, :, None] * log_ratios[:, None, :], -1) - count   # (m, S)
-    return ((shifted - base[:, None] + math.log(1.0 / delta)) / grid[None, :]).min(-1).values
-
-
-def fit_gamma_regression(features: torch.Tensor, targets: torch.Tensor, *, cap: float, hidden: int = 32,
-                         iterations: int = 300, learning_rate: float = 0.02, seed: int = 0) -> torch.nn.Module:
-    """Least squares of ``γ(y)`` (``gamma_of``) onto per-parent targets clamped to ``[GAMMA_FLOOR, cap]``."""
-    torch.manual_seed(seed)
-    network = _network(features.shape[1], hidden, features.device)
-    targets = torch.clamp(targets, GAMMA_FLOOR, cap)
-    optimiser = torch.optim.Adam(network.parameters(), lr=learning_rate)
-    for _ in range(iterations):
-        loss = ((gamma_of(network, features, cap) - targets) ** 2).mean()
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-    return network
-
-
-def validation_log_cost(gamma: torch.Tensor, offset: float, log_ratios: torch.Tensor, lam: float) -> float:
-    """``log mean_i 1/Ẑ_b(y_i)`` at ``b = V̂_{t+1} + λγ + c``: the estimated log expected proposal count of a
-    candidate on validation parents, ``Ẑ_b(y_i) = mean_j min(1, e^{u_ij − γ_i − c/λ})`` over base children."""
-    if not math.isfinite(offset):
-        return math.inf
-    log_accept = torch.clamp(log_ratios - gamma[:, None] - offset / lam, max=0.0)
-    log_zb = torch.logsumexp(log_accept, -1) - math.log(log_ratios.shape[1])
-    return float(torch.logsumexp(-log_zb, 0) - math.log(log_ratios.shape[0]))
 
 
 def _tilted_children(kernel, parents, t, values, generator):
@@ -414,19 +188,14 @@ def train_learned_baseline(kernel, values, *, delta: float, eta: float, train_pa
                 learning_rate=learning_rate, smoothing=smoothing, constraint=training_constraint, seed=seed,
                 initial=initial)
 
-        network, history = fit(t, None if previous is None else _copy(previous))
+        network, history = fit(t, None if previous is None else copy_network(previous))
         baseline.features[t] = features
         if selection_pairs > 0:
-            candidates = [("warm_start", network, history)]
-            candidates += [(f"fresh_{k}", *fit(t + 1000 * (k + 1), None)) for k in range(fresh_candidates)]
-            candidates.append(("constant", ConstantNetwork(), {}))
-            chernoff_targets = empirical_chernoff_gamma(log_ratios, delta)
-            regression = fit_gamma_regression(features(training, parent_values), chernoff_targets, cap=cap,
-                                              hidden=hidden, iterations=iterations, learning_rate=learning_rate, seed=t)
-            candidates.append(("chernoff_regression", regression, {}))
-            candidates.append(("chernoff_regression_refit", *fit(t, _copy(regression))))
-            network, history = _select(candidates, baseline, counting, values, selection, t, children,
-                                       estimate_offset, generator)
+            candidates = selection_candidates(fit, (network, history), features(training, parent_values), log_ratios,
+                                              level=delta, cap=cap, hidden=hidden, iterations=iterations,
+                                              learning_rate=learning_rate, seed=t, fresh=fresh_candidates)
+            network, history, _ = select_network(candidates, baseline, counting, values, selection, t, children,
+                                                 _tilted_children, estimate_offset, generator)
         baseline.networks[t] = network
         # Calibration on held-out parents with one tilted child each.
         tilted = _tilted_children(counting, held_out, t, values, generator)
@@ -477,33 +246,6 @@ def train_selected_baseline(kernel, values, *, delta: float, eta: float, trainin
     best_report.eta = eta
     best_report.validation_costs, best_report.selected_training = costs, chosen
     return best, best_report
-
-
-def _select(candidates, baseline, kernel, values, selection, t, children, estimate_offset, generator):
-    """The candidate network with the smallest ``validation_log_cost`` on the selection parents (each with its
-    own offset from ``estimate_offset`` on one tilted child per selection parent); its history gains the scores."""
-    lam = values.lam
-    parent_values = values(selection, t + 1)
-    kids = kernel.sample_children(selection, t, children, generator)
-    kid_values = values(kids.reshape(-1, *kids.shape[2:]), t).reshape(selection.shape[0], children)
-    log_ratios = (kid_values - parent_values[:, None]) / lam
-    tilted_values = values(_tilted_children(kernel, selection, t, values, generator), t)
-    scores = []
-    for _, network, _ in candidates:
-        baseline.networks[t] = network
-        gamma = baseline.gamma(selection, t, parent_values)
-        offset = estimate_offset((tilted_values - parent_values - lam * gamma).cpu().numpy())
-        scores.append(validation_log_cost(gamma, offset, log_ratios, lam))
-    best = int(np.argmin(scores))
-    name, network, history = candidates[best]
-    return network, {**history, "selection_scores": dict(zip((c[0] for c in candidates), scores)),
-                     "selected": name}
-
-
-def _copy(network: torch.nn.Module) -> torch.nn.Module:
-    clone = _network(network[0].in_features, network[0].out_features, network[0].weight.device)
-    clone.load_state_dict(network.state_dict())
-    return clone
 
 
 class LearnedSoftValues:

@@ -1,6 +1,6 @@
 """The reward's log-MGF under the base, ``Λ_p(t) = log E_p e^{t r(X)}`` (LCB spec, notation).
 
-Exact where the law of r(X) is known (see ``estimators.exact``) and for a Gaussian base with a
+Exact where the law of r(X) is known (see ``estimators.exact.tilted_law``) and for a Gaussian base with a
 quadratic reward ``r = −½xᵀQx + bᵀx + c``, where ``E e^{tr}`` is finite iff ``Σ⁻¹ + tQ ≻ 0`` and then
 
     Λ(t) = t c − ½ log det(Σ) − ½ log det(Σ⁻¹ + tQ) + ½ hᵀ(Σ⁻¹ + tQ)⁻¹h − ½ μᵀΣ⁻¹μ,  h = Σ⁻¹μ + t b.
@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from estimators.confidence import empirical_bernstein_radius
+from estimators.bounded_means import empirical_bernstein_radius
 from primitives._checks import check_unit_interval
 from primitives.laws import Gaussian
 from primitives.rewards import QuadraticReward
@@ -44,7 +44,7 @@ def log_mgf(base, reward, t: float) -> float:
     """Exact ``Λ_p(t)``: the Gaussian–quadratic closed form, else through the exact reward law."""
     if isinstance(base, Gaussian) and isinstance(reward, QuadraticReward):
         return gaussian_quadratic_log_mgf(base, reward, t)
-    from estimators.exact import reward_law
+    from estimators.exact.tilted_law import reward_law
 
     return reward_law(base, reward).log_mgf(t)
 

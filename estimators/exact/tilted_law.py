@@ -24,8 +24,8 @@ import numpy as np
 from scipy.special import log_ndtr, logsumexp
 from scipy.stats import multivariate_normal
 
-from estimators.reward_law import DiscreteLaw, NormalMixtureLaw, RewardLaw
-from estimators import tilt_quantities as tq
+from estimators.exact.reward_law import DiscreteLaw, NormalMixtureLaw, RewardLaw
+from estimators.exact import tilt_quantities as tq
 from primitives._checks import check_finite_scalar, check_positive
 from primitives.laws import Categorical, Gaussian, GaussianMixture
 from primitives.rewards import LinearReward, Reward, StepReward, as_reward

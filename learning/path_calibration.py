@@ -1,6 +1,6 @@
 """Path-level calibration of a learned chain baseline: one exceedance test spends η once for the whole chain.
 
-Per-step calibration (``estimators.learned_chain_baseline``, T6 on chains) certifies every step at tail δ and
+Per-step calibration (``learning.chain_baseline``, T6 on chains) certifies every step at tail δ and
 failure η/(T+1); with a distribution-free rank that needs ``n ≥ log((T+1)/η)·(T+1)/ε`` exact tilted pairs *per
 step* (2 534 at ε = η = 0.05, T = 20), each drawn by envelope rejection (≈ 700 kernel queries on the
 reference GMM chain at B = 7): ≥ 3.6e7 queries. Here the whole path is tested once.
@@ -72,8 +72,8 @@ training is η: the fit and the planning are data only.
 The training (``train_path_calibrated_baseline``) fits γ_t and a provisional offset from the top of the
 chain down, on one population of sampler chains advanced a step at a time (the parents of step t are the
 population at t+1; no fresh chains from the prior per step), with the model selection of
-``learned_chain_baseline``; the selection pairs' tilted children give ĉ_t (their empirical (1−δ̂)-quantile,
-``point_offset``). Only the theorem's tests certify; every kernel draw is counted in ``training_queries``.
+``learning.model_selection`` (shared with ``learning.chain_baseline``); the selection pairs' tilted children
+give ĉ_t (their empirical (1−δ̂)-quantile, ``point_offset``). Only the theorem's tests certify; every kernel draw is counted in ``training_queries``.
 """
 from __future__ import annotations
 
@@ -85,10 +85,10 @@ import numpy as np
 import torch
 
 from estimators.bounded_means import bounded_mean_upper_confidence
-from estimators.learned_chain_baseline import (ConstantNetwork, LearnedChernoffBaseline, StepFeatures, TrainingReport,
-                                               _copy, calibration_rank,
-                                               empirical_chernoff_gamma, fit_gamma_regression, fit_step_network,
-                                               point_offset, validation_log_cost)
+from estimators.offset_calibration import calibration_rank, point_offset
+from learning.chain_baseline import LearnedChernoffBaseline, TrainingReport
+from learning.model_selection import select_network, selection_candidates
+from learning.step_network import ConstantNetwork, StepFeatures, copy_network, fit_step_network
 from primitives._checks import check_positive, check_unit_interval
 from primitives.chain_samplers import per_step_rejection_sample, step_rejection_sample
 from primitives.diffusion import CountingKernel
@@ -351,28 +351,6 @@ def calibrate_path_offsets(kernel, values, baseline: LearnedChernoffBaseline, ba
     return tests
 
 
-def _select_network(candidates, baseline, kernel, values, selection, t, children, level, generator):
-    """``learned_chain_baseline``'s model selection with exact tilted children drawn in small chunks: the
-    candidate with the smallest ``validation_log_cost`` at its own point offset (``point_offset`` at the
-    per-step level) on the selection parents. Returns (network, history, its point offset)."""
-    lam = values.lam
-    parent_values = values(selection, t + 1)
-    kids = kernel.sample_children(selection, t, children, generator)
-    log_ratios = (values(kids.reshape(-1, *kids.shape[2:]), t).reshape(selection.shape[0], children)
-                  - parent_values[:, None]) / lam
-    tilted_values = values(exact_tilted_children(kernel, selection, t, values, generator=generator), t)
-    scores, offsets = [], []
-    for _, network, _ in candidates:
-        baseline.networks[t] = network
-        gamma = baseline.gamma(selection, t, parent_values)
-        offsets.append(point_offset((tilted_values - parent_values - lam * gamma).cpu().numpy(), lam, level))
-        scores.append(validation_log_cost(gamma, offsets[-1], log_ratios, lam))
-    best = int(np.argmin(scores))
-    name, network, history = candidates[best]
-    return network, {**history, "selection_scores": dict(zip((c[0] for c in candidates), scores)),
-                     "selected": name}, offsets[best]
-
-
 def train_path_calibrated_baseline(kernel, values, *, budget: float, eta: float, train_parents: int = 512,
                                    children: int = 16, tilted_children: int = 0, selection_pairs: int = 400,
                                    offset_level: float | None = None, first_shift: float = FIRST_SHIFT,
@@ -388,7 +366,7 @@ def train_path_calibrated_baseline(kernel, values, *, budget: float, eta: float,
     Per step t: the parents are the population of ``train_parents + selection_pairs`` sampler chains, advanced
     from step t+1 with the provisional baseline; γ_t is fitted on the training parents (k untilted and
     ``tilted_children`` tilted children each, ``fit_step_network``) and chosen among the candidates of
-    ``learned_chain_baseline`` on the selection parents (one tilted child each), whose residuals also give the
+    ``learning.model_selection`` on the selection parents (one tilted child each), whose residuals also give the
     provisional offset ĉ_t at per-step tail ``offset_level`` (default ε/(T+1)). Then the candidates
     ``ĉ + sλ`` are tested in sequence (``calibrate_path_offsets``: ``first_shift``, then shifts planned on the
     grid, at most ``max_tests``). ``report.offsets`` are the certified offsets, ``report.base_offsets`` ĉ,
@@ -458,15 +436,15 @@ def train_path_calibrated_baseline(kernel, values, *, budget: float, eta: float,
                                     tilted_log_ratios=tilted_log_ratios, iterations=iterations,
                                     learning_rate=learning_rate, smoothing=smoothing, seed=seed, initial=initial)
 
-        warm, warm_history = fit(t, None if previous is None else _copy(previous))
-        regression = fit_gamma_regression(inputs, empirical_chernoff_gamma(log_ratios, level), cap=cap, hidden=hidden,
+        warm = fit(t, None if previous is None else copy_network(previous))
+        candidates = selection_candidates(fit, warm, inputs, log_ratios, level=level, cap=cap, hidden=hidden,
                                           iterations=iterations, learning_rate=learning_rate, seed=t)
-        candidates = [("warm_start", warm, warm_history), ("constant", ConstantNetwork(), {}),
-                      ("chernoff_regression", regression, {}),
-                      ("chernoff_regression_refit", *fit(t, _copy(regression)))]
         baseline.features[t] = features
-        network, history, base_offsets[t] = _select_network(candidates, baseline, counting, values, selection, t,
-                                                            children, level, generator)
+        network, history, base_offsets[t] = select_network(
+            candidates, baseline, counting, values, selection, t, children,
+            lambda kernel, parents, step, values, generator: exact_tilted_children(kernel, parents, step, values,
+                                                                                   generator=generator),
+            lambda residuals: point_offset(residuals, lam, level), generator)
         baseline.networks[t] = network
         baseline.offsets[t] = base_offsets[t]
         report.history[t] = history

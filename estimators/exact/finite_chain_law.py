@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from estimators.chain_laws import kernel_value_laws
+from estimators.exact.chain_laws import kernel_value_laws
 from primitives.masked_diffusion import MaskedDiffusion
 
 __all__ = ["FiniteSamplerLaw", "finite_sampler_law", "aligned_data_law"]

@@ -21,7 +21,7 @@ import numpy as np
 from scipy.special import gammaln, logsumexp
 from scipy.stats import binom
 
-from estimators.reward_law import DiscreteLaw
+from estimators.exact.reward_law import DiscreteLaw
 from primitives._checks import check_positive
 
 __all__ = ["target_reward_probabilities", "sir_reward_probabilities", "best_of_n_reward_probabilities",

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from estimators.reward_law import RewardLaw
+from estimators.exact.reward_law import RewardLaw
 from primitives._checks import check_finite_scalar, check_positive
 
 __all__ = [

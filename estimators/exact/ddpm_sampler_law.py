@@ -3,7 +3,7 @@
 Per-step rejection with baseline b moves a parent y to ``q̂_t(s|y) = N(s; m_t(y), β_t) a_t(s, y) / Z_b(y)``,
 ``a_t = min(1, e^{(V_t(s) − b_t(y))/λ})``. The baseline must depend on the ridge coordinate only (offset,
 envelope and MSG baselines do; parents are placed on the ridge, ``x^⊥ = 0``), so per-step rejection acts on
-the s-chain alone and ``TV(q̂_0, q_0)`` is the TV of the s-marginals (``estimators.ddpm_exact``).
+the s-chain alone and ``TV(q̂_0, q_0)`` is the TV of the s-marginals (``estimators.exact.ddpm_law``).
 
 Propagation on the quadrature sub-grid of ``DdpmExact`` (parents with mass below ``prune`` dropped), T7's
 terms ``E_{y~q̂_{t+1}} TV(q̂_t(·|y), q_t(·|y))`` as grid sums. At t = 0 with a step reward every parent's
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from scipy.special import logsumexp, ndtr
 
-from estimators.ddpm_exact import DdpmExact, _log_kernel, _trapezoid_log_weights
+from estimators.exact.ddpm_law import DdpmExact, _log_kernel, _trapezoid_log_weights
 
 __all__ = ["DdpmSamplerLaw", "ddpm_sampler_law"]
 

@@ -24,7 +24,7 @@ import math
 import numpy as np
 import torch
 
-from estimators.chain_laws import kernel_value_laws
+from estimators.exact.chain_laws import kernel_value_laws
 from primitives.diffusion import GaussianMixtureDiffusion
 from primitives.rewards import StepReward
 
