@@ -92,7 +92,7 @@ def test_a_family_declared_in_one_module_gets_its_command_assert_and_export(toy_
     assert main(["verify", "toy_targets:two", "--family", "toy"]) == 1
     assert main(["verify", "toy_targets:two", "--family", "toy", "--toy-scale", "0.5"]) == 0
     assert main(["verify", "toy_targets:one", "--family", "toy", "--toy-scale", "-1"]) == 2
-    assert "--toy-scale must be positive" in capsys.readouterr().out
+    assert "--toy-scale must be positive" in capsys.readouterr().err   # errors go to stderr (tiltproof.runner)
     assert testing.assert_toy(lambda: 1).verdict == "pass"
     with pytest.raises(AssertionError, match="toy check did not pass"):
         testing.assert_toy(lambda: 2)
