@@ -179,6 +179,37 @@ def unaligned_sample(kernel: ChainKernel, n: int, *, generator: torch.Generator 
                        step_queries=per_step, states=states if record_states else None)
 
 
+def _path_rejection(counting, n: int, lowest: int, log_accept_of, generator, max_batch: int, max_chains: int,
+                    name: str) -> tuple[torch.Tensor, int]:
+    """Propose paths ``x_T, …, x_lowest`` in batches and accept each with ``e^{log_accept_of(x_lowest)}`` until n
+    are accepted; returns the accepted states (in proposal order) and the number of paths proposed up to the
+    n-th acceptance. The batch size follows the running acceptance rate."""
+    kept, remaining, chains, accepted_total = [], n, 0, 0
+    while remaining > 0:
+        rate = (accepted_total + 1.0) / (chains + 2.0)
+        batch = int(min(max_batch, max(256, math.ceil(1.2 * remaining / rate) + 64)))
+        if chains + batch > max_chains:
+            raise RuntimeError(f"{name} needed more than max_chains={max_chains} chains")
+        x = counting.sample_prior(batch, generator)
+        for t in reversed(range(lowest, counting.steps)):
+            x = counting.sample_children(x, t, 1, generator)[:, 0]
+        log_accept = log_accept_of(x)
+        uniforms = torch.rand(batch, generator=generator, device=log_accept.device, dtype=log_accept.dtype)
+        accept = torch.log(uniforms) < log_accept
+        hits = int(accept.sum())
+        if hits >= remaining:
+            last = int(torch.nonzero(accept)[remaining - 1])
+            kept.append(x[: last + 1][accept[: last + 1]])
+            chains += last + 1
+            remaining = 0
+        else:
+            kept.append(x[accept])
+            chains += batch
+            accepted_total += hits
+            remaining -= hits
+    return (torch.cat(kept) if kept else counting.sample_prior(0, generator)), chains
+
+
 def trajectory_rejection_sample(kernel: ChainKernel, reward: Reward, lam: float, n: int, *,
                                 envelope: float | None = None, generator: torch.Generator | None = None,
                                 max_batch: int = 1 << 17, max_chains: int = 10**9) -> ChainResult:
@@ -194,30 +225,8 @@ def trajectory_rejection_sample(kernel: ChainKernel, reward: Reward, lam: float,
     envelope = check_finite_scalar("envelope", envelope)
     counting = _counting(kernel)
     start = counting.draws
-    kept, remaining, chains, accepted_total = [], n, 0, 0
-    while remaining > 0:
-        rate = (accepted_total + 1.0) / (chains + 2.0)
-        batch = int(min(max_batch, max(256, math.ceil(1.2 * remaining / rate) + 64)))
-        if chains + batch > max_chains:
-            raise RuntimeError(f"trajectory rejection needed more than max_chains={max_chains} chains")
-        x = counting.sample_prior(batch, generator)
-        for t in reversed(range(counting.steps)):
-            x = counting.sample_children(x, t, 1, generator)[:, 0]
-        log_accept = torch.clamp((reward(x) - envelope) / lam, max=0.0)
-        uniforms = torch.rand(batch, generator=generator, device=log_accept.device, dtype=log_accept.dtype)
-        accept = torch.log(uniforms) < log_accept
-        hits = int(accept.sum())
-        if hits >= remaining:
-            last = int(torch.nonzero(accept)[remaining - 1])
-            kept.append(x[: last + 1][accept[: last + 1]])
-            chains += last + 1
-            remaining = 0
-        else:
-            kept.append(x[accept])
-            chains += batch
-            accepted_total += hits
-            remaining -= hits
-    samples = torch.cat(kept) if kept else counting.sample_prior(0, generator)
+    samples, chains = _path_rejection(counting, n, 0, lambda x: torch.clamp((reward(x) - envelope) / lam, max=0.0),
+                                      generator, max_batch, max_chains, "trajectory rejection")
     queries = chains * (counting.steps + 1)
     return ChainResult(samples=samples, queries=queries, kernel_draws=counting.draws - start,
                        step_queries=[chains] * (counting.steps + 1), details={"chains": chains})
@@ -241,30 +250,8 @@ def last_step_rejection_sample(kernel: ChainKernel, values: SoftValues, n: int, 
     if counting.steps < 2:
         raise ValueError("kernel: the last-step sampler needs T ≥ 2 steps")
     start = counting.draws
-    kept, remaining, chains, accepted_total = [], n, 0, 0
-    while remaining > 0:
-        rate = (accepted_total + 1.0) / (chains + 2.0)
-        batch = int(min(max_batch, max(256, math.ceil(1.2 * remaining / rate) + 64)))
-        if chains + batch > max_chains:
-            raise RuntimeError(f"last-step rejection needed more than max_chains={max_chains} chains")
-        x = counting.sample_prior(batch, generator)
-        for t in reversed(range(1, counting.steps)):
-            x = counting.sample_children(x, t, 1, generator)[:, 0]
-        log_accept = torch.clamp((values(x, 1) - envelope) / lam, max=0.0)
-        uniforms = torch.rand(batch, generator=generator, device=log_accept.device, dtype=log_accept.dtype)
-        accept = torch.log(uniforms) < log_accept
-        hits = int(accept.sum())
-        if hits >= remaining:
-            last = int(torch.nonzero(accept)[remaining - 1])
-            kept.append(x[: last + 1][accept[: last + 1]])
-            chains += last + 1
-            remaining = 0
-        else:
-            kept.append(x[accept])
-            chains += batch
-            accepted_total += hits
-            remaining -= hits
-    parents = torch.cat(kept) if kept else counting.sample_prior(0, generator)
+    parents, chains = _path_rejection(counting, n, 1, lambda x: torch.clamp((values(x, 1) - envelope) / lam, max=0.0),
+                                      generator, max_batch, max_chains, "last-step rejection")
     baselines = torch.full((parents.shape[0],), envelope, dtype=torch.float64, device=counting.device)
     samples, proposals = step_rejection_sample(counting, parents, 0, values, baselines, generator=generator)
     last = int(proposals.sum())
